@@ -1,0 +1,179 @@
+//! The command line: `serve`, `worker`, `migrate`, `createsuperuser`, `openapi`, `check`.
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::accounts::service::{CreateUserError, create_superuser};
+use crate::settings::Settings;
+use crate::startup::{Application, BuildOptions};
+use crate::{db, http};
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "emporium",
+    version,
+    about = "The backend of a shop: REST API and background jobs"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// One operator action.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (and run background jobs in-process unless --no-worker).
+    Serve {
+        /// Do not run background jobs in this process (run `emporium worker` instead).
+        #[arg(long)]
+        no_worker: bool,
+        /// Do not apply pending migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Run background jobs only.
+    Worker,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create a staff account.
+    Createsuperuser {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+        /// The password; prompted for (twice, not echoed) when omitted.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Validate the settings and reach every configured service.
+    Check,
+}
+
+/// A command that failed after start-up (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Start-up failed.
+    #[error(transparent)]
+    Startup(#[from] crate::startup::StartupError),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Serving failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+    /// Something else, already phrased for the operator.
+    #[error("{0}")]
+    Message(String),
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+/// Runs a command with validated settings.
+pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
+    match command {
+        Command::Serve {
+            no_worker,
+            no_migrate,
+        } => {
+            for warning in settings.warnings() {
+                tracing::warn!("{warning}");
+            }
+            let app = Application::build_with(
+                settings,
+                BuildOptions {
+                    skip_migrations: no_migrate,
+                    extra_routes: None,
+                },
+            )
+            .await?;
+            tracing::info!(address = %app.local_addr(), worker = !no_worker, "serving");
+            app.run_until_stopped(shutdown_signal()).await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Worker => {
+            let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+            db.ping().await?;
+            tracing::info!("worker started; no job kinds are registered yet, idling until stopped");
+            shutdown_signal().await;
+            tracing::info!("worker stopped");
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+            db::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Createsuperuser { email, password } => {
+            let password = match password {
+                Some(p) => p,
+                None => prompt_password()?,
+            };
+            let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+            db::migrate(&db).await?;
+            match create_superuser(&db, &email, &password).await {
+                Ok(user) => {
+                    println!("staff account {} created (id {})", user.email, user.id);
+                    Ok(())
+                }
+                Err(CreateUserError::Database(e)) => Err(CliError::Database(e)),
+                Err(e) => Err(CliError::Message(e.to_string())),
+            }
+        }
+        Command::Openapi => {
+            println!("{}", http::openapi::document_json());
+            Ok(())
+        }
+        Command::Check => {
+            let connect = db::connect(&settings.database_url, settings.db_max_connections);
+            let db = tokio::time::timeout(Duration::from_secs(10), connect)
+                .await
+                .map_err(|_| CliError::Message("database: no answer within 10s".to_owned()))??;
+            db.ping().await?;
+            println!("settings: ok");
+            println!("database: ok ({:?})", db.get_database_backend());
+            Ok(())
+        }
+    }
+}
+
+fn prompt_password() -> Result<String, CliError> {
+    let no_terminal = |e: std::io::Error| {
+        CliError::Message(format!(
+            "cannot prompt for the password ({e}); pass --password"
+        ))
+    };
+    let first = rpassword::prompt_password("Password: ").map_err(no_terminal)?;
+    let second = rpassword::prompt_password("Password (again): ").map_err(no_terminal)?;
+    if first != second {
+        return Err(CliError::Message("the passwords do not match".to_owned()));
+    }
+    Ok(first)
+}

@@ -1,0 +1,44 @@
+//! Versioned schema migrations, applied in order by `emporium migrate` (and by `serve`).
+//!
+//! Each migration is written once with sea-query's schema builder and runs on SQLite,
+//! PostgreSQL and MySQL/MariaDB. Column conventions: money is `BIGINT` minor units; timestamps
+//! are `timestamp with time zone` on PostgreSQL, `DATETIME(6)` (UTC) on MySQL — never
+//! `TIMESTAMP`, which ends in 2038 — and RFC 3339 text on SQLite.
+//!
+//! One file per migration, named `mYYYYMMDD_NNNNNN_what.rs`: the file name is the version
+//! recorded in `emporium_migrations`, so a file is never renamed once released.
+
+mod m20261124_000001_users;
+
+use sea_orm::DbBackend;
+use sea_orm_migration::prelude::*;
+
+/// The list of migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_users::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        "emporium_migrations".into_iden()
+    }
+}
+
+/// A timestamp column in the form that suits the engine (see the module docs).
+pub fn timestamp(manager: &SchemaManager<'_>, name: impl IntoIden) -> ColumnDef {
+    let mut column = ColumnDef::new(name);
+    match manager.get_database_backend() {
+        DbBackend::MySql => column.custom("DATETIME(6)"),
+        _ => column.timestamp_with_time_zone(),
+    };
+    column.not_null().take()
+}
+
+/// A nullable [`timestamp`] column.
+pub fn timestamp_null(manager: &SchemaManager<'_>, name: impl IntoIden) -> ColumnDef {
+    let mut column = timestamp(manager, name);
+    column.null().take()
+}

@@ -1,0 +1,171 @@
+//! The database: one connection pool for SQLite, PostgreSQL or MySQL/MariaDB, picked at run time
+//! from `DATABASE_URL`, the migrations, and the transaction helper every service uses.
+//!
+//! SQLite is tuned for concurrent requests: WAL, `synchronous=NORMAL`, foreign keys on, a busy
+//! timeout, and write transactions started with `BEGIN IMMEDIATE` so that a request that reads
+//! then writes waits for the write lock up front instead of failing with "database is locked".
+
+pub mod migrations;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::{self, Executor as _};
+use sea_orm::{
+    AccessMode, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, IsolationLevel,
+    SqliteTransactionMode, SqlxMySqlConnector, SqlxPostgresConnector, SqlxSqliteConnector,
+    TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+pub use migrations::Migrator;
+
+/// How long a request waits for a pooled connection before it is answered 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Opens a pool for `url` with the per-engine settings described in the module docs.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let url = url.replacen("mariadb://", "mysql://", 1);
+    let conn_err = |e: sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string()));
+    if url.starts_with("sqlite:") {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+            .map_err(conn_err)?
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        let in_memory = url.contains(":memory:");
+        let mut pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(SQLITE_BUSY_TIMEOUT + ACQUIRE_TIMEOUT);
+        if in_memory {
+            // Every connection to `:memory:` is a database of its own: keep the one forever.
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool.connect_with(options).await.map_err(conn_err)?;
+        Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+    } else if url.starts_with("postgres") {
+        let options = sqlx::postgres::PgConnectOptions::from_str(&url)
+            .map_err(conn_err)?
+            .application_name("emporium");
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(conn_err)?;
+        Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+    } else if url.starts_with("mysql://") {
+        let options = sqlx::mysql::MySqlConnectOptions::from_str(&url)
+            .map_err(conn_err)?
+            .charset("utf8mb4")
+            .timezone(Some("+00:00".to_owned()));
+        let pool = sqlx::mysql::MySqlPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(conn_err)?;
+        Ok(SqlxMySqlConnector::from_sqlx_mysql_pool(pool))
+    } else {
+        Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "DATABASE_URL must start with sqlite:, postgres:// or mysql://".to_owned(),
+        )))
+    }
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so two requests that both read then write serialise instead of one of
+/// them failing; on PostgreSQL and MySQL it is an ordinary transaction.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = TransactionOptions {
+        isolation_level: None::<IsolationLevel>,
+        access_mode: None::<AccessMode>,
+        sqlite_transaction_mode: (db.get_database_backend() == DbBackend::Sqlite)
+            .then_some(SqliteTransactionMode::Immediate),
+    };
+    db.begin_with_options(options).await
+}
+
+/// Applies every pending migration. Safe to run again (applied ones are skipped) and from
+/// several processes at once: PostgreSQL and MySQL hold a named lock for the duration, SQLite
+/// takes its write lock, so the second process waits and then finds nothing left to do.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    const LOCK_KEY: i64 = 0x656d_706f_7269; // "empori"
+    let exec_err = |e: sqlx::Error| DbErr::Custom(format!("migration lock: {e}"));
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let mut conn = db
+                .get_postgres_connection_pool()
+                .acquire()
+                .await
+                .map_err(exec_err)?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(LOCK_KEY)
+                .execute(&mut *conn)
+                .await
+                .map_err(exec_err)?;
+            let result = Migrator::up(db, None).await;
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(LOCK_KEY)
+                .execute(&mut *conn)
+                .await;
+            result?;
+            unlocked.map_err(exec_err)?;
+            Ok(())
+        }
+        DbBackend::MySql => {
+            let mut conn = db
+                .get_mysql_connection_pool()
+                .acquire()
+                .await
+                .map_err(exec_err)?;
+            let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK('emporium_migrate', 300)")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(exec_err)?;
+            if got != Some(1) {
+                return Err(DbErr::Custom(
+                    "migration lock: another process held it for 5 minutes".to_owned(),
+                ));
+            }
+            let result = Migrator::up(db, None).await;
+            let unlocked = conn.execute("DO RELEASE_LOCK('emporium_migrate')").await;
+            result?;
+            unlocked.map_err(exec_err)?;
+            Ok(())
+        }
+        DbBackend::Sqlite => {
+            // SQLite has no named locks: an exclusive lock on a file beside the database gates
+            // the migrator across processes on this host (SQLite is single-host anyway).
+            let options = db.get_sqlite_connection_pool().connect_options();
+            let file = options.get_filename();
+            if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
+                return Migrator::up(db, None).await;
+            }
+            let mut lock_path = file.as_os_str().to_owned();
+            lock_path.push(".migrate-lock");
+            let lock = tokio::task::spawn_blocking(move || {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock_path)?;
+                file.lock()?;
+                Ok::<_, std::io::Error>(file)
+            })
+            .await
+            .map_err(|e| DbErr::Custom(format!("migration lock: {e}")))?
+            .map_err(|e| DbErr::Custom(format!("migration lock: {e}")))?;
+            let result = Migrator::up(db, None).await;
+            drop(lock);
+            result
+        }
+        _ => Migrator::up(db, None).await,
+    }
+}

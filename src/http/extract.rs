@@ -1,0 +1,325 @@
+//! Request extractors: JSON bodies read the contract's way, and typed field access that collects
+//! DRF-style per-field messages.
+//!
+//! A body goes through three gates before a handler sees it: the `Content-Type` must be JSON
+//! (415 otherwise), it must fit `EMPORIUM_MAX_BODY_SIZE` (413), and it must parse to a JSON
+//! object (400 `{"detail"}`). serde_json's recursion limit turns absurdly deep nesting into a
+//! parse error instead of a stack overflow. Then [`Fields`] reads typed values out of the object,
+//! recording `{"field": ["message"]}` errors, and ignores every key the endpoint did not ask
+//! for, so nothing a client adds is ever written (no mass assignment).
+
+use axum::body::Body;
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::http::header;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult, FieldErrors, bad_request};
+use crate::state::AppState;
+
+/// The body of a request, checked to be a JSON object.
+#[derive(Debug, Clone, Default)]
+pub struct JsonObject(pub Map<String, Value>);
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Reads the whole body, never more than `limit` bytes (413 past it).
+pub async fn read_body(body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let too_large = std::error::Error::source(&error)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+            || error.to_string().contains("length limit");
+        if too_large {
+            ApiError::PayloadTooLarge
+        } else {
+            bad_request("The request body could not be read.")
+        }
+    })
+}
+
+/// The JSON type name DRF uses in "Expected a dictionary, but got list." messages.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+impl<S> FromRequest<S> for JsonObject
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let declared_length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let limit = state.settings.max_body_size;
+        if declared_length.is_some_and(|n| n > limit as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        if let Some(ct) = content_type.as_deref().filter(|ct| !is_json(ct)) {
+            return Err(ApiError::UnsupportedMediaType(ct.to_owned()));
+        }
+        let bytes = read_body(request.into_body(), limit).await?;
+        if content_type.is_none() {
+            // No body and no type: an empty object, as DRF treats it.
+            if bytes.is_empty() {
+                return Ok(JsonObject::default());
+            }
+            return Err(ApiError::UnsupportedMediaType(String::new()));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonObject::default());
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(JsonObject(map)),
+            Ok(other) => Err(bad_request(format!(
+                "Invalid data. Expected a dictionary, but got {}.",
+                json_type(&other)
+            ))),
+            Err(e) => Err(bad_request(format!("JSON parse error - {e}"))),
+        }
+    }
+}
+
+/// A value that can be read out of a JSON field, with DRF's message when it cannot.
+pub trait FieldValue: Sized {
+    /// Converts, or returns the message for the field.
+    fn from_json(value: &Value) -> Result<Self, String>;
+}
+
+impl FieldValue for String {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err("Not a valid string.".to_owned()),
+        }
+    }
+}
+
+impl FieldValue for i64 {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        const MESSAGE: &str = "A valid integer is required.";
+        match value {
+            Value::Number(n) => n.as_i64().ok_or_else(|| MESSAGE.to_owned()),
+            Value::String(s) => s.trim().parse().map_err(|_| MESSAGE.to_owned()),
+            _ => Err(MESSAGE.to_owned()),
+        }
+    }
+}
+
+impl FieldValue for bool {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::Bool(b) => Ok(*b),
+            Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
+            Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err("Must be a valid boolean.".to_owned()),
+            },
+            _ => Err("Must be a valid boolean.".to_owned()),
+        }
+    }
+}
+
+impl FieldValue for uuid::Uuid {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        value
+            .as_str()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+            .ok_or_else(|| "Must be a valid UUID.".to_owned())
+    }
+}
+
+impl FieldValue for Value {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        Ok(value.clone())
+    }
+}
+
+/// Typed access to a JSON object that collects per-field errors.
+#[derive(Debug)]
+pub struct Fields {
+    map: Map<String, Value>,
+    errors: FieldErrors,
+}
+
+impl Fields {
+    /// Wraps a request object.
+    pub fn new(map: Map<String, Value>) -> Fields {
+        Fields {
+            map,
+            errors: FieldErrors::new(),
+        }
+    }
+
+    /// True when the client sent `name` (even as `null`).
+    pub fn contains(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    fn convert<T: FieldValue>(&mut self, name: &str, value: &Value) -> Option<T> {
+        match T::from_json(value) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.errors.add(name, message);
+                None
+            }
+        }
+    }
+
+    /// A field that must be present and not null.
+    pub fn required<T: FieldValue>(&mut self, name: &str) -> Option<T> {
+        match self.map.get(name).cloned() {
+            None => {
+                self.errors.add(name, "This field is required.");
+                None
+            }
+            Some(Value::Null) => {
+                self.errors.add(name, "This field may not be null.");
+                None
+            }
+            Some(value) => self.convert(name, &value),
+        }
+    }
+
+    /// A field that may be absent (`None`) but not null.
+    pub fn optional<T: FieldValue>(&mut self, name: &str) -> Option<T> {
+        match self.map.get(name).cloned() {
+            None => None,
+            Some(Value::Null) => {
+                self.errors.add(name, "This field may not be null.");
+                None
+            }
+            Some(value) => self.convert(name, &value),
+        }
+    }
+
+    /// A field that may be absent (`None`), null (`Some(None)`) or a value (`Some(Some(v))`).
+    pub fn nullable<T: FieldValue>(&mut self, name: &str) -> Option<Option<T>> {
+        match self.map.get(name).cloned() {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(value) => self.convert(name, &value).map(Some),
+        }
+    }
+
+    /// Records a message for `name` (a rule beyond the type, e.g. a range).
+    pub fn error(&mut self, name: &str, message: impl Into<String>) {
+        self.errors.add(name, message);
+    }
+
+    /// True when `name` already has an error.
+    pub fn has_error(&self, name: &str) -> bool {
+        self.errors.has(name)
+    }
+
+    /// `Ok(())` when every read succeeded, else the 400 with every message.
+    pub fn finish(self) -> ApiResult<()> {
+        self.errors.into_result()
+    }
+}
+
+/// A request type read from a JSON object field by field.
+pub trait FromFields: Sized {
+    /// Reads every field (so every problem is reported at once) and returns the value when
+    /// all of them were good; problems go into `fields`.
+    fn from_fields(fields: &mut Fields) -> Option<Self>;
+}
+
+/// Extracts a [`FromFields`] type from a JSON body: 415 / 413 / 400 as [`JsonObject`], then
+/// 400 with one key per bad field.
+#[derive(Debug, Clone)]
+pub struct Form<T>(pub T);
+
+impl<S, T> FromRequest<S> for Form<T>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+    T: FromFields,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonObject(map) = JsonObject::from_request(request, state).await?;
+        let mut fields = Fields::new(map);
+        let value = T::from_fields(&mut fields);
+        fields.finish()?;
+        value
+            .map(Form)
+            .ok_or_else(|| bad_request("The request body is not valid."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json("application/json"));
+        assert!(is_json("application/json; charset=utf-8"));
+        assert!(is_json("Application/JSON"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+        assert!(!is_json("application/jsonx"));
+    }
+
+    #[test]
+    fn fields_report_every_problem_under_its_name() {
+        let map = json!({"quantity": "many", "active": "perhaps", "name": null, "ignored": 1});
+        let Value::Object(map) = map else {
+            unreachable!("literal is an object")
+        };
+        let mut fields = Fields::new(map);
+        assert_eq!(fields.required::<i64>("quantity"), None);
+        assert_eq!(fields.optional::<bool>("active"), None);
+        assert_eq!(fields.required::<String>("name"), None);
+        assert_eq!(fields.required::<String>("email"), None);
+        let Err(ApiError::Validation(errors)) = fields.finish() else {
+            panic!("expected validation errors")
+        };
+        let mut expected = FieldErrors::new();
+        expected.add("quantity", "A valid integer is required.");
+        expected.add("active", "Must be a valid boolean.");
+        expected.add("name", "This field may not be null.");
+        expected.add("email", "This field is required.");
+        assert_eq!(errors, expected);
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_not_integers() {
+        let value: Value =
+            serde_json::from_str("123456789012345678901234567890").expect("valid JSON");
+        assert!(i64::from_json(&value).is_err());
+        assert_eq!(i64::from_json(&json!(" 42 ")), Ok(42));
+        assert!(i64::from_json(&json!(4.5)).is_err());
+    }
+}

@@ -1,0 +1,55 @@
+//! The OpenAPI document: every route's `#[utoipa::path]` and every view's schema, gathered here.
+
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// `{"detail": "…"}`, the body of every error that is not a field error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A sentence for the user.
+    #[schema(example = "Not found.")]
+    pub detail: String,
+}
+
+/// `{"field": ["message", …], "non_field_errors": […]}`.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"quantity": ["Ensure this value is greater than or equal to 1."]}))]
+pub struct ValidationErrors(pub std::collections::BTreeMap<String, Vec<String>>);
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("jwt", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The whole API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Emporium",
+        description = "The REST API of a shop, for its mobile app. Conventions: JSON bodies with \
+            snake_case keys; money as decimal strings in the shop's currency; RFC 3339 UTC times; \
+            paginated lists `{count, next, previous, results}`; errors `{\"detail\"}` or one key \
+            per field.",
+    ),
+    paths(super::ops::health, super::ops::ready),
+    components(schemas(ErrorDetail, ValidationErrors)),
+    modifiers(&BearerAuth),
+    tags((name = "operations", description = "Health, readiness and metrics")),
+)]
+pub struct ApiDoc;
+
+/// The document as served at `/api/schema/`, rendered once.
+pub fn document_json() -> String {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+        .clone()
+}

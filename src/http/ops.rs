@@ -1,0 +1,82 @@
+//! Operations endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document and its
+//! interactive page.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::error::UNAVAILABLE;
+use super::openapi;
+use crate::state::AppState;
+
+/// How long readiness waits for the database before calling it down.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Liveness answer.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `"ok"` while the process serves.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness: 200 while the process runs. Touches nothing.
+#[utoipa::path(get, path = "/health/", tag = "operations",
+    responses((status = 200, description = "The process is running", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Readiness: 200 only while the database answers (and later the cache and queue, where
+/// configured); 503 otherwise, and 200 again as soon as it recovers.
+#[utoipa::path(get, path = "/ready/", tag = "operations",
+    responses(
+        (status = 200, description = "Every dependency answers"),
+        (status = 503, description = "A dependency does not answer", body = super::openapi::ErrorDetail),
+    ))]
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let database = match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {READY_TIMEOUT:?}")),
+    };
+    match database {
+        Ok(()) => Json(json!({"status": "ok", "checks": {"database": "ok"}})).into_response(),
+        Err(cause) => {
+            tracing::warn!(%cause, "readiness: database is not answering");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"detail": UNAVAILABLE, "checks": {"database": "unavailable"}})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Prometheus text exposition of the process's metrics.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    state.metrics.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI 3 document, generated from the code.
+pub async fn schema() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi::document_json(),
+    )
+        .into_response()
+}

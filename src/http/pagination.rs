@@ -1,0 +1,202 @@
+//! The one paginator: `?page=&page_size=` in, `{count, next, previous, results}` out, with
+//! absolute links that keep every other query parameter.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::context::RequestContext;
+use super::error::{ApiError, ApiResult};
+
+/// Items per page when the client does not say.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// Largest page a client can ask for; larger requests are clamped to it.
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// The page a client asked for, and what is needed to link to its neighbours.
+#[derive(Debug, Clone)]
+pub struct Pagination {
+    /// 1-based page number.
+    pub page: u64,
+    /// Items per page, already clamped.
+    pub page_size: u64,
+    /// Absolute URL of the request without its query string.
+    url: String,
+    /// The request's query parameters, in order.
+    query: Vec<(String, String)>,
+}
+
+fn invalid_page() -> ApiError {
+    ApiError::NotFound("Invalid page.".to_owned())
+}
+
+impl Pagination {
+    /// Reads `page` and `page_size` from a query (pairs in order) for the given absolute URL.
+    /// An unreadable `page` is a 404 as in DRF; an unreadable `page_size` means the default.
+    pub fn from_query(url: String, query: Vec<(String, String)>) -> ApiResult<Pagination> {
+        let param = |name: &str| {
+            query
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim())
+        };
+        let page = match param("page") {
+            None | Some("") => 1,
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if n >= 1 => n,
+                _ => return Err(invalid_page()),
+            },
+        };
+        let page_size = match param("page_size").map(str::parse::<u64>) {
+            Some(Ok(n)) if n >= 1 => n.min(MAX_PAGE_SIZE),
+            _ => DEFAULT_PAGE_SIZE,
+        };
+        Ok(Pagination {
+            page,
+            page_size,
+            url,
+            query,
+        })
+    }
+
+    /// Rows to skip.
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.page_size)
+    }
+
+    /// Rows to fetch.
+    pub fn limit(&self) -> u64 {
+        self.page_size
+    }
+
+    fn link(&self, page: Option<u64>) -> String {
+        let mut pairs: Vec<(&str, String)> = self
+            .query
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        if let Some(page) = page {
+            pairs.push(("page", page.to_string()));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() {
+            self.url.clone()
+        } else {
+            format!("{}?{query}", self.url)
+        }
+    }
+
+    /// Wraps one page of `results` out of `count`; a page past the end is 404 `Invalid page.`
+    /// (page 1 of an empty list is a valid, empty page).
+    pub fn page<T>(&self, count: u64, results: Vec<T>) -> ApiResult<Page<T>> {
+        if self.page > 1 && self.offset() >= count {
+            return Err(invalid_page());
+        }
+        let last_page = count.div_ceil(self.page_size).max(1);
+        let next = (self.page < last_page).then(|| self.link(Some(self.page + 1)));
+        let previous = (self.page > 1).then(|| {
+            // DRF drops `page` altogether for the first page.
+            self.link((self.page > 2).then_some(self.page - 1))
+        });
+        Ok(Page {
+            count,
+            next,
+            previous,
+            results,
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Pagination {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let context = RequestContext::from_request_parts(parts, state).await?;
+        let query: Vec<(String, String)> =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+                .map_err(|_| super::error::bad_request("The query string is malformed."))?;
+        let url = format!("{}{}", context.base_url, parts.uri.path());
+        Pagination::from_query(url, query)
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// How many items the whole list has.
+    pub count: u64,
+    /// Absolute URL of the next page, or null on the last.
+    pub next: Option<String>,
+    /// Absolute URL of the previous page, or null on the first.
+    pub previous: Option<String>,
+    /// This page's items.
+    pub results: Vec<T>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pagination(query: &str) -> ApiResult<Pagination> {
+        let pairs = serde_urlencoded::from_str(query).expect("query");
+        Pagination::from_query("http://shop.example/api/products/".to_owned(), pairs)
+    }
+
+    #[test]
+    fn page_size_defaults_and_clamps() {
+        assert_eq!(pagination("").expect("valid").page_size, 20);
+        assert_eq!(pagination("page_size=500").expect("valid").page_size, 100);
+        assert_eq!(pagination("page_size=0").expect("valid").page_size, 20);
+        assert_eq!(pagination("page_size=x").expect("valid").page_size, 20);
+        assert_eq!(pagination("page_size=7").expect("valid").page_size, 7);
+    }
+
+    #[test]
+    fn an_unreadable_page_is_not_found() {
+        for bad in ["page=0", "page=-1", "page=two", "page=1.5"] {
+            assert!(
+                matches!(pagination(bad), Err(ApiError::NotFound(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn links_keep_the_other_parameters() {
+        let p = pagination("search=red+shoe&page=2&page_size=10").expect("valid");
+        let page = p.page(35, vec![(); 10]).expect("in range");
+        assert_eq!(
+            page.next.as_deref(),
+            Some("http://shop.example/api/products/?search=red+shoe&page_size=10&page=3")
+        );
+        assert_eq!(
+            page.previous.as_deref(),
+            Some("http://shop.example/api/products/?search=red+shoe&page_size=10")
+        );
+    }
+
+    #[test]
+    fn the_last_page_has_no_next_and_past_it_is_not_found() {
+        let p = pagination("page=4&page_size=10").expect("valid");
+        let page = p.page(35, vec![(); 5]).expect("in range");
+        assert_eq!(page.next, None);
+        assert!(page.previous.is_some());
+        let past = pagination("page=5&page_size=10").expect("valid");
+        assert!(matches!(
+            past.page(35, Vec::<()>::new()),
+            Err(ApiError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn the_first_page_of_nothing_is_an_empty_page() {
+        let page = pagination("")
+            .expect("valid")
+            .page(0, Vec::<()>::new())
+            .expect("valid");
+        assert_eq!((page.count, page.next, page.previous), (0, None, None));
+    }
+}

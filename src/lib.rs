@@ -1,0 +1,14 @@
+//! Emporium: the backend of a shop, serving a REST API to its mobile app.
+//!
+//! The library holds everything; `main.rs` only parses the command line. See `README.md` for
+//! running it and `../shared/DESIGN.md` for how it is built.
+
+pub mod accounts;
+pub mod cli;
+pub mod db;
+pub mod http;
+pub mod money;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,518 @@
+//! Every setting, read from the environment once, validated, and documented here.
+//!
+//! A missing or malformed value is a [`SettingsError`] that names the variable; `main` prints it
+//! as one line and exits with code 2. Nothing falls back silently to a default once a value has
+//! been given.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::money::Currency;
+
+/// Where the generated secret key is kept when `EMPORIUM_SECRET_KEY` is not set.
+pub const SECRET_FILE: &str = ".emporium-secret";
+
+/// A setting that could not be used, with the variable that holds it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {name}: {message}")]
+pub struct SettingsError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn invalid(name: &'static str, message: impl Into<String>) -> SettingsError {
+    SettingsError {
+        name,
+        message: message.into(),
+    }
+}
+
+/// Bytes that must not be printed: `Debug` shows only their length.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps secret bytes.
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+
+    /// The secret bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Where the secret key came from, so start-up can warn about a generated one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretOrigin {
+    /// `EMPORIUM_SECRET_KEY`.
+    Environment,
+    /// Generated once and kept in [`SECRET_FILE`].
+    File,
+}
+
+/// The validated settings of one process.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `DATABASE_URL`: `sqlite://…`, `postgres://…` or `mysql://…`.
+    pub database_url: String,
+    /// `EMPORIUM_DB_MAX_CONNECTIONS`: pool size (default 10; 1 for an in-memory SQLite).
+    pub db_max_connections: u32,
+    /// `EMPORIUM_LISTEN`: address to bind.
+    pub listen: SocketAddr,
+    /// `EMPORIUM_PUBLIC_URL`: absolute base for links, without a trailing slash.
+    pub public_url: Option<String>,
+    /// `EMPORIUM_SECRET_KEY` (or the generated key file): signs tokens.
+    pub secret_key: Secret,
+    /// Where [`Settings::secret_key`] came from.
+    pub secret_origin: SecretOrigin,
+    /// `EMPORIUM_CURRENCY`: the shop's ISO 4217 currency.
+    pub currency: Currency,
+    /// `EMPORIUM_CORS_ORIGINS`: exact origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    /// `EMPORIUM_TRUSTED_PROXIES`: peers whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `EMPORIUM_MAX_BODY_SIZE`: largest request body accepted, in bytes (default 2 MiB).
+    pub max_body_size: usize,
+    /// `EMPORIUM_REQUEST_TIMEOUT`: a request still running after this gets 503.
+    pub request_timeout: Duration,
+    /// `EMPORIUM_SHUTDOWN_TIMEOUT`: how long in-flight requests may finish after SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// `EMPORIUM_LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// `RUST_LOG`: the log filter (default `info`).
+    pub log_filter: String,
+}
+
+/// Reads variables: the process environment in production, a map in tests.
+pub trait Source {
+    /// The variable's value, or `Err` with a message when it is set but unreadable.
+    fn get(&self, name: &'static str) -> Result<Option<String>, SettingsError>;
+}
+
+/// The process environment (after `.env` has been loaded into it).
+pub struct Environment;
+
+impl Source for Environment {
+    fn get(&self, name: &'static str) -> Result<Option<String>, SettingsError> {
+        match std::env::var(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(invalid(name, "not valid UTF-8")),
+        }
+    }
+}
+
+impl Source for HashMap<&'static str, String> {
+    fn get(&self, name: &'static str) -> Result<Option<String>, SettingsError> {
+        Ok(HashMap::get(self, name).cloned())
+    }
+}
+
+/// A variable that is set to something other than blank.
+fn value(source: &dyn Source, name: &'static str) -> Result<Option<String>, SettingsError> {
+    Ok(source
+        .get(name)?
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty()))
+}
+
+fn duration(
+    source: &dyn Source,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, SettingsError> {
+    match value(source, name)? {
+        None => Ok(default),
+        Some(text) => {
+            let parsed = humantime::parse_duration(&text).map_err(|e| {
+                invalid(
+                    name,
+                    format!("{text:?} is not a duration like 30s or 5m ({e})"),
+                )
+            })?;
+            if parsed.is_zero() {
+                return Err(invalid(name, "must be longer than zero"));
+            }
+            Ok(parsed)
+        }
+    }
+}
+
+fn positive_integer<T: std::str::FromStr + PartialOrd + From<u8>>(
+    source: &dyn Source,
+    name: &'static str,
+    default: T,
+) -> Result<T, SettingsError> {
+    match value(source, name)? {
+        None => Ok(default),
+        Some(text) => match text.parse::<T>() {
+            Ok(n) if n >= T::from(1) => Ok(n),
+            _ => Err(invalid(name, format!("{text:?} is not a positive integer"))),
+        },
+    }
+}
+
+/// An absolute `http(s)://host[:port][/path]` URL, returned without its trailing slash.
+fn base_url(name: &'static str, text: &str) -> Result<String, SettingsError> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| {
+            invalid(
+                name,
+                format!("{text:?} must start with http:// or https://"),
+            )
+        })?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-.:[]_".contains(c);
+    if host.is_empty() || !host.chars().all(allowed) || text.contains(['?', '#', ' ']) {
+        return Err(invalid(name, format!("{text:?} is not an absolute URL")));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+impl Settings {
+    /// Reads the process environment, loading `.env` from the working directory first.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(invalid("DOTENV", format!(".env could not be read: {e}"))),
+        }
+        Settings::from_source(&Environment, Path::new("."))
+    }
+
+    /// Reads every setting from `source`; `dir` is where the generated secret key is kept.
+    pub fn from_source(source: &dyn Source, dir: &Path) -> Result<Settings, SettingsError> {
+        let database_url = value(source, "DATABASE_URL")?
+            .unwrap_or_else(|| "sqlite://emporium.db?mode=rwc".to_owned());
+        if ![
+            "sqlite:",
+            "postgres://",
+            "postgresql://",
+            "mysql://",
+            "mariadb://",
+        ]
+        .iter()
+        .any(|scheme| database_url.starts_with(scheme))
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must start with sqlite:, postgres://, postgresql:// or mysql://",
+            ));
+        }
+        let in_memory = database_url.starts_with("sqlite:") && database_url.contains(":memory:");
+        let db_max_connections = positive_integer(
+            source,
+            "EMPORIUM_DB_MAX_CONNECTIONS",
+            if in_memory { 1 } else { 10 },
+        )?;
+        if in_memory && db_max_connections != 1 {
+            return Err(invalid(
+                "EMPORIUM_DB_MAX_CONNECTIONS",
+                "an in-memory SQLite database needs exactly 1 connection",
+            ));
+        }
+
+        let listen = match value(source, "EMPORIUM_LISTEN")? {
+            None => SocketAddr::from(([127, 0, 0, 1], 8000)),
+            Some(text) => text.parse().map_err(|_| {
+                invalid(
+                    "EMPORIUM_LISTEN",
+                    format!("{text:?} is not an address like 127.0.0.1:8000"),
+                )
+            })?,
+        };
+        let public_url = value(source, "EMPORIUM_PUBLIC_URL")?
+            .map(|text| base_url("EMPORIUM_PUBLIC_URL", &text))
+            .transpose()?;
+
+        let (secret_key, secret_origin) = match source.get("EMPORIUM_SECRET_KEY")? {
+            Some(key) if key.len() >= 32 => {
+                (Secret::new(key.into_bytes()), SecretOrigin::Environment)
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "EMPORIUM_SECRET_KEY",
+                    "must be at least 32 bytes long",
+                ));
+            }
+            None => (
+                load_or_create_secret(&dir.join(SECRET_FILE))?,
+                SecretOrigin::File,
+            ),
+        };
+
+        let currency = match value(source, "EMPORIUM_CURRENCY")? {
+            None => Currency::USD,
+            Some(code) => Currency::from_code(&code).ok_or_else(|| {
+                invalid(
+                    "EMPORIUM_CURRENCY",
+                    format!("{code:?} is not an ISO 4217 code like USD"),
+                )
+            })?,
+        };
+
+        let cors_origins = value(source, "EMPORIUM_CORS_ORIGINS")?
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(|origin| {
+                        if origin == "*" {
+                            return Err(invalid(
+                                "EMPORIUM_CORS_ORIGINS",
+                                "list the allowed origins; \"*\" is not accepted",
+                            ));
+                        }
+                        let url = base_url("EMPORIUM_CORS_ORIGINS", origin)?;
+                        if url.matches('/').count() != 2 {
+                            return Err(invalid(
+                                "EMPORIUM_CORS_ORIGINS",
+                                format!("{origin:?} is not an origin (scheme://host[:port])"),
+                            ));
+                        }
+                        Ok(url)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+
+        let trusted_proxies = value(source, "EMPORIUM_TRUSTED_PROXIES")?
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(|cidr| {
+                        cidr.parse::<IpNet>()
+                            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(IpNet::from))
+                            .map_err(|_| {
+                                invalid(
+                                    "EMPORIUM_TRUSTED_PROXIES",
+                                    format!("{cidr:?} is not an address or CIDR like 10.0.0.0/8"),
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+
+        let max_body_size = positive_integer(source, "EMPORIUM_MAX_BODY_SIZE", 2 * 1024 * 1024)?;
+        let request_timeout =
+            duration(source, "EMPORIUM_REQUEST_TIMEOUT", Duration::from_secs(30))?;
+        let shutdown_timeout =
+            duration(source, "EMPORIUM_SHUTDOWN_TIMEOUT", Duration::from_secs(30))?;
+
+        let log_format = match value(source, "EMPORIUM_LOG_FORMAT")?.as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "EMPORIUM_LOG_FORMAT",
+                    format!("{other:?} is neither \"pretty\" nor \"json\""),
+                ));
+            }
+        };
+        let log_filter = value(source, "RUST_LOG")?.unwrap_or_else(|| "info".to_owned());
+        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
+            return Err(invalid("RUST_LOG", format!("{log_filter:?}: {e}")));
+        }
+
+        Ok(Settings {
+            database_url,
+            db_max_connections,
+            listen,
+            public_url,
+            secret_key,
+            secret_origin,
+            currency,
+            cors_origins,
+            trusted_proxies,
+            max_body_size,
+            request_timeout,
+            shutdown_timeout,
+            log_format,
+            log_filter,
+        })
+    }
+
+    /// Settings-level dangers for production, logged as warnings at start.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.secret_origin == SecretOrigin::File {
+            warnings.push(format!(
+                "EMPORIUM_SECRET_KEY is not set: using the key generated in {SECRET_FILE}; \
+                 set EMPORIUM_SECRET_KEY in production"
+            ));
+        }
+        if self.database_url.starts_with("sqlite:") {
+            warnings.push(
+                "DATABASE_URL is SQLite: fine for one node; use PostgreSQL or MySQL to scale out"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
+}
+
+/// Reads the key file, or creates it with 64 random bytes (hex) and mode 0600.
+fn load_or_create_secret(path: &PathBuf) -> Result<Secret, SettingsError> {
+    const NAME: &str = "EMPORIUM_SECRET_KEY";
+    let read = |path: &PathBuf| -> Result<Secret, SettingsError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid(NAME, format!("{} could not be read: {e}", path.display())))?;
+        let key = text.trim();
+        if key.len() < 32 {
+            return Err(invalid(
+                NAME,
+                format!("{} holds fewer than 32 bytes", path.display()),
+            ));
+        }
+        Ok(Secret::new(key.as_bytes().to_vec()))
+    };
+    if path.exists() {
+        return read(path);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| invalid(NAME, format!("no randomness to generate a key: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(hex.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| {
+                    invalid(
+                        NAME,
+                        format!("{} could not be written: {e}", path.display()),
+                    )
+                })?;
+            Ok(Secret::new(hex.into_bytes()))
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
+        Err(e) => Err(invalid(
+            NAME,
+            format!("{} could not be created: {e}", path.display()),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&'static str, &str)]) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut map: HashMap<&'static str, String> =
+            pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        map.entry("EMPORIUM_SECRET_KEY")
+            .or_insert_with(|| "k".repeat(32));
+        Settings::from_source(&map, dir.path())
+    }
+
+    #[test]
+    fn nothing_configured_gives_the_embedded_defaults() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.database_url, "sqlite://emporium.db?mode=rwc");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8000");
+        assert_eq!(s.currency, Currency::USD);
+        assert_eq!(s.max_body_size, 2 * 1024 * 1024);
+        assert!(s.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let cases: &[(&'static str, &str)] = &[
+            ("EMPORIUM_LISTEN", "localhost"),
+            ("EMPORIUM_CURRENCY", "XYZ"),
+            ("EMPORIUM_REQUEST_TIMEOUT", "soon"),
+            ("EMPORIUM_MAX_BODY_SIZE", "-1"),
+            ("EMPORIUM_LOG_FORMAT", "xml"),
+            ("EMPORIUM_CORS_ORIGINS", "*"),
+            ("EMPORIUM_CORS_ORIGINS", "https://shop.example/path"),
+            ("EMPORIUM_TRUSTED_PROXIES", "10.0.0.0/99"),
+            ("EMPORIUM_PUBLIC_URL", "shop.example"),
+            ("EMPORIUM_SECRET_KEY", "short"),
+            ("DATABASE_URL", "oracle://db"),
+        ];
+        for (name, bad) in cases {
+            let err = settings(&[(name, bad)]).expect_err("must be refused");
+            assert_eq!(err.name, *name, "{bad:?}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("invalid setting {name}: "))
+            );
+        }
+    }
+
+    #[test]
+    fn the_generated_secret_is_kept_and_reused() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let map: HashMap<&'static str, String> = HashMap::new();
+        let first = Settings::from_source(&map, dir.path()).expect("valid");
+        let second = Settings::from_source(&map, dir.path()).expect("valid");
+        assert_eq!(first.secret_key.expose(), second.secret_key.expose());
+        assert_eq!(first.secret_origin, SecretOrigin::File);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(SECRET_FILE))
+                .expect("key file exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn lists_are_parsed() {
+        let s = settings(&[
+            (
+                "EMPORIUM_CORS_ORIGINS",
+                "https://app.example, http://localhost:3000",
+            ),
+            ("EMPORIUM_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
+            ("EMPORIUM_PUBLIC_URL", "https://api.example/"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.cors_origins,
+            ["https://app.example", "http://localhost:3000"]
+        );
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.public_url.as_deref(), Some("https://api.example"));
+    }
+}

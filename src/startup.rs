@@ -1,0 +1,206 @@
+//! Building the application: connect the database, apply migrations, assemble the router with
+//! its middleware, bind the listener, and serve until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::http::{self, middleware, openapi::ApiDoc, ops, route};
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::{db, telemetry};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Choices for [`Application::build_with`].
+#[derive(Default)]
+pub struct BuildOptions {
+    /// Skip migrations (`serve --no-migrate`).
+    pub skip_migrations: bool,
+    /// More routes, served behind the same middleware (the tests mount probes this way).
+    pub extra_routes: Option<Router<AppState>>,
+}
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates and binds with the given settings.
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        Application::build_with(settings, BuildOptions::default()).await
+    }
+
+    /// Like [`Application::build`], with options.
+    pub async fn build_with(
+        settings: Settings,
+        options: BuildOptions,
+    ) -> Result<Application, StartupError> {
+        let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+        if !options.skip_migrations {
+            db::migrate(&db).await?;
+        }
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            metrics: telemetry::metrics_handle(),
+        };
+        let router = router(state.clone(), options.extra_routes);
+        let addr = state.settings.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The bound address (the port is the real one when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.settings.listen)
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// The shared state (the tests reach the database through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections and lets in-flight
+    /// requests finish for at most `EMPORIUM_SHUTDOWN_TIMEOUT`.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let grace = self.state.settings.shutdown_timeout;
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let notify = stopping.clone();
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing requests in flight");
+            notify.notify_one();
+        });
+        let deadline = async move {
+            stopping.notified().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = server.into_future() => result,
+            () = deadline => {
+                tracing::warn!(?grace, "requests still in flight after the shutdown timeout; stopping anyway");
+                Ok(())
+            }
+        }
+    }
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static(middleware::REQUEST_ID),
+            ])
+            .expose_headers([
+                HeaderName::from_static(middleware::REQUEST_ID),
+                header::RETRY_AFTER,
+                HeaderName::from_static("idempotent-replayed"),
+            ])
+            .max_age(Duration::from_secs(3600)),
+    )
+}
+
+/// Every route of the application, in one place, behind the middleware stack.
+pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router {
+    let mut routes = Router::new();
+    routes = route(routes, "/health/", get(ops::health));
+    routes = route(routes, "/ready/", get(ops::ready));
+    routes = routes.route("/metrics", get(ops::metrics));
+    // The docs page serves the canonical /api/schema/; the bare path is added beside it.
+    routes = routes.route("/api/schema", get(ops::schema));
+    routes = routes.merge(SwaggerUi::new("/api/docs").url("/api/schema/", ApiDoc::openapi()));
+    if let Some(extra) = extra_routes {
+        routes = routes.merge(extra);
+    }
+
+    let settings = state.settings.clone();
+    let mut app: Router = routes
+        .fallback(http::not_found)
+        .with_state(state.clone())
+        // Innermost first: each `layer` call wraps everything above it.
+        .layer(RequestBodyLimitLayer::new(settings.max_body_size))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::middleware::from_fn(middleware::json_errors));
+    if let Some(cors) = cors_layer(&settings.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(axum::middleware::from_fn_with_state(
+        state,
+        http::context::attach,
+    ))
+    .layer(axum::middleware::from_fn(middleware::observe))
+}
