@@ -61,7 +61,7 @@ pub async fn create_superuser(
         last_name: Set(String::new()),
         is_staff: Set(true),
         is_active: Set(true),
-        date_joined: Set(chrono::Utc::now()),
+        date_joined: Set(crate::time::now()),
         last_login: Set(None),
         ..Default::default()
     };

@@ -10,7 +10,7 @@ pub mod migrations;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sea_orm::sqlx::{self, Executor as _};
+use sea_orm::sqlx::{self, Connection as _, Executor as _};
 use sea_orm::{
     AccessMode, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, IsolationLevel,
     SqliteTransactionMode, SqlxMySqlConnector, SqlxPostgresConnector, SqlxSqliteConnector,
@@ -100,33 +100,33 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     let exec_err = |e: sqlx::Error| DbErr::Custom(format!("migration lock: {e}"));
     match db.get_database_backend() {
         DbBackend::Postgres => {
-            let mut conn = db
-                .get_postgres_connection_pool()
-                .acquire()
+            // A connection of its own, outside the pool, so a pool of one can still migrate.
+            let options = db.get_postgres_connection_pool().connect_options();
+            let mut conn = sqlx::PgConnection::connect_with(&options)
                 .await
                 .map_err(exec_err)?;
             sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(LOCK_KEY)
-                .execute(&mut *conn)
+                .execute(&mut conn)
                 .await
                 .map_err(exec_err)?;
             let result = Migrator::up(db, None).await;
             let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(LOCK_KEY)
-                .execute(&mut *conn)
+                .execute(&mut conn)
                 .await;
+            let _ = conn.close().await;
             result?;
             unlocked.map_err(exec_err)?;
             Ok(())
         }
         DbBackend::MySql => {
-            let mut conn = db
-                .get_mysql_connection_pool()
-                .acquire()
+            let options = db.get_mysql_connection_pool().connect_options();
+            let mut conn = sqlx::MySqlConnection::connect_with(&options)
                 .await
                 .map_err(exec_err)?;
             let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK('emporium_migrate', 300)")
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut conn)
                 .await
                 .map_err(exec_err)?;
             if got != Some(1) {
@@ -136,6 +136,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
             }
             let result = Migrator::up(db, None).await;
             let unlocked = conn.execute("DO RELEASE_LOCK('emporium_migrate')").await;
+            let _ = conn.close().await;
             result?;
             unlocked.map_err(exec_err)?;
             Ok(())

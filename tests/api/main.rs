@@ -1,1 +1,10 @@
+//! The one integration-test binary: black-box tests that start the real application on a random
+//! port and talk HTTP to it, as the app does.
 
+mod helpers;
+mod probes;
+
+mod cli;
+mod conventions;
+mod database;
+mod operations;
