@@ -14,7 +14,10 @@ pub fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// `#[serde(serialize_with = "crate::time::serialize")]` for `DateTime<Utc>` fields.
-pub fn serialize<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: serde::Serializer>(
+    at: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&rfc3339(*at))
 }
 

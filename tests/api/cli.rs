@@ -41,14 +41,30 @@ fn a_bad_setting_stops_with_one_line_naming_it_and_exit_code_2() {
 fn createsuperuser_works_without_a_terminal_when_given_the_password() {
     let dir = tempfile::tempdir().expect("dir");
     let ok = emporium(dir.path())
-        .args(["createsuperuser", "--email", "Admin@Shop.Example", "--password", "Admin-Passw0rd!"])
+        .args([
+            "createsuperuser",
+            "--email",
+            "Admin@Shop.Example",
+            "--password",
+            "Admin-Passw0rd!",
+        ])
         .output()
         .expect("runs");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("admin@shop.example"));
 
     let taken = emporium(dir.path())
-        .args(["createsuperuser", "--email", "admin@shop.example", "--password", "Admin-Passw0rd!"])
+        .args([
+            "createsuperuser",
+            "--email",
+            "admin@shop.example",
+            "--password",
+            "Admin-Passw0rd!",
+        ])
         .output()
         .expect("runs");
     assert_eq!(taken.status.code(), Some(1));
@@ -67,7 +83,11 @@ fn migrate_twice_and_openapi_work() {
     let dir = tempfile::tempdir().expect("dir");
     for _ in 0..2 {
         let output = emporium(dir.path()).arg("migrate").output().expect("runs");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let output = emporium(dir.path()).arg("openapi").output().expect("runs");
     assert!(output.status.success());
@@ -113,7 +133,8 @@ fn serve_runs_with_nothing_configured_logs_json_and_stops_cleanly_on_sigterm() {
             .recv_timeout(Duration::from_secs(30))
             .expect("the server logs that it is serving");
         seen.push(line.clone());
-        let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let value: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         if value["fields"]["message"] == "serving" || value["message"] == "serving" {
             let address = value["address"]
                 .as_str()
@@ -127,13 +148,19 @@ fn serve_runs_with_nothing_configured_logs_json_and_stops_cleanly_on_sigterm() {
 
     let body = http_get(&address, "/health/");
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
-    assert!(dir.path().join("emporium.db").exists(), "the embedded default is a SQLite file");
+    assert!(
+        dir.path().join("emporium.db").exists(),
+        "the embedded default is a SQLite file"
+    );
     let secret = dir.path().join(".emporium-secret");
     assert!(secret.exists(), "a secret key is generated and kept");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&secret).expect("key").permissions().mode();
+        let mode = std::fs::metadata(&secret)
+            .expect("key")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -147,7 +174,10 @@ fn serve_runs_with_nothing_configured_logs_json_and_stops_cleanly_on_sigterm() {
         if let Some(exit) = child.try_wait().expect("wait") {
             break exit;
         }
-        assert!(Instant::now() < deadline, "the server did not stop after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(exit.code(), Some(0));
@@ -156,7 +186,10 @@ fn serve_runs_with_nothing_configured_logs_json_and_stops_cleanly_on_sigterm() {
         seen.push(line);
     }
     for line in &seen {
-        assert!(serde_json::from_str::<Value>(line).is_ok(), "not one JSON object: {line}");
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "not one JSON object: {line}"
+        );
     }
 }
 
@@ -164,7 +197,11 @@ fn serve_runs_with_nothing_configured_logs_json_and_stops_cleanly_on_sigterm() {
 fn http_get(address: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("write");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     response

@@ -7,7 +7,10 @@ use crate::probes;
 
 async fn app_with_probes(settings: &[(&'static str, &str)]) -> TestApp {
     spawn(Spawn {
-        settings: settings.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+        settings: settings
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect(),
         routes: Some(probes::routes()),
         database: None,
     })
@@ -17,13 +20,31 @@ async fn app_with_probes(settings: &[(&'static str, &str)]) -> TestApp {
 #[tokio::test]
 async fn paths_are_served_with_and_without_the_trailing_slash() {
     let app = app_with_probes(&[]).await;
-    for path in ["/health/", "/health", "/ready/", "/ready", "/api/schema/", "/api/schema"] {
+    for path in [
+        "/health/",
+        "/health",
+        "/ready/",
+        "/ready",
+        "/api/schema/",
+        "/api/schema",
+    ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
-        assert!(response.headers().get("location").is_none(), "{path} redirected");
+        assert!(
+            response.headers().get("location").is_none(),
+            "{path} redirected"
+        );
     }
-    let with = json(app.post_json("/api/_probe/echo/", &json!({"name": "a"})).await).await;
-    let without = json(app.post_json("/api/_probe/echo", &json!({"name": "a"})).await).await;
+    let with = json(
+        app.post_json("/api/_probe/echo/", &json!({"name": "a"}))
+            .await,
+    )
+    .await;
+    let without = json(
+        app.post_json("/api/_probe/echo", &json!({"name": "a"}))
+            .await,
+    )
+    .await;
     assert_eq!((with.0, without.0), (200, 200));
 }
 
@@ -38,19 +59,34 @@ async fn an_unknown_route_is_a_json_404() {
 #[tokio::test]
 async fn a_wrong_method_is_a_json_405_with_allow() {
     let app = app_with_probes(&[]).await;
-    let response = app.client.delete(app.url("/health/")).send().await.expect("sent");
+    let response = app
+        .client
+        .delete(app.url("/health/"))
+        .send()
+        .await
+        .expect("sent");
     let allow = response.headers().get("allow").cloned();
     let (status, body) = json(response).await;
     assert_eq!(status, 405);
     assert_eq!(body, json!({"detail": "Method \"DELETE\" not allowed."}));
-    assert!(allow.expect("Allow header").to_str().expect("ascii").contains("GET"));
+    assert!(
+        allow
+            .expect("Allow header")
+            .to_str()
+            .expect("ascii")
+            .contains("GET")
+    );
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_400_detail() {
     let app = app_with_probes(&[]).await;
     let response = app
-        .post_raw("/api/_probe/echo/", "application/json", b"{\"name\": ".to_vec())
+        .post_raw(
+            "/api/_probe/echo/",
+            "application/json",
+            b"{\"name\": ".to_vec(),
+        )
         .await;
     let (status, body) = json(response).await;
     assert_eq!(status, 400);
@@ -62,9 +98,18 @@ async fn malformed_json_is_a_400_detail() {
 #[tokio::test]
 async fn a_body_that_is_not_an_object_is_a_400_detail() {
     let app = app_with_probes(&[]).await;
-    for (raw, kind) in [("[1, 2]", "list"), ("\"name\"", "str"), ("42", "number"), ("null", "null")] {
+    for (raw, kind) in [
+        ("[1, 2]", "list"),
+        ("\"name\"", "str"),
+        ("42", "number"),
+        ("null", "null"),
+    ] {
         let response = app
-            .post_raw("/api/_probe/echo/", "application/json", raw.as_bytes().to_vec())
+            .post_raw(
+                "/api/_probe/echo/",
+                "application/json",
+                raw.as_bytes().to_vec(),
+            )
             .await;
         let (status, body) = json(response).await;
         assert_eq!(status, 400, "{raw}");
@@ -79,14 +124,25 @@ async fn a_body_that_is_not_an_object_is_a_400_detail() {
 async fn a_wrong_content_type_is_a_415() {
     let app = app_with_probes(&[]).await;
     let response = app
-        .post_raw("/api/_probe/echo/", "text/plain", b"{\"name\": \"a\"}".to_vec())
+        .post_raw(
+            "/api/_probe/echo/",
+            "text/plain",
+            b"{\"name\": \"a\"}".to_vec(),
+        )
         .await;
     let (status, body) = json(response).await;
     assert_eq!(status, 415);
-    assert_eq!(body, json!({"detail": "Unsupported media type \"text/plain\" in request."}));
+    assert_eq!(
+        body,
+        json!({"detail": "Unsupported media type \"text/plain\" in request."})
+    );
 
     let form = app
-        .post_raw("/api/_probe/echo/", "application/x-www-form-urlencoded", b"name=a".to_vec())
+        .post_raw(
+            "/api/_probe/echo/",
+            "application/x-www-form-urlencoded",
+            b"name=a".to_vec(),
+        )
         .await;
     assert_eq!(form.status(), 415);
 }
@@ -97,9 +153,18 @@ async fn invalid_utf8_is_a_400() {
     let mut body = b"{\"name\": \"".to_vec();
     body.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28]);
     body.extend_from_slice(b"\"}");
-    let (status, body) = json(app.post_raw("/api/_probe/echo/", "application/json", body).await).await;
+    let (status, body) = json(
+        app.post_raw("/api/_probe/echo/", "application/json", body)
+            .await,
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(body["detail"].as_str().expect("detail").starts_with("JSON parse error"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("JSON parse error")
+    );
 }
 
 #[tokio::test]
@@ -112,7 +177,12 @@ async fn ten_thousand_levels_of_nesting_are_refused_and_the_server_keeps_serving
     )
     .await;
     assert_eq!(status, 400);
-    assert!(body["detail"].as_str().expect("detail").contains("recursion limit"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("recursion limit")
+    );
     assert_eq!(app.get("/health/").await.status(), 200);
 }
 
@@ -120,12 +190,20 @@ async fn ten_thousand_levels_of_nesting_are_refused_and_the_server_keeps_serving
 async fn numbers_beyond_64_bits_are_field_errors() {
     let app = app_with_probes(&[]).await;
     let raw = br#"{"name": "a", "quantity": 123456789012345678901234567890}"#.to_vec();
-    let (status, body) = json(app.post_raw("/api/_probe/echo/", "application/json", raw).await).await;
+    let (status, body) = json(
+        app.post_raw("/api/_probe/echo/", "application/json", raw)
+            .await,
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body, json!({"quantity": ["A valid integer is required."]}));
 
     let raw = br#"{"name": "a", "quantity": 1e400}"#.to_vec();
-    let (status, _) = json(app.post_raw("/api/_probe/echo/", "application/json", raw).await).await;
+    let (status, _) = json(
+        app.post_raw("/api/_probe/echo/", "application/json", raw)
+            .await,
+    )
+    .await;
     assert_eq!(status, 400);
 }
 
@@ -134,8 +212,12 @@ async fn a_body_over_the_limit_is_a_413() {
     let app = app_with_probes(&[]).await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
     let (status, body) = json(
-        app.post_raw("/api/_probe/echo/", "application/json", big.clone().into_bytes())
-            .await,
+        app.post_raw(
+            "/api/_probe/echo/",
+            "application/json",
+            big.clone().into_bytes(),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 413);
@@ -160,7 +242,11 @@ async fn the_body_limit_is_a_setting() {
     let body = json!({"name": "x".repeat(200)});
     let (status, _) = json(app.post_json("/api/_probe/echo/", &body).await).await;
     assert_eq!(status, 413);
-    let (status, _) = json(app.post_json("/api/_probe/echo/", &json!({"name": "short"})).await).await;
+    let (status, _) = json(
+        app.post_json("/api/_probe/echo/", &json!({"name": "short"}))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
 }
 
@@ -172,8 +258,11 @@ async fn field_errors_have_one_key_per_field() {
     assert_eq!(body, json!({"name": ["This field is required."]}));
 
     let (status, body) = json(
-        app.post_json("/api/_probe/echo/", &json!({"name": null, "quantity": 0, "price": "1.999"}))
-            .await,
+        app.post_json(
+            "/api/_probe/echo/",
+            &json!({"name": null, "quantity": 0, "price": "1.999"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 400);
@@ -186,7 +275,11 @@ async fn field_errors_have_one_key_per_field() {
         })
     );
 
-    let (status, body) = json(app.post_json("/api/_probe/echo/", &json!({"name": "forbidden"})).await).await;
+    let (status, body) = json(
+        app.post_json("/api/_probe/echo/", &json!({"name": "forbidden"}))
+            .await,
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(
         body,
@@ -217,7 +310,11 @@ async fn unknown_keys_are_ignored_and_money_and_time_use_the_contract_formats() 
 #[tokio::test]
 async fn the_currency_setting_drives_money_formatting() {
     let app = app_with_probes(&[("EMPORIUM_CURRENCY", "JPY")]).await;
-    let (status, body) = json(app.post_json("/api/_probe/echo/", &json!({"name": "a"})).await).await;
+    let (status, body) = json(
+        app.post_json("/api/_probe/echo/", &json!({"name": "a"}))
+            .await,
+    )
+    .await;
     assert_eq!((status, &body["currency"]), (200, &json!("JPY")));
 }
 
@@ -231,7 +328,10 @@ async fn lists_are_paginated_with_absolute_links() {
     assert_eq!(body["results"][0], 1);
     assert_eq!(
         body["next"],
-        json!(format!("{}/api/_probe/numbers/?count=45&page=2", app.address))
+        json!(format!(
+            "{}/api/_probe/numbers/?count=45&page=2",
+            app.address
+        ))
     );
     assert_eq!(body["previous"], json!(null));
 
@@ -240,7 +340,10 @@ async fn lists_are_paginated_with_absolute_links() {
     assert_eq!(page3["next"], json!(null));
     assert_eq!(
         page3["previous"],
-        json!(format!("{}/api/_probe/numbers/?count=45&page=2", app.address))
+        json!(format!(
+            "{}/api/_probe/numbers/?count=45&page=2",
+            app.address
+        ))
     );
     let (_, page2) = json(app.get("/api/_probe/numbers/?count=45&page=2").await).await;
     assert_eq!(
@@ -252,7 +355,11 @@ async fn lists_are_paginated_with_absolute_links() {
 #[tokio::test]
 async fn page_size_is_clamped_to_one_hundred() {
     let app = app_with_probes(&[]).await;
-    let (status, body) = json(app.get("/api/_probe/numbers/?count=250&page_size=1000").await).await;
+    let (status, body) = json(
+        app.get("/api/_probe/numbers/?count=250&page_size=1000")
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(body["results"].as_array().map(Vec::len), Some(100));
     let (_, body) = json(app.get("/api/_probe/numbers/?count=250&page_size=7").await).await;
@@ -262,14 +369,22 @@ async fn page_size_is_clamped_to_one_hundred() {
 #[tokio::test]
 async fn a_page_past_the_end_or_unreadable_is_invalid() {
     let app = app_with_probes(&[]).await;
-    for query in ["count=45&page=4", "count=45&page=0", "count=45&page=two", "count=0&page=2"] {
+    for query in [
+        "count=45&page=4",
+        "count=45&page=0",
+        "count=45&page=two",
+        "count=0&page=2",
+    ] {
         let (status, body) = json(app.get(&format!("/api/_probe/numbers/?{query}")).await).await;
         assert_eq!(status, 404, "{query}");
         assert_eq!(body, json!({"detail": "Invalid page."}), "{query}");
     }
     let (status, body) = json(app.get("/api/_probe/numbers/?count=0").await).await;
     assert_eq!(status, 200);
-    assert_eq!(body, json!({"count": 0, "next": null, "previous": null, "results": []}));
+    assert_eq!(
+        body,
+        json!({"count": 0, "next": null, "previous": null, "results": []})
+    );
 }
 
 #[tokio::test]
@@ -295,7 +410,10 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
     let (_, body) = json(forwarded(&untrusted).await.expect("sent")).await;
     assert_eq!(
         body["next"],
-        json!(format!("{}/api/_probe/numbers/?count=45&page=2", untrusted.address))
+        json!(format!(
+            "{}/api/_probe/numbers/?count=45&page=2",
+            untrusted.address
+        ))
     );
 
     let trusted = app_with_probes(&[("EMPORIUM_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
@@ -310,7 +428,10 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
 async fn every_response_has_a_request_id_and_a_clients_plain_id_is_kept() {
     let app = app_with_probes(&[]).await;
     let response = app.get("/health/").await;
-    let generated = response.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let generated = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert_eq!(generated.len(), 32);
 
     let response = app
@@ -351,7 +472,10 @@ async fn a_request_running_past_the_timeout_is_a_json_503() {
     let app = app_with_probes(&[("EMPORIUM_REQUEST_TIMEOUT", "300ms")]).await;
     let (status, body) = json(app.get("/api/_probe/slow/?ms=5000").await).await;
     assert_eq!(status, 503);
-    assert_eq!(body, json!({"detail": "Service temporarily unavailable, try again later."}));
+    assert_eq!(
+        body,
+        json!({"detail": "Service temporarily unavailable, try again later."})
+    );
     let (status, _) = json(app.get("/api/_probe/slow/?ms=10").await).await;
     assert_eq!(status, 200);
 }
@@ -363,17 +487,30 @@ async fn cors_allows_only_the_configured_origins() {
             .request(reqwest::Method::OPTIONS, app.url("/api/_probe/echo/"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization, content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
             .send()
     };
     let app = app_with_probes(&[("EMPORIUM_CORS_ORIGINS", "https://app.shop.example")]).await;
-    let allowed = preflight(&app, "https://app.shop.example").await.expect("sent");
+    let allowed = preflight(&app, "https://app.shop.example")
+        .await
+        .expect("sent");
     assert_eq!(
-        allowed.headers().get("access-control-allow-origin").map(|v| v.to_str().ok()),
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().ok()),
         Some(Some("https://app.shop.example"))
     );
     let refused = preflight(&app, "https://evil.example").await.expect("sent");
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
     let simple = app
         .client
@@ -382,9 +519,21 @@ async fn cors_allows_only_the_configured_origins() {
         .send()
         .await
         .expect("sent");
-    assert!(simple.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        simple
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
     let unconfigured = app_with_probes(&[]).await;
-    let response = preflight(&unconfigured, "https://app.shop.example").await.expect("sent");
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    let response = preflight(&unconfigured, "https://app.shop.example")
+        .await
+        .expect("sent");
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }

@@ -47,11 +47,16 @@ async fn migrations_are_safe_from_several_processes_at_once() {
         })
         .collect();
     for run in runs {
-        run.await.expect("task").expect("every concurrent run succeeds");
+        run.await
+            .expect("task")
+            .expect("every concurrent run succeeds");
     }
     let expected = applied_migrations(&pools[0]).await;
     assert!(expected >= 1);
-    let users = user::Entity::find().all(&pools[0]).await.expect("users table exists");
+    let users = user::Entity::find()
+        .all(&pools[0])
+        .await
+        .expect("users table exists");
     assert!(users.is_empty());
 }
 
@@ -101,7 +106,10 @@ async fn a_user_round_trips_with_its_timestamp_and_a_hashed_password() {
         .await
         .expect("query")
         .expect("stored");
-    assert_eq!(stored.date_joined, created.date_joined, "timestamps survive a round trip");
+    assert_eq!(
+        stored.date_joined, created.date_joined,
+        "timestamps survive a round trip"
+    );
     assert!(stored.password.starts_with("$argon2id$"));
     assert!(!stored.password.contains("a sound passphrase"));
 

@@ -87,7 +87,11 @@ impl TestDatabase {
                 with_database(admin, &name)
             }
             Engine::MySql => {
-                let admin = admin_url.as_deref().expect("admin URL").replacen("mariadb://", "mysql://", 1);
+                let admin =
+                    admin_url
+                        .as_deref()
+                        .expect("admin URL")
+                        .replacen("mariadb://", "mysql://", 1);
                 let mut conn = sqlx::MySqlConnection::connect(&admin)
                     .await
                     .expect("connect to EMPORIUM_TEST_DATABASE");
@@ -145,11 +149,18 @@ impl Drop for TestDatabase {
 }
 
 /// Settings for a test: random port, fixed secret, the given database, plus overrides.
-pub fn test_settings(database_url: &str, overrides: &[(&'static str, &str)], dir: &std::path::Path) -> Settings {
+pub fn test_settings(
+    database_url: &str,
+    overrides: &[(&'static str, &str)],
+    dir: &std::path::Path,
+) -> Settings {
     let mut vars: HashMap<&'static str, String> = HashMap::new();
     vars.insert("DATABASE_URL", database_url.to_owned());
     vars.insert("EMPORIUM_LISTEN", "127.0.0.1:0".to_owned());
-    vars.insert("EMPORIUM_SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789".to_owned());
+    vars.insert(
+        "EMPORIUM_SECRET_KEY",
+        "test-secret-key-that-is-long-enough-0123456789".to_owned(),
+    );
     vars.insert("EMPORIUM_DB_MAX_CONNECTIONS", "5".to_owned());
     for (name, value) in overrides {
         vars.insert(name, (*value).to_owned());
@@ -194,15 +205,20 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the application with options.
 pub async fn spawn(options: Spawn) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt().with_env_filter("debug").try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .try_init();
     }
     let db = match options.database {
         Some(db) => db,
         None => TestDatabase::create().await,
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let overrides: Vec<(&'static str, &str)> =
-        options.settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let overrides: Vec<(&'static str, &str)> = options
+        .settings
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
     let settings = test_settings(&db.url, &overrides, dir.path());
     let app = Application::build_with(
         settings,
@@ -242,7 +258,11 @@ impl TestApp {
 
     /// GET `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// POST `body` as JSON to `path`.
@@ -256,7 +276,12 @@ impl TestApp {
     }
 
     /// POST raw bytes with a content type.
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .header("content-type", content_type)
@@ -364,7 +389,10 @@ pub fn server_addr(url: &str) -> SocketAddr {
 pub fn via(url: &str, addr: SocketAddr) -> String {
     let (scheme, rest) = url.split_once("://").expect("URL has a scheme");
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-    let credentials = authority.rsplit_once('@').map(|(c, _)| format!("{c}@")).unwrap_or_default();
+    let credentials = authority
+        .rsplit_once('@')
+        .map(|(c, _)| format!("{c}@"))
+        .unwrap_or_default();
     format!("{scheme}://{credentials}{addr}/{path}")
 }
 
@@ -402,7 +430,10 @@ pub async fn raw_request(addr: SocketAddr, request: &[u8]) -> (u16, serde_json::
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {text:?}"));
     let (head, body) = text.split_once("\r\n\r\n").expect("headers end");
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_owned()
@@ -414,7 +445,9 @@ pub async fn raw_request(addr: SocketAddr, request: &[u8]) -> (u16, serde_json::
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if size == 0 || rest.len() < size {
             break;
         }

@@ -36,13 +36,28 @@ async fn ready_is_503_while_no_database_connection_can_be_had_and_recovers() {
     // Hold the only connection: the database is out of reach for the application.
     let held = match engine() {
         Engine::Sqlite => Held::Sqlite(
-            app.state.db.get_sqlite_connection_pool().acquire().await.expect("acquire"),
+            app.state
+                .db
+                .get_sqlite_connection_pool()
+                .acquire()
+                .await
+                .expect("acquire"),
         ),
         Engine::Postgres => Held::Postgres(
-            app.state.db.get_postgres_connection_pool().acquire().await.expect("acquire"),
+            app.state
+                .db
+                .get_postgres_connection_pool()
+                .acquire()
+                .await
+                .expect("acquire"),
         ),
         Engine::MySql => Held::MySql(
-            app.state.db.get_mysql_connection_pool().acquire().await.expect("acquire"),
+            app.state
+                .db
+                .get_mysql_connection_pool()
+                .acquire()
+                .await
+                .expect("acquire"),
         ),
     };
     let (status, body) = json(app.get("/ready/").await).await;
@@ -86,7 +101,11 @@ async fn ready_follows_a_network_database_outage_without_a_restart() {
     })
     .await;
     assert!(went_down, "readiness never reported the outage");
-    assert_eq!(app.get("/health/").await.status(), 200, "liveness must not depend on the database");
+    assert_eq!(
+        app.get("/health/").await.status(),
+        200,
+        "liveness must not depend on the database"
+    );
 
     proxy.up();
     let came_back = eventually(Duration::from_secs(30), || async {
@@ -116,10 +135,14 @@ async fn metrics_count_requests_by_route_template_method_and_status() {
     );
     let text = response.text().await.expect("body");
     assert!(
-        text.contains(r#"http_requests_total{method="GET",route="/api/_probe/numbers/",status="200"}"#),
+        text.contains(
+            r#"http_requests_total{method="GET",route="/api/_probe/numbers/",status="200"}"#
+        ),
         "{text}"
     );
-    assert!(text.contains(r#"http_requests_total{method="GET",route="/api/_probe/numbers/",status="404"}"#));
+    assert!(text.contains(
+        r#"http_requests_total{method="GET",route="/api/_probe/numbers/",status="404"}"#
+    ));
     assert!(text.contains(r#"route="unmatched""#));
     assert!(!text.contains("12345"), "raw paths must not become labels");
     assert!(text.contains("http_request_duration_seconds_bucket{"));
@@ -137,7 +160,11 @@ async fn the_openapi_document_describes_the_served_routes() {
     for (path, item) in paths {
         if item.get("get").is_some() && !path.contains('{') {
             let response = app.get(path).await;
-            assert_ne!(response.status(), 404, "{path} is documented but not served");
+            assert_ne!(
+                response.status(),
+                404,
+                "{path} is documented but not served"
+            );
         }
     }
     assert!(doc["components"]["schemas"].get("ErrorDetail").is_some());
@@ -158,9 +185,14 @@ async fn the_docs_page_is_served_from_the_binary_without_outside_addresses() {
     for text in [&html, &script] {
         let external = text
             .match_indices("http")
-            .filter(|(i, _)| text[*i..].starts_with("http://") || text[*i..].starts_with("https://"))
+            .filter(|(i, _)| {
+                text[*i..].starts_with("http://") || text[*i..].starts_with("https://")
+            })
             .count();
-        assert_eq!(external, 0, "the docs page must not load anything from outside");
+        assert_eq!(
+            external, 0,
+            "the docs page must not load anything from outside"
+        );
     }
     for asset in ["swagger-ui.css", "swagger-ui-bundle.js"] {
         let response = app.get(&format!("/api/docs/{asset}")).await;
@@ -180,14 +212,23 @@ async fn shutdown_lets_requests_in_flight_finish_and_then_stops() {
     let in_flight = tokio::spawn(async move { client.get(url).send().await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let server = app.stop();
-    let response = in_flight.await.expect("task").expect("in-flight request answered");
+    let response = in_flight
+        .await
+        .expect("task")
+        .expect("in-flight request answered");
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body, json!({"slept": 700}));
     let stopped = tokio::time::timeout(Duration::from_secs(5), server).await;
-    assert!(matches!(stopped, Ok(Ok(Ok(())))), "server did not stop cleanly");
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "server did not stop cleanly"
+    );
     let fresh = reqwest::Client::new().get(app.url("/health/")).send().await;
-    assert!(fresh.is_err(), "a stopped server must not accept connections");
+    assert!(
+        fresh.is_err(),
+        "a stopped server must not accept connections"
+    );
 }
 
 #[tokio::test]
@@ -204,5 +245,8 @@ async fn shutdown_is_bounded_by_the_shutdown_timeout() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let server = app.stop();
     let stopped = tokio::time::timeout(Duration::from_secs(5), server).await;
-    assert!(matches!(stopped, Ok(Ok(Ok(())))), "shutdown waited past its bound");
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "shutdown waited past its bound"
+    );
 }

@@ -30,7 +30,10 @@ impl FromFields for Echo {
         let name = fields.required::<String>("name");
         let quantity = fields.optional::<i64>("quantity").unwrap_or(1);
         if quantity < 1 && !fields.has_error("quantity") {
-            fields.error("quantity", "Ensure this value is greater than or equal to 1.");
+            fields.error(
+                "quantity",
+                "Ensure this value is greater than or equal to 1.",
+            );
         }
         let price = fields.optional::<String>("price").and_then(|text| {
             match Money::parse(&text, emporium::money::Currency::USD) {
@@ -42,7 +45,10 @@ impl FromFields for Echo {
             }
         });
         if name.as_deref() == Some("forbidden") {
-            fields.error("non_field_errors", "This name and quantity cannot go together.");
+            fields.error(
+                "non_field_errors",
+                "This name and quantity cannot go together.",
+            );
         }
         Some(Echo {
             name: name?,
@@ -95,7 +101,10 @@ async fn increment(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let tx = db::begin_write(&state.db).await?;
     let backend = tx.get_database_backend();
     let row = tx
-        .query_one_raw(Statement::from_string(backend, "SELECT n FROM probe_counter WHERE id = 1"))
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT n FROM probe_counter WHERE id = 1",
+        ))
         .await?
         .ok_or_else(|| internal("no counter row"))?;
     let before: i64 = row.try_get("", "n").map_err(internal)?;
