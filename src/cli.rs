@@ -5,9 +5,10 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::accounts::service::{CreateUserError, create_superuser};
+use crate::jobs::worker::{Worker, WorkerConfig};
 use crate::settings::Settings;
-use crate::startup::{Application, BuildOptions};
-use crate::{db, http};
+use crate::startup::{Application, BuildOptions, build_state};
+use crate::{db, http, jobs};
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -109,6 +110,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
                 BuildOptions {
                     skip_migrations: no_migrate,
                     extra_routes: None,
+                    worker: (!no_worker).then(jobs::registry),
                 },
             )
             .await?;
@@ -118,11 +120,15 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             Ok(())
         }
         Command::Worker => {
-            let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
-            db.ping().await?;
-            tracing::info!("worker started; no job kinds are registered yet, idling until stopped");
-            shutdown_signal().await;
-            tracing::info!("worker stopped");
+            for warning in settings.warnings() {
+                tracing::warn!("{warning}");
+            }
+            // Workers never migrate: that is `serve`'s or `migrate`'s job.
+            let state = build_state(settings, true).await?;
+            let config = WorkerConfig::from_settings(&state.settings);
+            Worker::new(state, jobs::registry(), config)
+                .run(shutdown_signal())
+                .await;
             Ok(())
         }
         Command::Migrate => {
@@ -159,6 +165,19 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             db.ping().await?;
             println!("settings: ok");
             println!("database: ok ({:?})", db.get_database_backend());
+            let state = build_state(settings, true).await?;
+            state
+                .mailer
+                .check()
+                .await
+                .map_err(|e| CliError::Message(format!("email: {e}")))?;
+            println!("email: ok");
+            state
+                .storage
+                .check()
+                .await
+                .map_err(|e| CliError::Message(format!("media storage: {e}")))?;
+            println!("media storage: ok");
             Ok(())
         }
     }

@@ -6,10 +6,13 @@
 pub mod accounts;
 pub mod cli;
 pub mod db;
+pub mod email;
 pub mod http;
+pub mod jobs;
 pub mod money;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod time;

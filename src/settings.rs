@@ -49,6 +49,60 @@ impl Secret {
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
+
+    /// The secret as text (secrets read from the environment are always UTF-8).
+    pub fn expose_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// How mail leaves the application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmailTransport {
+    /// Printed to the log (the development default).
+    Console,
+    /// An SMTP URL in the form lettre reads (`smtp://…?tls=opportunistic`, `smtps://…`).
+    Smtp(String),
+}
+
+/// An S3-compatible bucket for media.
+#[derive(Clone, Debug)]
+pub struct S3Settings {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix inside the bucket (no slashes at either end; may be empty).
+    pub prefix: String,
+    /// `AWS_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `AWS_ENDPOINT_URL`, for S3-compatible servers.
+    pub endpoint: Option<String>,
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: Option<String>,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: Option<Secret>,
+    /// `AWS_ALLOW_HTTP`: allow a plain-HTTP endpoint.
+    pub allow_http: bool,
+}
+
+/// Where media files live.
+#[derive(Clone, Debug)]
+pub enum MediaStore {
+    /// A local folder (`EMPORIUM_MEDIA_ROOT`).
+    Local {
+        /// The folder.
+        root: PathBuf,
+    },
+    /// An S3-compatible bucket (`EMPORIUM_MEDIA_STORE=s3://bucket/prefix`).
+    S3(S3Settings),
+}
+
+/// Media storage settings.
+#[derive(Clone, Debug)]
+pub struct MediaSettings {
+    /// The backend.
+    pub store: MediaStore,
+    /// `EMPORIUM_MEDIA_URL`: public base URL of media, without a trailing slash.
+    pub url: Option<String>,
 }
 
 impl fmt::Debug for Secret {
@@ -106,6 +160,20 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `RUST_LOG`: the log filter (default `info`).
     pub log_filter: String,
+    /// `EMPORIUM_WORKERS`: jobs run at once per worker (default 2).
+    pub workers: usize,
+    /// `EMPORIUM_JOB_LEASE`: how long a claimed job is held without renewal (default 60s).
+    pub job_lease: Duration,
+    /// `EMPORIUM_JOB_POLL_INTERVAL`: how often an idle worker looks for due jobs (default 1s).
+    pub job_poll_interval: Duration,
+    /// `EMPORIUM_JOB_RETRY_BASE`: the first retry delay, doubled per attempt (default 10s).
+    pub job_retry_base: Duration,
+    /// `EMAIL_URL`: `console`, `smtp://…` or `smtps://…`.
+    pub email_transport: EmailTransport,
+    /// `EMAIL_FROM`: the sender.
+    pub email_from: String,
+    /// `EMPORIUM_MEDIA_*` and `AWS_*`.
+    pub media: MediaSettings,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -345,6 +413,22 @@ impl Settings {
             return Err(invalid("RUST_LOG", format!("{log_filter:?}: {e}")));
         }
 
+        let workers = positive_integer(source, "EMPORIUM_WORKERS", 2_usize)?;
+        let job_lease = duration(source, "EMPORIUM_JOB_LEASE", Duration::from_secs(60))?;
+        let job_poll_interval =
+            duration(source, "EMPORIUM_JOB_POLL_INTERVAL", Duration::from_secs(1))?;
+        let job_retry_base = duration(source, "EMPORIUM_JOB_RETRY_BASE", Duration::from_secs(10))?;
+        let email_transport = email_transport(source)?;
+        let email_from =
+            value(source, "EMAIL_FROM")?.unwrap_or_else(|| "shop@localhost".to_owned());
+        if email_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "EMAIL_FROM",
+                format!("{email_from:?} is not an address like \"Shop <shop@example.com>\""),
+            ));
+        }
+        let media = media(source)?;
+
         Ok(Settings {
             database_url,
             db_max_connections,
@@ -360,6 +444,13 @@ impl Settings {
             shutdown_timeout,
             log_format,
             log_filter,
+            workers,
+            job_lease,
+            job_poll_interval,
+            job_retry_base,
+            email_transport,
+            email_from,
+            media,
         })
     }
 
@@ -372,6 +463,9 @@ impl Settings {
                  set EMPORIUM_SECRET_KEY in production"
             ));
         }
+        if self.email_transport == EmailTransport::Console {
+            warnings.push("EMAIL_URL is console: mail is printed to the log, not sent".to_owned());
+        }
         if self.database_url.starts_with("sqlite:") {
             warnings.push(
                 "DATABASE_URL is SQLite: fine for one node; use PostgreSQL or MySQL to scale out"
@@ -380,6 +474,90 @@ impl Settings {
         }
         warnings
     }
+}
+
+fn email_transport(source: &dyn Source) -> Result<EmailTransport, SettingsError> {
+    const NAME: &str = "EMAIL_URL";
+    let Some(url) = value(source, NAME)? else {
+        return Ok(EmailTransport::Console);
+    };
+    if url == "console" {
+        return Ok(EmailTransport::Console);
+    }
+    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+        return Err(invalid(NAME, "must be console, smtp://… or smtps://…"));
+    }
+    // smtp:// upgrades with STARTTLS where the server offers it, unless the URL says
+    // otherwise (`?tls=required`, or `?tls=none` for a local relay without TLS).
+    let url = if url.starts_with("smtp://") && !url.contains("tls=") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}tls=opportunistic")
+    } else if url.contains("tls=none") {
+        url.replace("?tls=none", "").replace("&tls=none", "")
+    } else {
+        url
+    };
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url)
+        .map_err(|e| invalid(NAME, format!("not a usable SMTP URL: {e}")))?;
+    Ok(EmailTransport::Smtp(url))
+}
+
+fn boolean(source: &dyn Source, name: &'static str, default: bool) -> Result<bool, SettingsError> {
+    match value(source, name)?
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(name, format!("{other:?} is not true or false"))),
+    }
+}
+
+fn media(source: &dyn Source) -> Result<MediaSettings, SettingsError> {
+    let url = value(source, "EMPORIUM_MEDIA_URL")?
+        .map(|text| base_url("EMPORIUM_MEDIA_URL", &text))
+        .transpose()?;
+    let store = match value(source, "EMPORIUM_MEDIA_STORE")?.as_deref() {
+        None | Some("local") => MediaStore::Local {
+            root: PathBuf::from(
+                value(source, "EMPORIUM_MEDIA_ROOT")?.unwrap_or_else(|| "./media".to_owned()),
+            ),
+        },
+        Some(spec) => {
+            let rest = spec.strip_prefix("s3://").ok_or_else(|| {
+                invalid(
+                    "EMPORIUM_MEDIA_STORE",
+                    "must be local or s3://bucket/prefix",
+                )
+            })?;
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let plain = |s: &str| {
+                s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+            };
+            if bucket.is_empty() || !plain(bucket) || !plain(prefix) || prefix.contains("..") {
+                return Err(invalid(
+                    "EMPORIUM_MEDIA_STORE",
+                    format!("{spec:?} is not s3://bucket/prefix"),
+                ));
+            }
+            let endpoint = value(source, "AWS_ENDPOINT_URL")?
+                .map(|text| base_url("AWS_ENDPOINT_URL", &text))
+                .transpose()?;
+            MediaStore::S3(S3Settings {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+                region: value(source, "AWS_REGION")?.unwrap_or_else(|| "us-east-1".to_owned()),
+                endpoint,
+                access_key_id: value(source, "AWS_ACCESS_KEY_ID")?,
+                secret_access_key: value(source, "AWS_SECRET_ACCESS_KEY")?
+                    .map(|s| Secret::new(s.into_bytes())),
+                allow_http: boolean(source, "AWS_ALLOW_HTTP", false)?,
+            })
+        }
+    };
+    Ok(MediaSettings { store, url })
 }
 
 /// Reads the key file, or creates it with 64 random bytes (hex) and mode 0600.
@@ -467,6 +645,12 @@ mod tests {
             ("EMPORIUM_PUBLIC_URL", "shop.example"),
             ("EMPORIUM_SECRET_KEY", "short"),
             ("DATABASE_URL", "oracle://db"),
+            ("EMPORIUM_WORKERS", "0"),
+            ("EMPORIUM_JOB_LEASE", "0s"),
+            ("EMAIL_URL", "sendmail"),
+            ("EMAIL_FROM", "not an address"),
+            ("EMPORIUM_MEDIA_STORE", "ftp://bucket"),
+            ("EMPORIUM_MEDIA_URL", "cdn.example"),
         ];
         for (name, bad) in cases {
             let err = settings(&[(name, bad)]).expect_err("must be refused");
@@ -495,6 +679,39 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn email_and_media_settings_are_read() {
+        let s = settings(&[
+            ("EMAIL_URL", "smtp://user:p%40ss@mail.example:2525"),
+            ("EMAIL_FROM", "Shop <shop@example.com>"),
+            ("EMPORIUM_MEDIA_STORE", "s3://media-bucket/shop/images/"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("EMPORIUM_MEDIA_URL", "https://cdn.example/media/"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.email_transport,
+            EmailTransport::Smtp(
+                "smtp://user:p%40ss@mail.example:2525?tls=opportunistic".to_owned()
+            )
+        );
+        let MediaStore::S3(s3) = &s.media.store else {
+            panic!("expected S3")
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str()),
+            ("media-bucket", "shop/images")
+        );
+        assert!(s3.allow_http);
+        assert_eq!(s.media.url.as_deref(), Some("https://cdn.example/media"));
+        let plain = settings(&[("EMAIL_URL", "smtp://127.0.0.1:2525?tls=none")]).expect("valid");
+        assert_eq!(
+            plain.email_transport,
+            EmailTransport::Smtp("smtp://127.0.0.1:2525".to_owned())
+        );
     }
 
     #[test]

@@ -17,9 +17,13 @@ use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::email::Mailer;
 use crate::http::{self, middleware, openapi::ApiDoc, ops, route};
+use crate::jobs::Registry;
+use crate::jobs::worker::{Worker, WorkerConfig};
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::storage::{self, Storage};
 use crate::{db, telemetry};
 
 /// Why the application could not start.
@@ -28,6 +32,9 @@ pub enum StartupError {
     /// The database could not be reached or migrated.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// The mailer or the media store could not be set up.
+    #[error("{0}")]
+    Service(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -45,6 +52,31 @@ pub struct BuildOptions {
     pub skip_migrations: bool,
     /// More routes, served behind the same middleware (the tests mount probes this way).
     pub extra_routes: Option<Router<AppState>>,
+    /// Run a background worker in the process with these job kinds (`None`: no worker, as
+    /// with `serve --no-worker`).
+    pub worker: Option<Registry>,
+}
+
+/// Connects the database (migrating unless `skip_migrations`), the mailer and the media store.
+pub async fn build_state(
+    settings: Settings,
+    skip_migrations: bool,
+) -> Result<AppState, StartupError> {
+    let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+    if !skip_migrations {
+        db::migrate(&db).await?;
+    }
+    let mailer = Mailer::new(&settings.email_transport, &settings.email_from)
+        .map_err(StartupError::Service)?;
+    let storage =
+        Storage::from_settings(&settings).map_err(|e| StartupError::Service(e.to_string()))?;
+    Ok(AppState {
+        db,
+        settings: Arc::new(settings),
+        metrics: telemetry::metrics_handle(),
+        mailer: Arc::new(mailer),
+        storage,
+    })
 }
 
 /// A bound, ready-to-serve application.
@@ -52,6 +84,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    worker: Option<Worker>,
 }
 
 impl Application {
@@ -65,15 +98,14 @@ impl Application {
         settings: Settings,
         options: BuildOptions,
     ) -> Result<Application, StartupError> {
-        let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
-        if !options.skip_migrations {
-            db::migrate(&db).await?;
-        }
-        let state = AppState {
-            db,
-            settings: Arc::new(settings),
-            metrics: telemetry::metrics_handle(),
-        };
+        let state = build_state(settings, options.skip_migrations).await?;
+        let worker = options.worker.map(|registry| {
+            Worker::new(
+                state.clone(),
+                registry,
+                WorkerConfig::from_settings(&state.settings),
+            )
+        });
         let router = router(state.clone(), options.extra_routes);
         let addr = state.settings.listen;
         let listener = TcpListener::bind(addr)
@@ -83,6 +115,7 @@ impl Application {
             listener,
             router,
             state,
+            worker,
         })
     }
 
@@ -103,36 +136,47 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then stops accepting connections and lets in-flight
-    /// requests finish for at most `EMPORIUM_SHUTDOWN_TIMEOUT`.
+    /// Serves (and runs the in-process worker, if any) until `shutdown` completes; then stops
+    /// accepting connections and lets requests and jobs in flight finish for at most
+    /// `EMPORIUM_SHUTDOWN_TIMEOUT` (jobs still running after it are released to the queue).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.state.settings.shutdown_timeout;
-        let stopping = Arc::new(tokio::sync::Notify::new());
-        let notify = stopping.clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing work in flight");
+            let _ = stop.send(true);
+        });
+        let wait_for_stop = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let worker = self
+            .worker
+            .map(|worker| tokio::spawn(worker.run(wait_for_stop(stopped.clone()))));
         let server = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, finishing requests in flight");
-            notify.notify_one();
-        });
+        .with_graceful_shutdown(wait_for_stop(stopped.clone()));
         let deadline = async move {
-            stopping.notified().await;
+            wait_for_stop(stopped).await;
             tokio::time::sleep(grace).await;
         };
-        tokio::select! {
+        let result = tokio::select! {
             result = server.into_future() => result,
             () = deadline => {
                 tracing::warn!(?grace, "requests still in flight after the shutdown timeout; stopping anyway");
                 Ok(())
             }
+        };
+        if let Some(worker) = worker {
+            let _ = worker.await;
         }
+        result
     }
 }
 
@@ -176,6 +220,7 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = route(routes, "/health/", get(ops::health));
     routes = route(routes, "/ready/", get(ops::ready));
     routes = routes.route("/metrics", get(ops::metrics));
+    routes = routes.route("/media/{*key}", get(storage::serve_media));
     // The docs page serves the canonical /api/schema/; the bare path is added beside it.
     routes = routes.route("/api/schema", get(ops::schema));
     routes = routes.merge(SwaggerUi::new("/api/docs").url("/api/schema/", ApiDoc::openapi()));

@@ -1,11 +1,13 @@
-//! What every handler can reach: the database, the settings and the metrics recorder.
+//! What every handler and job can reach: the database, settings, metrics, mailer and storage.
 
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
+use crate::email::Mailer;
 use crate::settings::Settings;
+use crate::storage::Storage;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]
@@ -16,4 +18,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Delivers email (used by jobs only).
+    pub mailer: Arc<Mailer>,
+    /// Media files.
+    pub storage: Storage,
 }

@@ -59,8 +59,18 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text exposition of the process's metrics.
+/// Prometheus text exposition of the process's metrics, with the job queue's depth by state
+/// read from the database at each scrape (so it counts every worker's jobs).
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    match crate::jobs::queue::depth(&state.db).await {
+        Ok(depth) => {
+            for (job_state, n) in depth {
+                #[expect(clippy::cast_precision_loss, reason = "a gauge is a float")]
+                metrics::gauge!("jobs_queue_depth", "state" => job_state.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the job queue depth"),
+    }
     state.metrics.run_upkeep();
     (
         [(

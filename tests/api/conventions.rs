@@ -12,7 +12,7 @@ async fn app_with_probes(settings: &[(&'static str, &str)]) -> TestApp {
             .map(|(k, v)| (*k, (*v).to_owned()))
             .collect(),
         routes: Some(probes::routes()),
-        database: None,
+        ..Spawn::default()
     })
     .await
 }

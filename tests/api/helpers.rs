@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use emporium::jobs::Registry;
 use emporium::settings::Settings;
 use emporium::startup::{Application, BuildOptions};
 use emporium::state::AppState;
@@ -136,6 +137,19 @@ impl Drop for TestDatabase {
                     Engine::MySql => {
                         let admin = admin.replacen("mariadb://", "mysql://", 1);
                         if let Ok(mut conn) = sqlx::MySqlConnection::connect(&admin).await {
+                            // The test's runtime is blocked in this drop, so its pools cannot
+                            // finish an open transaction: end their sessions first, as
+                            // PostgreSQL's WITH (FORCE) does.
+                            let sessions: Vec<i64> = sqlx::query_scalar(
+                                "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST WHERE DB = ?",
+                            )
+                            .bind(&name)
+                            .fetch_all(&mut conn)
+                            .await
+                            .expect("list the test database's sessions");
+                            for id in sessions {
+                                let _ = conn.execute(sqlx::AssertSqlSafe(format!("KILL {id}"))).await;
+                            }
                             let sql = format!("DROP DATABASE IF EXISTS `{name}`");
                             let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
                         }
@@ -162,6 +176,11 @@ pub fn test_settings(
         "test-secret-key-that-is-long-enough-0123456789".to_owned(),
     );
     vars.insert("EMPORIUM_DB_MAX_CONNECTIONS", "5".to_owned());
+    vars.insert("EMPORIUM_JOB_POLL_INTERVAL", "50ms".to_owned());
+    vars.insert(
+        "EMPORIUM_MEDIA_ROOT",
+        dir.join("media").display().to_string(),
+    );
     for (name, value) in overrides {
         vars.insert(name, (*value).to_owned());
     }
@@ -195,6 +214,10 @@ pub struct Spawn {
     pub routes: Option<Router<AppState>>,
     /// Use this database instead of a fresh one.
     pub database: Option<TestDatabase>,
+    /// The in-process worker's job kinds (the application's own when `None`).
+    pub registry: Option<Registry>,
+    /// Run no in-process worker.
+    pub no_worker: bool,
 }
 
 /// Starts the application on a fresh database with the default settings.
@@ -225,6 +248,11 @@ pub async fn spawn(options: Spawn) -> TestApp {
         BuildOptions {
             skip_migrations: false,
             extra_routes: options.routes,
+            worker: if options.no_worker {
+                None
+            } else {
+                Some(options.registry.unwrap_or_else(emporium::jobs::registry))
+            },
         },
     )
     .await

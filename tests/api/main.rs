@@ -3,8 +3,12 @@
 
 mod helpers;
 mod probes;
+mod standins;
 
 mod cli;
 mod conventions;
 mod database;
+mod email;
+mod jobs;
+mod media;
 mod operations;

@@ -9,6 +9,7 @@
 //! recorded in `emporium_migrations`, so a file is never renamed once released.
 
 mod m20261124_000001_users;
+mod m20261124_000002_jobs;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -19,7 +20,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_users::Migration)]
+        vec![
+            Box::new(m20261124_000001_users::Migration),
+            Box::new(m20261124_000002_jobs::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -1,0 +1,252 @@
+//! Email: messages rendered from templates (a plain-text and an HTML part), queued as jobs, and
+//! delivered by SMTP — or printed to the log with `EMAIL_URL=console`. Nothing sends mail from
+//! a request: a slow or down mail server only delays a job, and a failed send is retried.
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ConnectionTrait, DbErr};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::jobs::queue::{self, NewJob};
+use crate::jobs::{self, JobContext, JobError};
+use crate::settings::EmailTransport;
+
+/// The job kind that delivers one [`Email`].
+pub const SEND_JOB: &str = "email.send";
+
+/// A rendered message, as stored in the job's payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    /// Recipient address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// A message template: subject, text and HTML with `{{ name }}` placeholders.
+#[derive(Clone, Copy, Debug)]
+pub struct Template {
+    /// For errors.
+    pub name: &'static str,
+    /// Subject line (placeholders allowed).
+    pub subject: &'static str,
+    text: &'static str,
+    html: &'static str,
+}
+
+/// The password-reset message: `shop`, `email`, `token`.
+pub const PASSWORD_RESET: Template = Template {
+    name: "password_reset",
+    subject: "Reset your {{ shop }} password",
+    text: include_str!("templates/password_reset.txt"),
+    html: include_str!("templates/password_reset.html"),
+};
+
+/// A template asked for a value it was not given.
+#[derive(Debug, thiserror::Error)]
+#[error("template {template} needs {{{{ {name} }}}}")]
+pub struct TemplateError {
+    template: &'static str,
+    name: String,
+}
+
+fn escape_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Template {
+    fn fill(
+        &self,
+        source: &str,
+        vars: &[(&str, &str)],
+        html: bool,
+    ) -> Result<String, TemplateError> {
+        let mut out = String::with_capacity(source.len());
+        let mut rest = source;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else {
+                out.push_str(&rest[start..]);
+                rest = "";
+                break;
+            };
+            let name = after[..end].trim();
+            let value = vars
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| *v)
+                .ok_or_else(|| TemplateError {
+                    template: self.name,
+                    name: name.to_owned(),
+                })?;
+            if html {
+                out.push_str(&escape_html(value));
+            } else {
+                out.push_str(value);
+            }
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Renders the message for `to` with the given values (HTML-escaped in the HTML part).
+    pub fn render(&self, to: &str, vars: &[(&str, &str)]) -> Result<Email, TemplateError> {
+        Ok(Email {
+            to: to.to_owned(),
+            subject: self.fill(self.subject, vars, false)?,
+            text: self.fill(self.text, vars, false)?,
+            html: self.fill(self.html, vars, true)?,
+        })
+    }
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    /// The message itself is wrong (bad address): retrying will not help.
+    #[error("message cannot be built: {0}")]
+    Invalid(String),
+    /// The mail server did not take it.
+    #[error("SMTP: {0}")]
+    Transport(String),
+}
+
+enum Transport {
+    Console,
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Delivers messages through the configured transport.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// The mailer for `EMAIL_URL` and `EMAIL_FROM` (already validated by the settings).
+    pub fn new(transport: &EmailTransport, from: &str) -> Result<Mailer, String> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("EMAIL_FROM {from:?} is not an address: {e}"))?;
+        let transport = match transport {
+            EmailTransport::Console => Transport::Console,
+            EmailTransport::Smtp(url) => {
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("EMAIL_URL: {e}"))?;
+                Transport::Smtp(
+                    builder
+                        .timeout(Some(std::time::Duration::from_secs(30)))
+                        .build(),
+                )
+            }
+        };
+        Ok(Mailer { transport, from })
+    }
+
+    /// Sends one message now (jobs call this; requests enqueue instead).
+    pub async fn send(&self, email: &Email) -> Result<(), EmailError> {
+        let to: Mailbox = email
+            .to
+            .parse()
+            .map_err(|e| EmailError::Invalid(format!("recipient {:?}: {e}", email.to)))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(|e| EmailError::Invalid(e.to_string()))?;
+        match &self.transport {
+            Transport::Console => {
+                tracing::info!(to = %email.to, subject = %email.subject, "email (console):\n{}", email.text);
+                Ok(())
+            }
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| EmailError::Transport(e.to_string())),
+        }
+    }
+
+    /// Checks that the SMTP server answers (`emporium check`).
+    pub async fn check(&self) -> Result<(), EmailError> {
+        match &self.transport {
+            Transport::Console => Ok(()),
+            Transport::Smtp(smtp) => match smtp.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(EmailError::Transport(
+                    "the server did not answer".to_owned(),
+                )),
+                Err(e) => Err(EmailError::Transport(e.to_string())),
+            },
+        }
+    }
+}
+
+/// Queues `email` for delivery on `conn` (pass the business transaction).
+pub async fn enqueue<C: ConnectionTrait>(conn: &C, email: &Email) -> Result<i64, DbErr> {
+    let payload = serde_json::to_value(email).map_err(|e| DbErr::Custom(e.to_string()))?;
+    queue::enqueue(conn, NewJob::new(SEND_JOB, payload)).await
+}
+
+/// The [`SEND_JOB`] handler.
+pub async fn send_job(ctx: JobContext, payload: Value) -> Result<(), JobError> {
+    let email: Email = jobs::payload(payload)?;
+    match ctx.state.mailer.send(&email).await {
+        Ok(()) => Ok(()),
+        Err(EmailError::Invalid(e)) => Err(JobError::Permanent(e)),
+        Err(e) => Err(JobError::retry(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_both_parts_and_escape_html() {
+        let email = PASSWORD_RESET
+            .render(
+                "ada@example.com",
+                &[
+                    ("shop", "Emporium"),
+                    ("email", "a<b>@example.com"),
+                    ("token", "T0K"),
+                ],
+            )
+            .expect("renders");
+        assert_eq!(email.subject, "Reset your Emporium password");
+        assert!(email.text.contains("a<b>@example.com") && email.text.contains("T0K"));
+        assert!(email.html.contains("a&lt;b&gt;@example.com") && email.html.contains("T0K"));
+        assert!(!email.text.contains("{{") && !email.html.contains("{{"));
+    }
+
+    #[test]
+    fn a_missing_value_is_an_error_not_a_blank() {
+        let err = PASSWORD_RESET
+            .render("ada@example.com", &[("shop", "Emporium")])
+            .expect_err("email and token are missing");
+        assert!(err.to_string().contains("email"));
+    }
+}
