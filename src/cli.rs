@@ -178,6 +178,14 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
                 .await
                 .map_err(|e| CliError::Message(format!("media storage: {e}")))?;
             println!("media storage: ok");
+            if state.throttle.is_shared() {
+                state
+                    .throttle
+                    .ping()
+                    .await
+                    .map_err(|e| CliError::Message(format!("redis: {e}")))?;
+                println!("redis: ok");
+            }
             Ok(())
         }
     }

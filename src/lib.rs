@@ -15,4 +15,5 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod throttle;
 pub mod time;

@@ -174,6 +174,22 @@ pub struct Settings {
     pub email_from: String,
     /// `EMPORIUM_MEDIA_*` and `AWS_*`.
     pub media: MediaSettings,
+    /// `EMPORIUM_ACCESS_TTL`: access token lifetime (default 5m).
+    pub access_ttl: Duration,
+    /// `EMPORIUM_REFRESH_TTL`: refresh token lifetime (default 1d).
+    pub refresh_ttl: Duration,
+    /// `REDIS_URL`: shared cache and throttles; in-process when unset.
+    pub redis_url: Option<String>,
+    /// `EMPORIUM_REDIS_PREFIX`: prefix of every Redis key (default `emporium:`), so several
+    /// shops or test runs can share one Redis.
+    pub redis_prefix: String,
+    /// `EMPORIUM_LOGIN_MAX_FAILURES`: failed logins per account before it is locked for
+    /// `EMPORIUM_LOGIN_LOCKOUT` (default 5); a client IP gets four times as many.
+    pub login_max_failures: u32,
+    /// `EMPORIUM_LOGIN_LOCKOUT`: how long the failures are counted and the lock lasts (15m).
+    pub login_lockout: Duration,
+    /// `EMPORIUM_SHOP_NAME`: the shop's name in emails (default `Emporium`).
+    pub shop_name: String,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -428,6 +444,23 @@ impl Settings {
             ));
         }
         let media = media(source)?;
+        let access_ttl = duration(source, "EMPORIUM_ACCESS_TTL", Duration::from_secs(5 * 60))?;
+        let refresh_ttl = duration(source, "EMPORIUM_REFRESH_TTL", Duration::from_secs(24 * 3600))?;
+        let redis_url = value(source, "REDIS_URL")?;
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://")) {
+                return Err(invalid("REDIS_URL", "must start with redis://, rediss:// or redis+unix://"));
+            }
+            redis::Client::open(url.as_str())
+                .map_err(|e| invalid("REDIS_URL", format!("not a usable Redis URL: {e}")))?;
+        }
+        let redis_prefix =
+            value(source, "EMPORIUM_REDIS_PREFIX")?.unwrap_or_else(|| "emporium:".to_owned());
+        let login_max_failures = positive_integer(source, "EMPORIUM_LOGIN_MAX_FAILURES", 5_u32)?;
+        let login_lockout =
+            duration(source, "EMPORIUM_LOGIN_LOCKOUT", Duration::from_secs(15 * 60))?;
+        let shop_name =
+            value(source, "EMPORIUM_SHOP_NAME")?.unwrap_or_else(|| "Emporium".to_owned());
 
         Ok(Settings {
             database_url,
@@ -451,6 +484,13 @@ impl Settings {
             email_transport,
             email_from,
             media,
+            access_ttl,
+            refresh_ttl,
+            redis_url,
+            redis_prefix,
+            login_max_failures,
+            login_lockout,
+            shop_name,
         })
     }
 
@@ -651,6 +691,9 @@ mod tests {
             ("EMAIL_FROM", "not an address"),
             ("EMPORIUM_MEDIA_STORE", "ftp://bucket"),
             ("EMPORIUM_MEDIA_URL", "cdn.example"),
+            ("EMPORIUM_ACCESS_TTL", "five minutes"),
+            ("REDIS_URL", "memcached://x"),
+            ("EMPORIUM_LOGIN_MAX_FAILURES", "none"),
         ];
         for (name, bad) in cases {
             let err = settings(&[(name, bad)]).expect_err("must be refused");

@@ -17,6 +17,7 @@ use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::accounts::tokens::TokenKeys;
 use crate::email::Mailer;
 use crate::http::{self, middleware, openapi::ApiDoc, ops, route};
 use crate::jobs::Registry;
@@ -24,6 +25,7 @@ use crate::jobs::worker::{Worker, WorkerConfig};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::storage::{self, Storage};
+use crate::throttle::Throttle;
 use crate::{db, telemetry};
 
 /// Why the application could not start.
@@ -70,12 +72,25 @@ pub async fn build_state(
         .map_err(StartupError::Service)?;
     let storage =
         Storage::from_settings(&settings).map_err(|e| StartupError::Service(e.to_string()))?;
+    let throttle = match &settings.redis_url {
+        Some(url) => Throttle::redis(url, &settings.redis_prefix)
+            .await
+            .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?,
+        None => Throttle::local(),
+    };
+    let tokens = TokenKeys::new(
+        settings.secret_key.expose(),
+        settings.access_ttl,
+        settings.refresh_ttl,
+    );
     Ok(AppState {
         db,
         settings: Arc::new(settings),
         metrics: telemetry::metrics_handle(),
         mailer: Arc::new(mailer),
         storage,
+        tokens: Arc::new(tokens),
+        throttle: Arc::new(throttle),
     })
 }
 
@@ -224,6 +239,8 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     // The docs page serves the canonical /api/schema/; the bare path is added beside it.
     routes = routes.route("/api/schema", get(ops::schema));
     routes = routes.merge(SwaggerUi::new("/api/docs").url("/api/schema/", ApiDoc::openapi()));
+    routes = routes.merge(crate::accounts::router());
+    routes = routes.merge(crate::jobs::router());
     if let Some(extra) = extra_routes {
         routes = routes.merge(extra);
     }

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
+use crate::accounts::tokens::TokenKeys;
 use crate::email::Mailer;
 use crate::settings::Settings;
 use crate::storage::Storage;
+use crate::throttle::Throttle;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]
@@ -22,4 +24,8 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// Media files.
     pub storage: Storage,
+    /// Signs and checks JWTs.
+    pub tokens: Arc<TokenKeys>,
+    /// Throttle counters (Redis when configured).
+    pub throttle: Arc<Throttle>,
 }

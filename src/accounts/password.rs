@@ -53,6 +53,89 @@ pub fn basic_problems(password: &str) -> Vec<String> {
     problems
 }
 
+/// Similarity in `0.0..=1.0` of two strings, as Python's `difflib.SequenceMatcher.ratio()`
+/// computes it: twice the characters in matching blocks over the total length.
+fn similarity(a: &[char], b: &[char]) -> f64 {
+    fn matches(a: &[char], b: &[char]) -> usize {
+        // Longest common block, then recurse on both sides of it.
+        let (mut best, mut best_i, mut best_j) = (0, 0, 0);
+        let mut previous = vec![0_usize; b.len() + 1];
+        for i in 0..a.len() {
+            let mut current = vec![0_usize; b.len() + 1];
+            for j in 0..b.len() {
+                if a[i] == b[j] {
+                    current[j + 1] = previous[j] + 1;
+                    if current[j + 1] > best {
+                        best = current[j + 1];
+                        best_i = i + 1 - best;
+                        best_j = j + 1 - best;
+                    }
+                }
+            }
+            previous = current;
+        }
+        if best == 0 {
+            return 0;
+        }
+        best + matches(&a[..best_i], &b[..best_j]) + matches(&a[best_i + best..], &b[best_j + best..])
+    }
+    let total = a.len() + b.len();
+    if total == 0 {
+        return 1.0;
+    }
+    #[expect(clippy::cast_precision_loss, reason = "lengths of short strings")]
+    let ratio = 2.0 * matches(a, b) as f64 / total as f64;
+    ratio
+}
+
+/// Django's rule: a password at least 70 % similar to the email (whole, or any word of it) or
+/// a name is refused.
+fn too_similar(password: &str, attributes: &[(&str, &str)]) -> Option<String> {
+    let password: Vec<char> = password.to_lowercase().chars().collect();
+    for (label, value) in attributes {
+        let value = value.to_lowercase();
+        let mut parts: Vec<&str> = value
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|p| p.chars().count() >= 3)
+            .collect();
+        parts.push(&value);
+        for part in parts {
+            let part: Vec<char> = part.chars().collect();
+            if part.len() >= 3 && similarity(&password, &part) >= 0.7 {
+                return Some(format!("The password is too similar to the {label}."));
+            }
+        }
+    }
+    None
+}
+
+/// Every password rule, as Django's four validators apply them: minimum length, not entirely
+/// numeric, not common (zxcvbn's estimate, which knows the common-password and word lists),
+/// not too similar to the email or names. Returns the messages; empty when acceptable.
+pub fn problems(password: &str, email: &str, first_name: &str, last_name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let attributes = [
+        ("email address", email),
+        ("first name", first_name),
+        ("last name", last_name),
+    ];
+    if let Some(message) = too_similar(password, &attributes) {
+        problems.push(message);
+    }
+    problems.extend(basic_problems(password));
+    if password.len() <= 4096 && !password.is_empty() {
+        let inputs: Vec<&str> = [email, first_name, last_name]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        let estimate = zxcvbn::zxcvbn(password, &inputs);
+        if (estimate.score() as u8) < 2 && !problems.iter().any(|p| p.contains("numeric")) {
+            problems.push("This password is too common.".to_owned());
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +160,26 @@ mod tests {
                 .await
                 .expect("runs")
         );
+    }
+
+    #[test]
+    fn common_and_similar_passwords_are_flagged() {
+        for common in ["password", "password123", "qwertyuiop", "iloveyou1", "letmein!"] {
+            let found = problems(common, "ada@example.com", "", "");
+            assert!(found.iter().any(|p| p == "This password is too common."), "{common}: {found:?}");
+        }
+        let similar = problems("lovelace1815", "ada.lovelace@example.com", "Ada", "Lovelace");
+        assert!(similar.iter().any(|p| p.contains("too similar")), "{similar:?}");
+        assert!(problems("correct horse battery staple", "ada@example.com", "Ada", "").is_empty());
+        assert!(problems("Tr1cky-Quokka-Harbour", "ada@example.com", "", "").is_empty());
+    }
+
+    #[test]
+    fn similarity_matches_difflib() {
+        let chars = |s: &str| s.chars().collect::<Vec<_>>();
+        assert!((similarity(&chars("abcd"), &chars("bcde")) - 0.75).abs() < 1e-9);
+        assert!((similarity(&chars("abc"), &chars("abc")) - 1.0).abs() < 1e-9);
+        assert!(similarity(&chars("abc"), &chars("xyz")).abs() < 1e-9);
     }
 
     #[test]

@@ -229,6 +229,49 @@ impl Fields {
         }
     }
 
+    fn checked_text(&mut self, name: &str, value: String, max: usize, blank: bool) -> Option<String> {
+        // DRF trims surrounding whitespace of text fields.
+        let value = value.trim().to_owned();
+        if value.is_empty() && !blank {
+            self.errors.add(name, "This field may not be blank.");
+            return None;
+        }
+        if value.chars().count() > max {
+            self.errors
+                .add(name, format!("Ensure this field has no more than {max} characters."));
+            return None;
+        }
+        Some(value)
+    }
+
+    /// A required, non-blank text of at most `max` characters, trimmed.
+    pub fn required_text(&mut self, name: &str, max: usize) -> Option<String> {
+        let value = self.required::<String>(name)?;
+        self.checked_text(name, value, max, false)
+    }
+
+    /// An optional text of at most `max` characters, trimmed; may be blank.
+    pub fn optional_text(&mut self, name: &str, max: usize) -> Option<String> {
+        let value = self.optional::<String>(name)?;
+        self.checked_text(name, value, max, true)
+    }
+
+    /// An optional, non-blank text (present but blank is an error), trimmed.
+    pub fn optional_nonblank_text(&mut self, name: &str, max: usize) -> Option<String> {
+        let value = self.optional::<String>(name)?;
+        self.checked_text(name, value, max, false)
+    }
+
+    /// A password-like field: required, not blank, never trimmed or echoed.
+    pub fn secret(&mut self, name: &str) -> Option<String> {
+        let value = self.required::<String>(name)?;
+        if value.is_empty() {
+            self.errors.add(name, "This field may not be blank.");
+            return None;
+        }
+        Some(value)
+    }
+
     /// Records a message for `name` (a rule beyond the type, e.g. a range).
     pub fn error(&mut self, name: &str, message: impl Into<String>) {
         self.errors.add(name, message);
@@ -273,6 +316,30 @@ where
         value
             .map(Form)
             .ok_or_else(|| bad_request("The request body is not valid."))
+    }
+}
+
+/// An integer id from the path (the route's only parameter, or its last); anything that is not
+/// an id is a 404, as DRF answers for a URL that matches nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct PathId(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| super::error::not_found())?;
+        params
+            .iter()
+            .last()
+            .and_then(|(_, value)| value.parse::<i64>().ok())
+            .map(PathId)
+            .ok_or_else(super::error::not_found)
     }
 }
 

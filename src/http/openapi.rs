@@ -40,10 +40,32 @@ impl Modify for BearerAuth {
             paginated lists `{count, next, previous, results}`; errors `{\"detail\"}` or one key \
             per field.",
     ),
-    paths(super::ops::health, super::ops::ready),
+    paths(
+        super::ops::health,
+        super::ops::ready,
+        crate::jobs::routes::list_jobs,
+        crate::jobs::routes::retry_job,
+        crate::accounts::routes::register,
+        crate::accounts::routes::login,
+        crate::accounts::routes::refresh,
+        crate::accounts::routes::logout,
+        crate::accounts::routes::me,
+        crate::accounts::routes::update_me,
+        crate::accounts::routes::change_password,
+        crate::accounts::routes::reset_password,
+        crate::accounts::routes::confirm_password_reset,
+        crate::accounts::routes::list_addresses,
+        crate::accounts::routes::create_address,
+        crate::accounts::routes::get_address,
+        crate::accounts::routes::update_address,
+        crate::accounts::routes::delete_address,
+    ),
     components(schemas(ErrorDetail, ValidationErrors)),
     modifiers(&BearerAuth),
-    tags((name = "operations", description = "Health, readiness and metrics")),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics and the job queue"),
+        (name = "accounts", description = "Registration, JWT login, profile, addresses, passwords"),
+    ),
 )]
 pub struct ApiDoc;
 

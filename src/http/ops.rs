@@ -33,8 +33,8 @@ pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: 200 only while the database answers (and later the cache and queue, where
-/// configured); 503 otherwise, and 200 again as soon as it recovers.
+/// Readiness: 200 only while the database (and Redis, when configured) answers; 503
+/// otherwise, and 200 again as soon as it recovers. The job queue is in the database.
 #[utoipa::path(get, path = "/ready/", tag = "operations",
     responses(
         (status = 200, description = "Every dependency answers"),
@@ -46,16 +46,35 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {READY_TIMEOUT:?}")),
     };
-    match database {
-        Ok(()) => Json(json!({"status": "ok", "checks": {"database": "ok"}})).into_response(),
-        Err(cause) => {
-            tracing::warn!(%cause, "readiness: database is not answering");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"detail": UNAVAILABLE, "checks": {"database": "unavailable"}})),
-            )
-                .into_response()
-        }
+    let mut checks = serde_json::Map::new();
+    let mut failures = Vec::new();
+    let mut record = |name: &str, result: Result<(), String>| {
+        let answer = match result {
+            Ok(()) => "ok",
+            Err(cause) => {
+                failures.push(format!("{name}: {cause}"));
+                "unavailable"
+            }
+        };
+        checks.insert(name.to_owned(), answer.into());
+    };
+    record("database", database);
+    if state.throttle.is_shared() {
+        let redis = match tokio::time::timeout(READY_TIMEOUT, state.throttle.ping()).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {READY_TIMEOUT:?}")),
+        };
+        record("redis", redis);
+    }
+    if failures.is_empty() {
+        Json(json!({"status": "ok", "checks": checks})).into_response()
+    } else {
+        tracing::warn!(failures = %failures.join("; "), "not ready");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"detail": UNAVAILABLE, "checks": checks})),
+        )
+            .into_response()
     }
 }
 

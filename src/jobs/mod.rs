@@ -13,6 +13,7 @@
 
 pub mod job;
 pub mod queue;
+pub mod routes;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -24,7 +25,17 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::http::route;
 use crate::state::AppState;
+
+/// The staff routes of `/api/admin/jobs/`.
+pub fn router() -> Router<AppState> {
+    let router = route(Router::new(), "/api/admin/jobs/", get(routes::list_jobs));
+    route(router, "/api/admin/jobs/{id}/retry/", post(routes::retry_job))
+}
 
 /// Where a job is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +183,10 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(crate::email::SEND_JOB, crate::email::send_job);
     registry.register(queue::CLEANUP_JOB, queue::cleanup_job);
+    registry.register(
+        crate::accounts::service::PASSWORD_RESET_JOB,
+        crate::accounts::service::password_reset_job,
+    );
     registry.every(queue::CLEANUP_JOB, Duration::from_secs(3600));
     registry
 }

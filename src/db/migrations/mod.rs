@@ -10,6 +10,7 @@
 
 mod m20261124_000001_users;
 mod m20261124_000002_jobs;
+mod m20261124_000003_accounts;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_users::Migration),
             Box::new(m20261124_000002_jobs::Migration),
+            Box::new(m20261124_000003_accounts::Migration),
         ]
     }
 

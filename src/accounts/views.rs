@@ -1,0 +1,322 @@
+//! Request and response types of the accounts endpoints, with their OpenAPI schemas.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::service::AddressInput;
+use super::{address, user};
+use crate::http::extract::{Fields, FromFields};
+
+/// Longest first or last name.
+const NAME_MAX: usize = 150;
+
+/// `GET /api/auth/me/`: the user as they see themselves.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_staff: bool,
+    #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String, example = "2026-11-24T10:15:00.000000Z")]
+    pub date_joined: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<user::Model> for UserView {
+    fn from(user: user::Model) -> UserView {
+        UserView {
+            id: user.id,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            is_staff: user.is_staff,
+            date_joined: user.date_joined,
+        }
+    }
+}
+
+/// An access and a refresh token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPairView {
+    /// Send as `Authorization: Bearer <access>`; lives `EMPORIUM_ACCESS_TTL` (5 minutes).
+    pub access: String,
+    /// Exchange at `/api/auth/refresh/`; lives `EMPORIUM_REFRESH_TTL` (1 day); single use.
+    pub refresh: String,
+}
+
+impl From<super::service::TokenPair> for TokenPairView {
+    fn from(pair: super::service::TokenPair) -> TokenPairView {
+        TokenPairView {
+            access: pair.access,
+            refresh: pair.refresh,
+        }
+    }
+}
+
+/// `POST /api/auth/register/`.
+#[derive(Debug, ToSchema)]
+pub struct RegisterRequest {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// At least 8 characters, not entirely numeric, not common, not like the email.
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+impl FromFields for RegisterRequest {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let email = fields.required_text("email", 254);
+        let password = fields.secret("password");
+        let first_name = fields.optional_text("first_name", NAME_MAX);
+        let last_name = fields.optional_text("last_name", NAME_MAX);
+        Some(RegisterRequest {
+            email: email?,
+            password: password?,
+            first_name,
+            last_name,
+        })
+    }
+}
+
+/// `POST /api/auth/login/`.
+#[derive(Debug, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+impl FromFields for LoginRequest {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let email = fields.required_text("email", 254);
+        let password = fields.secret("password");
+        Some(LoginRequest {
+            email: email?,
+            password: password?,
+        })
+    }
+}
+
+/// `POST /api/auth/refresh/` and `POST /api/auth/logout/`.
+#[derive(Debug, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh: String,
+}
+
+impl FromFields for RefreshRequest {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        Some(RefreshRequest {
+            refresh: fields.secret("refresh")?,
+        })
+    }
+}
+
+/// `PATCH /api/auth/me/`: only the names can change here.
+#[derive(Debug, ToSchema)]
+pub struct ProfileUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+impl FromFields for ProfileUpdate {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        Some(ProfileUpdate {
+            first_name: fields.optional_text("first_name", NAME_MAX),
+            last_name: fields.optional_text("last_name", NAME_MAX),
+        })
+    }
+}
+
+/// `POST /api/auth/password/change/`.
+#[derive(Debug, ToSchema)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+impl FromFields for PasswordChange {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let old_password = fields.secret("old_password");
+        let new_password = fields.secret("new_password");
+        Some(PasswordChange {
+            old_password: old_password?,
+            new_password: new_password?,
+        })
+    }
+}
+
+/// `POST /api/auth/password/reset/`.
+#[derive(Debug, ToSchema)]
+pub struct PasswordReset {
+    pub email: String,
+}
+
+impl FromFields for PasswordReset {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        Some(PasswordReset {
+            email: fields.required_text("email", 254)?,
+        })
+    }
+}
+
+/// `POST /api/auth/password/reset/confirm/`.
+#[derive(Debug, ToSchema)]
+pub struct PasswordResetConfirm {
+    /// The code from the email.
+    pub token: String,
+    pub new_password: String,
+}
+
+impl FromFields for PasswordResetConfirm {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let token = fields.required_text("token", 256);
+        let new_password = fields.secret("new_password");
+        Some(PasswordResetConfirm {
+            token: token?,
+            new_password: new_password?,
+        })
+    }
+}
+
+/// ISO 3166-1 alpha-2 codes.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI \
+    BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY \
+    CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN \
+    GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH \
+    KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO \
+    MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL \
+    PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV \
+    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN \
+    VU WF WS YE YT ZA ZM ZW";
+
+/// True for an ISO 3166-1 alpha-2 code (upper case).
+pub fn is_country(code: &str) -> bool {
+    code.len() == 2 && COUNTRIES.split_whitespace().any(|c| c == code)
+}
+
+fn read_address(fields: &mut Fields, partial: bool) -> AddressInput {
+    let text = |fields: &mut Fields, name: &str, max: usize| {
+        if partial {
+            fields.optional_nonblank_text(name, max)
+        } else {
+            fields.required_text(name, max)
+        }
+    };
+    let full_name = text(fields, "full_name", 150);
+    let line1 = text(fields, "line1", 255);
+    let city = text(fields, "city", 100);
+    let postal_code = text(fields, "postal_code", 20);
+    let country = text(fields, "country", 2).map(|c| c.to_ascii_uppercase());
+    if let Some(code) = &country {
+        if !is_country(code) {
+            fields.error("country", format!("\"{code}\" is not a valid choice."));
+        }
+    }
+    let line2 = fields.optional_text("line2", 255);
+    let state = fields.optional_text("state", 100);
+    let phone = fields.nullable::<String>("phone").map(|phone| {
+        phone
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+    });
+    if let Some(Some(phone)) = &phone {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        let plain = phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        if !plain || !(5..=20).contains(&digits) || phone.len() > 32 {
+            fields.error("phone", "Enter a valid phone number.");
+        }
+    }
+    let is_default = fields.optional::<bool>("is_default");
+    AddressInput {
+        full_name,
+        line1,
+        line2,
+        city,
+        state,
+        postal_code,
+        country,
+        phone,
+        is_default,
+    }
+}
+
+/// An address body read from JSON: every field required when `PARTIAL` is false (create),
+/// any subset when true (`PATCH`).
+#[derive(Debug)]
+pub struct AddressForm<const PARTIAL: bool>(pub AddressInput);
+
+impl<const PARTIAL: bool> FromFields for AddressForm<PARTIAL> {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        Some(AddressForm(read_address(fields, PARTIAL)))
+    }
+}
+
+/// `POST /api/auth/addresses/`: `full_name`, `line1`, `city`, `postal_code` and `country` are
+/// required; `PATCH` takes any of them.
+#[derive(Debug, ToSchema)]
+pub struct AddressRequest {
+    pub full_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub state: Option<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, e.g. `"US"`.
+    pub country: String,
+    pub phone: Option<String>,
+    /// Making one address the default unsets the previous default.
+    pub is_default: Option<bool>,
+}
+
+/// A shipping address.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddressView {
+    pub id: i64,
+    pub full_name: String,
+    pub line1: String,
+    pub line2: String,
+    pub city: String,
+    pub state: String,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub is_default: bool,
+    #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String)]
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<address::Model> for AddressView {
+    fn from(a: address::Model) -> AddressView {
+        AddressView {
+            id: a.id,
+            full_name: a.full_name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            state: a.state,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+            is_default: a.is_default,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// A page of addresses (for the OpenAPI document).
+#[derive(Serialize, ToSchema)]
+pub struct AddressPage {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<AddressView>,
+}
