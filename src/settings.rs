@@ -445,11 +445,21 @@ impl Settings {
         }
         let media = media(source)?;
         let access_ttl = duration(source, "EMPORIUM_ACCESS_TTL", Duration::from_secs(5 * 60))?;
-        let refresh_ttl = duration(source, "EMPORIUM_REFRESH_TTL", Duration::from_secs(24 * 3600))?;
+        let refresh_ttl = duration(
+            source,
+            "EMPORIUM_REFRESH_TTL",
+            Duration::from_secs(24 * 3600),
+        )?;
         let redis_url = value(source, "REDIS_URL")?;
         if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://")) {
-                return Err(invalid("REDIS_URL", "must start with redis://, rediss:// or redis+unix://"));
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+unix://"))
+            {
+                return Err(invalid(
+                    "REDIS_URL",
+                    "must start with redis://, rediss:// or redis+unix://",
+                ));
             }
             redis::Client::open(url.as_str())
                 .map_err(|e| invalid("REDIS_URL", format!("not a usable Redis URL: {e}")))?;
@@ -457,8 +467,11 @@ impl Settings {
         let redis_prefix =
             value(source, "EMPORIUM_REDIS_PREFIX")?.unwrap_or_else(|| "emporium:".to_owned());
         let login_max_failures = positive_integer(source, "EMPORIUM_LOGIN_MAX_FAILURES", 5_u32)?;
-        let login_lockout =
-            duration(source, "EMPORIUM_LOGIN_LOCKOUT", Duration::from_secs(15 * 60))?;
+        let login_lockout = duration(
+            source,
+            "EMPORIUM_LOGIN_LOCKOUT",
+            Duration::from_secs(15 * 60),
+        )?;
         let shop_name =
             value(source, "EMPORIUM_SHOP_NAME")?.unwrap_or_else(|| "Emporium".to_owned());
 

@@ -72,7 +72,9 @@ impl Throttle {
     pub async fn hit(&self, key: &str, window: Duration) -> Result<Window, ThrottleError> {
         match self {
             Throttle::Local(map) => {
-                let mut map = map.lock().map_err(|_| ThrottleError("poisoned".to_owned()))?;
+                let mut map = map
+                    .lock()
+                    .map_err(|_| ThrottleError("poisoned".to_owned()))?;
                 let now = Instant::now();
                 if map.len() > 10_000 {
                     map.retain(|_, (_, until)| *until > now);
@@ -114,7 +116,9 @@ impl Throttle {
     pub async fn peek(&self, key: &str) -> Result<Window, ThrottleError> {
         match self {
             Throttle::Local(map) => {
-                let map = map.lock().map_err(|_| ThrottleError("poisoned".to_owned()))?;
+                let map = map
+                    .lock()
+                    .map_err(|_| ThrottleError("poisoned".to_owned()))?;
                 Ok(match map.get(key) {
                     Some((count, until)) if *until > Instant::now() => Window {
                         count: *count,

@@ -113,7 +113,9 @@ where
         if user.is_staff() {
             Ok(StaffUser(user))
         } else {
-            Err(forbidden("You do not have permission to perform this action."))
+            Err(forbidden(
+                "You do not have permission to perform this action.",
+            ))
         }
     }
 }

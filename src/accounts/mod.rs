@@ -25,9 +25,21 @@ pub fn router() -> Router<AppState> {
     router = route(router, "/api/auth/login/", post(routes::login));
     router = route(router, "/api/auth/refresh/", post(routes::refresh));
     router = route(router, "/api/auth/logout/", post(routes::logout));
-    router = route(router, "/api/auth/me/", get(routes::me).patch(routes::update_me));
-    router = route(router, "/api/auth/password/change/", post(routes::change_password));
-    router = route(router, "/api/auth/password/reset/", post(routes::reset_password));
+    router = route(
+        router,
+        "/api/auth/me/",
+        get(routes::me).patch(routes::update_me),
+    );
+    router = route(
+        router,
+        "/api/auth/password/change/",
+        post(routes::change_password),
+    );
+    router = route(
+        router,
+        "/api/auth/password/reset/",
+        post(routes::reset_password),
+    );
     router = route(
         router,
         "/api/auth/password/reset/confirm/",

@@ -60,10 +60,10 @@ fn similarity(a: &[char], b: &[char]) -> f64 {
         // Longest common block, then recurse on both sides of it.
         let (mut best, mut best_i, mut best_j) = (0, 0, 0);
         let mut previous = vec![0_usize; b.len() + 1];
-        for i in 0..a.len() {
+        for (i, a_char) in a.iter().enumerate() {
             let mut current = vec![0_usize; b.len() + 1];
-            for j in 0..b.len() {
-                if a[i] == b[j] {
+            for (j, b_char) in b.iter().enumerate() {
+                if a_char == b_char {
                     current[j + 1] = previous[j] + 1;
                     if current[j + 1] > best {
                         best = current[j + 1];
@@ -77,7 +77,8 @@ fn similarity(a: &[char], b: &[char]) -> f64 {
         if best == 0 {
             return 0;
         }
-        best + matches(&a[..best_i], &b[..best_j]) + matches(&a[best_i + best..], &b[best_j + best..])
+        best + matches(&a[..best_i], &b[..best_j])
+            + matches(&a[best_i + best..], &b[best_j + best..])
     }
     let total = a.len() + b.len();
     if total == 0 {
@@ -164,12 +165,29 @@ mod tests {
 
     #[test]
     fn common_and_similar_passwords_are_flagged() {
-        for common in ["password", "password123", "qwertyuiop", "iloveyou1", "letmein!"] {
+        for common in [
+            "password",
+            "password123",
+            "qwertyuiop",
+            "iloveyou1",
+            "letmein!",
+        ] {
             let found = problems(common, "ada@example.com", "", "");
-            assert!(found.iter().any(|p| p == "This password is too common."), "{common}: {found:?}");
+            assert!(
+                found.iter().any(|p| p == "This password is too common."),
+                "{common}: {found:?}"
+            );
         }
-        let similar = problems("lovelace1815", "ada.lovelace@example.com", "Ada", "Lovelace");
-        assert!(similar.iter().any(|p| p.contains("too similar")), "{similar:?}");
+        let similar = problems(
+            "lovelace1815",
+            "ada.lovelace@example.com",
+            "Ada",
+            "Lovelace",
+        );
+        assert!(
+            similar.iter().any(|p| p.contains("too similar")),
+            "{similar:?}"
+        );
         assert!(problems("correct horse battery staple", "ada@example.com", "Ada", "").is_empty());
         assert!(problems("Tr1cky-Quokka-Harbour", "ada@example.com", "", "").is_empty());
     }

@@ -71,7 +71,9 @@ pub async fn refresh(
     State(state): State<AppState>,
     Form(request): Form<RefreshRequest>,
 ) -> ApiResult<Json<TokenPairView>> {
-    Ok(Json(service::refresh(&state, &request.refresh).await?.into()))
+    Ok(Json(
+        service::refresh(&state, &request.refresh).await?.into(),
+    ))
 }
 
 /// Log out: the refresh token (and every token rotated from the same login) is revoked.
@@ -111,7 +113,8 @@ pub async fn update_me(
     user: AuthUser,
     Form(update): Form<ProfileUpdate>,
 ) -> ApiResult<Json<UserView>> {
-    let user = service::update_profile(&state, user.user, update.first_name, update.last_name).await?;
+    let user =
+        service::update_profile(&state, user.user, update.first_name, update.last_name).await?;
     Ok(Json(user.into()))
 }
 
@@ -171,9 +174,17 @@ pub async fn list_addresses(
     user: AuthUser,
     pagination: Pagination,
 ) -> ApiResult<Json<Page<AddressView>>> {
-    let (count, rows) =
-        service::list_addresses(&state.db, user.id(), pagination.offset(), pagination.limit()).await?;
-    Ok(Json(pagination.page(count, rows.into_iter().map(AddressView::from).collect())?))
+    let (count, rows) = service::list_addresses(
+        &state.db,
+        user.id(),
+        pagination.offset(),
+        pagination.limit(),
+    )
+    .await?;
+    Ok(Json(pagination.page(
+        count,
+        rows.into_iter().map(AddressView::from).collect(),
+    )?))
 }
 
 /// Add an address. The first one is the default.
@@ -204,7 +215,9 @@ pub async fn get_address(
     user: AuthUser,
     PathId(id): PathId,
 ) -> ApiResult<Json<AddressView>> {
-    Ok(Json(service::get_address(&state.db, user.id(), id).await?.into()))
+    Ok(Json(
+        service::get_address(&state.db, user.id(), id).await?.into(),
+    ))
 }
 
 /// Change some fields of an address.
@@ -222,7 +235,11 @@ pub async fn update_address(
     PathId(id): PathId,
     Form(AddressForm(input)): Form<AddressForm<true>>,
 ) -> ApiResult<Json<AddressView>> {
-    Ok(Json(service::update_address(&state, user.id(), id, input).await?.into()))
+    Ok(Json(
+        service::update_address(&state, user.id(), id, input)
+            .await?
+            .into(),
+    ))
 }
 
 /// Delete an address.

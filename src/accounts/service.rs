@@ -77,7 +77,10 @@ pub struct NewUser {
 }
 
 /// Creates an account. The unique index on `email` decides a race, not a pre-check.
-pub async fn create_user(db: &DatabaseConnection, new: NewUser) -> Result<user::Model, CreateUserError> {
+pub async fn create_user(
+    db: &DatabaseConnection,
+    new: NewUser,
+) -> Result<user::Model, CreateUserError> {
     let email = normalize_email(&new.email).ok_or(CreateUserError::InvalidEmail)?;
     let problems = password::problems(&new.password, &email, &new.first_name, &new.last_name);
     if !problems.is_empty() {
@@ -161,11 +164,11 @@ async fn issue_pair<C: ConnectionTrait>(
     let (access, _) = state
         .tokens
         .issue(TokenType::Access, user_id)
-        .map_err(|e| internal(e))?;
+        .map_err(internal)?;
     let (refresh, claims) = state
         .tokens
         .issue(TokenType::Refresh, user_id)
-        .map_err(|e| internal(e))?;
+        .map_err(internal)?;
     let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0)
         .ok_or_else(|| internal("refresh expiry out of range"))?;
     refresh_token::ActiveModel {
@@ -230,7 +233,10 @@ pub async fn login(
     let account_key = format!("login:account:{email}");
     let ip_key = format!("login:ip:{client_ip}");
     let account_limit = u64::from(settings.login_max_failures);
-    let keys = [(account_key.clone(), account_limit), (ip_key.clone(), account_limit * 4)];
+    let keys = [
+        (account_key.clone(), account_limit),
+        (ip_key.clone(), account_limit * 4),
+    ];
     check_login_throttle(state, &keys).await?;
 
     let found = user::Entity::find()
@@ -277,7 +283,10 @@ pub async fn login(
 /// Revokes every live refresh token of a family.
 async fn revoke_family<C: ConnectionTrait>(conn: &C, family: &str) -> Result<(), DbErr> {
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Some(time::now())))
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            Expr::value(Some(time::now())),
+        )
         .filter(refresh_token::Column::FamilyId.eq(family))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
@@ -288,7 +297,10 @@ async fn revoke_family<C: ConnectionTrait>(conn: &C, family: &str) -> Result<(),
 /// Revokes every live refresh token of a user (password change or reset).
 pub async fn revoke_all<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Some(time::now())))
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            Expr::value(Some(time::now())),
+        )
         .filter(refresh_token::Column::UserId.eq(user_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
@@ -319,14 +331,19 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
         .await?;
     let Some(row) = row else {
         tx.rollback().await?;
-        return Err(ApiError::InvalidToken("Token is invalid or expired".to_owned()));
+        return Err(ApiError::InvalidToken(
+            "Token is invalid or expired".to_owned(),
+        ));
     };
     if spent.rows_affected != 1 {
         if row.used_at.is_some() && row.revoked_at.is_none() {
             // Reuse of a spent token: someone else may hold the family's live token.
             revoke_family(&tx, &row.family_id).await?;
             tx.commit().await?;
-            tracing::warn!(user_id = row.user_id, "refresh token reused; its family is revoked");
+            tracing::warn!(
+                user_id = row.user_id,
+                "refresh token reused; its family is revoked"
+            );
         } else {
             tx.rollback().await?;
         }
@@ -381,7 +398,11 @@ pub async fn update_profile(
     Ok(row.update(&state.db).await?)
 }
 
-async fn set_password<C: ConnectionTrait>(conn: &C, user_id: i64, hash: String) -> Result<(), DbErr> {
+async fn set_password<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    hash: String,
+) -> Result<(), DbErr> {
     user::Entity::update_many()
         .col_expr(user::Column::Password, Expr::value(hash))
         .filter(user::Column::Id.eq(user_id))
@@ -414,7 +435,12 @@ pub async fn change_password(
             "Your old password was entered incorrectly. Please enter it again.",
         ));
     }
-    let problems = password::problems(&new_password, &user.email, &user.first_name, &user.last_name);
+    let problems = password::problems(
+        &new_password,
+        &user.email,
+        &user.first_name,
+        &user.last_name,
+    );
     if !problems.is_empty() {
         return Err(password_errors("new_password", problems));
     }
@@ -443,7 +469,8 @@ pub async fn request_password_reset(
     email: &str,
     client_ip: std::net::IpAddr,
 ) -> Result<(), ApiError> {
-    let email = normalize_email(email).ok_or_else(|| field_error("email", "Enter a valid email address."))?;
+    let email = normalize_email(email)
+        .ok_or_else(|| field_error("email", "Enter a valid email address."))?;
     let hour = Duration::from_secs(3600);
     for (key, limit) in [
         (format!("reset:email:{email}"), 3),
@@ -478,8 +505,8 @@ fn sha256_hex(text: &str) -> String {
 /// The token for a job: an HMAC of the job id with the secret key, so a re-run of the same
 /// job makes the same token (and finds its row) instead of mailing a second one.
 fn reset_token_for(secret: &[u8], job_id: i64) -> Result<String, JobError> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
-        .map_err(|e| JobError::Permanent(e.to_string()))?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret).map_err(|e| JobError::Permanent(e.to_string()))?;
     mac.update(format!("password-reset:{job_id}").as_bytes());
     Ok(mac
         .finalize()
@@ -558,7 +585,12 @@ pub async fn confirm_password_reset(
         .await?
         .filter(|u| u.is_active)
         .ok_or_else(bad_token)?;
-    let problems = password::problems(&new_password, &user.email, &user.first_name, &user.last_name);
+    let problems = password::problems(
+        &new_password,
+        &user.email,
+        &user.first_name,
+        &user.last_name,
+    );
     if !problems.is_empty() {
         return Err(password_errors("new_password", problems));
     }
@@ -626,7 +658,11 @@ pub async fn get_address<C: ConnectionTrait>(
         .ok_or_else(crate::http::error::not_found)
 }
 
-async fn clear_default<C: ConnectionTrait>(conn: &C, user_id: i64, except: i64) -> Result<(), DbErr> {
+async fn clear_default<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    except: i64,
+) -> Result<(), DbErr> {
     address::Entity::update_many()
         .col_expr(address::Column::IsDefault, Expr::value(false))
         .filter(address::Column::UserId.eq(user_id))
@@ -752,9 +788,18 @@ mod tests {
     #[test]
     fn reset_tokens_are_stable_per_job_and_secret() {
         let a = reset_token_for(b"secret-one-that-is-long-enough-000", 5).expect("mac");
-        assert_eq!(a, reset_token_for(b"secret-one-that-is-long-enough-000", 5).expect("mac"));
-        assert_ne!(a, reset_token_for(b"secret-one-that-is-long-enough-000", 6).expect("mac"));
-        assert_ne!(a, reset_token_for(b"secret-two-that-is-long-enough-000", 5).expect("mac"));
+        assert_eq!(
+            a,
+            reset_token_for(b"secret-one-that-is-long-enough-000", 5).expect("mac")
+        );
+        assert_ne!(
+            a,
+            reset_token_for(b"secret-one-that-is-long-enough-000", 6).expect("mac")
+        );
+        assert_ne!(
+            a,
+            reset_token_for(b"secret-two-that-is-long-enough-000", 5).expect("mac")
+        );
         assert_eq!(a.len(), 64);
     }
 }

@@ -124,7 +124,10 @@ mod tests {
     fn a_token_verifies_only_as_its_own_kind() {
         let keys = keys();
         let (access, claims) = keys.issue(TokenType::Access, 7).expect("issued");
-        assert_eq!(keys.verify(&access, TokenType::Access).expect("valid"), claims);
+        assert_eq!(
+            keys.verify(&access, TokenType::Access).expect("valid"),
+            claims
+        );
         assert!(matches!(
             keys.verify(&access, TokenType::Refresh),
             Err(TokenError::WrongType)
@@ -136,7 +139,11 @@ mod tests {
     fn another_key_or_a_tampered_payload_is_refused() {
         let keys = keys();
         let (token, _) = keys.issue(TokenType::Access, 7).expect("issued");
-        let other = TokenKeys::new(b"another-secret-entirely-0123456789", Duration::from_secs(1), Duration::from_secs(1));
+        let other = TokenKeys::new(
+            b"another-secret-entirely-0123456789",
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
         assert!(other.verify(&token, TokenType::Access).is_err());
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1] = parts[1].chars().rev().collect();

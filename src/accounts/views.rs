@@ -209,18 +209,14 @@ fn read_address(fields: &mut Fields, partial: bool) -> AddressInput {
     let city = text(fields, "city", 100);
     let postal_code = text(fields, "postal_code", 20);
     let country = text(fields, "country", 2).map(|c| c.to_ascii_uppercase());
-    if let Some(code) = &country {
-        if !is_country(code) {
-            fields.error("country", format!("\"{code}\" is not a valid choice."));
-        }
+    if let Some(code) = country.as_deref().filter(|code| !is_country(code)) {
+        fields.error("country", format!("\"{code}\" is not a valid choice."));
     }
     let line2 = fields.optional_text("line2", 255);
     let state = fields.optional_text("state", 100);
-    let phone = fields.nullable::<String>("phone").map(|phone| {
-        phone
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty())
-    });
+    let phone = fields
+        .nullable::<String>("phone")
+        .map(|phone| phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()));
     if let Some(Some(phone)) = &phone {
         let digits = phone.chars().filter(char::is_ascii_digit).count();
         let plain = phone

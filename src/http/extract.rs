@@ -229,7 +229,13 @@ impl Fields {
         }
     }
 
-    fn checked_text(&mut self, name: &str, value: String, max: usize, blank: bool) -> Option<String> {
+    fn checked_text(
+        &mut self,
+        name: &str,
+        value: String,
+        max: usize,
+        blank: bool,
+    ) -> Option<String> {
         // DRF trims surrounding whitespace of text fields.
         let value = value.trim().to_owned();
         if value.is_empty() && !blank {
@@ -237,8 +243,10 @@ impl Fields {
             return None;
         }
         if value.chars().count() > max {
-            self.errors
-                .add(name, format!("Ensure this field has no more than {max} characters."));
+            self.errors.add(
+                name,
+                format!("Ensure this field has no more than {max} characters."),
+            );
             return None;
         }
         Some(value)

@@ -34,7 +34,11 @@ use crate::state::AppState;
 /// The staff routes of `/api/admin/jobs/`.
 pub fn router() -> Router<AppState> {
     let router = route(Router::new(), "/api/admin/jobs/", get(routes::list_jobs));
-    route(router, "/api/admin/jobs/{id}/retry/", post(routes::retry_job))
+    route(
+        router,
+        "/api/admin/jobs/{id}/retry/",
+        post(routes::retry_job),
+    )
 }
 
 /// Where a job is in its life.

@@ -105,7 +105,10 @@ pub async fn list_jobs(
     };
     let (count, rows) =
         queue::list(&state.db, wanted, pagination.offset(), pagination.limit()).await?;
-    Ok(Json(pagination.page(count, rows.into_iter().map(JobView::from).collect())?))
+    Ok(Json(pagination.page(
+        count,
+        rows.into_iter().map(JobView::from).collect(),
+    )?))
 }
 
 /// Run a `dead` or `failed` job again, now, with a fresh set of attempts.

@@ -114,6 +114,7 @@ fn serve_runs_with_nothing_configured_logs_json_and_stops_cleanly_on_sigterm() {
         .arg("serve")
         .env("EMPORIUM_LISTEN", "127.0.0.1:0")
         .env("EMPORIUM_LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -148,6 +149,13 @@ fn serve_runs_with_nothing_configured_logs_json_and_stops_cleanly_on_sigterm() {
 
     let body = http_get(&address, "/health/");
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    // A password goes in, and must never come out in the logs, even at debug level.
+    let secret = "Zebra-Quasar-Lantern-4417";
+    let credentials = format!(r#"{{"email": "ada@example.com", "password": "{secret}"}}"#);
+    let registered = http_post(&address, "/api/auth/register/", &credentials);
+    assert!(registered.starts_with("HTTP/1.1 201"), "{registered}");
+    let logged_in = http_post(&address, "/api/auth/login/", &credentials);
+    assert!(logged_in.starts_with("HTTP/1.1 200"), "{logged_in}");
     assert!(
         dir.path().join("emporium.db").exists(),
         "the embedded default is a SQLite file"
@@ -191,6 +199,21 @@ fn serve_runs_with_nothing_configured_logs_json_and_stops_cleanly_on_sigterm() {
             "not one JSON object: {line}"
         );
     }
+}
+
+/// A minimal blocking JSON POST, returning the raw response.
+fn http_post(address: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
 }
 
 /// A minimal blocking GET, returning the raw response.

@@ -5,6 +5,7 @@ mod helpers;
 mod probes;
 mod standins;
 
+mod accounts;
 mod cli;
 mod conventions;
 mod database;

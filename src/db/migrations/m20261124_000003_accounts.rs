@@ -54,7 +54,11 @@ enum Addresses {
     UpdatedAt,
 }
 
-fn user_fk(table: impl IntoIden + 'static, column: impl IntoIden + 'static, name: &str) -> ForeignKeyCreateStatement {
+fn user_fk(
+    table: impl IntoIden + 'static,
+    column: impl IntoIden + 'static,
+    name: &str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(name)
         .from(table, column)
@@ -78,7 +82,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp(manager, RefreshTokens::CreatedAt))
                     .col(timestamp_null(manager, RefreshTokens::UsedAt))
                     .col(timestamp_null(manager, RefreshTokens::RevokedAt))
-                    .foreign_key(&mut user_fk(RefreshTokens::Table, RefreshTokens::UserId, "refresh_tokens_user"))
+                    .foreign_key(&mut user_fk(
+                        RefreshTokens::Table,
+                        RefreshTokens::UserId,
+                        "refresh_tokens_user",
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -135,7 +143,11 @@ impl MigrationTrait for Migration {
                     .col(boolean(Addresses::IsDefault).default(false))
                     .col(timestamp(manager, Addresses::CreatedAt))
                     .col(timestamp(manager, Addresses::UpdatedAt))
-                    .foreign_key(&mut user_fk(Addresses::Table, Addresses::UserId, "addresses_user"))
+                    .foreign_key(&mut user_fk(
+                        Addresses::Table,
+                        Addresses::UserId,
+                        "addresses_user",
+                    ))
                     .to_owned(),
             )
             .await?;
