@@ -406,3 +406,84 @@ async fn shutdown_releases_a_job_that_outlives_the_grace_period() {
     assert_eq!(row.locked_by, None);
     assert_eq!(row.attempts, 0, "a released run is not counted");
 }
+
+/// The real thing: an `emporium worker` process is killed (SIGKILL) in the middle of sending a
+/// mail; after its lease expires another worker sends it.
+#[tokio::test]
+async fn a_job_of_a_killed_worker_process_is_finished_by_another_worker() {
+    use std::process::{Command, Stdio};
+
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let state = process_state(&database, true, &dir).await;
+    // A mail server that accepts connections and never answers: the job hangs in SMTP.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            sockets.push(socket);
+        }
+    });
+    let message = emporium::email::Email {
+        to: "ada@example.com".to_owned(),
+        subject: "Your order".to_owned(),
+        text: "Thank you.".to_owned(),
+        html: "<p>Thank you.</p>".to_owned(),
+    };
+    let id = emporium::email::enqueue(&state.db, &message)
+        .await
+        .expect("enqueue");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_emporium"))
+        .arg("worker")
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &database.url)
+        .env(
+            "EMPORIUM_SECRET_KEY",
+            "test-secret-key-that-is-long-enough-0123456789",
+        )
+        .env("EMAIL_URL", format!("smtp://{silent_addr}"))
+        .env("EMPORIUM_JOB_LEASE", "1s")
+        .env("EMPORIUM_JOB_POLL_INTERVAL", "50ms")
+        .env("EMPORIUM_MEDIA_ROOT", dir.path().join("media"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker starts");
+    let claimed = eventually(Duration::from_secs(20), || async {
+        job_row(&state, id).await.state == "running"
+    })
+    .await;
+    assert!(claimed, "the worker process never claimed the job");
+    // Still running a while later: the worker keeps renewing its lease.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(job_row(&state, id).await.state, "running");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+
+    let smtp = crate::standins::SmtpServer::start().await;
+    let settings = test_settings(
+        &database.url,
+        &[
+            ("EMAIL_URL", &smtp.url()),
+            ("EMPORIUM_DB_MAX_CONNECTIONS", "4"),
+        ],
+        dir.path(),
+    );
+    let rescuer_state = build_state(settings, true).await.expect("state");
+    let mut registry = Registry::new();
+    registry.register(emporium::email::SEND_JOB, emporium::email::send_job);
+    let rescuer = start(rescuer_state, registry, config("rescuer", 1));
+    let delivered = eventually(Duration::from_secs(20), || async {
+        job_row(&state, id).await.state == "done"
+    })
+    .await;
+    rescuer.stop().await;
+    held.abort();
+    assert!(delivered, "the killed worker's job never ran again");
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(job_row(&state, id).await.attempts, 2);
+}
