@@ -129,13 +129,7 @@ pub async fn register(state: &AppState, new: NewUser) -> Result<user::Model, Api
         CreateUserError::InvalidEmail | CreateUserError::EmailTaken => {
             field_error("email", e.to_string())
         }
-        CreateUserError::WeakPassword(problems) => {
-            let mut errors = FieldErrors::new();
-            for problem in problems {
-                errors.add("password", problem);
-            }
-            ApiError::Validation(errors)
-        }
+        CreateUserError::WeakPassword(problems) => password_errors("password", problems),
         CreateUserError::Password(e) => internal(e),
         CreateUserError::Database(e) => e.into(),
     })
@@ -419,6 +413,21 @@ fn password_errors(field: &str, problems: Vec<String>) -> ApiError {
     ApiError::Validation(errors)
 }
 
+/// Checks a new password against every rule (in the context of `user`) and hashes it; the
+/// problems are reported under `new_password`.
+async fn new_password_hash(user: &user::Model, new_password: String) -> Result<String, ApiError> {
+    let problems = password::problems(
+        &new_password,
+        &user.email,
+        &user.first_name,
+        &user.last_name,
+    );
+    if !problems.is_empty() {
+        return Err(password_errors("new_password", problems));
+    }
+    password::hash(new_password).await.map_err(internal)
+}
+
 /// Changes the password after checking the old one; every refresh token is revoked.
 pub async fn change_password(
     state: &AppState,
@@ -435,16 +444,7 @@ pub async fn change_password(
             "Your old password was entered incorrectly. Please enter it again.",
         ));
     }
-    let problems = password::problems(
-        &new_password,
-        &user.email,
-        &user.first_name,
-        &user.last_name,
-    );
-    if !problems.is_empty() {
-        return Err(password_errors("new_password", problems));
-    }
-    let hash = password::hash(new_password).await.map_err(internal)?;
+    let hash = new_password_hash(user, new_password).await?;
     let tx = db::begin_write(&state.db).await?;
     set_password(&tx, user.id, hash).await?;
     tx.commit().await?;
@@ -585,16 +585,7 @@ pub async fn confirm_password_reset(
         .await?
         .filter(|u| u.is_active)
         .ok_or_else(bad_token)?;
-    let problems = password::problems(
-        &new_password,
-        &user.email,
-        &user.first_name,
-        &user.last_name,
-    );
-    if !problems.is_empty() {
-        return Err(password_errors("new_password", problems));
-    }
-    let hash = password::hash(new_password).await.map_err(internal)?;
+    let hash = new_password_hash(&user, new_password).await?;
     let tx = db::begin_write(&state.db).await?;
     // Spend the token with a conditional update: of two uses, one wins.
     let spent = reset_token::Entity::update_many()

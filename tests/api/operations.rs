@@ -250,3 +250,39 @@ async fn shutdown_is_bounded_by_the_shutdown_timeout() {
         "shutdown waited past its bound"
     );
 }
+
+#[tokio::test]
+async fn metrics_show_the_job_queue_and_job_outcomes() {
+    let app = spawn_app().await;
+    let message = emporium::email::Email {
+        to: "ada@example.com".to_owned(),
+        subject: "Hello".to_owned(),
+        text: "plain".to_owned(),
+        html: "<p>html</p>".to_owned(),
+    };
+    let id = emporium::email::enqueue(&app.state.db, &message)
+        .await
+        .expect("enqueue");
+    let done = eventually(Duration::from_secs(10), || async {
+        use sea_orm::EntityTrait;
+        emporium::jobs::job::Entity::find_by_id(id)
+            .one(&app.state.db)
+            .await
+            .expect("query")
+            .is_some_and(|job| job.state == "done")
+    })
+    .await;
+    assert!(done);
+    let text = app.get("/metrics").await.text().await.expect("body");
+    assert!(
+        text.contains(r#"jobs_total{kind="email.send",outcome="done"}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"job_duration_seconds_bucket{kind="email.send""#));
+    for state in ["queued", "running", "failed", "done", "dead"] {
+        assert!(
+            text.contains(&format!("jobs_queue_depth{{state=\"{state}\"}}")),
+            "{state}"
+        );
+    }
+}
