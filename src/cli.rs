@@ -48,6 +48,8 @@ pub enum Command {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Load a small demo catalog (categories and products) to try the API with.
+    DemoData,
     /// Print the OpenAPI document.
     Openapi,
     /// Validate the settings and reach every configured service.
@@ -152,6 +154,14 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
                 Err(CreateUserError::Database(e)) => Err(CliError::Database(e)),
                 Err(e) => Err(CliError::Message(e.to_string())),
             }
+        }
+        Command::DemoData => {
+            let state = build_state(settings, false).await?;
+            let added = crate::catalog::demo::load(&state)
+                .await
+                .map_err(|e| CliError::Message(format!("demo data: {e}")))?;
+            println!("demo catalog loaded ({added} products added)");
+            Ok(())
         }
         Command::Openapi => {
             println!("{}", http::openapi::document_json());

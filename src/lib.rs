@@ -4,6 +4,7 @@
 //! running it and `../shared/DESIGN.md` for how it is built.
 
 pub mod accounts;
+pub mod catalog;
 pub mod cli;
 pub mod db;
 pub mod email;

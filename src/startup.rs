@@ -18,6 +18,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accounts::tokens::TokenKeys;
+use crate::catalog::cache::CatalogCache;
 use crate::email::Mailer;
 use crate::http::{self, middleware, openapi::ApiDoc, ops, route};
 use crate::jobs::Registry;
@@ -64,7 +65,13 @@ pub async fn build_state(
     settings: Settings,
     skip_migrations: bool,
 ) -> Result<AppState, StartupError> {
-    let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+    let queries = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let db = db::connect_counted(
+        &settings.database_url,
+        settings.db_max_connections,
+        queries.clone(),
+    )
+    .await?;
     if !skip_migrations {
         db::migrate(&db).await?;
     }
@@ -77,6 +84,12 @@ pub async fn build_state(
             .await
             .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?,
         None => Throttle::local(),
+    };
+    let catalog_cache = match &settings.redis_url {
+        Some(url) => CatalogCache::redis(url, &settings.redis_prefix)
+            .await
+            .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?,
+        None => CatalogCache::local(),
     };
     let tokens = TokenKeys::new(
         settings.secret_key.expose(),
@@ -91,6 +104,8 @@ pub async fn build_state(
         storage,
         tokens: Arc::new(tokens),
         throttle: Arc::new(throttle),
+        catalog_cache: Arc::new(catalog_cache),
+        queries,
     })
 }
 
@@ -241,16 +256,19 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.merge(SwaggerUi::new("/api/docs").url("/api/schema/", ApiDoc::openapi()));
     routes = routes.merge(crate::accounts::router());
     routes = routes.merge(crate::jobs::router());
+    routes = routes.merge(crate::catalog::router());
     if let Some(extra) = extra_routes {
         routes = routes.merge(extra);
     }
+    // The API's body limit covers every route added so far; uploads bring their own.
+    routes = routes.layer(RequestBodyLimitLayer::new(state.settings.max_body_size));
+    routes = routes.merge(crate::catalog::upload_router());
 
     let settings = state.settings.clone();
     let mut app: Router = routes
         .fallback(http::not_found)
         .with_state(state.clone())
         // Innermost first: each `layer` call wraps everything above it.
-        .layer(RequestBodyLimitLayer::new(settings.max_body_size))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             settings.request_timeout,

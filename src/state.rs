@@ -6,6 +6,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
 use crate::accounts::tokens::TokenKeys;
+use crate::catalog::cache::CatalogCache;
 use crate::email::Mailer;
 use crate::settings::Settings;
 use crate::storage::Storage;
@@ -28,4 +29,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Throttle counters (Redis when configured).
     pub throttle: Arc<Throttle>,
+    /// Cached catalog responses (Redis when configured).
+    pub catalog_cache: Arc<CatalogCache>,
+    /// Statements run on `db` since start (also exported as `db_queries_total`).
+    pub queries: Arc<std::sync::atomic::AtomicU64>,
 }

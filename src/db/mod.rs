@@ -8,6 +8,8 @@
 pub mod migrations;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sqlx::{self, Connection as _, Executor as _};
@@ -27,6 +29,25 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Opens a pool for `url` with the per-engine settings described in the module docs.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_counted(url, max_connections, Arc::default()).await
+}
+
+/// Like [`connect`], counting every statement in `queries` and in the `db_queries_total`
+/// metric.
+pub async fn connect_counted(
+    url: &str,
+    max_connections: u32,
+    queries: Arc<AtomicU64>,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut conn = open(url, max_connections).await?;
+    conn.set_metric_callback(move |_info| {
+        queries.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("db_queries_total").increment(1);
+    });
+    Ok(conn)
+}
+
+async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let url = url.replacen("mariadb://", "mysql://", 1);
     let conn_err = |e: sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string()));
     if url.starts_with("sqlite:") {

@@ -11,6 +11,7 @@
 mod m20261124_000001_users;
 mod m20261124_000002_jobs;
 mod m20261124_000003_accounts;
+mod m20261124_000004_catalog;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_users::Migration),
             Box::new(m20261124_000002_jobs::Migration),
             Box::new(m20261124_000003_accounts::Migration),
+            Box::new(m20261124_000004_catalog::Migration),
         ]
     }
 

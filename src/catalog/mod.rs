@@ -1,0 +1,67 @@
+//! Catalog: categories (a tree), products with filters, search and ordering, product images,
+//! and the cache that serves reads without ever serving stale data.
+
+pub mod cache;
+pub mod category;
+pub mod demo;
+pub mod images;
+pub mod product;
+pub mod product_image;
+pub mod routes;
+pub mod service;
+pub mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::http::route;
+use crate::state::AppState;
+
+/// The routes of `/api/categories/` and `/api/products/`, except the image upload.
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    router = route(
+        router,
+        "/api/categories/",
+        get(routes::list_categories).post(routes::create_category),
+    );
+    router = route(
+        router,
+        "/api/categories/{id}/",
+        get(routes::get_category)
+            .patch(routes::update_category)
+            .delete(routes::delete_category),
+    );
+    router = route(
+        router,
+        "/api/products/",
+        get(routes::list_products).post(routes::create_product),
+    );
+    router = route(
+        router,
+        "/api/products/{id}/",
+        get(routes::get_product)
+            .patch(routes::update_product)
+            .delete(routes::delete_product),
+    );
+    route(
+        router,
+        "/api/products/{id}/images/{image_id}/",
+        delete(routes::delete_image),
+    )
+}
+
+/// The image upload, with its own body limit (5 MiB of image plus the multipart envelope)
+/// instead of the API's.
+pub fn upload_router() -> Router<AppState> {
+    let limit = service::MAX_IMAGE_BYTES + 64 * 1024;
+    route(
+        Router::new(),
+        "/api/products/{id}/images/",
+        post(routes::upload_image),
+    )
+    .layer(DefaultBodyLimit::max(limit))
+    .layer(RequestBodyLimitLayer::new(limit))
+}

@@ -1,0 +1,400 @@
+//! Thin handlers of `/api/categories/` and `/api/products/`. Anonymous and customer reads are
+//! served from the catalog cache; staff reads (which include inactive products) never are.
+
+use std::future::Future;
+
+use axum::Json;
+use axum::extract::{Multipart, OriginalUri, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use super::service::{self, ProductRow};
+use super::views::{
+    CategoryForm, CategoryPage, CategoryRequest, CategorySummary, CategoryView, ImageUpload,
+    ImageView, ProductForm, ProductPage, ProductRequest, ProductView,
+};
+use crate::accounts::auth::{MaybeAuthUser, StaffUser};
+use crate::http::ApiResult;
+use crate::http::context::RequestContext;
+use crate::http::error::{ApiError, bad_request, field_error, internal};
+use crate::http::extract::{Fields, Form, JsonObject, PathId};
+use crate::http::openapi::{ErrorDetail, ValidationErrors};
+use crate::http::pagination::Pagination;
+use crate::money::Money;
+use crate::state::AppState;
+
+fn json_response(body: Bytes, cache: &'static str) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert("x-cache", HeaderValue::from_static(cache));
+    response
+}
+
+fn to_bytes<T: serde::Serialize>(value: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(internal)
+}
+
+/// Serves `build`'s JSON through the cache, keyed by the catalog version and the absolute URL
+/// (links in the body depend on it), unless `cacheable` is false.
+async fn cached<F, Fut>(
+    state: &AppState,
+    url: &str,
+    cacheable: bool,
+    build: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<Bytes>>,
+{
+    if !cacheable {
+        return Ok(json_response(build().await?, "bypass"));
+    }
+    let version = state.catalog_cache.version(&state.db).await?;
+    let digest: String = Sha256::digest(url.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = format!("catalog:{version}:{digest}");
+    if let Some(body) = state.catalog_cache.get(&key).await {
+        return Ok(json_response(body, "hit"));
+    }
+    let body = build().await?;
+    state.catalog_cache.put(key, body.clone()).await;
+    Ok(json_response(body, "miss"))
+}
+
+fn request_url(context: &RequestContext, uri: &axum::http::Uri) -> String {
+    format!(
+        "{}{}",
+        context.base_url,
+        uri.path_and_query().map_or("", |pq| pq.as_str())
+    )
+}
+
+fn product_view(state: &AppState, base_url: &str, row: ProductRow) -> ProductView {
+    let currency = state.settings.currency;
+    ProductView {
+        id: row.product.id,
+        name: row.product.name,
+        slug: row.product.slug,
+        description: row.product.description,
+        price: Money::from_minor(row.product.price).format(currency),
+        currency: currency.code(),
+        stock: row.product.stock,
+        in_stock: row.product.stock > 0,
+        is_active: row.product.is_active,
+        category: CategorySummary {
+            id: row.category.id,
+            name: row.category.name,
+            slug: row.category.slug,
+        },
+        images: row
+            .images
+            .iter()
+            .map(|image| ImageView::new(image, &state.storage, base_url))
+            .collect(),
+        // Reviews arrive with their own issue; until then nothing is rated.
+        average_rating: None,
+        review_count: 0,
+        created_at: row.product.created_at,
+        updated_at: row.product.updated_at,
+    }
+}
+
+/// Categories, by name.
+#[utoipa::path(get, path = "/api/categories/", tag = "catalog",
+    params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
+    responses((status = 200, description = "A page of categories", body = CategoryPage)))]
+pub async fn list_categories(
+    State(state): State<AppState>,
+    context: RequestContext,
+    OriginalUri(uri): OriginalUri,
+    pagination: Pagination,
+) -> ApiResult<Response> {
+    let url = request_url(&context, &uri);
+    cached(&state, &url, true, || async {
+        let (count, rows) =
+            service::list_categories(&state.db, pagination.offset(), pagination.limit()).await?;
+        to_bytes(&pagination.page(count, rows.into_iter().map(CategoryView::from).collect())?)
+    })
+    .await
+}
+
+/// One category.
+#[utoipa::path(get, path = "/api/categories/{id}/", tag = "catalog", params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "The category", body = CategoryView),
+        (status = 404, description = "Not found", body = ErrorDetail),
+    ))]
+pub async fn get_category(
+    State(state): State<AppState>,
+    context: RequestContext,
+    OriginalUri(uri): OriginalUri,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let url = request_url(&context, &uri);
+    cached(&state, &url, true, || async {
+        to_bytes(&CategoryView::from(
+            service::get_category(&state.db, id).await?,
+        ))
+    })
+    .await
+}
+
+/// Create a category (staff). The slug is made from the name unless given.
+#[utoipa::path(post, path = "/api/categories/", tag = "catalog", security(("jwt" = [])),
+    request_body = CategoryRequest,
+    responses(
+        (status = 201, description = "Created", body = CategoryView),
+        (status = 400, description = "Invalid field, taken slug, unknown parent", body = ValidationErrors),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+    ))]
+pub async fn create_category(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    Form(CategoryForm(input)): Form<CategoryForm<false>>,
+) -> ApiResult<(StatusCode, Json<CategoryView>)> {
+    let row = service::create_category(&state, input).await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Change a category (staff); a parent that would make a cycle is refused.
+#[utoipa::path(patch, path = "/api/categories/{id}/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path)), request_body = CategoryRequest,
+    responses(
+        (status = 200, description = "The category", body = CategoryView),
+        (status = 400, description = "Invalid field or a parent cycle", body = ValidationErrors),
+    ))]
+pub async fn update_category(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    PathId(id): PathId,
+    Form(CategoryForm(input)): Form<CategoryForm<true>>,
+) -> ApiResult<Json<CategoryView>> {
+    Ok(Json(
+        service::update_category(&state, id, input).await?.into(),
+    ))
+}
+
+/// Delete a category (staff); 409 while it has products or sub-categories.
+#[utoipa::path(delete, path = "/api/categories/{id}/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "It still has products or sub-categories", body = ErrorDetail),
+    ))]
+pub async fn delete_category(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
+    service::delete_category(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Products: active ones for everybody but staff. Filters `category` (with its sub-categories),
+/// `search`, `min_price`, `max_price`, `in_stock`; `ordering`.
+#[utoipa::path(get, path = "/api/products/", tag = "catalog",
+    params(
+        ("category" = Option<i64>, Query, description = "a category id; includes sub-categories"),
+        ("search" = Option<String>, Query, description = "every word must appear in the name or description"),
+        ("min_price" = Option<String>, Query), ("max_price" = Option<String>, Query),
+        ("in_stock" = Option<bool>, Query),
+        ("ordering" = Option<String>, Query, description = "price, -price, name, -name, created_at, -created_at (default)"),
+        ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query),
+    ),
+    responses(
+        (status = 200, description = "A page of products", body = ProductPage),
+        (status = 400, description = "A malformed filter or an unknown ordering", body = ValidationErrors),
+    ))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    user: MaybeAuthUser,
+    context: RequestContext,
+    OriginalUri(uri): OriginalUri,
+    pagination: Pagination,
+) -> ApiResult<Response> {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|_| bad_request("The query string is malformed."))?;
+    let filter = service::parse_filter(&query, state.settings.currency)?;
+    let staff = user.0.as_ref().is_some_and(|u| u.is_staff());
+    let url = request_url(&context, &uri);
+    cached(&state, &url, !staff, || async {
+        let (count, rows) = service::list_products(
+            &state.db,
+            &filter,
+            staff,
+            pagination.offset(),
+            pagination.limit(),
+        )
+        .await?;
+        let views = rows
+            .into_iter()
+            .map(|row| product_view(&state, &context.base_url, row))
+            .collect();
+        to_bytes(&pagination.page(count, views)?)
+    })
+    .await
+}
+
+/// One product; an inactive one is a 404 except for staff.
+#[utoipa::path(get, path = "/api/products/{id}/", tag = "catalog", params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 404, description = "Not found", body = ErrorDetail),
+    ))]
+pub async fn get_product(
+    State(state): State<AppState>,
+    user: MaybeAuthUser,
+    context: RequestContext,
+    OriginalUri(uri): OriginalUri,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let staff = user.0.as_ref().is_some_and(|u| u.is_staff());
+    let url = request_url(&context, &uri);
+    cached(&state, &url, !staff, || async {
+        let row = service::get_product(&state.db, id, staff).await?;
+        to_bytes(&product_view(&state, &context.base_url, row))
+    })
+    .await
+}
+
+fn read_product<const PARTIAL: bool>(
+    state: &AppState,
+    JsonObject(map): JsonObject,
+) -> ApiResult<super::views::ProductInput> {
+    let mut fields = Fields::new(map);
+    let input = ProductForm::<PARTIAL>::read(&mut fields, state.settings.currency);
+    fields.finish()?;
+    Ok(input)
+}
+
+/// Create a product (staff).
+#[utoipa::path(post, path = "/api/products/", tag = "catalog", security(("jwt" = [])),
+    request_body = ProductRequest,
+    responses(
+        (status = 201, description = "Created", body = ProductView),
+        (status = 400, description = "Invalid field", body = ValidationErrors),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+    ))]
+pub async fn create_product(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    context: RequestContext,
+    body: JsonObject,
+) -> ApiResult<(StatusCode, Json<ProductView>)> {
+    let input = read_product::<false>(&state, body)?;
+    let row = service::create_product(&state, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(product_view(&state, &context.base_url, row)),
+    ))
+}
+
+/// Change a product (staff).
+#[utoipa::path(patch, path = "/api/products/{id}/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path)), request_body = ProductRequest,
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 400, description = "Invalid field", body = ValidationErrors),
+        (status = 404, description = "Not found", body = ErrorDetail),
+    ))]
+pub async fn update_product(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    context: RequestContext,
+    PathId(id): PathId,
+    body: JsonObject,
+) -> ApiResult<Json<ProductView>> {
+    let input = read_product::<true>(&state, body)?;
+    let row = service::update_product(&state, id, input).await?;
+    Ok(Json(product_view(&state, &context.base_url, row)))
+}
+
+/// Delete a product and its images (staff).
+#[utoipa::path(delete, path = "/api/products/{id}/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found", body = ErrorDetail)))]
+pub async fn delete_product(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    PathId(id): PathId,
+) -> ApiResult<StatusCode> {
+    service::delete_product(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Upload an image of a product (staff): JPEG, PNG or WebP, checked by content, ≤ 5 MiB.
+#[utoipa::path(post, path = "/api/products/{id}/images/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path)),
+    request_body(content = ImageUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = ImageView),
+        (status = 400, description = "Not an image", body = ValidationErrors),
+        (status = 413, description = "Over 5 MiB", body = ErrorDetail),
+    ))]
+pub async fn upload_image(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    context: RequestContext,
+    PathId(id): PathId,
+    mut multipart: Multipart,
+) -> ApiResult<(StatusCode, Json<ImageView>)> {
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            bad_request(format!("Multipart form parse error - {}", e.body_text()))
+        }
+    };
+    let (mut image, mut is_primary) = (None, false);
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        match field.name() {
+            Some("image") => {
+                let bytes = field.bytes().await.map_err(too_large)?;
+                if bytes.len() > service::MAX_IMAGE_BYTES {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                image = Some(bytes);
+            }
+            Some("is_primary") => {
+                let text = field.text().await.map_err(too_large)?;
+                is_primary = match text.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "on" | "yes" => true,
+                    "false" | "0" | "off" | "no" | "" => false,
+                    _ => return Err(field_error("is_primary", "Must be a valid boolean.")),
+                };
+            }
+            _ => {}
+        }
+    }
+    let image = image.ok_or_else(|| field_error("image", "No file was submitted."))?;
+    let row = service::add_image(&state, id, image, is_primary).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImageView::new(&row, &state.storage, &context.base_url)),
+    ))
+}
+
+/// Delete an image of a product, and its file (staff).
+#[utoipa::path(delete, path = "/api/products/{id}/images/{image_id}/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path), ("image_id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found", body = ErrorDetail)))]
+pub async fn delete_image(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    axum::extract::Path((id, image_id)): axum::extract::Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (Ok(id), Ok(image_id)) = (id.parse::<i64>(), image_id.parse::<i64>()) else {
+        return Err(crate::http::error::not_found());
+    };
+    service::delete_image(&state, id, image_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,799 @@
+//! Catalog rules: category tree and slugs, product validation, the product list's filters and
+//! ordering, images, and the version bump that keeps the cache honest.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+};
+
+use super::views::{CategoryInput, ProductInput};
+use super::{cache, category, images, product, product_image};
+use crate::db;
+use crate::http::error::{ApiError, conflict, field_error, internal, not_found};
+use crate::money::{Currency, Money};
+use crate::state::AppState;
+use crate::storage::Storage;
+use crate::time;
+
+/// Lower-case ASCII words joined by hyphens, like Django's `slugify`.
+pub fn slugify(text: &str, max: usize) -> String {
+    let mut slug = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if (c.is_whitespace() || c == '-' || c == '_')
+            && !slug.ends_with('-')
+            && !slug.is_empty()
+        {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_end_matches('-').chars().take(max).collect();
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.is_empty() {
+        "item".to_owned()
+    } else {
+        slug
+    }
+}
+
+/// Which table a slug must be unique in.
+#[derive(Clone, Copy)]
+enum Slugged {
+    Category,
+    Product,
+}
+
+/// `base`, or `base-2`, `base-3`… whichever is free (the unique index still has the last word).
+async fn free_slug<C: ConnectionTrait>(
+    conn: &C,
+    table: Slugged,
+    base: &str,
+) -> Result<String, DbErr> {
+    let pattern = LikeExpr::new(format!("{}%", like_escape(base))).escape('\\');
+    let taken: HashSet<String> = match table {
+        Slugged::Category => category::Entity::find()
+            .select_only()
+            .column(category::Column::Slug)
+            .filter(Expr::col(category::Column::Slug).like(pattern))
+            .into_tuple::<String>()
+            .all(conn)
+            .await?
+            .into_iter()
+            .collect(),
+        Slugged::Product => product::Entity::find()
+            .select_only()
+            .column(product::Column::Slug)
+            .filter(Expr::col(product::Column::Slug).like(pattern))
+            .into_tuple::<String>()
+            .all(conn)
+            .await?
+            .into_iter()
+            .collect(),
+    };
+    if !taken.contains(base) {
+        return Ok(base.to_owned());
+    }
+    Ok((2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or_else(|| format!("{base}-{}", uuid::Uuid::new_v4().simple())))
+}
+
+/// Escapes `%`, `_` and `\` so they match themselves in `LIKE … ESCAPE '\'`.
+pub fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+fn is_foreign_key_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
+/// Categories ordered by name.
+pub async fn list_categories(
+    db: &DatabaseConnection,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<category::Model>), DbErr> {
+    let count = category::Entity::find().count(db).await?;
+    let rows = category::Entity::find()
+        .order_by_asc(category::Column::Name)
+        .order_by_asc(category::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((count, rows))
+}
+
+/// One category.
+pub async fn get_category<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<category::Model, ApiError> {
+    category::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// `(id, parent)` of every category: the tree is small and read whole.
+async fn tree<C: ConnectionTrait>(conn: &C) -> Result<Vec<(i64, Option<i64>)>, DbErr> {
+    category::Entity::find()
+        .select_only()
+        .column(category::Column::Id)
+        .column(category::Column::ParentId)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// `root` and every category below it, at any depth.
+pub fn descendants(tree: &[(i64, Option<i64>)], root: i64) -> Vec<i64> {
+    let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (id, parent) in tree {
+        if let Some(parent) = parent {
+            children.entry(*parent).or_default().push(*id);
+        }
+    }
+    let mut found = vec![root];
+    let mut next = 0;
+    while next < found.len() {
+        if let Some(kids) = children.get(&found[next]) {
+            for kid in kids {
+                if !found.contains(kid) {
+                    found.push(*kid);
+                }
+            }
+        }
+        next += 1;
+    }
+    found
+}
+
+fn missing_category(field: &str, id: i64) -> ApiError {
+    field_error(
+        field,
+        format!("Invalid pk \"{id}\" - object does not exist."),
+    )
+}
+
+async fn check_parent<C: ConnectionTrait>(
+    conn: &C,
+    id: Option<i64>,
+    parent: Option<i64>,
+) -> Result<(), ApiError> {
+    let Some(parent) = parent else {
+        return Ok(());
+    };
+    let tree = tree(conn).await?;
+    if !tree.iter().any(|(c, _)| *c == parent) {
+        return Err(missing_category("parent", parent));
+    }
+    if let Some(id) = id {
+        if descendants(&tree, id).contains(&parent) {
+            return Err(field_error(
+                "parent",
+                "A category cannot be placed under itself or one of its descendants.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a category; the slug comes from the name unless staff gave one.
+pub async fn create_category(
+    state: &AppState,
+    input: CategoryInput,
+) -> Result<category::Model, ApiError> {
+    let name = input
+        .name
+        .ok_or_else(|| field_error("name", "This field is required."))?;
+    let tx = db::begin_write(&state.db).await?;
+    let parent = input.parent.flatten();
+    check_parent(&tx, None, parent).await?;
+    let slug = match input.slug {
+        Some(slug) => slug,
+        None => free_slug(&tx, Slugged::Category, &slugify(&name, 132)).await?,
+    };
+    let now = time::now();
+    let row = category::ActiveModel {
+        name: Set(name),
+        slug: Set(slug),
+        parent_id: Set(parent),
+        description: Set(input.description.unwrap_or_default()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await
+    .map_err(|e| slug_error(e, "category"))?;
+    cache::bump(&tx).await?;
+    tx.commit().await?;
+    state.catalog_cache.after_write().await;
+    Ok(row)
+}
+
+fn slug_error(error: DbErr, what: &str) -> ApiError {
+    if is_unique_violation(&error) {
+        field_error("slug", format!("{what} with this slug already exists."))
+    } else {
+        error.into()
+    }
+}
+
+/// Changes a category; a parent that would make a cycle is refused.
+pub async fn update_category(
+    state: &AppState,
+    id: i64,
+    input: CategoryInput,
+) -> Result<category::Model, ApiError> {
+    let tx = db::begin_write(&state.db).await?;
+    let current = get_category(&tx, id).await?;
+    if let Some(parent) = input.parent {
+        check_parent(&tx, Some(id), parent).await?;
+    }
+    let mut row: category::ActiveModel = current.into();
+    if let Some(name) = input.name {
+        row.name = Set(name);
+    }
+    if let Some(slug) = input.slug {
+        row.slug = Set(slug);
+    }
+    if let Some(parent) = input.parent {
+        row.parent_id = Set(parent);
+    }
+    if let Some(description) = input.description {
+        row.description = Set(description);
+    }
+    row.updated_at = Set(time::now());
+    let row = row
+        .update(&tx)
+        .await
+        .map_err(|e| slug_error(e, "category"))?;
+    cache::bump(&tx).await?;
+    tx.commit().await?;
+    state.catalog_cache.after_write().await;
+    Ok(row)
+}
+
+/// Deletes a category that has neither products nor sub-categories (409 otherwise).
+pub async fn delete_category(state: &AppState, id: i64) -> Result<(), ApiError> {
+    let tx = db::begin_write(&state.db).await?;
+    get_category(&tx, id).await?;
+    let products = product::Entity::find()
+        .filter(product::Column::CategoryId.eq(id))
+        .count(&tx)
+        .await?;
+    let children = category::Entity::find()
+        .filter(category::Column::ParentId.eq(id))
+        .count(&tx)
+        .await?;
+    if products > 0 || children > 0 {
+        return Err(conflict(format!(
+            "This category still has {products} product(s) and {children} sub-categorie(s); move or delete them first."
+        )));
+    }
+    let deleted = category::Entity::delete_by_id(id).exec(&tx).await;
+    match deleted {
+        // A product or child added in between: the foreign key refuses.
+        Err(e) if is_foreign_key_violation(&e) => {
+            return Err(conflict(
+                "This category still has products or sub-categories.",
+            ));
+        }
+        other => {
+            other?;
+        }
+    }
+    cache::bump(&tx).await?;
+    tx.commit().await?;
+    state.catalog_cache.after_write().await;
+    Ok(())
+}
+
+/// The orderings a client may ask for.
+pub const ORDERINGS: [&str; 6] = [
+    "price",
+    "-price",
+    "name",
+    "-name",
+    "created_at",
+    "-created_at",
+];
+
+/// The product list's filters, parsed from the query string.
+#[derive(Clone, Debug, Default)]
+pub struct ProductFilter {
+    pub category: Option<i64>,
+    pub search: Vec<String>,
+    pub min_price: Option<Money>,
+    pub max_price: Option<Money>,
+    pub in_stock: Option<bool>,
+    pub ordering: Option<&'static str>,
+}
+
+/// Reads the filters; a malformed one is a 400 on its own parameter.
+pub fn parse_filter(
+    query: &[(String, String)],
+    currency: Currency,
+) -> Result<ProductFilter, ApiError> {
+    let param = |name: &str| {
+        query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let mut errors = crate::http::error::FieldErrors::new();
+    let mut filter = ProductFilter::default();
+    if let Some(text) = param("category") {
+        match text.parse::<i64>() {
+            Ok(id) => filter.category = Some(id),
+            Err(_) => errors.add(
+                "category",
+                "Select a valid choice. That choice is not one of the available choices.",
+            ),
+        }
+    }
+    if let Some(text) = param("search") {
+        filter.search = text
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+            .take(10)
+            .map(str::to_lowercase)
+            .collect();
+    }
+    for (name, slot) in [
+        ("min_price", &mut filter.min_price),
+        ("max_price", &mut filter.max_price),
+    ] {
+        if let Some(text) = param(name) {
+            match Money::parse(text, currency) {
+                Ok(money) => *slot = Some(money),
+                Err(_) => errors.add(name, "Enter a number."),
+            }
+        }
+    }
+    if let Some(text) = param("in_stock") {
+        match text.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => filter.in_stock = Some(true),
+            "false" | "0" | "no" => filter.in_stock = Some(false),
+            _ => errors.add("in_stock", "Select a valid choice. Use true or false."),
+        }
+    }
+    if let Some(text) = param("ordering") {
+        match ORDERINGS.iter().find(|o| **o == text) {
+            Some(ordering) => filter.ordering = Some(ordering),
+            None => errors.add(
+                "ordering",
+                format!("Select a valid choice. {text} is not one of the available choices."),
+            ),
+        }
+    }
+    errors.into_result()?;
+    Ok(filter)
+}
+
+/// A product with its category and images, ready for a view.
+pub struct ProductRow {
+    pub product: product::Model,
+    pub category: category::Model,
+    pub images: Vec<product_image::Model>,
+}
+
+/// Images of many products in one query, primary first.
+async fn images_of<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<product_image::Model>>, DbErr> {
+    let mut by_product: HashMap<i64, Vec<product_image::Model>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(by_product);
+    }
+    let rows = product_image::Entity::find()
+        .filter(product_image::Column::ProductId.is_in(ids.iter().copied()))
+        .order_by_desc(product_image::Column::IsPrimary)
+        .order_by_asc(product_image::Column::Id)
+        .all(conn)
+        .await?;
+    for row in rows {
+        by_product.entry(row.product_id).or_default().push(row);
+    }
+    Ok(by_product)
+}
+
+/// One page of products: a count, the page joined with its categories, and the page's images —
+/// three queries (four with a category filter) whatever the page size.
+pub async fn list_products(
+    db: &DatabaseConnection,
+    filter: &ProductFilter,
+    include_inactive: bool,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<ProductRow>), ApiError> {
+    let mut condition = Condition::all();
+    if !include_inactive {
+        condition = condition.add(product::Column::IsActive.eq(true));
+    }
+    if let Some(root) = filter.category {
+        let tree = tree(db).await?;
+        if !tree.iter().any(|(id, _)| *id == root) {
+            return Err(field_error(
+                "category",
+                "Select a valid choice. That choice is not one of the available choices.",
+            ));
+        }
+        condition = condition.add(product::Column::CategoryId.is_in(descendants(&tree, root)));
+    }
+    for word in &filter.search {
+        let pattern = format!("%{}%", like_escape(word));
+        let lower =
+            |column: product::Column| Expr::expr(Func::lower(Expr::col((product::Entity, column))));
+        condition = condition.add(
+            Condition::any()
+                .add(lower(product::Column::Name).like(LikeExpr::new(pattern.clone()).escape('\\')))
+                .add(lower(product::Column::Description).like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    if let Some(min) = filter.min_price {
+        condition = condition.add(product::Column::Price.gte(min.minor()));
+    }
+    if let Some(max) = filter.max_price {
+        condition = condition.add(product::Column::Price.lte(max.minor()));
+    }
+    match filter.in_stock {
+        Some(true) => condition = condition.add(product::Column::Stock.gt(0)),
+        Some(false) => condition = condition.add(product::Column::Stock.eq(0)),
+        None => {}
+    }
+    let query = product::Entity::find().filter(condition);
+    let count = query.clone().count(db).await?;
+    let (column, descending) = match filter.ordering.unwrap_or("-created_at") {
+        "price" => (product::Column::Price, false),
+        "-price" => (product::Column::Price, true),
+        "name" => (product::Column::Name, false),
+        "-name" => (product::Column::Name, true),
+        "created_at" => (product::Column::CreatedAt, false),
+        _ => (product::Column::CreatedAt, true),
+    };
+    let ordered = if descending {
+        query
+            .order_by_desc(column)
+            .order_by_desc(product::Column::Id)
+    } else {
+        query.order_by_asc(column).order_by_asc(product::Column::Id)
+    };
+    let page = ordered
+        .find_also_related(category::Entity)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = page.iter().map(|(p, _)| p.id).collect();
+    let mut images = images_of(db, &ids).await?;
+    let rows = page
+        .into_iter()
+        .map(|(product, category)| {
+            let category = category
+                .ok_or_else(|| internal(format!("product {} has no category", product.id)))?;
+            let images = images.remove(&product.id).unwrap_or_default();
+            Ok(ProductRow {
+                product,
+                category,
+                images,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok((count, rows))
+}
+
+/// One product; an inactive one is "not found" unless `include_inactive` (staff).
+pub async fn get_product<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    include_inactive: bool,
+) -> Result<ProductRow, ApiError> {
+    let (product, category) = product::Entity::find_by_id(id)
+        .find_also_related(category::Entity)
+        .one(conn)
+        .await?
+        .ok_or_else(not_found)?;
+    if !product.is_active && !include_inactive {
+        return Err(not_found());
+    }
+    let category = category.ok_or_else(|| internal(format!("product {id} has no category")))?;
+    let images = images_of(conn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(ProductRow {
+        product,
+        category,
+        images,
+    })
+}
+
+async fn check_category<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), ApiError> {
+    if category::Entity::find_by_id(id).one(conn).await?.is_none() {
+        return Err(missing_category("category", id));
+    }
+    Ok(())
+}
+
+/// Creates a product with a slug made from its name.
+pub async fn create_product(state: &AppState, input: ProductInput) -> Result<ProductRow, ApiError> {
+    let (Some(name), Some(price), Some(category_id)) = (input.name, input.price, input.category)
+    else {
+        return Err(crate::http::error::bad_request(
+            "name, price and category are required.",
+        ));
+    };
+    let tx = db::begin_write(&state.db).await?;
+    check_category(&tx, category_id).await?;
+    let slug = free_slug(&tx, Slugged::Product, &slugify(&name, 212)).await?;
+    let now = time::now();
+    let row = product::ActiveModel {
+        name: Set(name),
+        slug: Set(slug),
+        description: Set(input.description.unwrap_or_default()),
+        price: Set(price.minor()),
+        stock: Set(input.stock.unwrap_or(0)),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        category_id: Set(category_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await
+    .map_err(|e| slug_error(e, "product"))?;
+    cache::bump(&tx).await?;
+    let created = get_product(&tx, row.id, true).await?;
+    tx.commit().await?;
+    state.catalog_cache.after_write().await;
+    Ok(created)
+}
+
+/// Changes the given fields of a product.
+pub async fn update_product(
+    state: &AppState,
+    id: i64,
+    input: ProductInput,
+) -> Result<ProductRow, ApiError> {
+    let tx = db::begin_write(&state.db).await?;
+    let current = product::Entity::find_by_id(id)
+        .one(&tx)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(category_id) = input.category {
+        check_category(&tx, category_id).await?;
+    }
+    let mut row: product::ActiveModel = current.into();
+    if let Some(name) = input.name {
+        row.name = Set(name);
+    }
+    if let Some(description) = input.description {
+        row.description = Set(description);
+    }
+    if let Some(price) = input.price {
+        row.price = Set(price.minor());
+    }
+    if let Some(stock) = input.stock {
+        row.stock = Set(stock);
+    }
+    if let Some(is_active) = input.is_active {
+        row.is_active = Set(is_active);
+    }
+    if let Some(category_id) = input.category {
+        row.category_id = Set(category_id);
+    }
+    row.updated_at = Set(time::now());
+    row.update(&tx).await?;
+    cache::bump(&tx).await?;
+    let updated = get_product(&tx, id, true).await?;
+    tx.commit().await?;
+    state.catalog_cache.after_write().await;
+    Ok(updated)
+}
+
+/// Deletes a product and, once that is committed, its image files.
+pub async fn delete_product(state: &AppState, id: i64) -> Result<(), ApiError> {
+    let tx = db::begin_write(&state.db).await?;
+    let keys: Vec<String> = product_image::Entity::find()
+        .filter(product_image::Column::ProductId.eq(id))
+        .all(&tx)
+        .await?
+        .into_iter()
+        .map(|image| image.storage_key)
+        .collect();
+    let deleted = product::Entity::delete_by_id(id).exec(&tx).await?;
+    if deleted.rows_affected == 0 {
+        return Err(not_found());
+    }
+    cache::bump(&tx).await?;
+    tx.commit().await?;
+    state.catalog_cache.after_write().await;
+    remove_files(&state.storage, &keys).await;
+    Ok(())
+}
+
+async fn remove_files(storage: &Storage, keys: &[String]) {
+    for key in keys {
+        if let Err(e) = storage.delete(key).await {
+            tracing::warn!(key, error = %e, "could not delete a media file; it is orphaned");
+        }
+    }
+}
+
+/// Largest image accepted.
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+
+/// Stores an uploaded image (checked by content) and records it; a new primary image unsets
+/// the old one.
+pub async fn add_image(
+    state: &AppState,
+    product_id: i64,
+    bytes: Bytes,
+    is_primary: bool,
+) -> Result<product_image::Model, ApiError> {
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let info = images::inspect(&bytes).ok_or_else(|| field_error("image", images::NOT_AN_IMAGE))?;
+    product::Entity::find_by_id(product_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(not_found)?;
+    let key = Storage::new_key("products", info.format.extension());
+    state
+        .storage
+        .put(&key, bytes)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+
+    let recorded = async {
+        let tx = db::begin_write(&state.db).await?;
+        if is_primary {
+            product_image::Entity::update_many()
+                .col_expr(product_image::Column::IsPrimary, Expr::value(false))
+                .filter(product_image::Column::ProductId.eq(product_id))
+                .exec(&tx)
+                .await?;
+        }
+        let row = product_image::ActiveModel {
+            product_id: Set(product_id),
+            storage_key: Set(key.clone()),
+            is_primary: Set(is_primary),
+            created_at: Set(time::now()),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+        cache::bump(&tx).await?;
+        tx.commit().await?;
+        Ok::<_, DbErr>(row)
+    }
+    .await;
+    match recorded {
+        Ok(row) => {
+            state.catalog_cache.after_write().await;
+            Ok(row)
+        }
+        Err(e) => {
+            // The product vanished or the database failed: do not leave the file behind.
+            remove_files(&state.storage, &[key]).await;
+            if is_foreign_key_violation(&e) {
+                Err(not_found())
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Deletes an image of a product, and its file.
+pub async fn delete_image(
+    state: &AppState,
+    product_id: i64,
+    image_id: i64,
+) -> Result<(), ApiError> {
+    let tx = db::begin_write(&state.db).await?;
+    let image = product_image::Entity::find_by_id(image_id)
+        .filter(product_image::Column::ProductId.eq(product_id))
+        .one(&tx)
+        .await?
+        .ok_or_else(not_found)?;
+    product_image::Entity::delete_by_id(image_id)
+        .exec(&tx)
+        .await?;
+    cache::bump(&tx).await?;
+    tx.commit().await?;
+    state.catalog_cache.after_write().await;
+    remove_files(&state.storage, &[image.storage_key]).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_plain_lower_case_words() {
+        assert_eq!(slugify("Red Running Shoes", 50), "red-running-shoes");
+        assert_eq!(slugify("  Café & Crème  ", 50), "caf-crme");
+        assert_eq!(slugify("!!!", 50), "item");
+        assert_eq!(slugify("a very long name indeed", 6), "a-very");
+    }
+
+    #[test]
+    fn descendants_cover_every_depth() {
+        let tree = [
+            (1, None),
+            (2, Some(1)),
+            (3, Some(2)),
+            (4, None),
+            (5, Some(1)),
+        ];
+        let mut found = descendants(&tree, 1);
+        found.sort_unstable();
+        assert_eq!(found, [1, 2, 3, 5]);
+        assert_eq!(descendants(&tree, 4), [4]);
+    }
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
+    }
+
+    #[test]
+    fn a_malformed_filter_is_an_error_on_its_parameter() {
+        let query = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let Err(ApiError::Validation(errors)) = parse_filter(
+            &query(&[
+                ("min_price", "cheap"),
+                ("ordering", "stock"),
+                ("in_stock", "maybe"),
+                ("category", "x"),
+            ]),
+            Currency::USD,
+        ) else {
+            panic!("expected field errors")
+        };
+        for field in ["min_price", "ordering", "in_stock", "category"] {
+            assert!(errors.has(field), "{field}");
+        }
+        let ok = parse_filter(
+            &query(&[("search", "Red  shoe"), ("max_price", "20.5")]),
+            Currency::USD,
+        )
+        .expect("valid");
+        assert_eq!(ok.search, ["red", "shoe"]);
+        assert_eq!(ok.max_price, Some(Money::from_minor(2050)));
+    }
+}

@@ -1,0 +1,262 @@
+//! Request and response types of the catalog, with their OpenAPI schemas.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{category, product_image};
+use crate::http::extract::{Fields, FromFields};
+use crate::money::{Currency, Money};
+
+/// `{"id", "name", "slug", "parent", "description"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryView {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    /// The parent category's id, or null at the top.
+    pub parent: Option<i64>,
+    pub description: String,
+}
+
+impl From<category::Model> for CategoryView {
+    fn from(c: category::Model) -> CategoryView {
+        CategoryView {
+            id: c.id,
+            name: c.name,
+            slug: c.slug,
+            parent: c.parent_id,
+            description: c.description,
+        }
+    }
+}
+
+/// A page of categories (for the OpenAPI document).
+#[derive(Serialize, ToSchema)]
+pub struct CategoryPage {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<CategoryView>,
+}
+
+/// The category inside a product.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategorySummary {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+}
+
+/// An image of a product.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageView {
+    pub id: i64,
+    /// Absolute URL of the file.
+    pub image: String,
+    pub is_primary: bool,
+}
+
+impl ImageView {
+    /// The view of `row`, its URL built by the media store.
+    pub fn new(
+        row: &product_image::Model,
+        storage: &crate::storage::Storage,
+        base_url: &str,
+    ) -> ImageView {
+        ImageView {
+            id: row.id,
+            image: storage.url(&row.storage_key, base_url),
+            is_primary: row.is_primary,
+        }
+    }
+}
+
+/// A product, as API.md describes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    #[schema(example = "19.99")]
+    pub price: String,
+    #[schema(example = "USD")]
+    pub currency: &'static str,
+    pub stock: i64,
+    pub in_stock: bool,
+    pub is_active: bool,
+    pub category: CategorySummary,
+    pub images: Vec<ImageView>,
+    /// `"4.50"`, or null until reviewed.
+    pub average_rating: Option<String>,
+    pub review_count: i64,
+    #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String)]
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A page of products (for the OpenAPI document).
+#[derive(Serialize, ToSchema)]
+pub struct ProductPage {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<ProductView>,
+}
+
+/// Fields of a category as a request gives them (`None`: not given).
+#[derive(Clone, Debug, Default)]
+pub struct CategoryInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    /// `Some(None)`: make it a top-level category.
+    pub parent: Option<Option<i64>>,
+    pub description: Option<String>,
+}
+
+/// A slug is lower-case letters, digits and hyphens.
+pub fn is_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A category body: `name` required unless `PARTIAL` (`PATCH`).
+#[derive(Debug)]
+pub struct CategoryForm<const PARTIAL: bool>(pub CategoryInput);
+
+impl<const PARTIAL: bool> FromFields for CategoryForm<PARTIAL> {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let name = if PARTIAL {
+            fields.optional_nonblank_text("name", 120)
+        } else {
+            fields.required_text("name", 120)
+        };
+        let slug = fields.optional_nonblank_text("slug", 140);
+        if let Some(slug) = slug.as_deref().filter(|s| !is_slug(s)) {
+            fields.error(
+                "slug",
+                format!("Enter a valid \"slug\" consisting of lower-case letters, numbers or hyphens (got {slug:?})."),
+            );
+        }
+        let parent = fields.nullable::<i64>("parent");
+        let description = fields.optional_text("description", 10_000);
+        Some(CategoryForm(CategoryInput {
+            name,
+            slug,
+            parent,
+            description,
+        }))
+    }
+}
+
+/// `POST /api/categories/` (and `PATCH` with any subset).
+#[derive(Debug, ToSchema)]
+pub struct CategoryRequest {
+    pub name: String,
+    /// Generated from the name when omitted; unique.
+    pub slug: Option<String>,
+    pub parent: Option<i64>,
+    pub description: Option<String>,
+}
+
+/// Fields of a product as a request gives them (`None`: not given).
+#[derive(Clone, Debug, Default)]
+pub struct ProductInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price: Option<Money>,
+    pub stock: Option<i64>,
+    pub is_active: Option<bool>,
+    pub category: Option<i64>,
+}
+
+/// Reads a money field: a decimal string (or a whole number), never a float.
+fn money(fields: &mut Fields, name: &str, currency: Currency) -> Option<Money> {
+    let value = fields.optional::<serde_json::Value>(name)?;
+    let text = match &value {
+        serde_json::Value::String(s) => s.trim().to_owned(),
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        _ => {
+            fields.error(name, "A valid number is required.");
+            return None;
+        }
+    };
+    match Money::parse(&text, currency) {
+        Ok(money) if money.minor() >= 0 => Some(money),
+        Ok(_) => {
+            fields.error(name, "Ensure this value is greater than or equal to 0.");
+            None
+        }
+        Err(e) => {
+            fields.error(name, e.to_string());
+            None
+        }
+    }
+}
+
+/// A product body: `name`, `price` and `category` required unless `PARTIAL`.
+#[derive(Debug)]
+pub struct ProductForm<const PARTIAL: bool>(pub ProductInput);
+
+impl<const PARTIAL: bool> ProductForm<PARTIAL> {
+    /// Reads the fields with the shop's currency.
+    pub fn read(fields: &mut Fields, currency: Currency) -> ProductInput {
+        let name = if PARTIAL {
+            fields.optional_nonblank_text("name", 200)
+        } else {
+            fields.required_text("name", 200)
+        };
+        let description = fields.optional_text("description", 20_000);
+        if !PARTIAL && !fields.contains("price") {
+            fields.error("price", "This field is required.");
+        }
+        let price = money(fields, "price", currency);
+        let stock = fields.optional::<i64>("stock");
+        if stock.is_some_and(|s| s < 0) {
+            fields.error("stock", "Ensure this value is greater than or equal to 0.");
+        }
+        let is_active = fields.optional::<bool>("is_active");
+        let category = if PARTIAL {
+            fields.optional::<i64>("category")
+        } else {
+            fields.required::<i64>("category")
+        };
+        ProductInput {
+            name,
+            description,
+            price,
+            stock,
+            is_active,
+            category,
+        }
+    }
+}
+
+/// `POST /api/products/` (and `PATCH` with any subset).
+#[derive(Debug, ToSchema)]
+pub struct ProductRequest {
+    pub name: String,
+    pub description: Option<String>,
+    /// Decimal string with at most the currency's minor digits, ≥ 0.
+    #[schema(example = "19.99")]
+    pub price: String,
+    /// ≥ 0 (default 0).
+    pub stock: Option<i64>,
+    pub is_active: Option<bool>,
+    /// A category id.
+    pub category: i64,
+}
+
+/// `POST /api/products/{id}/images/`: `multipart/form-data`.
+#[derive(Debug, ToSchema)]
+pub struct ImageUpload {
+    /// JPEG, PNG or WebP, at most 5 MiB.
+    #[schema(value_type = String, format = Binary)]
+    pub image: Vec<u8>,
+    pub is_primary: Option<bool>,
+}
