@@ -8,8 +8,11 @@ use super::{category, product};
 use crate::money::Money;
 use crate::state::AppState;
 
-/// (category, parent, [(product, price in minor units, stock)]).
-const DEMO: &[(&str, Option<&str>, &[(&str, i64, i64)])] = &[
+/// (product, price in minor units, stock).
+type DemoProduct = (&'static str, i64, i64);
+
+/// (category, parent, products).
+const DEMO: &[(&str, Option<&str>, &[DemoProduct])] = &[
     ("Clothing", None, &[]),
     (
         "Shoes",

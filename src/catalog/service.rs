@@ -188,13 +188,11 @@ async fn check_parent<C: ConnectionTrait>(
     if !tree.iter().any(|(c, _)| *c == parent) {
         return Err(missing_category("parent", parent));
     }
-    if let Some(id) = id {
-        if descendants(&tree, id).contains(&parent) {
-            return Err(field_error(
-                "parent",
-                "A category cannot be placed under itself or one of its descendants.",
-            ));
-        }
+    if id.is_some_and(|id| descendants(&tree, id).contains(&parent)) {
+        return Err(field_error(
+            "parent",
+            "A category cannot be placed under itself or one of its descendants.",
+        ));
     }
     Ok(())
 }
@@ -674,6 +672,13 @@ pub async fn add_image(
 
     let recorded = async {
         let tx = db::begin_write(&state.db).await?;
+        // Lock the product row so that two uploads for one product take turns (at most one
+        // primary image); SQLite's write lock already does that.
+        product::Entity::find_by_id(product_id)
+            .lock_exclusive()
+            .one(&tx)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(format!("product {product_id}")))?;
         if is_primary {
             product_image::Entity::update_many()
                 .col_expr(product_image::Column::IsPrimary, Expr::value(false))
@@ -703,7 +708,7 @@ pub async fn add_image(
         Err(e) => {
             // The product vanished or the database failed: do not leave the file behind.
             remove_files(&state.storage, &[key]).await;
-            if is_foreign_key_violation(&e) {
+            if is_foreign_key_violation(&e) || matches!(e, DbErr::RecordNotFound(_)) {
                 Err(not_found())
             } else {
                 Err(e.into())

@@ -96,6 +96,30 @@ fn migrate_twice_and_openapi_work() {
 }
 
 #[test]
+fn demo_data_loads_a_catalog_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let first = emporium(dir.path())
+        .arg("demo-data")
+        .output()
+        .expect("runs");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains("demo catalog loaded (10 products added)"),
+        "{stdout}"
+    );
+    let second = emporium(dir.path())
+        .arg("demo-data")
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&second.stdout).contains("(0 products added)"));
+}
+
+#[test]
 fn check_fails_when_the_database_cannot_be_reached() {
     let dir = tempfile::tempdir().expect("dir");
     let output = emporium(dir.path())

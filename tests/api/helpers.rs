@@ -114,6 +114,19 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Another handle on an existing test database (a second node); it drops nothing.
+    pub fn shared(url: &str) -> TestDatabase {
+        TestDatabase {
+            url: url.to_owned(),
+            engine: engine(),
+            admin_url: None,
+            name: String::new(),
+            _dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some(admin) = self.admin_url.clone() else {
@@ -279,6 +292,11 @@ pub async fn spawn(options: Spawn) -> TestApp {
 }
 
 impl TestApp {
+    /// The database URL the application uses.
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     /// An absolute URL for `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)

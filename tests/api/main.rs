@@ -6,6 +6,7 @@ mod probes;
 mod standins;
 
 mod accounts;
+mod catalog;
 mod cli;
 mod conventions;
 mod database;

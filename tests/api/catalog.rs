@@ -1,0 +1,985 @@
+//! The catalog over HTTP: categories, products, filters, images, permissions, the cache and
+//! the query count.
+
+use std::sync::atomic::Ordering;
+
+use emporium::accounts::service::create_superuser;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Engine, Spawn, TestApp, engine, json, spawn, spawn_app};
+use crate::media::PNG;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// An access token for a new staff account.
+async fn staff(app: &TestApp) -> String {
+    let email = format!("staff-{}@shop.example", uuid::Uuid::new_v4().simple());
+    create_superuser(&app.state.db, &email, PASSWORD)
+        .await
+        .expect("staff");
+    token(app, &email).await
+}
+
+/// An access token for a new customer.
+async fn customer(app: &TestApp) -> String {
+    let email = format!("customer-{}@example.com", uuid::Uuid::new_v4().simple());
+    let response = app
+        .post_json(
+            "/api/auth/register/",
+            &json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    token(app, &email).await
+}
+
+async fn token(app: &TestApp, email: &str) -> String {
+    let (status, body) = json(
+        app.post_json(
+            "/api/auth/login/",
+            &json!({"email": email, "password": PASSWORD}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    body["access"].as_str().expect("access").to_owned()
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("JSON")
+        },
+    )
+}
+
+async fn new_category(app: &TestApp, staff: &str, name: &str, parent: Option<i64>) -> i64 {
+    let (status, body) = call(
+        app,
+        Method::POST,
+        "/api/categories/",
+        Some(staff),
+        Some(json!({"name": name, "parent": parent})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().expect("id")
+}
+
+async fn new_product(app: &TestApp, staff: &str, fields: Value) -> Value {
+    let (status, body) = call(
+        app,
+        Method::POST,
+        "/api/products/",
+        Some(staff),
+        Some(fields),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn anonymous_users_and_customers_cannot_change_the_catalog() {
+    let app = spawn_app().await;
+    let staff = staff(&app).await;
+    let customer = customer(&app).await;
+    let category = new_category(&app, &staff, "Shoes", None).await;
+    let product = new_product(
+        &app,
+        &staff,
+        json!({"name": "Boot", "price": "10.00", "category": category}),
+    )
+    .await;
+    let product_path = format!("/api/products/{}/", product["id"]);
+    let category_path = format!("/api/categories/{category}/");
+    let writes = [
+        (Method::POST, "/api/categories/".to_owned()),
+        (Method::PATCH, category_path.clone()),
+        (Method::DELETE, category_path),
+        (Method::POST, "/api/products/".to_owned()),
+        (Method::PATCH, product_path.clone()),
+        (Method::DELETE, product_path),
+        (
+            Method::POST,
+            format!("/api/products/{}/images/", product["id"]),
+        ),
+    ];
+    for (method, path) in writes {
+        let (status, _) = call(
+            &app,
+            method.clone(),
+            &path,
+            None,
+            Some(json!({"name": "x"})),
+        )
+        .await;
+        assert_eq!(status, 401, "anonymous {method} {path}");
+        let (status, body) = call(
+            &app,
+            method.clone(),
+            &path,
+            Some(&customer),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+        assert_eq!(status, 403, "customer {method} {path}");
+        assert_eq!(
+            body,
+            json!({"detail": "You do not have permission to perform this action."})
+        );
+    }
+    let (_, fetched) = call(
+        &app,
+        Method::GET,
+        &format!("/api/products/{}/", product["id"]),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(fetched["name"], "Boot", "nothing changed");
+}
+
+#[tokio::test]
+async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
+    let app = spawn_app().await;
+    let staff = staff(&app).await;
+    let (status, shoes) = call(
+        &app,
+        Method::POST,
+        "/api/categories/",
+        Some(&staff),
+        Some(json!({"name": "Running Shoes", "description": "Fast."})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        shoes,
+        json!({"id": shoes["id"], "name": "Running Shoes", "slug": "running-shoes", "parent": null, "description": "Fast."})
+    );
+    let (_, again) = call(
+        &app,
+        Method::POST,
+        "/api/categories/",
+        Some(&staff),
+        Some(json!({"name": "Running shoes!"})),
+    )
+    .await;
+    assert_eq!(again["slug"], "running-shoes-2");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/categories/",
+        Some(&staff),
+        Some(json!({"name": "X", "slug": "running-shoes"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"slug": ["category with this slug already exists."]})
+        )
+    );
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/categories/",
+        Some(&staff),
+        Some(json!({"name": "X", "slug": "Not A Slug"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["slug"].is_array());
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/categories/",
+        Some(&staff),
+        Some(json!({"name": "X", "parent": 999_999})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"parent": ["Invalid pk \"999999\" - object does not exist."]})
+        )
+    );
+
+    let top = shoes["id"].as_i64().expect("id");
+    let middle = new_category(&app, &staff, "Trail", Some(top)).await;
+    let bottom = new_category(&app, &staff, "Ultra", Some(middle)).await;
+    for parent in [top, bottom] {
+        let (status, body) = call(
+            &app,
+            Method::PATCH,
+            &format!("/api/categories/{top}/"),
+            Some(&staff),
+            Some(json!({"parent": parent})),
+        )
+        .await;
+        assert_eq!(status, 400, "parent {parent}");
+        assert!(body["parent"].is_array());
+    }
+    let (status, moved) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/categories/{bottom}/"),
+        Some(&staff),
+        Some(json!({"parent": null, "slug": "ultra-running"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&moved["parent"], &moved["slug"]),
+        (&json!(null), &json!("ultra-running"))
+    );
+    let (status, page) = call(&app, Method::GET, "/api/categories/", None, None).await;
+    assert_eq!((status, &page["count"]), (200, &json!(4)));
+    let (status, one) = call(
+        &app,
+        Method::GET,
+        &format!("/api/categories/{middle}/"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!((status, &one["parent"]), (200, &json!(top)));
+    assert_eq!(
+        call(&app, Method::GET, "/api/categories/424242/", None, None)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_category_with_products_or_children_cannot_be_deleted() {
+    let app = spawn_app().await;
+    let staff = staff(&app).await;
+    let parent = new_category(&app, &staff, "Clothing", None).await;
+    let child = new_category(&app, &staff, "Hats", Some(parent)).await;
+    let product = new_product(
+        &app,
+        &staff,
+        json!({"name": "Cap", "price": "9.00", "category": child}),
+    )
+    .await;
+
+    let (status, body) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/categories/{parent}/"),
+        Some(&staff),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(body["detail"].is_string());
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/api/categories/{child}/"),
+            Some(&staff),
+            None
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/api/products/{}/", product["id"]),
+            Some(&staff),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/api/categories/{child}/"),
+            Some(&staff),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/api/categories/{parent}/"),
+            Some(&staff),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            &format!("/api/categories/{parent}/"),
+            None,
+            None
+        )
+        .await
+        .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_product_has_exactly_the_contract_shape() {
+    let app = spawn_app().await;
+    let staff = staff(&app).await;
+    let category = new_category(&app, &staff, "Shoes", None).await;
+    let product = new_product(&app, &staff, json!({
+        "name": "Trail Runner", "description": "Grippy.", "price": "89.9", "stock": 4, "category": category,
+        "slug": "ignored", "id": 77, "average_rating": "5.00", "created_at": "2000-01-01T00:00:00Z",
+    })).await;
+    let keys: Vec<&String> = product.as_object().expect("object").keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "average_rating",
+            "category",
+            "created_at",
+            "currency",
+            "description",
+            "id",
+            "images",
+            "in_stock",
+            "is_active",
+            "name",
+            "price",
+            "review_count",
+            "slug",
+            "stock",
+            "updated_at",
+        ]
+    );
+    assert_eq!(product["price"], "89.90");
+    assert_eq!(product["currency"], "USD");
+    assert_eq!(product["slug"], "trail-runner");
+    assert_ne!(product["id"], 77);
+    assert_eq!(
+        (
+            &product["stock"],
+            &product["in_stock"],
+            &product["is_active"]
+        ),
+        (&json!(4), &json!(true), &json!(true))
+    );
+    assert_eq!(
+        product["category"],
+        json!({"id": category, "name": "Shoes", "slug": "shoes"})
+    );
+    assert_eq!(
+        (
+            &product["images"],
+            &product["average_rating"],
+            &product["review_count"]
+        ),
+        (&json!([]), &json!(null), &json!(0))
+    );
+    assert!(product["created_at"].as_str().expect("time").ends_with('Z'));
+    assert!(
+        !product["created_at"]
+            .as_str()
+            .expect("time")
+            .starts_with("2000")
+    );
+
+    let path = format!("/api/products/{}/", product["id"]);
+    let (status, patched) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&staff),
+        Some(json!({"price": "79", "stock": 0})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&patched["price"], &patched["in_stock"], &patched["name"]),
+        (&json!("79.00"), &json!(false), &json!("Trail Runner"))
+    );
+}
+
+#[tokio::test]
+async fn product_fields_are_validated_and_nothing_is_stored_on_error() {
+    let app = spawn_app().await;
+    let staff = staff(&app).await;
+    let category = new_category(&app, &staff, "Shoes", None).await;
+    let cases = [
+        (
+            json!({"name": "A", "price": "-1.00", "category": category}),
+            "price",
+            "Ensure this value is greater than or equal to 0.",
+        ),
+        (
+            json!({"name": "A", "price": "1.999", "category": category}),
+            "price",
+            "Ensure that there are no more than 2 decimal places.",
+        ),
+        (
+            json!({"name": "A", "price": 19.99, "category": category}),
+            "price",
+            "A valid number is required.",
+        ),
+        (
+            json!({"name": "A", "price": "abc", "category": category}),
+            "price",
+            "A valid number is required.",
+        ),
+        (
+            json!({"name": "A", "price": "1.00", "stock": -1, "category": category}),
+            "stock",
+            "Ensure this value is greater than or equal to 0.",
+        ),
+        (
+            json!({"name": "A", "price": "1.00", "stock": "many", "category": category}),
+            "stock",
+            "A valid integer is required.",
+        ),
+        (
+            json!({"name": "A", "price": "1.00", "category": 999_999}),
+            "category",
+            "Invalid pk \"999999\" - object does not exist.",
+        ),
+        (
+            json!({"price": "1.00", "category": category}),
+            "name",
+            "This field is required.",
+        ),
+        (
+            json!({"name": "A", "category": category}),
+            "price",
+            "This field is required.",
+        ),
+    ];
+    for (body, field, message) in cases {
+        let (status, errors) = call(
+            &app,
+            Method::POST,
+            "/api/products/",
+            Some(&staff),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(errors[field], json!([message]), "{body}: {errors}");
+    }
+    let (_, page) = call(&app, Method::GET, "/api/products/", Some(&staff), None).await;
+    assert_eq!(page["count"], 0);
+}
+
+#[tokio::test]
+async fn inactive_products_are_hidden_from_everybody_but_staff() {
+    let app = spawn_app().await;
+    let staff = staff(&app).await;
+    let customer = customer(&app).await;
+    let category = new_category(&app, &staff, "Shoes", None).await;
+    let hidden = new_product(
+        &app,
+        &staff,
+        json!({"name": "Hidden", "price": "1.00", "category": category, "is_active": false}),
+    )
+    .await;
+    new_product(
+        &app,
+        &staff,
+        json!({"name": "Shown", "price": "1.00", "category": category}),
+    )
+    .await;
+    let path = format!("/api/products/{}/", hidden["id"]);
+    for who in [None, Some(customer.as_str())] {
+        let (_, page) = call(&app, Method::GET, "/api/products/", who, None).await;
+        assert_eq!(names(&page), ["Shown"]);
+        assert_eq!(call(&app, Method::GET, &path, who, None).await.0, 404);
+    }
+    let (_, page) = call(&app, Method::GET, "/api/products/", Some(&staff), None).await;
+    assert_eq!(page["count"], 2);
+    assert_eq!(
+        call(&app, Method::GET, &path, Some(&staff), None).await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_list_filters_searches_and_orders() {
+    let app = spawn_app().await;
+    let staff = staff(&app).await;
+    let clothing = new_category(&app, &staff, "Clothing", None).await;
+    let shoes = new_category(&app, &staff, "Shoes", Some(clothing)).await;
+    let trail = new_category(&app, &staff, "Trail", Some(shoes)).await;
+    let kitchen = new_category(&app, &staff, "Kitchen", None).await;
+    for (name, description, price, stock, category) in [
+        ("Red Trail Shoe", "Grippy sole", "80.00", 5, trail),
+        ("Blue Road Shoe", "Light and red-trimmed", "60.00", 0, shoes),
+        ("Wool Hat", "Warm", "20.00", 3, clothing),
+        ("Skillet", "Cast iron, 100% seasoned", "35.50", 2, kitchen),
+        ("Knife_Set", "Sharp", "45.00", 1, kitchen),
+    ] {
+        new_product(&app, &staff, json!({"name": name, "description": description, "price": price, "stock": stock, "category": category})).await;
+    }
+    let list = |query: &str| {
+        let path = format!("/api/products/?{query}");
+        let app = &app;
+        async move { call(app, Method::GET, &path, None, None).await }
+    };
+    let (_, page) = list(&format!("category={clothing}&ordering=name")).await;
+    assert_eq!(
+        names(&page),
+        ["Blue Road Shoe", "Red Trail Shoe", "Wool Hat"],
+        "sub-categories at any depth"
+    );
+    let (_, page) = list(&format!("category={trail}")).await;
+    assert_eq!(names(&page), ["Red Trail Shoe"]);
+    let (_, page) = list("search=RED&ordering=name").await;
+    assert_eq!(
+        names(&page),
+        ["Blue Road Shoe", "Red Trail Shoe"],
+        "name or description, any case"
+    );
+    let (_, page) = list("search=red+grippy").await;
+    assert_eq!(names(&page), ["Red Trail Shoe"], "every word must match");
+    let (_, page) = list("search=100%25").await;
+    assert_eq!(names(&page), ["Skillet"], "% is a literal");
+    let (_, page) = list("search=_").await;
+    assert_eq!(names(&page), ["Knife_Set"], "_ is a literal");
+    let (_, page) = list("min_price=35.50&max_price=60&ordering=price").await;
+    assert_eq!(names(&page), ["Skillet", "Knife_Set", "Blue Road Shoe"]);
+    let (_, page) = list("in_stock=true&ordering=-price").await;
+    assert_eq!(
+        names(&page),
+        ["Red Trail Shoe", "Knife_Set", "Skillet", "Wool Hat"]
+    );
+    let (_, page) = list("in_stock=false").await;
+    assert_eq!(names(&page), ["Blue Road Shoe"]);
+    let (_, page) = list("ordering=-name&page_size=2&page=2").await;
+    assert_eq!(names(&page), ["Red Trail Shoe", "Knife_Set"]);
+    assert_eq!(page["count"], 5);
+    let (_, page) = list("").await;
+    assert_eq!(names(&page)[0], "Knife_Set", "newest first by default");
+    let (_, page) = list("ordering=created_at").await;
+    assert_eq!(names(&page)[0], "Red Trail Shoe");
+
+    for (query, field) in [
+        ("ordering=stock", "ordering"),
+        ("ordering=price;drop", "ordering"),
+        ("min_price=cheap", "min_price"),
+        ("max_price=1.234", "max_price"),
+        ("in_stock=perhaps", "in_stock"),
+        ("category=shoes", "category"),
+        ("category=999999", "category"),
+    ] {
+        let (status, body) = list(query).await;
+        assert_eq!(status, 400, "{query}");
+        assert!(body[field].is_array(), "{query}: {body}");
+    }
+}
+
+/// `multipart/form-data` with an `image` file and `is_primary`.
+fn upload(bytes: &[u8], file_name: &str, is_primary: bool) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .part(
+            "image",
+            reqwest::multipart::Part::bytes(bytes.to_vec())
+                .file_name(file_name.to_owned())
+                .mime_str("image/png")
+                .expect("mime"),
+        )
+        .text("is_primary", if is_primary { "true" } else { "false" })
+}
+
+#[tokio::test]
+async fn images_are_checked_by_content_stored_and_served() {
+    let app = spawn_app().await;
+    let staff = staff(&app).await;
+    let category = new_category(&app, &staff, "Shoes", None).await;
+    let product = new_product(
+        &app,
+        &staff,
+        json!({"name": "Boot", "price": "10.00", "category": category}),
+    )
+    .await;
+    let images_path = app.url(&format!("/api/products/{}/images/", product["id"]));
+    let post = |form: reqwest::multipart::Form| {
+        app.client
+            .post(&images_path)
+            .bearer_auth(&staff)
+            .multipart(form)
+            .send()
+    };
+
+    let (status, first) = json(post(upload(PNG, "boot.png", true)).await.expect("sent")).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["is_primary"], true);
+    let url = first["image"].as_str().expect("url").to_owned();
+    assert!(
+        url.starts_with(&app.address) && url.ends_with(".png") && !url.contains("boot"),
+        "{url}"
+    );
+    let served = app.client.get(&url).send().await.expect("sent");
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.expect("bytes").as_ref(), PNG);
+
+    let (status, body) = json(
+        post(upload(b"<?php system($_GET['c']); ?>", "shell.png", false))
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["image"],
+        json!([
+            "Upload a valid image. The file you uploaded was either not an image or a corrupted image."
+        ])
+    );
+    let mut huge = PNG.to_vec();
+    huge.resize(6 * 1024 * 1024, 0);
+    let response = post(upload(&huge, "huge.png", false)).await.expect("sent");
+    assert_eq!(response.status(), 413);
+
+    let (status, second) = json(post(upload(PNG, "side.png", true)).await.expect("sent")).await;
+    assert_eq!((status, &second["is_primary"]), (201, &json!(true)));
+    let (_, detail) = call(
+        &app,
+        Method::GET,
+        &format!("/api/products/{}/", product["id"]),
+        None,
+        None,
+    )
+    .await;
+    let images = detail["images"].as_array().expect("images");
+    assert_eq!(images.len(), 2);
+    assert_eq!(
+        images[0]["id"], second["id"],
+        "the primary image comes first"
+    );
+    assert_eq!(
+        images.iter().filter(|i| i["is_primary"] == true).count(),
+        1,
+        "one primary image"
+    );
+
+    let delete_path = format!("/api/products/{}/images/{}/", product["id"], first["id"]);
+    assert_eq!(
+        call(&app, Method::DELETE, &delete_path, Some(&staff), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        app.client.get(&url).send().await.expect("sent").status(),
+        404,
+        "the file is gone too"
+    );
+    assert_eq!(
+        call(&app, Method::DELETE, &delete_path, Some(&staff), None)
+            .await
+            .0,
+        404
+    );
+}
+
+async fn queries_for(app: &TestApp, path: &str, token: Option<&str>) -> (u64, reqwest::Response) {
+    let before = app.state.queries.load(Ordering::SeqCst);
+    let mut request = app.client.get(app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("sent");
+    (app.state.queries.load(Ordering::SeqCst) - before, response)
+}
+
+#[tokio::test]
+async fn a_list_page_costs_the_same_queries_whatever_its_size() {
+    let app = spawn(Spawn {
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    let staff = staff(&app).await;
+    let category = new_category(&app, &staff, "Shoes", None).await;
+    for n in 0..25 {
+        let product = new_product(
+            &app,
+            &staff,
+            json!({"name": format!("Shoe {n}"), "price": "10.00", "category": category}),
+        )
+        .await;
+        let form = upload(PNG, "shoe.png", true);
+        let response = app
+            .client
+            .post(app.url(&format!("/api/products/{}/images/", product["id"])))
+            .bearer_auth(&staff)
+            .multipart(form)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 201);
+    }
+    // Uncached (distinct URLs), anonymous: version + count + page + images.
+    let (one, response) = queries_for(&app, "/api/products/?page_size=1", None).await;
+    assert_eq!(response.headers()["x-cache"], "miss");
+    let (twenty, response) = queries_for(&app, "/api/products/?page_size=20", None).await;
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(20));
+    assert!(body["results"][19]["images"][0]["image"].is_string());
+    assert_eq!(one, twenty, "the query count must not grow with the page");
+    assert!(twenty <= 4, "{twenty} queries for a page");
+    // Staff (never cached): the user, count, page, images.
+    let (staff_queries, _) = queries_for(&app, "/api/products/?page_size=20", Some(&staff)).await;
+    assert!(staff_queries <= 4, "{staff_queries}");
+}
+
+#[tokio::test]
+async fn a_cached_read_asks_the_database_at_most_for_the_version_and_a_write_shows_at_once() {
+    let app = spawn(Spawn {
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    let staff = staff(&app).await;
+    let category = new_category(&app, &staff, "Shoes", None).await;
+    let product = new_product(
+        &app,
+        &staff,
+        json!({"name": "Boot", "price": "10.00", "category": category}),
+    )
+    .await;
+    let detail = format!("/api/products/{}/", product["id"]);
+    for path in ["/api/products/", detail.as_str(), "/api/categories/"] {
+        let (_, miss) = queries_for(&app, path, None).await;
+        assert_eq!(miss.headers()["x-cache"], "miss", "{path}");
+        let (queries, hit) = queries_for(&app, path, None).await;
+        assert_eq!(hit.headers()["x-cache"], "hit", "{path}");
+        assert_eq!(queries, 1, "{path}: only the catalog version is read");
+    }
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &detail,
+        Some(&staff),
+        Some(json!({"price": "12.50"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, page) = call(&app, Method::GET, "/api/products/", None, None).await;
+    assert_eq!(
+        page["results"][0]["price"], "12.50",
+        "no stale price after a write"
+    );
+    let (_, one) = call(&app, Method::GET, &detail, None, None).await;
+    assert_eq!(one["price"], "12.50");
+    call(
+        &app,
+        Method::PATCH,
+        &format!("/api/categories/{category}/"),
+        Some(&staff),
+        Some(json!({"name": "Boots"})),
+    )
+    .await;
+    let (_, categories) = call(&app, Method::GET, "/api/categories/", None, None).await;
+    assert_eq!(categories["results"][0]["name"], "Boots");
+    let (_, one) = call(&app, Method::GET, &detail, None, None).await;
+    assert_eq!(
+        one["category"]["name"], "Boots",
+        "a category write reaches product pages"
+    );
+}
+
+#[tokio::test]
+async fn with_redis_a_hit_asks_the_database_nothing_and_every_node_sees_a_write() {
+    let Some(redis) = std::env::var("EMPORIUM_TEST_REDIS")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("skipped: set EMPORIUM_TEST_REDIS=redis://… to run");
+        return;
+    };
+    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    let settings = vec![("REDIS_URL", redis), ("EMPORIUM_REDIS_PREFIX", prefix)];
+    let a = spawn(Spawn {
+        settings: settings.clone(),
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    // Node B shares node A's database and Redis.
+    let shared = crate::helpers::TestDatabase::shared(a.db_url());
+    let b = spawn(Spawn {
+        settings,
+        no_worker: true,
+        database: Some(shared),
+        ..Spawn::default()
+    })
+    .await;
+    create_superuser(&a.state.db, "boss@shop.example", PASSWORD)
+        .await
+        .expect("staff");
+    let staff = token(&a, "boss@shop.example").await;
+    let category = new_category(&a, &staff, "Shoes", None).await;
+    let product = new_product(
+        &a,
+        &staff,
+        json!({"name": "Boot", "price": "10.00", "category": category}),
+    )
+    .await;
+    let detail = format!("/api/products/{}/", product["id"]);
+    let (_, miss) = queries_for(&a, &detail, None).await;
+    assert_eq!(miss.headers()["x-cache"], "miss");
+    let (queries, hit) = queries_for(&a, &detail, None).await;
+    assert_eq!(
+        (queries, hit.headers()["x-cache"].to_str().expect("ascii")),
+        (0, "hit")
+    );
+    // A write through node B: node A's next read shows it.
+    let staff_b = token(&b, "boss@shop.example").await;
+    let (status, _) = call(
+        &b,
+        Method::PATCH,
+        &detail,
+        Some(&staff_b),
+        Some(json!({"price": "11.00"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, seen) = call(&a, Method::GET, &detail, None, None).await;
+    assert_eq!(seen["price"], "11.00");
+}
+
+#[tokio::test]
+async fn the_list_uses_the_indexes_on_postgresql() {
+    if engine() != Engine::Postgres {
+        eprintln!("skipped: EXPLAIN is checked on PostgreSQL");
+        return;
+    }
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn(Spawn {
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    let db = &app.state.db;
+    // A catalog big enough for the planner to care: 50 categories, 20,000 products, few out of
+    // stock, a few inactive.
+    for sql in [
+        "INSERT INTO categories (name, slug, description, created_at, updated_at) \
+         SELECT 'C' || n, 'c-' || n, '', now(), now() FROM generate_series(1, 50) AS n",
+        "INSERT INTO products (name, slug, description, price, stock, is_active, category_id, created_at, updated_at) \
+         SELECT 'P' || n, 'p-' || n, 'd', (n * 7919) % 100000, CASE WHEN n % 100 = 0 THEN 0 ELSE n % 50 + 1 END, \
+                n % 20 <> 0, (SELECT min(id) FROM categories) + n % 50, now() - n * interval '1 minute', now() \
+         FROM generate_series(1, 20000) AS n",
+        "ANALYZE products",
+    ] {
+        db.execute_unprepared(sql).await.expect("seed");
+    }
+    let explain = |sql: &str| {
+        let sql = format!("EXPLAIN {sql}");
+        async move {
+            let backend = db.get_database_backend();
+            let rows = db
+                .query_all_raw(Statement::from_string(backend, sql))
+                .await
+                .expect("explain");
+            rows.iter()
+                .map(|row| row.try_get_by_index::<String>(0).expect("plan line"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    for (sql, index) in [
+        (
+            "SELECT id FROM products WHERE is_active = true ORDER BY price LIMIT 20",
+            "products_active_price",
+        ),
+        (
+            "SELECT id FROM products WHERE is_active = true ORDER BY name LIMIT 20",
+            "products_active_name",
+        ),
+        (
+            "SELECT id FROM products WHERE is_active = true ORDER BY created_at DESC LIMIT 20",
+            "products_active_created",
+        ),
+        ("SELECT id FROM products WHERE stock = 0", "products_stock"),
+        (
+            "SELECT id FROM products WHERE category_id = (SELECT min(id) FROM categories)",
+            "products_category_id",
+        ),
+    ] {
+        let plan = explain(sql).await;
+        assert!(plan.contains(index), "{sql}\n{plan}");
+    }
+}
+
+#[tokio::test]
+async fn demo_data_loads_once() {
+    let app = spawn(Spawn {
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    let added = emporium::catalog::demo::load(&app.state)
+        .await
+        .expect("loaded");
+    assert!(added >= 5);
+    assert_eq!(
+        emporium::catalog::demo::load(&app.state)
+            .await
+            .expect("loaded"),
+        0
+    );
+    let (_, page) = call(&app, Method::GET, "/api/products/", None, None).await;
+    assert_eq!(page["count"], json!(added));
+    assert!(
+        page["results"][0]["price"]
+            .as_str()
+            .expect("price")
+            .contains('.')
+    );
+}
