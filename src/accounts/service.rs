@@ -712,24 +712,15 @@ pub async fn update_address(
     let tx = db::begin_write(&state.db).await?;
     let current = get_address(&tx, user_id, id).await?;
     let mut row: address::ActiveModel = current.into();
-    let set = |field: &mut sea_orm::ActiveValue<String>, value: Option<String>| {
-        if let Some(value) = value {
-            *field = Set(value);
-        }
-    };
-    set(&mut row.full_name, input.full_name);
-    set(&mut row.line1, input.line1);
-    set(&mut row.line2, input.line2);
-    set(&mut row.city, input.city);
-    set(&mut row.state, input.state);
-    set(&mut row.postal_code, input.postal_code);
-    set(&mut row.country, input.country);
-    if let Some(phone) = input.phone {
-        row.phone = Set(phone);
-    }
-    if let Some(is_default) = input.is_default {
-        row.is_default = Set(is_default);
-    }
+    db::set_given(&mut row.full_name, input.full_name);
+    db::set_given(&mut row.line1, input.line1);
+    db::set_given(&mut row.line2, input.line2);
+    db::set_given(&mut row.city, input.city);
+    db::set_given(&mut row.state, input.state);
+    db::set_given(&mut row.postal_code, input.postal_code);
+    db::set_given(&mut row.country, input.country);
+    db::set_given(&mut row.phone, input.phone);
+    db::set_given(&mut row.is_default, input.is_default);
     row.updated_at = Set(time::now());
     let row = row.update(&tx).await?;
     if row.is_default {

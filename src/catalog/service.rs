@@ -251,18 +251,10 @@ pub async fn update_category(
         check_parent(&tx, Some(id), parent).await?;
     }
     let mut row: category::ActiveModel = current.into();
-    if let Some(name) = input.name {
-        row.name = Set(name);
-    }
-    if let Some(slug) = input.slug {
-        row.slug = Set(slug);
-    }
-    if let Some(parent) = input.parent {
-        row.parent_id = Set(parent);
-    }
-    if let Some(description) = input.description {
-        row.description = Set(description);
-    }
+    db::set_given(&mut row.name, input.name);
+    db::set_given(&mut row.slug, input.slug);
+    db::set_given(&mut row.parent_id, input.parent);
+    db::set_given(&mut row.description, input.description);
     row.updated_at = Set(time::now());
     let row = row
         .update(&tx)
@@ -588,24 +580,12 @@ pub async fn update_product(
         check_category(&tx, category_id).await?;
     }
     let mut row: product::ActiveModel = current.into();
-    if let Some(name) = input.name {
-        row.name = Set(name);
-    }
-    if let Some(description) = input.description {
-        row.description = Set(description);
-    }
-    if let Some(price) = input.price {
-        row.price = Set(price.minor());
-    }
-    if let Some(stock) = input.stock {
-        row.stock = Set(stock);
-    }
-    if let Some(is_active) = input.is_active {
-        row.is_active = Set(is_active);
-    }
-    if let Some(category_id) = input.category {
-        row.category_id = Set(category_id);
-    }
+    db::set_given(&mut row.name, input.name);
+    db::set_given(&mut row.description, input.description);
+    db::set_given(&mut row.price, input.price.map(Money::minor));
+    db::set_given(&mut row.stock, input.stock);
+    db::set_given(&mut row.is_active, input.is_active);
+    db::set_given(&mut row.category_id, input.category);
     row.updated_at = Set(time::now());
     row.update(&tx).await?;
     cache::bump(&tx).await?;

@@ -100,6 +100,16 @@ async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbE
     }
 }
 
+/// For `PATCH`: sets an active-model field only when the request gave a value.
+pub fn set_given<T>(field: &mut sea_orm::ActiveValue<T>, value: Option<T>)
+where
+    T: Into<sea_orm::Value>,
+{
+    if let Some(value) = value {
+        *field = sea_orm::ActiveValue::Set(value);
+    }
+}
+
 /// Starts a transaction that will write. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`), so two requests that both read then write serialise instead of one of
 /// them failing; on PostgreSQL and MySQL it is an ordinary transaction.
