@@ -212,7 +212,7 @@ async fn execute(state: &AppState, registry: &Registry, config: &WorkerConfig, j
                 attempt: job.attempts,
             };
             let mut task = AbortOnDrop(tokio::spawn(handler(ctx, payload).in_current_span()));
-            let mut beat = tokio::time::interval(config.lease / 3);
+            let mut beat = tokio::time::interval((config.lease / 3).max(Duration::from_millis(10)));
             beat.tick().await;
             loop {
                 tokio::select! {
