@@ -7,9 +7,8 @@ use axum::http::StatusCode;
 use super::auth::AuthUser;
 use super::service::{self, NewUser};
 use super::views::{
-    AddressForm, AddressPage, AddressRequest, AddressView, LoginRequest, PasswordChange,
-    PasswordReset, PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest,
-    TokenPairView, UserView,
+    AddressForm, AddressRequest, AddressView, LoginRequest, PasswordChange, PasswordReset,
+    PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest, TokenPairView, UserView,
 };
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
@@ -168,7 +167,7 @@ pub async fn confirm_password_reset(
 /// The current user's addresses, the default first.
 #[utoipa::path(get, path = "/api/auth/addresses/", tag = "accounts", security(("jwt" = [])),
     params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
-    responses((status = 200, description = "A page of addresses", body = AddressPage)))]
+    responses((status = 200, description = "A page of addresses", body = Page<AddressView>)))]
 pub async fn list_addresses(
     State(state): State<AppState>,
     user: AuthUser,

@@ -307,12 +307,3 @@ impl From<address::Model> for AddressView {
         }
     }
 }
-
-/// A page of addresses (for the OpenAPI document).
-#[derive(Serialize, ToSchema)]
-pub struct AddressPage {
-    pub count: u64,
-    pub next: Option<String>,
-    pub previous: Option<String>,
-    pub results: Vec<AddressView>,
-}

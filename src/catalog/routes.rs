@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::service::{self, ProductRow};
 use super::views::{
-    CategoryForm, CategoryPage, CategoryRequest, CategorySummary, CategoryView, ImageUpload,
-    ImageView, ProductForm, ProductPage, ProductRequest, ProductView,
+    CategoryForm, CategoryRequest, CategorySummary, CategoryView, ImageUpload, ImageView,
+    ProductForm, ProductRequest, ProductView,
 };
 use crate::accounts::auth::{MaybeAuthUser, StaffUser};
 use crate::http::ApiResult;
@@ -21,7 +21,7 @@ use crate::http::context::RequestContext;
 use crate::http::error::{ApiError, bad_request, field_error, internal};
 use crate::http::extract::{Fields, Form, JsonObject, PathId};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
-use crate::http::pagination::Pagination;
+use crate::http::pagination::{Page, Pagination};
 use crate::money::Money;
 use crate::state::AppState;
 
@@ -111,7 +111,7 @@ fn product_view(state: &AppState, base_url: &str, row: ProductRow) -> ProductVie
 /// Categories, by name.
 #[utoipa::path(get, path = "/api/categories/", tag = "catalog",
     params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
-    responses((status = 200, description = "A page of categories", body = CategoryPage)))]
+    responses((status = 200, description = "A page of categories", body = Page<CategoryView>)))]
 pub async fn list_categories(
     State(state): State<AppState>,
     context: RequestContext,
@@ -211,7 +211,7 @@ pub async fn delete_category(
         ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query),
     ),
     responses(
-        (status = 200, description = "A page of products", body = ProductPage),
+        (status = 200, description = "A page of products", body = Page<ProductView>),
         (status = 400, description = "A malformed filter or an unknown ordering", body = ValidationErrors),
     ))]
 pub async fn list_products(

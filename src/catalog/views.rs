@@ -30,15 +30,6 @@ impl From<category::Model> for CategoryView {
     }
 }
 
-/// A page of categories (for the OpenAPI document).
-#[derive(Serialize, ToSchema)]
-pub struct CategoryPage {
-    pub count: u64,
-    pub next: Option<String>,
-    pub previous: Option<String>,
-    pub results: Vec<CategoryView>,
-}
-
 /// The category inside a product.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategorySummary {
@@ -96,15 +87,6 @@ pub struct ProductView {
     #[serde(serialize_with = "crate::time::serialize")]
     #[schema(value_type = String)]
     pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// A page of products (for the OpenAPI document).
-#[derive(Serialize, ToSchema)]
-pub struct ProductPage {
-    pub count: u64,
-    pub next: Option<String>,
-    pub previous: Option<String>,
-    pub results: Vec<ProductView>,
 }
 
 /// Fields of a category as a request gives them (`None`: not given).

@@ -62,15 +62,6 @@ impl From<job::Model> for JobView {
     }
 }
 
-/// A page of jobs (for the OpenAPI document).
-#[derive(Serialize, ToSchema)]
-pub struct JobPage {
-    pub count: u64,
-    pub next: Option<String>,
-    pub previous: Option<String>,
-    pub results: Vec<JobView>,
-}
-
 /// `?state=` of the job list.
 #[derive(Debug, Deserialize)]
 pub struct JobFilter {
@@ -84,7 +75,7 @@ pub struct JobFilter {
         ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query),
     ),
     responses(
-        (status = 200, description = "A page of jobs", body = JobPage),
+        (status = 200, description = "A page of jobs", body = Page<JobView>),
         (status = 400, description = "Unknown state", body = ValidationErrors),
         (status = 403, description = "Not staff", body = ErrorDetail),
     ))]

@@ -168,6 +168,14 @@ async fn the_openapi_document_describes_the_served_routes() {
         }
     }
     assert!(doc["components"]["schemas"].get("ErrorDetail").is_some());
+    // Lists are documented as the paginator's envelope around their items.
+    let list = &doc["paths"]["/api/products/"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(list, "#/components/schemas/Page_ProductView");
+    let page = &doc["components"]["schemas"]["Page_ProductView"]["properties"];
+    for key in ["count", "next", "previous", "results"] {
+        assert!(page.get(key).is_some(), "{key}");
+    }
     assert!(doc["components"]["securitySchemes"].get("jwt").is_some());
 }
 
