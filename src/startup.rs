@@ -79,17 +79,20 @@ pub async fn build_state(
         .map_err(StartupError::Service)?;
     let storage =
         Storage::from_settings(&settings).map_err(|e| StartupError::Service(e.to_string()))?;
-    let throttle = match &settings.redis_url {
-        Some(url) => Throttle::redis(url, &settings.redis_prefix)
-            .await
-            .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?,
-        None => Throttle::local(),
-    };
-    let catalog_cache = match &settings.redis_url {
-        Some(url) => CatalogCache::redis(url, &settings.redis_prefix)
-            .await
-            .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?,
-        None => CatalogCache::local(),
+    // One multiplexed Redis connection (it reconnects by itself) serves every Redis user.
+    let (throttle, catalog_cache) = match &settings.redis_url {
+        Some(url) => {
+            let conn = redis::Client::open(url.as_str())
+                .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?
+                .get_connection_manager()
+                .await
+                .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?;
+            (
+                Throttle::redis(conn.clone(), &settings.redis_prefix),
+                CatalogCache::redis(conn, &settings.redis_prefix),
+            )
+        }
+        None => (Throttle::local(), CatalogCache::local()),
     };
     let tokens = TokenKeys::new(
         settings.secret_key.expose(),

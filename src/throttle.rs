@@ -55,17 +55,12 @@ impl Throttle {
         Throttle::Local(Mutex::new(HashMap::new()))
     }
 
-    /// A Redis store.
-    pub async fn redis(url: &str, prefix: &str) -> Result<Throttle, ThrottleError> {
-        let client = redis::Client::open(url).map_err(|e| ThrottleError(e.to_string()))?;
-        let conn = client
-            .get_connection_manager()
-            .await
-            .map_err(|e| ThrottleError(e.to_string()))?;
-        Ok(Throttle::Redis {
+    /// A Redis store on a shared connection.
+    pub fn redis(conn: ConnectionManager, prefix: &str) -> Throttle {
+        Throttle::Redis {
             conn,
             prefix: prefix.to_owned(),
-        })
+        }
     }
 
     /// Counts one hit on `key` in a window of `window` that starts with its first hit.

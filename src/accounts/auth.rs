@@ -46,6 +46,13 @@ pub struct StaffUser(pub AuthUser);
 #[derive(Clone, Debug)]
 pub struct MaybeAuthUser(pub Option<AuthUser>);
 
+impl MaybeAuthUser {
+    /// True when somebody is logged in and is staff.
+    pub fn is_staff(&self) -> bool {
+        self.0.as_ref().is_some_and(AuthUser::is_staff)
+    }
+}
+
 fn invalid_token() -> ApiError {
     ApiError::InvalidToken("Given token not valid for any token type".to_owned())
 }

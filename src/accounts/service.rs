@@ -8,7 +8,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -624,16 +624,17 @@ pub async fn list_addresses(
     offset: u64,
     limit: u64,
 ) -> Result<(u64, Vec<address::Model>), DbErr> {
-    let query = address::Entity::find().filter(address::Column::UserId.eq(user_id));
-    let count = query.clone().count(db).await?;
-    let rows = query
-        .order_by_desc(address::Column::IsDefault)
-        .order_by_desc(address::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
-    Ok((count, rows))
+    db::page(
+        db,
+        address::Entity::find().filter(address::Column::UserId.eq(user_id)),
+        |q| {
+            q.order_by_desc(address::Column::IsDefault)
+                .order_by_desc(address::Column::Id)
+        },
+        offset,
+        limit,
+    )
+    .await
 }
 
 /// One of the user's addresses; another user's is "not found".

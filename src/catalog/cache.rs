@@ -59,19 +59,14 @@ impl CatalogCache {
         }
     }
 
-    /// A Redis cache.
-    pub async fn redis(url: &str, prefix: &str) -> Result<CatalogCache, String> {
-        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-        let conn = client
-            .get_connection_manager()
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(CatalogCache {
+    /// A Redis cache on a shared connection.
+    pub fn redis(conn: ConnectionManager, prefix: &str) -> CatalogCache {
+        CatalogCache {
             store: Store::Redis {
                 conn,
                 prefix: prefix.to_owned(),
             },
-        })
+        }
     }
 
     /// The current catalog version.

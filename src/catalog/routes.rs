@@ -224,7 +224,7 @@ pub async fn list_products(
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| bad_request("The query string is malformed."))?;
     let filter = service::parse_filter(&query, state.settings.currency)?;
-    let staff = user.0.as_ref().is_some_and(|u| u.is_staff());
+    let staff = user.is_staff();
     let url = request_url(&context, &uri);
     cached(&state, &url, !staff, || async {
         let (count, rows) = service::list_products(
@@ -257,7 +257,7 @@ pub async fn get_product(
     OriginalUri(uri): OriginalUri,
     PathId(id): PathId,
 ) -> ApiResult<Response> {
-    let staff = user.0.as_ref().is_some_and(|u| u.is_staff());
+    let staff = user.is_staff();
     let url = request_url(&context, &uri);
     cached(&state, &url, !staff, || async {
         let row = service::get_product(&state.db, id, staff).await?;

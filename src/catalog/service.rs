@@ -113,15 +113,17 @@ pub async fn list_categories(
     offset: u64,
     limit: u64,
 ) -> Result<(u64, Vec<category::Model>), DbErr> {
-    let count = category::Entity::find().count(db).await?;
-    let rows = category::Entity::find()
-        .order_by_asc(category::Column::Name)
-        .order_by_asc(category::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
-    Ok((count, rows))
+    db::page(
+        db,
+        category::Entity::find(),
+        |q| {
+            q.order_by_asc(category::Column::Name)
+                .order_by_asc(category::Column::Id)
+        },
+        offset,
+        limit,
+    )
+    .await
 }
 
 /// One category.

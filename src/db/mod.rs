@@ -18,6 +18,7 @@ use sea_orm::{
     SqliteTransactionMode, SqlxMySqlConnector, SqlxPostgresConnector, SqlxSqliteConnector,
     TransactionOptions, TransactionTrait,
 };
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
 use sea_orm_migration::MigratorTrait;
 
 pub use migrations::Migrator;
@@ -98,6 +99,29 @@ async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbE
             "DATABASE_URL must start with sqlite:, postgres:// or mysql://".to_owned(),
         )))
     }
+}
+
+/// One page of a filtered query: the total count (counted without ordering) and the rows at
+/// `offset`, ordered by `order`. Every paginated list goes through here.
+pub async fn page<E, C>(
+    conn: &C,
+    filtered: Select<E>,
+    order: impl FnOnce(Select<E>) -> Select<E>,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<E::Model>), DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let count = filtered.clone().count(conn).await?;
+    let rows = order(filtered)
+        .offset(offset)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    Ok((count, rows))
 }
 
 /// For `PATCH`: sets an active-model field only when the request gave a value.

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
-    TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -111,7 +110,7 @@ pub async fn claim(
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .all(&tx)
         .await?;
-    let until = now + lease_delta(lease);
+    let until = now + delta(lease);
     let mut claimed = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let was_running = candidate.state == State::Running.as_str();
@@ -142,8 +141,9 @@ pub async fn claim(
     Ok(claimed)
 }
 
-fn lease_delta(lease: Duration) -> chrono::TimeDelta {
-    chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::minutes(5))
+/// A std duration as chrono's (durations here are settings-sized; out of range means 5 minutes).
+fn delta(duration: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::minutes(5))
 }
 
 /// Only the worker that holds a job may record its outcome.
@@ -163,7 +163,7 @@ pub async fn heartbeat(
 ) -> Result<bool, DbErr> {
     let now = time::now();
     let result = Jobs::update_many()
-        .col_expr(Column::LockedUntil, Expr::value(now + lease_delta(lease)))
+        .col_expr(Column::LockedUntil, Expr::value(now + delta(lease)))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(held_by(id, worker))
         .exec(conn)
@@ -250,7 +250,7 @@ pub async fn fail(
             let delay = backoff(retry_base, job.attempts, random_u64());
             update
                 .col_expr(Column::State, Expr::value(State::Failed.as_str()))
-                .col_expr(Column::RunAt, Expr::value(now + lease_delta(delay)))
+                .col_expr(Column::RunAt, Expr::value(now + delta(delay)))
         }
     };
     update.filter(held_by(job.id, worker)).exec(conn).await?;
@@ -332,14 +332,7 @@ pub async fn list(
     if let Some(state) = state {
         query = query.filter(Column::State.eq(state.as_str()));
     }
-    let count = query.clone().count(conn).await?;
-    let rows = query
-        .order_by_desc(Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(conn)
-        .await?;
-    Ok((count, rows))
+    db::page(conn, query, |q| q.order_by_desc(Column::Id), offset, limit).await
 }
 
 /// How many jobs are in each state.
@@ -366,7 +359,7 @@ pub async fn depth(conn: &DatabaseConnection) -> Result<Vec<(State, u64)>, DbErr
 
 /// The periodic clean-up: deletes jobs finished more than [`KEEP_DONE`] ago (dead ones stay).
 pub async fn cleanup_job(ctx: JobContext, _payload: Value) -> Result<(), JobError> {
-    let cutoff = time::now() - lease_delta(KEEP_DONE);
+    let cutoff = time::now() - delta(KEEP_DONE);
     let conn = &ctx.state.db;
     let tx = conn.begin().await?;
     Jobs::delete_many()
