@@ -7,10 +7,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{Spawn, TestApp, eventually, json, spawn, spawn_app};
+use crate::helpers::{PASSWORD, Spawn, TestApp, eventually, json, spawn, spawn_app};
 use crate::standins::SmtpServer;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 async fn register(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
     json(
@@ -47,15 +45,8 @@ async fn signed_up(app: &TestApp, email: &str) -> (String, String) {
 }
 
 async fn get_as(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    json(
-        app.client
-            .get(app.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await
+    app.call(reqwest::Method::GET, path, Some(token), None)
+        .await
 }
 
 async fn send_as(
@@ -952,13 +943,17 @@ async fn login_failures_are_shared_between_nodes_through_redis() {
 async fn staff_endpoints_answer_401_403_and_200_by_role() {
     let app = spawn_app().await;
     let (user_access, _) = signed_up(&app, "ada@example.com").await;
-    service::create_superuser(&app.state.db, "boss@example.com", PASSWORD)
-        .await
-        .expect("staff");
-    let (_, staff) = login(&app, "boss@example.com", PASSWORD).await;
-    let staff_access = staff["access"].as_str().expect("access");
+    let staff_token = app.staff_token().await;
+    let staff_access = staff_token.as_str();
 
-    assert_eq!(app.get("/api/admin/jobs/").await.status(), 401);
+    let (status, body) = json(app.get("/api/admin/jobs/").await).await;
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            json!({"detail": "Authentication credentials were not provided."})
+        )
+    );
     let (status, body) = get_as(&app, "/api/admin/jobs/", &user_access).await;
     assert_eq!(
         (status, body),
@@ -982,11 +977,8 @@ async fn staff_can_list_dead_jobs_and_retry_them() {
         ..Spawn::default()
     })
     .await;
-    service::create_superuser(&app.state.db, "boss@example.com", PASSWORD)
-        .await
-        .expect("staff");
-    let (_, staff) = login(&app, "boss@example.com", PASSWORD).await;
-    let staff_access = staff["access"].as_str().expect("access");
+    let staff_token = app.staff_token().await;
+    let staff_access = staff_token.as_str();
     let db = &app.state.db;
     let dead = emporium::jobs::queue::enqueue(
         db,

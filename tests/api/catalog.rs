@@ -7,95 +7,26 @@ use emporium::accounts::service::create_superuser;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Engine, Spawn, TestApp, engine, json, spawn, spawn_app};
+use crate::helpers::{Engine, PASSWORD, Spawn, TestApp, engine, json, spawn, spawn_app};
 use crate::media::PNG;
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// An access token for a new staff account.
-async fn staff(app: &TestApp) -> String {
-    let email = format!("staff-{}@shop.example", uuid::Uuid::new_v4().simple());
-    create_superuser(&app.state.db, &email, PASSWORD)
-        .await
-        .expect("staff");
-    token(app, &email).await
-}
-
-/// An access token for a new customer.
-async fn customer(app: &TestApp) -> String {
-    let email = format!("customer-{}@example.com", uuid::Uuid::new_v4().simple());
-    let response = app
-        .post_json(
-            "/api/auth/register/",
-            &json!({"email": email, "password": PASSWORD}),
+async fn new_category(app: &TestApp, staff: &str, name: &str, parent: Option<i64>) -> i64 {
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/categories/",
+            Some(staff),
+            Some(json!({"name": name, "parent": parent})),
         )
         .await;
-    assert_eq!(response.status(), 201);
-    token(app, &email).await
-}
-
-async fn token(app: &TestApp, email: &str) -> String {
-    let (status, body) = json(
-        app.post_json(
-            "/api/auth/login/",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 200);
-    body["access"].as_str().expect("access").to_owned()
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("sent");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (
-        status,
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("JSON")
-        },
-    )
-}
-
-async fn new_category(app: &TestApp, staff: &str, name: &str, parent: Option<i64>) -> i64 {
-    let (status, body) = call(
-        app,
-        Method::POST,
-        "/api/categories/",
-        Some(staff),
-        Some(json!({"name": name, "parent": parent})),
-    )
-    .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_i64().expect("id")
 }
 
 async fn new_product(app: &TestApp, staff: &str, fields: Value) -> Value {
-    let (status, body) = call(
-        app,
-        Method::POST,
-        "/api/products/",
-        Some(staff),
-        Some(fields),
-    )
-    .await;
+    let (status, body) = app
+        .call(Method::POST, "/api/products/", Some(staff), Some(fields))
+        .await;
     assert_eq!(status, 201, "{body}");
     body
 }
@@ -112,8 +43,8 @@ fn names(page: &Value) -> Vec<String> {
 #[tokio::test]
 async fn anonymous_users_and_customers_cannot_change_the_catalog() {
     let app = spawn_app().await;
-    let staff = staff(&app).await;
-    let customer = customer(&app).await;
+    let staff = app.staff_token().await;
+    let customer = app.customer_token().await;
     let category = new_category(&app, &staff, "Shoes", None).await;
     let product = new_product(
         &app,
@@ -136,74 +67,73 @@ async fn anonymous_users_and_customers_cannot_change_the_catalog() {
         ),
     ];
     for (method, path) in writes {
-        let (status, _) = call(
-            &app,
-            method.clone(),
-            &path,
-            None,
-            Some(json!({"name": "x"})),
-        )
-        .await;
+        let (status, body) = app
+            .call(method.clone(), &path, None, Some(json!({"name": "x"})))
+            .await;
         assert_eq!(status, 401, "anonymous {method} {path}");
-        let (status, body) = call(
-            &app,
-            method.clone(),
-            &path,
-            Some(&customer),
-            Some(json!({"name": "x"})),
-        )
-        .await;
+        assert_eq!(
+            body,
+            json!({"detail": "Authentication credentials were not provided."})
+        );
+        let (status, body) = app
+            .call(
+                method.clone(),
+                &path,
+                Some(&customer),
+                Some(json!({"name": "x"})),
+            )
+            .await;
         assert_eq!(status, 403, "customer {method} {path}");
         assert_eq!(
             body,
             json!({"detail": "You do not have permission to perform this action."})
         );
     }
-    let (_, fetched) = call(
-        &app,
-        Method::GET,
-        &format!("/api/products/{}/", product["id"]),
-        None,
-        None,
-    )
-    .await;
+    let (_, fetched) = app
+        .call(
+            Method::GET,
+            &format!("/api/products/{}/", product["id"]),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(fetched["name"], "Boot", "nothing changed");
 }
 
 #[tokio::test]
 async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
     let app = spawn_app().await;
-    let staff = staff(&app).await;
-    let (status, shoes) = call(
-        &app,
-        Method::POST,
-        "/api/categories/",
-        Some(&staff),
-        Some(json!({"name": "Running Shoes", "description": "Fast."})),
-    )
-    .await;
+    let staff = app.staff_token().await;
+    let (status, shoes) = app
+        .call(
+            Method::POST,
+            "/api/categories/",
+            Some(&staff),
+            Some(json!({"name": "Running Shoes", "description": "Fast."})),
+        )
+        .await;
     assert_eq!(status, 201);
     assert_eq!(
         shoes,
         json!({"id": shoes["id"], "name": "Running Shoes", "slug": "running-shoes", "parent": null, "description": "Fast."})
     );
-    let (_, again) = call(
-        &app,
-        Method::POST,
-        "/api/categories/",
-        Some(&staff),
-        Some(json!({"name": "Running shoes!"})),
-    )
-    .await;
+    let (_, again) = app
+        .call(
+            Method::POST,
+            "/api/categories/",
+            Some(&staff),
+            Some(json!({"name": "Running shoes!"})),
+        )
+        .await;
     assert_eq!(again["slug"], "running-shoes-2");
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/categories/",
-        Some(&staff),
-        Some(json!({"name": "X", "slug": "running-shoes"})),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/categories/",
+            Some(&staff),
+            Some(json!({"name": "X", "slug": "running-shoes"})),
+        )
+        .await;
     assert_eq!(
         (status, body),
         (
@@ -211,24 +141,24 @@ async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
             json!({"slug": ["category with this slug already exists."]})
         )
     );
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/categories/",
-        Some(&staff),
-        Some(json!({"name": "X", "slug": "Not A Slug"})),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/categories/",
+            Some(&staff),
+            Some(json!({"name": "X", "slug": "Not A Slug"})),
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(body["slug"].is_array());
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/categories/",
-        Some(&staff),
-        Some(json!({"name": "X", "parent": 999_999})),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/categories/",
+            Some(&staff),
+            Some(json!({"name": "X", "parent": 999_999})),
+        )
+        .await;
     assert_eq!(
         (status, body),
         (
@@ -241,43 +171,43 @@ async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
     let middle = new_category(&app, &staff, "Trail", Some(top)).await;
     let bottom = new_category(&app, &staff, "Ultra", Some(middle)).await;
     for parent in [top, bottom] {
-        let (status, body) = call(
-            &app,
-            Method::PATCH,
-            &format!("/api/categories/{top}/"),
-            Some(&staff),
-            Some(json!({"parent": parent})),
-        )
-        .await;
+        let (status, body) = app
+            .call(
+                Method::PATCH,
+                &format!("/api/categories/{top}/"),
+                Some(&staff),
+                Some(json!({"parent": parent})),
+            )
+            .await;
         assert_eq!(status, 400, "parent {parent}");
         assert!(body["parent"].is_array());
     }
-    let (status, moved) = call(
-        &app,
-        Method::PATCH,
-        &format!("/api/categories/{bottom}/"),
-        Some(&staff),
-        Some(json!({"parent": null, "slug": "ultra-running"})),
-    )
-    .await;
+    let (status, moved) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/categories/{bottom}/"),
+            Some(&staff),
+            Some(json!({"parent": null, "slug": "ultra-running"})),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         (&moved["parent"], &moved["slug"]),
         (&json!(null), &json!("ultra-running"))
     );
-    let (status, page) = call(&app, Method::GET, "/api/categories/", None, None).await;
+    let (status, page) = app.call(Method::GET, "/api/categories/", None, None).await;
     assert_eq!((status, &page["count"]), (200, &json!(4)));
-    let (status, one) = call(
-        &app,
-        Method::GET,
-        &format!("/api/categories/{middle}/"),
-        None,
-        None,
-    )
-    .await;
+    let (status, one) = app
+        .call(
+            Method::GET,
+            &format!("/api/categories/{middle}/"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!((status, &one["parent"]), (200, &json!(top)));
     assert_eq!(
-        call(&app, Method::GET, "/api/categories/424242/", None, None)
+        app.call(Method::GET, "/api/categories/424242/", None, None)
             .await
             .0,
         404
@@ -287,7 +217,7 @@ async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
 #[tokio::test]
 async fn a_category_with_products_or_children_cannot_be_deleted() {
     let app = spawn_app().await;
-    let staff = staff(&app).await;
+    let staff = app.staff_token().await;
     let parent = new_category(&app, &staff, "Clothing", None).await;
     let child = new_category(&app, &staff, "Hats", Some(parent)).await;
     let product = new_product(
@@ -297,19 +227,18 @@ async fn a_category_with_products_or_children_cannot_be_deleted() {
     )
     .await;
 
-    let (status, body) = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/categories/{parent}/"),
-        Some(&staff),
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/categories/{parent}/"),
+            Some(&staff),
+            None,
+        )
+        .await;
     assert_eq!(status, 409);
     assert!(body["detail"].is_string());
     assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::DELETE,
             &format!("/api/categories/{child}/"),
             Some(&staff),
@@ -320,8 +249,7 @@ async fn a_category_with_products_or_children_cannot_be_deleted() {
         409
     );
     assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::DELETE,
             &format!("/api/products/{}/", product["id"]),
             Some(&staff),
@@ -332,8 +260,7 @@ async fn a_category_with_products_or_children_cannot_be_deleted() {
         204
     );
     assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::DELETE,
             &format!("/api/categories/{child}/"),
             Some(&staff),
@@ -344,8 +271,7 @@ async fn a_category_with_products_or_children_cannot_be_deleted() {
         204
     );
     assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::DELETE,
             &format!("/api/categories/{parent}/"),
             Some(&staff),
@@ -356,8 +282,7 @@ async fn a_category_with_products_or_children_cannot_be_deleted() {
         204
     );
     assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::GET,
             &format!("/api/categories/{parent}/"),
             None,
@@ -372,7 +297,7 @@ async fn a_category_with_products_or_children_cannot_be_deleted() {
 #[tokio::test]
 async fn a_product_has_exactly_the_contract_shape() {
     let app = spawn_app().await;
-    let staff = staff(&app).await;
+    let staff = app.staff_token().await;
     let category = new_category(&app, &staff, "Shoes", None).await;
     let product = new_product(&app, &staff, json!({
         "name": "Trail Runner", "description": "Grippy.", "price": "89.9", "stock": 4, "category": category,
@@ -432,14 +357,14 @@ async fn a_product_has_exactly_the_contract_shape() {
     );
 
     let path = format!("/api/products/{}/", product["id"]);
-    let (status, patched) = call(
-        &app,
-        Method::PATCH,
-        &path,
-        Some(&staff),
-        Some(json!({"price": "79", "stock": 0})),
-    )
-    .await;
+    let (status, patched) = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&staff),
+            Some(json!({"price": "79", "stock": 0})),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         (&patched["price"], &patched["in_stock"], &patched["name"]),
@@ -450,7 +375,7 @@ async fn a_product_has_exactly_the_contract_shape() {
 #[tokio::test]
 async fn product_fields_are_validated_and_nothing_is_stored_on_error() {
     let app = spawn_app().await;
-    let staff = staff(&app).await;
+    let staff = app.staff_token().await;
     let category = new_category(&app, &staff, "Shoes", None).await;
     let cases = [
         (
@@ -500,26 +425,28 @@ async fn product_fields_are_validated_and_nothing_is_stored_on_error() {
         ),
     ];
     for (body, field, message) in cases {
-        let (status, errors) = call(
-            &app,
-            Method::POST,
-            "/api/products/",
-            Some(&staff),
-            Some(body.clone()),
-        )
-        .await;
+        let (status, errors) = app
+            .call(
+                Method::POST,
+                "/api/products/",
+                Some(&staff),
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(errors[field], json!([message]), "{body}: {errors}");
     }
-    let (_, page) = call(&app, Method::GET, "/api/products/", Some(&staff), None).await;
+    let (_, page) = app
+        .call(Method::GET, "/api/products/", Some(&staff), None)
+        .await;
     assert_eq!(page["count"], 0);
 }
 
 #[tokio::test]
 async fn inactive_products_are_hidden_from_everybody_but_staff() {
     let app = spawn_app().await;
-    let staff = staff(&app).await;
-    let customer = customer(&app).await;
+    let staff = app.staff_token().await;
+    let customer = app.customer_token().await;
     let category = new_category(&app, &staff, "Shoes", None).await;
     let hidden = new_product(
         &app,
@@ -535,14 +462,16 @@ async fn inactive_products_are_hidden_from_everybody_but_staff() {
     .await;
     let path = format!("/api/products/{}/", hidden["id"]);
     for who in [None, Some(customer.as_str())] {
-        let (_, page) = call(&app, Method::GET, "/api/products/", who, None).await;
+        let (_, page) = app.call(Method::GET, "/api/products/", who, None).await;
         assert_eq!(names(&page), ["Shown"]);
-        assert_eq!(call(&app, Method::GET, &path, who, None).await.0, 404);
+        assert_eq!(app.call(Method::GET, &path, who, None).await.0, 404);
     }
-    let (_, page) = call(&app, Method::GET, "/api/products/", Some(&staff), None).await;
+    let (_, page) = app
+        .call(Method::GET, "/api/products/", Some(&staff), None)
+        .await;
     assert_eq!(page["count"], 2);
     assert_eq!(
-        call(&app, Method::GET, &path, Some(&staff), None).await.0,
+        app.call(Method::GET, &path, Some(&staff), None).await.0,
         200
     );
 }
@@ -550,7 +479,7 @@ async fn inactive_products_are_hidden_from_everybody_but_staff() {
 #[tokio::test]
 async fn the_list_filters_searches_and_orders() {
     let app = spawn_app().await;
-    let staff = staff(&app).await;
+    let staff = app.staff_token().await;
     let clothing = new_category(&app, &staff, "Clothing", None).await;
     let shoes = new_category(&app, &staff, "Shoes", Some(clothing)).await;
     let trail = new_category(&app, &staff, "Trail", Some(shoes)).await;
@@ -567,7 +496,7 @@ async fn the_list_filters_searches_and_orders() {
     let list = |query: &str| {
         let path = format!("/api/products/?{query}");
         let app = &app;
-        async move { call(app, Method::GET, &path, None, None).await }
+        async move { app.call(Method::GET, &path, None, None).await }
     };
     let (_, page) = list(&format!("category={clothing}&ordering=name")).await;
     assert_eq!(
@@ -637,7 +566,7 @@ fn upload(bytes: &[u8], file_name: &str, is_primary: bool) -> reqwest::multipart
 #[tokio::test]
 async fn images_are_checked_by_content_stored_and_served() {
     let app = spawn_app().await;
-    let staff = staff(&app).await;
+    let staff = app.staff_token().await;
     let category = new_category(&app, &staff, "Shoes", None).await;
     let product = new_product(
         &app,
@@ -686,14 +615,14 @@ async fn images_are_checked_by_content_stored_and_served() {
 
     let (status, second) = json(post(upload(PNG, "side.png", true)).await.expect("sent")).await;
     assert_eq!((status, &second["is_primary"]), (201, &json!(true)));
-    let (_, detail) = call(
-        &app,
-        Method::GET,
-        &format!("/api/products/{}/", product["id"]),
-        None,
-        None,
-    )
-    .await;
+    let (_, detail) = app
+        .call(
+            Method::GET,
+            &format!("/api/products/{}/", product["id"]),
+            None,
+            None,
+        )
+        .await;
     let images = detail["images"].as_array().expect("images");
     assert_eq!(images.len(), 2);
     assert_eq!(
@@ -708,7 +637,7 @@ async fn images_are_checked_by_content_stored_and_served() {
 
     let delete_path = format!("/api/products/{}/images/{}/", product["id"], first["id"]);
     assert_eq!(
-        call(&app, Method::DELETE, &delete_path, Some(&staff), None)
+        app.call(Method::DELETE, &delete_path, Some(&staff), None)
             .await
             .0,
         204
@@ -719,7 +648,7 @@ async fn images_are_checked_by_content_stored_and_served() {
         "the file is gone too"
     );
     assert_eq!(
-        call(&app, Method::DELETE, &delete_path, Some(&staff), None)
+        app.call(Method::DELETE, &delete_path, Some(&staff), None)
             .await
             .0,
         404
@@ -743,7 +672,7 @@ async fn a_list_page_costs_the_same_queries_whatever_its_size() {
         ..Spawn::default()
     })
     .await;
-    let staff = staff(&app).await;
+    let staff = app.staff_token().await;
     let category = new_category(&app, &staff, "Shoes", None).await;
     for n in 0..25 {
         let product = new_product(
@@ -784,7 +713,7 @@ async fn a_cached_read_asks_the_database_at_most_for_the_version_and_a_write_sho
         ..Spawn::default()
     })
     .await;
-    let staff = staff(&app).await;
+    let staff = app.staff_token().await;
     let category = new_category(&app, &staff, "Shoes", None).await;
     let product = new_product(
         &app,
@@ -800,33 +729,32 @@ async fn a_cached_read_asks_the_database_at_most_for_the_version_and_a_write_sho
         assert_eq!(hit.headers()["x-cache"], "hit", "{path}");
         assert_eq!(queries, 1, "{path}: only the catalog version is read");
     }
-    let (status, _) = call(
-        &app,
-        Method::PATCH,
-        &detail,
-        Some(&staff),
-        Some(json!({"price": "12.50"})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            Method::PATCH,
+            &detail,
+            Some(&staff),
+            Some(json!({"price": "12.50"})),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (_, page) = call(&app, Method::GET, "/api/products/", None, None).await;
+    let (_, page) = app.call(Method::GET, "/api/products/", None, None).await;
     assert_eq!(
         page["results"][0]["price"], "12.50",
         "no stale price after a write"
     );
-    let (_, one) = call(&app, Method::GET, &detail, None, None).await;
+    let (_, one) = app.call(Method::GET, &detail, None, None).await;
     assert_eq!(one["price"], "12.50");
-    call(
-        &app,
+    app.call(
         Method::PATCH,
         &format!("/api/categories/{category}/"),
         Some(&staff),
         Some(json!({"name": "Boots"})),
     )
     .await;
-    let (_, categories) = call(&app, Method::GET, "/api/categories/", None, None).await;
+    let (_, categories) = app.call(Method::GET, "/api/categories/", None, None).await;
     assert_eq!(categories["results"][0]["name"], "Boots");
-    let (_, one) = call(&app, Method::GET, &detail, None, None).await;
+    let (_, one) = app.call(Method::GET, &detail, None, None).await;
     assert_eq!(
         one["category"]["name"], "Boots",
         "a category write reaches product pages"
@@ -862,7 +790,7 @@ async fn with_redis_a_hit_asks_the_database_nothing_and_every_node_sees_a_write(
     create_superuser(&a.state.db, "boss@shop.example", PASSWORD)
         .await
         .expect("staff");
-    let staff = token(&a, "boss@shop.example").await;
+    let staff = a.access_token("boss@shop.example", PASSWORD).await;
     let category = new_category(&a, &staff, "Shoes", None).await;
     let product = new_product(
         &a,
@@ -879,17 +807,17 @@ async fn with_redis_a_hit_asks_the_database_nothing_and_every_node_sees_a_write(
         (0, "hit")
     );
     // A write through node B: node A's next read shows it.
-    let staff_b = token(&b, "boss@shop.example").await;
-    let (status, _) = call(
-        &b,
-        Method::PATCH,
-        &detail,
-        Some(&staff_b),
-        Some(json!({"price": "11.00"})),
-    )
-    .await;
+    let staff_b = b.access_token("boss@shop.example", PASSWORD).await;
+    let (status, _) = b
+        .call(
+            Method::PATCH,
+            &detail,
+            Some(&staff_b),
+            Some(json!({"price": "11.00"})),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (_, seen) = call(&a, Method::GET, &detail, None, None).await;
+    let (_, seen) = a.call(Method::GET, &detail, None, None).await;
     assert_eq!(seen["price"], "11.00");
 }
 
@@ -974,7 +902,7 @@ async fn demo_data_loads_once() {
             .expect("loaded"),
         0
     );
-    let (_, page) = call(&app, Method::GET, "/api/products/", None, None).await;
+    let (_, page) = app.call(Method::GET, "/api/products/", None, None).await;
     assert_eq!(page["count"], json!(added));
     assert!(
         page["results"][0]["price"]

@@ -346,6 +346,64 @@ impl TestApp {
     }
 }
 
+/// The password of the accounts tests make.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// Sends `method path` with an optional bearer token and JSON body; returns the status and
+    /// the JSON body (`null` for an empty one).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
+        };
+        (status, body)
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn access_token(&self, email: &str, password: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": password});
+        let (status, tokens) = json(self.post_json("/api/auth/login/", &body).await).await;
+        assert_eq!(status, 200, "login of {email}: {tokens}");
+        tokens["access"].as_str().expect("access token").to_owned()
+    }
+
+    /// An access token for a new staff account (made as `createsuperuser` does).
+    pub async fn staff_token(&self) -> String {
+        let email = format!("staff-{}@shop.example", uuid::Uuid::new_v4().simple());
+        emporium::accounts::service::create_superuser(&self.state.db, &email, PASSWORD)
+            .await
+            .expect("staff account");
+        self.access_token(&email, PASSWORD).await
+    }
+
+    /// An access token for a newly registered customer.
+    pub async fn customer_token(&self) -> String {
+        let email = format!("customer-{}@example.com", uuid::Uuid::new_v4().simple());
+        let body = serde_json::json!({"email": email, "password": PASSWORD});
+        let response = self.post_json("/api/auth/register/", &body).await;
+        assert_eq!(response.status(), 201);
+        self.access_token(&email, PASSWORD).await
+    }
+}
+
 /// Reads a response as JSON, with the status.
 pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
