@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::accounts::service::{CreateUserError, create_superuser};
+use crate::gate::Gate;
 use crate::jobs::worker::{Worker, WorkerConfig};
 use crate::settings::Settings;
 use crate::startup::{Application, BuildOptions, build_state};
@@ -146,7 +147,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             };
             let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
             db::migrate(&db).await?;
-            match create_superuser(&db, &email, &password).await {
+            match create_superuser(&db, &Gate::new(1, 0), &email, &password).await {
                 Ok(user) => {
                     println!("staff account {} created (id {})", user.email, user.id);
                     Ok(())

@@ -14,6 +14,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::money::Currency;
+use crate::throttle::Rate;
 
 /// Where the generated secret key is kept when `EMPORIUM_SECRET_KEY` is not set.
 pub const SECRET_FILE: &str = ".emporium-secret";
@@ -56,13 +57,70 @@ impl Secret {
     }
 }
 
+/// A URL that may carry a password (`postgres://user:pw@host/db`): `Debug` shows it with the
+/// password replaced by `***`, so settings can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    /// Wraps a URL.
+    pub fn new(url: impl Into<String>) -> SecretUrl {
+        SecretUrl(url.into())
+    }
+
+    /// The whole URL, password included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with the password (between `user:` and `@`) replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return self.0.clone();
+        };
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        match rest[..authority_end].rsplit_once('@') {
+            Some((credentials, host)) => {
+                let user = credentials.split_once(':').map_or(credentials, |(u, _)| u);
+                let hidden = if credentials.contains(':') {
+                    ":***"
+                } else {
+                    ""
+                };
+                format!("{scheme}://{user}{hidden}@{host}{}", &rest[authority_end..])
+            }
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for SecretUrl {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for SecretUrl {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
 /// How mail leaves the application.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EmailTransport {
     /// Printed to the log (the development default).
     Console,
     /// An SMTP URL in the form lettre reads (`smtp://…?tls=opportunistic`, `smtps://…`).
-    Smtp(String),
+    Smtp(SecretUrl),
 }
 
 /// An S3-compatible bucket for media.
@@ -133,7 +191,7 @@ pub enum SecretOrigin {
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// `DATABASE_URL`: `sqlite://…`, `postgres://…` or `mysql://…`.
-    pub database_url: String,
+    pub database_url: SecretUrl,
     /// `EMPORIUM_DB_MAX_CONNECTIONS`: pool size (default 10; 1 for an in-memory SQLite).
     pub db_max_connections: u32,
     /// `EMPORIUM_LISTEN`: address to bind.
@@ -179,7 +237,7 @@ pub struct Settings {
     /// `EMPORIUM_REFRESH_TTL`: refresh token lifetime (default 1d).
     pub refresh_ttl: Duration,
     /// `REDIS_URL`: shared cache and throttles; in-process when unset.
-    pub redis_url: Option<String>,
+    pub redis_url: Option<SecretUrl>,
     /// `EMPORIUM_REDIS_PREFIX`: prefix of every Redis key (default `emporium:`), so several
     /// shops or test runs can share one Redis.
     pub redis_prefix: String,
@@ -190,6 +248,23 @@ pub struct Settings {
     pub login_lockout: Duration,
     /// `EMPORIUM_SHOP_NAME`: the shop's name in emails (default `Emporium`).
     pub shop_name: String,
+    /// `EMPORIUM_THROTTLE_ANON`: API requests per client address without a valid access token
+    /// (default `6000/min`; `off` disables).
+    pub throttle_anon: Option<Rate>,
+    /// `EMPORIUM_THROTTLE_USER`: API requests per logged-in user (default `1200/min`).
+    pub throttle_user: Option<Rate>,
+    /// `EMPORIUM_THROTTLE_REGISTER`: registrations per client address (default `60/hour`).
+    pub throttle_register: Option<Rate>,
+    /// `EMPORIUM_HASH_CONCURRENCY`: password hashes computed at once (default: the cores).
+    pub hash_concurrency: usize,
+    /// `EMPORIUM_HASH_QUEUE`: requests that may wait for a hash slot; more get 503 at once
+    /// (default 8 × the concurrency; 0 lets none wait).
+    pub hash_queue: usize,
+    /// `EMPORIUM_REFRESH_REUSE_GRACE`: how long a just-rotated refresh token may be presented
+    /// again without counting as theft (default 10s; 0s turns the grace off).
+    pub refresh_reuse_grace: Duration,
+    /// `EMPORIUM_JOB_RETENTION`: finished and dead jobs older than this are purged (default 7d).
+    pub job_retention: Duration,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -293,8 +368,10 @@ impl Settings {
 
     /// Reads every setting from `source`; `dir` is where the generated secret key is kept.
     pub fn from_source(source: &dyn Source, dir: &Path) -> Result<Settings, SettingsError> {
-        let database_url = value(source, "DATABASE_URL")?
-            .unwrap_or_else(|| "sqlite://emporium.db?mode=rwc".to_owned());
+        let database_url = SecretUrl::new(
+            value(source, "DATABASE_URL")?
+                .unwrap_or_else(|| "sqlite://emporium.db?mode=rwc".to_owned()),
+        );
         if ![
             "sqlite:",
             "postgres://",
@@ -450,7 +527,7 @@ impl Settings {
             "EMPORIUM_REFRESH_TTL",
             Duration::from_secs(24 * 3600),
         )?;
-        let redis_url = value(source, "REDIS_URL")?;
+        let redis_url = value(source, "REDIS_URL")?.map(SecretUrl::new);
         if let Some(url) = &redis_url {
             if !(url.starts_with("redis://")
                 || url.starts_with("rediss://")
@@ -474,6 +551,39 @@ impl Settings {
         )?;
         let shop_name =
             value(source, "EMPORIUM_SHOP_NAME")?.unwrap_or_else(|| "Emporium".to_owned());
+        let throttle_anon = rate(source, "EMPORIUM_THROTTLE_ANON", "6000/min")?;
+        let throttle_user = rate(source, "EMPORIUM_THROTTLE_USER", "1200/min")?;
+        let throttle_register = rate(source, "EMPORIUM_THROTTLE_REGISTER", "60/hour")?;
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let hash_concurrency = positive_integer(source, "EMPORIUM_HASH_CONCURRENCY", cores)?;
+        let hash_queue = match value(source, "EMPORIUM_HASH_QUEUE")? {
+            None => hash_concurrency.saturating_mul(8),
+            Some(text) => text.parse().map_err(|_| {
+                invalid(
+                    "EMPORIUM_HASH_QUEUE",
+                    format!("{text:?} is not a whole number"),
+                )
+            })?,
+        };
+        let refresh_reuse_grace = match value(source, "EMPORIUM_REFRESH_REUSE_GRACE")?.as_deref() {
+            Some("0" | "0s") => Duration::ZERO,
+            _ => duration(
+                source,
+                "EMPORIUM_REFRESH_REUSE_GRACE",
+                Duration::from_secs(10),
+            )?,
+        };
+        if refresh_reuse_grace > Duration::from_secs(60) {
+            return Err(invalid(
+                "EMPORIUM_REFRESH_REUSE_GRACE",
+                "must be at most 60s (a longer grace helps a thief more than an app)",
+            ));
+        }
+        let job_retention = duration(
+            source,
+            "EMPORIUM_JOB_RETENTION",
+            Duration::from_secs(7 * 24 * 3600),
+        )?;
 
         Ok(Settings {
             database_url,
@@ -504,6 +614,13 @@ impl Settings {
             login_max_failures,
             login_lockout,
             shop_name,
+            throttle_anon,
+            throttle_user,
+            throttle_register,
+            hash_concurrency,
+            hash_queue,
+            refresh_reuse_grace,
+            job_retention,
         })
     }
 
@@ -552,7 +669,20 @@ fn email_transport(source: &dyn Source) -> Result<EmailTransport, SettingsError>
     };
     lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url)
         .map_err(|e| invalid(NAME, format!("not a usable SMTP URL: {e}")))?;
-    Ok(EmailTransport::Smtp(url))
+    Ok(EmailTransport::Smtp(SecretUrl::new(url)))
+}
+
+/// A DRF-style rate (`1200/min`), or `None` for `off`.
+fn rate(
+    source: &dyn Source,
+    name: &'static str,
+    default: &str,
+) -> Result<Option<Rate>, SettingsError> {
+    let text = value(source, name)?.unwrap_or_else(|| default.to_owned());
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|e: String| invalid(name, e))
 }
 
 fn boolean(source: &dyn Source, name: &'static str, default: bool) -> Result<bool, SettingsError> {
@@ -707,6 +837,12 @@ mod tests {
             ("EMPORIUM_ACCESS_TTL", "five minutes"),
             ("REDIS_URL", "memcached://x"),
             ("EMPORIUM_LOGIN_MAX_FAILURES", "none"),
+            ("EMPORIUM_THROTTLE_ANON", "lots"),
+            ("EMPORIUM_THROTTLE_USER", "10/fortnight"),
+            ("EMPORIUM_HASH_CONCURRENCY", "0"),
+            ("EMPORIUM_HASH_QUEUE", "-1"),
+            ("EMPORIUM_REFRESH_REUSE_GRACE", "2m"),
+            ("EMPORIUM_JOB_RETENTION", "forever"),
         ];
         for (name, bad) in cases {
             let err = settings(&[(name, bad)]).expect_err("must be refused");
@@ -750,9 +886,9 @@ mod tests {
         .expect("valid");
         assert_eq!(
             s.email_transport,
-            EmailTransport::Smtp(
-                "smtp://user:p%40ss@mail.example:2525?tls=opportunistic".to_owned()
-            )
+            EmailTransport::Smtp(SecretUrl::new(
+                "smtp://user:p%40ss@mail.example:2525?tls=opportunistic"
+            ))
         );
         let MediaStore::S3(s3) = &s.media.store else {
             panic!("expected S3")
@@ -766,8 +902,63 @@ mod tests {
         let plain = settings(&[("EMAIL_URL", "smtp://127.0.0.1:2525?tls=none")]).expect("valid");
         assert_eq!(
             plain.email_transport,
-            EmailTransport::Smtp("smtp://127.0.0.1:2525".to_owned())
+            EmailTransport::Smtp(SecretUrl::new("smtp://127.0.0.1:2525"))
         );
+    }
+
+    #[test]
+    fn debug_output_shows_no_credentials() {
+        let s = settings(&[
+            (
+                "DATABASE_URL",
+                "postgres://shop:db-pass-1@db.example:5432/shop",
+            ),
+            ("REDIS_URL", "redis://:redis-pass-2@cache.example:6379/0"),
+            ("EMAIL_URL", "smtps://mailer:mail-pass-3@smtp.example"),
+            ("EMPORIUM_MEDIA_STORE", "s3://bucket"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-pass-4"),
+        ])
+        .expect("valid");
+        let shown = format!("{s:?}");
+        for secret in [
+            "db-pass-1",
+            "redis-pass-2",
+            "mail-pass-3",
+            "aws-pass-4",
+            &"k".repeat(32),
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("postgres://shop:***@db.example:5432/shop"),
+            "{shown}"
+        );
+        assert_eq!(
+            s.database_url.as_str(),
+            "postgres://shop:db-pass-1@db.example:5432/shop"
+        );
+    }
+
+    #[test]
+    fn throttle_and_hashing_settings_have_defaults_and_off() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.throttle_anon.map(|r| r.limit), Some(6000));
+        assert_eq!(
+            s.throttle_user.map(|r| r.period),
+            Some(Duration::from_secs(60))
+        );
+        assert!(s.hash_concurrency >= 1);
+        assert_eq!(s.hash_queue, s.hash_concurrency * 8);
+        assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
+        let off = settings(&[
+            ("EMPORIUM_THROTTLE_ANON", "off"),
+            ("EMPORIUM_REFRESH_REUSE_GRACE", "0s"),
+            ("EMPORIUM_HASH_QUEUE", "0"),
+        ])
+        .expect("valid");
+        assert_eq!(off.throttle_anon, None);
+        assert_eq!(off.refresh_reuse_grace, Duration::ZERO);
+        assert_eq!(off.hash_queue, 0);
     }
 
     #[test]

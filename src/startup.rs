@@ -17,9 +17,9 @@ use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::accounts::tokens::TokenKeys;
 use crate::catalog::cache::CatalogCache;
 use crate::email::Mailer;
+use crate::gate::Gate;
 use crate::http::{self, middleware, openapi::ApiDoc, ops, route};
 use crate::jobs::Registry;
 use crate::jobs::worker::{Worker, WorkerConfig};
@@ -27,6 +27,7 @@ use crate::settings::Settings;
 use crate::state::AppState;
 use crate::storage::{self, Storage};
 use crate::throttle::Throttle;
+use crate::tokens::TokenKeys;
 use crate::{db, telemetry};
 
 /// Why the application could not start.
@@ -99,12 +100,14 @@ pub async fn build_state(
         settings.access_ttl,
         settings.refresh_ttl,
     );
+    let hash_gate = Gate::new(settings.hash_concurrency, settings.hash_queue);
     Ok(AppState {
         db,
         settings: Arc::new(settings),
         metrics: telemetry::metrics_handle(),
         mailer: Arc::new(mailer),
         storage,
+        hash_gate,
         tokens: Arc::new(tokens),
         throttle: Arc::new(throttle),
         catalog_cache: Arc::new(catalog_cache),
@@ -281,9 +284,19 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     if let Some(cors) = cors_layer(&settings.cors_origins) {
         app = app.layer(cors);
     }
+    // Rate limits sit inside `attach` (they need the client address) and outside CORS, so a
+    // preflight counts like any request.
     app.layer(axum::middleware::from_fn_with_state(
-        state,
+        state.clone(),
+        http::rate_limit::limit,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
         http::context::attach,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state,
+        middleware::security_headers,
     ))
     .layer(axum::middleware::from_fn(middleware::observe))
 }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
-use crate::accounts::tokens::TokenKeys;
 use crate::catalog::cache::CatalogCache;
 use crate::email::Mailer;
+use crate::gate::Gate;
 use crate::settings::Settings;
 use crate::storage::Storage;
 use crate::throttle::Throttle;
+use crate::tokens::TokenKeys;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// Media files.
     pub storage: Storage,
+    /// Bounds password hashing (`EMPORIUM_HASH_CONCURRENCY`, `EMPORIUM_HASH_QUEUE`).
+    pub hash_gate: Gate,
     /// Signs and checks JWTs.
     pub tokens: Arc<TokenKeys>,
     /// Throttle counters (Redis when configured).

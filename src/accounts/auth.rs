@@ -9,10 +9,10 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sea_orm::EntityTrait;
 
-use super::tokens::TokenType;
 use super::user;
 use crate::http::error::{ApiError, forbidden};
 use crate::state::AppState;
+use crate::tokens::TokenType;
 
 /// An authenticated, active user.
 #[derive(Clone, Debug)]

@@ -5,10 +5,11 @@ pub mod address;
 pub mod auth;
 pub mod password;
 pub mod refresh_token;
+pub mod reset;
 pub mod reset_token;
 pub mod routes;
 pub mod service;
-pub mod tokens;
+pub mod sessions;
 pub mod user;
 pub mod views;
 

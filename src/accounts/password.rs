@@ -1,8 +1,12 @@
-//! Password hashing with Argon2id. Hashing is CPU-heavy, so callers in async code run it on the
-//! blocking pool ([`hash`] and [`verify`] do that themselves).
+//! Password hashing with Argon2id. A hash costs about 19 MiB and tens of milliseconds of CPU,
+//! so every hash and check goes through the application's [`Gate`]: a fixed number run at once
+//! on the blocking pool, a bounded number wait, and the rest are refused with `503`.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+use crate::gate::{Gate, GateError};
+use crate::http::error::{ApiError, internal};
 
 /// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]
@@ -10,14 +14,23 @@ pub enum PasswordError {
     /// The hasher refused (it never should for a bounded password).
     #[error("password hashing failed: {0}")]
     Hash(String),
-    /// The blocking task died.
-    #[error("password hashing task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    /// No hashing slot was free, or the blocking task died.
+    #[error(transparent)]
+    Gate(#[from] GateError),
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(error: PasswordError) -> ApiError {
+        match error {
+            PasswordError::Gate(GateError::Busy) => ApiError::Overloaded,
+            other => internal(other),
+        }
+    }
 }
 
 /// Hashes `password` with Argon2id and a random salt, as a PHC string.
-pub async fn hash(password: String) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || {
+pub async fn hash(gate: &Gate, password: String) -> Result<String, PasswordError> {
+    gate.run_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
@@ -27,13 +40,14 @@ pub async fn hash(password: String) -> Result<String, PasswordError> {
 }
 
 /// Checks `password` against a stored PHC string; a malformed hash never matches.
-pub async fn verify(password: String, stored: String) -> Result<bool, PasswordError> {
-    Ok(tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.as_bytes(), stored.as_str())
-            .is_ok()
-    })
-    .await?)
+pub async fn verify(gate: &Gate, password: String, stored: String) -> Result<bool, PasswordError> {
+    Ok(gate
+        .run_blocking(move || {
+            Argon2::default()
+                .verify_password(password.as_bytes(), stored.as_str())
+                .is_ok()
+        })
+        .await?)
 }
 
 /// The basic strength rules every password meets: Django's minimum length and numeric checks.
@@ -143,21 +157,24 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_only_its_own_password() {
-        let stored = hash("correct horse".to_owned()).await.expect("hashes");
+        let gate = Gate::new(1, 0);
+        let stored = hash(&gate, "correct horse".to_owned())
+            .await
+            .expect("hashes");
         assert!(stored.starts_with("$argon2id$"));
         assert!(!stored.contains("correct horse"));
         assert!(
-            verify("correct horse".to_owned(), stored.clone())
+            verify(&gate, "correct horse".to_owned(), stored.clone())
                 .await
                 .expect("runs")
         );
         assert!(
-            !verify("wrong horse".to_owned(), stored)
+            !verify(&gate, "wrong horse".to_owned(), stored)
                 .await
                 .expect("runs")
         );
         assert!(
-            !verify("x".to_owned(), "not a hash".to_owned())
+            !verify(&gate, "x".to_owned(), "not a hash".to_owned())
                 .await
                 .expect("runs")
         );

@@ -17,6 +17,8 @@ pub struct Model {
     pub used_at: Option<DateTimeUtc>,
     /// Set by logout, password change or reset, or reuse detection.
     pub revoked_at: Option<DateTimeUtc>,
+    /// The `jti` of the token this one was exchanged for (set when it was spent).
+    pub replaced_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ use super::views::{
     AddressForm, AddressRequest, AddressView, LoginRequest, PasswordChange, PasswordReset,
     PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest, TokenPairView, UserView,
 };
+use super::{reset, sessions};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::extract::{Form, PathId};
@@ -26,6 +27,7 @@ use crate::state::AppState;
     ))]
 pub async fn register(
     State(state): State<AppState>,
+    context: RequestContext,
     Form(request): Form<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     let user = service::register(
@@ -37,6 +39,7 @@ pub async fn register(
             last_name: request.last_name.unwrap_or_default(),
             is_staff: false,
         },
+        context.client_ip,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
@@ -55,7 +58,7 @@ pub async fn login(
     context: RequestContext,
     Form(request): Form<LoginRequest>,
 ) -> ApiResult<Json<TokenPairView>> {
-    let pair = service::login(&state, &request.email, request.password, context.client_ip).await?;
+    let pair = sessions::login(&state, &request.email, request.password, context.client_ip).await?;
     Ok(Json(pair.into()))
 }
 
@@ -71,7 +74,7 @@ pub async fn refresh(
     Form(request): Form<RefreshRequest>,
 ) -> ApiResult<Json<TokenPairView>> {
     Ok(Json(
-        service::refresh(&state, &request.refresh).await?.into(),
+        sessions::refresh(&state, &request.refresh).await?.into(),
     ))
 }
 
@@ -86,7 +89,7 @@ pub async fn logout(
     State(state): State<AppState>,
     Form(request): Form<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
-    service::logout(&state, &request.refresh).await?;
+    sessions::logout(&state, &request.refresh).await?;
     Ok(StatusCode::RESET_CONTENT)
 }
 
@@ -145,7 +148,7 @@ pub async fn reset_password(
     context: RequestContext,
     Form(reset): Form<PasswordReset>,
 ) -> ApiResult<StatusCode> {
-    service::request_password_reset(&state, &reset.email, context.client_ip).await?;
+    reset::request_password_reset(&state, &reset.email, context.client_ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -160,7 +163,7 @@ pub async fn confirm_password_reset(
     State(state): State<AppState>,
     Form(confirm): Form<PasswordResetConfirm>,
 ) -> ApiResult<StatusCode> {
-    service::confirm_password_reset(&state, &confirm.token, confirm.new_password).await?;
+    reset::confirm_password_reset(&state, &confirm.token, confirm.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,26 +1,19 @@
-//! Account rules: registration, login with throttling, refresh-token rotation with reuse
-//! detection, logout, profile, password change and reset, addresses.
+//! Account rules: registration, profile, password change, addresses. Sessions (login,
+//! refresh, logout) are in `sessions`, the reset by email in `reset`.
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::net::IpAddr;
 
-use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use super::tokens::{TokenError, TokenType};
-use super::{address, password, refresh_token, reset_token, user};
-use crate::email;
-use crate::http::error::{ApiError, FieldErrors, field_error, internal};
-use crate::jobs::queue::{self, NewJob};
-use crate::jobs::{self, JobContext, JobError};
+use super::{address, password, reset, sessions, user};
+use crate::gate::Gate;
+use crate::http::error::{ApiError, FieldErrors, field_error};
 use crate::state::AppState;
+use crate::throttle::client_key;
 use crate::{db, time};
 
 /// Why a user could not be created.
@@ -62,7 +55,7 @@ pub fn normalize_email(email: &str) -> Option<String> {
 }
 
 /// A new account's details, already read from the request.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewUser {
     /// As typed; normalised here.
     pub email: String,
@@ -76,9 +69,20 @@ pub struct NewUser {
     pub is_staff: bool,
 }
 
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .field("is_staff", &self.is_staff)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Creates an account. The unique index on `email` decides a race, not a pre-check.
 pub async fn create_user(
     db: &DatabaseConnection,
+    gate: &Gate,
     new: NewUser,
 ) -> Result<user::Model, CreateUserError> {
     let email = normalize_email(&new.email).ok_or(CreateUserError::InvalidEmail)?;
@@ -86,7 +90,7 @@ pub async fn create_user(
     if !problems.is_empty() {
         return Err(CreateUserError::WeakPassword(problems));
     }
-    let hash = password::hash(new.password).await?;
+    let hash = password::hash(gate, new.password).await?;
     let row = user::ActiveModel {
         email: Set(email),
         password: Set(hash),
@@ -107,11 +111,13 @@ pub async fn create_user(
 /// Creates a staff account, as `emporium createsuperuser` does.
 pub async fn create_superuser(
     db: &DatabaseConnection,
+    gate: &Gate,
     email: &str,
     password: &str,
 ) -> Result<user::Model, CreateUserError> {
     create_user(
         db,
+        gate,
         NewUser {
             email: email.to_owned(),
             password: password.to_owned(),
@@ -123,253 +129,36 @@ pub async fn create_superuser(
     .await
 }
 
-/// Registration as the API does it: field errors under `email` and `password`.
-pub async fn register(state: &AppState, new: NewUser) -> Result<user::Model, ApiError> {
-    create_user(&state.db, new).await.map_err(|e| match e {
-        CreateUserError::InvalidEmail | CreateUserError::EmailTaken => {
-            field_error("email", e.to_string())
-        }
-        CreateUserError::WeakPassword(problems) => password_errors("password", problems),
-        CreateUserError::Password(e) => internal(e),
-        CreateUserError::Database(e) => e.into(),
-    })
-}
-
-/// An access and a refresh token.
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenPair {
-    /// Short-lived.
-    pub access: String,
-    /// Exchanged at `/api/auth/refresh/`.
-    pub refresh: String,
-}
-
-fn token_invalid(error: &TokenError) -> ApiError {
-    ApiError::InvalidToken(error.to_string())
-}
-
-/// Issues a pair; the refresh token is recorded in `family` (a new family for a login).
-async fn issue_pair<C: ConnectionTrait>(
+/// Registration as the API does it: field errors under `email` and `password`; 429 when the
+/// client address has registered too often (`EMPORIUM_THROTTLE_REGISTER`, counted first).
+pub async fn register(
     state: &AppState,
-    conn: &C,
-    user_id: i64,
-    family: &str,
-) -> Result<TokenPair, ApiError> {
-    let (access, _) = state
-        .tokens
-        .issue(TokenType::Access, user_id)
-        .map_err(internal)?;
-    let (refresh, claims) = state
-        .tokens
-        .issue(TokenType::Refresh, user_id)
-        .map_err(internal)?;
-    let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0)
-        .ok_or_else(|| internal("refresh expiry out of range"))?;
-    refresh_token::ActiveModel {
-        jti: Set(claims.jti),
-        user_id: Set(user_id),
-        family_id: Set(family.to_owned()),
-        expires_at: Set(expires_at),
-        created_at: Set(time::now()),
-        used_at: Set(None),
-        revoked_at: Set(None),
-    }
-    .insert(conn)
-    .await?;
-    Ok(TokenPair { access, refresh })
-}
-
-/// A hash that is slow like a real one, checked when the account does not exist so that a
-/// login takes as long either way.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        use argon2::password_hash::PasswordHasher;
-        argon2::Argon2::default()
-            .hash_password(uuid::Uuid::new_v4().as_bytes())
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
-}
-
-const NO_ACCOUNT: &str = "No active account found with the given credentials";
-
-/// Checks the throttle counters of a login; 429 while either is over its limit.
-async fn check_login_throttle(state: &AppState, keys: &[(String, u64)]) -> Result<(), ApiError> {
-    let mut retry_after = 0;
-    for (key, limit) in keys {
+    new: NewUser,
+    client_ip: IpAddr,
+) -> Result<user::Model, ApiError> {
+    if let Some(rate) = state.settings.throttle_register {
+        let key = format!("register:ip:{}", client_key(client_ip));
         let window = state
             .throttle
-            .peek(key)
+            .hit(&key, rate.period)
             .await
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        if window.count >= *limit {
-            retry_after = retry_after.max(window.retry_after);
+        if window.count > rate.limit {
+            return Err(ApiError::Throttled {
+                retry_after: window.retry_after,
+            });
         }
     }
-    if retry_after > 0 {
-        return Err(ApiError::Throttled { retry_after });
-    }
-    Ok(())
-}
-
-/// Logs in: 401 for a wrong email or password (the same answer and the same time for both);
-/// 429 while the account or the client address has failed too often, even with the right
-/// password.
-pub async fn login(
-    state: &AppState,
-    email: &str,
-    password_text: String,
-    client_ip: std::net::IpAddr,
-) -> Result<TokenPair, ApiError> {
-    let settings = &state.settings;
-    let email = normalize_email(email).unwrap_or_else(|| email.trim().to_lowercase());
-    let account_key = format!("login:account:{email}");
-    let ip_key = format!("login:ip:{client_ip}");
-    let account_limit = u64::from(settings.login_max_failures);
-    let keys = [
-        (account_key.clone(), account_limit),
-        (ip_key.clone(), account_limit * 4),
-    ];
-    check_login_throttle(state, &keys).await?;
-
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&state.db)
-        .await?;
-    let stored = found
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |u| u.password.clone());
-    let matches = password::verify(password_text, stored)
+    create_user(&state.db, &state.hash_gate, new)
         .await
-        .map_err(internal)?;
-    let user = match found {
-        Some(user) if matches && user.is_active => user,
-        _ => {
-            for (key, _) in &keys {
-                state
-                    .throttle
-                    .hit(key, settings.login_lockout)
-                    .await
-                    .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| match e {
+            CreateUserError::InvalidEmail | CreateUserError::EmailTaken => {
+                field_error("email", e.to_string())
             }
-            return Err(ApiError::AuthenticationFailed(NO_ACCOUNT.to_owned()));
-        }
-    };
-    state
-        .throttle
-        .clear(&account_key)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-
-    let tx = db::begin_write(&state.db).await?;
-    let family = uuid::Uuid::new_v4().to_string();
-    let pair = issue_pair(state, &tx, user.id, &family).await?;
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLogin, Expr::value(Some(time::now())))
-        .filter(user::Column::Id.eq(user.id))
-        .exec(&tx)
-        .await?;
-    tx.commit().await?;
-    Ok(pair)
-}
-
-/// Revokes every live refresh token of a family.
-async fn revoke_family<C: ConnectionTrait>(conn: &C, family: &str) -> Result<(), DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(
-            refresh_token::Column::RevokedAt,
-            Expr::value(Some(time::now())),
-        )
-        .filter(refresh_token::Column::FamilyId.eq(family))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Revokes every live refresh token of a user (password change or reset).
-pub async fn revoke_all<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(
-            refresh_token::Column::RevokedAt,
-            Expr::value(Some(time::now())),
-        )
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Exchanges a refresh token for a new pair and spends it. The spend is one conditional
-/// update, so of two parallel refreshes exactly one wins. Presenting a spent token revokes its
-/// whole family: whoever holds the newer tokens must log in again.
-pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiError> {
-    let claims = state
-        .tokens
-        .verify(token, TokenType::Refresh)
-        .map_err(|e| token_invalid(&e))?;
-    let now = time::now();
-    let tx = db::begin_write(&state.db).await?;
-    let spent = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
-        .filter(refresh_token::Column::Jti.eq(claims.jti.as_str()))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .filter(refresh_token::Column::ExpiresAt.gt(now))
-        .exec(&tx)
-        .await?;
-    let row = refresh_token::Entity::find_by_id(claims.jti.clone())
-        .one(&tx)
-        .await?;
-    let Some(row) = row else {
-        tx.rollback().await?;
-        return Err(ApiError::InvalidToken(
-            "Token is invalid or expired".to_owned(),
-        ));
-    };
-    if spent.rows_affected != 1 {
-        if row.used_at.is_some() && row.revoked_at.is_none() {
-            // Reuse of a spent token: someone else may hold the family's live token.
-            revoke_family(&tx, &row.family_id).await?;
-            tx.commit().await?;
-            tracing::warn!(
-                user_id = row.user_id,
-                "refresh token reused; its family is revoked"
-            );
-        } else {
-            tx.rollback().await?;
-        }
-        return Err(ApiError::InvalidToken("Token is blacklisted".to_owned()));
-    }
-    let active = user::Entity::find_by_id(row.user_id)
-        .one(&tx)
-        .await?
-        .is_some_and(|u| u.is_active);
-    if !active {
-        tx.rollback().await?;
-        return Err(ApiError::InvalidToken("User not found".to_owned()));
-    }
-    let pair = issue_pair(state, &tx, row.user_id, &row.family_id).await?;
-    tx.commit().await?;
-    Ok(pair)
-}
-
-/// Logs out: the refresh token's family is revoked.
-pub async fn logout(state: &AppState, token: &str) -> Result<(), ApiError> {
-    let claims = state
-        .tokens
-        .verify(token, TokenType::Refresh)
-        .map_err(|e| token_invalid(&e))?;
-    let row = refresh_token::Entity::find_by_id(claims.jti)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::InvalidToken("Token is invalid or expired".to_owned()))?;
-    let tx = db::begin_write(&state.db).await?;
-    revoke_family(&tx, &row.family_id).await?;
-    tx.commit().await?;
-    Ok(())
+            CreateUserError::WeakPassword(problems) => password_errors("password", problems),
+            CreateUserError::Password(e) => e.into(),
+            CreateUserError::Database(e) => e.into(),
+        })
 }
 
 /// Updates the names of a user (the only fields a user may change here).
@@ -392,7 +181,9 @@ pub async fn update_profile(
     Ok(row.update(&state.db).await?)
 }
 
-async fn set_password<C: ConnectionTrait>(
+/// Stores a new password hash; every session and every outstanding reset code of the user
+/// ends with it.
+pub(super) async fn set_password<C: ConnectionTrait>(
     conn: &C,
     user_id: i64,
     hash: String,
@@ -402,7 +193,8 @@ async fn set_password<C: ConnectionTrait>(
         .filter(user::Column::Id.eq(user_id))
         .exec(conn)
         .await?;
-    revoke_all(conn, user_id).await
+    sessions::revoke_all(conn, user_id).await?;
+    reset::spend_all(conn, user_id).await
 }
 
 fn password_errors(field: &str, problems: Vec<String>) -> ApiError {
@@ -415,7 +207,11 @@ fn password_errors(field: &str, problems: Vec<String>) -> ApiError {
 
 /// Checks a new password against every rule (in the context of `user`) and hashes it; the
 /// problems are reported under `new_password`.
-async fn new_password_hash(user: &user::Model, new_password: String) -> Result<String, ApiError> {
+pub(super) async fn new_password_hash(
+    gate: &Gate,
+    user: &user::Model,
+    new_password: String,
+) -> Result<String, ApiError> {
     let problems = password::problems(
         &new_password,
         &user.email,
@@ -425,7 +221,7 @@ async fn new_password_hash(user: &user::Model, new_password: String) -> Result<S
     if !problems.is_empty() {
         return Err(password_errors("new_password", problems));
     }
-    password::hash(new_password).await.map_err(internal)
+    Ok(password::hash(gate, new_password).await?)
 }
 
 /// Changes the password after checking the old one; every refresh token is revoked.
@@ -435,169 +231,15 @@ pub async fn change_password(
     old_password: String,
     new_password: String,
 ) -> Result<(), ApiError> {
-    let matches = password::verify(old_password, user.password.clone())
-        .await
-        .map_err(internal)?;
+    let matches = password::verify(&state.hash_gate, old_password, user.password.clone()).await?;
     if !matches {
         return Err(field_error(
             "old_password",
             "Your old password was entered incorrectly. Please enter it again.",
         ));
     }
-    let hash = new_password_hash(user, new_password).await?;
+    let hash = new_password_hash(&state.hash_gate, user, new_password).await?;
     let tx = db::begin_write(&state.db).await?;
-    set_password(&tx, user.id, hash).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// The job that makes and mails a reset token.
-pub const PASSWORD_RESET_JOB: &str = "accounts.password_reset";
-/// How long a reset token is valid.
-pub const RESET_TOKEN_TTL: Duration = Duration::from_secs(3600);
-
-#[derive(Serialize, Deserialize)]
-struct ResetRequest {
-    email: String,
-}
-
-/// Asks for a reset. The request does the same work whether or not the account exists — it
-/// only queues a job — so neither the answer nor its timing tells. 429 when one address or
-/// one client asks too often.
-pub async fn request_password_reset(
-    state: &AppState,
-    email: &str,
-    client_ip: std::net::IpAddr,
-) -> Result<(), ApiError> {
-    let email = normalize_email(email)
-        .ok_or_else(|| field_error("email", "Enter a valid email address."))?;
-    let hour = Duration::from_secs(3600);
-    for (key, limit) in [
-        (format!("reset:email:{email}"), 3),
-        (format!("reset:ip:{client_ip}"), 20),
-    ] {
-        let window = state
-            .throttle
-            .hit(&key, hour)
-            .await
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        if window.count > limit {
-            return Err(ApiError::Throttled {
-                retry_after: window.retry_after,
-            });
-        }
-    }
-    queue::enqueue(
-        &state.db,
-        NewJob::new(PASSWORD_RESET_JOB, json!(ResetRequest { email })),
-    )
-    .await?;
-    Ok(())
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The token for a job: an HMAC of the job id with the secret key, so a re-run of the same
-/// job makes the same token (and finds its row) instead of mailing a second one.
-fn reset_token_for(secret: &[u8], job_id: i64) -> Result<String, JobError> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret).map_err(|e| JobError::Permanent(e.to_string()))?;
-    mac.update(format!("password-reset:{job_id}").as_bytes());
-    Ok(mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
-/// The [`PASSWORD_RESET_JOB`] handler: if the account exists and is active, store the token's
-/// hash and queue the mail, in one transaction.
-pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), JobError> {
-    let request: ResetRequest = jobs::payload(payload)?;
-    let state = &ctx.state;
-    let Some(user) = user::Entity::find()
-        .filter(user::Column::Email.eq(request.email.as_str()))
-        .filter(user::Column::IsActive.eq(true))
-        .one(&state.db)
-        .await?
-    else {
-        return Ok(());
-    };
-    let token = reset_token_for(state.settings.secret_key.expose(), ctx.job_id)?;
-    let token_hash = sha256_hex(&token);
-    let tx = db::begin_write(&state.db).await?;
-    if reset_token::Entity::find_by_id(token_hash.clone())
-        .one(&tx)
-        .await?
-        .is_some()
-    {
-        // An earlier run of this job got this far and committed: its mail is queued.
-        return Ok(());
-    }
-    let now = time::now();
-    reset_token::ActiveModel {
-        token_hash: Set(token_hash),
-        user_id: Set(user.id),
-        expires_at: Set(now + chrono::TimeDelta::seconds(3600)),
-        created_at: Set(now),
-        used_at: Set(None),
-    }
-    .insert(&tx)
-    .await?;
-    let message = email::PASSWORD_RESET
-        .render(
-            &user.email,
-            &[
-                ("shop", state.settings.shop_name.as_str()),
-                ("email", user.email.as_str()),
-                ("token", token.as_str()),
-            ],
-        )
-        .map_err(|e| JobError::Permanent(e.to_string()))?;
-    email::enqueue(&tx, &message).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Sets a new password with a reset token: single use, one hour; every refresh token of the
-/// user is revoked.
-pub async fn confirm_password_reset(
-    state: &AppState,
-    token: &str,
-    new_password: String,
-) -> Result<(), ApiError> {
-    let bad_token = || field_error("token", "Invalid or expired token.");
-    let token_hash = sha256_hex(token.trim());
-    let now = time::now();
-    let row = reset_token::Entity::find_by_id(token_hash.clone())
-        .one(&state.db)
-        .await?
-        .filter(|row| row.used_at.is_none() && row.expires_at > now)
-        .ok_or_else(bad_token)?;
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(&state.db)
-        .await?
-        .filter(|u| u.is_active)
-        .ok_or_else(bad_token)?;
-    let hash = new_password_hash(&user, new_password).await?;
-    let tx = db::begin_write(&state.db).await?;
-    // Spend the token with a conditional update: of two uses, one wins.
-    let spent = reset_token::Entity::update_many()
-        .col_expr(reset_token::Column::UsedAt, Expr::value(Some(now)))
-        .filter(reset_token::Column::TokenHash.eq(token_hash))
-        .filter(reset_token::Column::UsedAt.is_null())
-        .exec(&tx)
-        .await?;
-    if spent.rows_affected != 1 {
-        tx.rollback().await?;
-        return Err(bad_token());
-    }
     set_password(&tx, user.id, hash).await?;
     tx.commit().await?;
     Ok(())
@@ -766,23 +408,5 @@ mod tests {
         ] {
             assert_eq!(normalize_email(bad), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn reset_tokens_are_stable_per_job_and_secret() {
-        let a = reset_token_for(b"secret-one-that-is-long-enough-000", 5).expect("mac");
-        assert_eq!(
-            a,
-            reset_token_for(b"secret-one-that-is-long-enough-000", 5).expect("mac")
-        );
-        assert_ne!(
-            a,
-            reset_token_for(b"secret-one-that-is-long-enough-000", 6).expect("mac")
-        );
-        assert_ne!(
-            a,
-            reset_token_for(b"secret-two-that-is-long-enough-000", 5).expect("mac")
-        );
-        assert_eq!(a.len(), 64);
     }
 }

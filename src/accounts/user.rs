@@ -2,8 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
-/// A user account. `email` is stored lower-cased; `password` is an Argon2id PHC string.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// A user account. `email` is stored lower-cased; `password` is an Argon2id PHC string, which
+/// `Debug` does not print.
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -23,3 +24,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .field("is_staff", &self.is_staff)
+            .field("is_active", &self.is_active)
+            .finish_non_exhaustive()
+    }
+}

@@ -46,8 +46,8 @@ pub struct TokenPairView {
     pub refresh: String,
 }
 
-impl From<super::service::TokenPair> for TokenPairView {
-    fn from(pair: super::service::TokenPair) -> TokenPairView {
+impl From<super::sessions::TokenPair> for TokenPairView {
+    fn from(pair: super::sessions::TokenPair) -> TokenPairView {
         TokenPairView {
             access: pair.access,
             refresh: pair.refresh,
@@ -56,7 +56,7 @@ impl From<super::service::TokenPair> for TokenPairView {
 }
 
 /// `POST /api/auth/register/`.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 pub struct RegisterRequest {
     #[schema(example = "ada@example.com")]
     pub email: String,
@@ -82,7 +82,7 @@ impl FromFields for RegisterRequest {
 }
 
 /// `POST /api/auth/login/`.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -100,7 +100,7 @@ impl FromFields for LoginRequest {
 }
 
 /// `POST /api/auth/refresh/` and `POST /api/auth/logout/`.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 pub struct RefreshRequest {
     pub refresh: String,
 }
@@ -130,7 +130,7 @@ impl FromFields for ProfileUpdate {
 }
 
 /// `POST /api/auth/password/change/`.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 pub struct PasswordChange {
     pub old_password: String,
     pub new_password: String,
@@ -162,7 +162,7 @@ impl FromFields for PasswordReset {
 }
 
 /// `POST /api/auth/password/reset/confirm/`.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 pub struct PasswordResetConfirm {
     /// The code from the email.
     pub token: String,
@@ -178,6 +178,27 @@ impl FromFields for PasswordResetConfirm {
             new_password: new_password?,
         })
     }
+}
+
+/// `Debug` for a request that carries secrets: the type name and only the fields named here.
+macro_rules! redacted_debug {
+    ($($type:ident { $($shown:ident),* }),* $(,)?) => {$(
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($type))
+                    $(.field(stringify!($shown), &self.$shown))*
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+redacted_debug! {
+    RegisterRequest { email },
+    LoginRequest { email },
+    RefreshRequest {},
+    PasswordChange {},
+    PasswordResetConfirm {},
 }
 
 /// ISO 3166-1 alpha-2 codes.

@@ -15,8 +15,9 @@ use crate::settings::EmailTransport;
 /// The job kind that delivers one [`Email`].
 pub const SEND_JOB: &str = "email.send";
 
-/// A rendered message, as stored in the job's payload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A rendered message, as stored in an `email.send` job's payload — so never a message that
+/// holds a secret (a job that must mail one sends it itself). `Debug` leaves out the body.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Email {
     /// Recipient address.
     pub to: String,
@@ -26,6 +27,15 @@ pub struct Email {
     pub text: String,
     /// HTML part.
     pub html: String,
+}
+
+impl std::fmt::Debug for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Email")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A message template: subject, text and HTML with `{{ name }}` placeholders.

@@ -123,6 +123,9 @@ pub enum ApiError {
     /// 503: a dependency (usually the database) is not answering.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503 with `Retry-After: 1`: too much expensive work is already running or waiting.
+    #[error("overloaded")]
+    Overloaded,
     /// 500: a bug or an unexpected failure; the cause is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -217,6 +220,13 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(cause) => {
                 tracing::warn!(%cause, "answering 503");
                 detail_response(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+            }
+            ApiError::Overloaded => {
+                let mut response = detail_response(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1_u64));
+                response
             }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "answering 500");

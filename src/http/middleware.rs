@@ -5,13 +5,14 @@
 use std::any::Any;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
 use super::error::{SERVER_ERROR, UNAVAILABLE, detail_response};
+use crate::state::AppState;
 
 /// The header that carries the request id both ways.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -45,6 +46,21 @@ fn route_label(request: &Request) -> String {
     }
 }
 
+/// The method label for metrics: one of the standard methods, or `other` — a client can send
+/// any token as a method, and every distinct label would be a new time series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Outermost middleware: request id, the span every log line of the request is written in,
 /// request metrics, and an access log line at debug level (errors at warn/error).
 pub async fn observe(mut request: Request, next: Next) -> Response {
@@ -68,7 +84,7 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
 
     let status = response.status();
     let labels = [
-        ("method", method.to_string()),
+        ("method", method_label(&method).to_owned()),
         ("route", route),
         ("status", status.as_u16().to_string()),
     ];
@@ -84,6 +100,50 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// Security headers on every response: no MIME sniffing, no framing, no referrer, HSTS when the
+/// public URL is https; and `Cache-Control: no-store` on every answer that can carry tokens or
+/// a user's own data — any request with credentials, and everything under `/api/auth/` and
+/// `/api/admin/` — so no shared cache or device cache keeps it.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let private = request.headers().contains_key(header::AUTHORIZATION)
+        || ["/api/auth/", "/api/admin/"].iter().any(|prefix| {
+            request
+                .uri()
+                .path()
+                .starts_with(prefix.trim_end_matches('/'))
+        });
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if state
+        .settings
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"))
+    {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    if private {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }

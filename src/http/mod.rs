@@ -8,6 +8,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
+pub mod rate_limit;
 
 use axum::Router;
 use axum::routing::MethodRouter;

@@ -188,9 +188,17 @@ pub fn registry() -> Registry {
     registry.register(crate::email::SEND_JOB, crate::email::send_job);
     registry.register(queue::CLEANUP_JOB, queue::cleanup_job);
     registry.register(
-        crate::accounts::service::PASSWORD_RESET_JOB,
-        crate::accounts::service::password_reset_job,
+        crate::accounts::reset::PASSWORD_RESET_JOB,
+        crate::accounts::reset::password_reset_job,
+    );
+    registry.register(
+        crate::accounts::sessions::PURGE_JOB,
+        crate::accounts::sessions::purge_job,
     );
     registry.every(queue::CLEANUP_JOB, Duration::from_secs(3600));
+    registry.every(
+        crate::accounts::sessions::PURGE_JOB,
+        Duration::from_secs(3600),
+    );
     registry
 }

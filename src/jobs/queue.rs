@@ -18,8 +18,6 @@ use crate::{db, time};
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
 /// The periodic job that deletes finished jobs.
 pub const CLEANUP_JOB: &str = "jobs.cleanup";
-/// How long finished jobs are kept.
-pub const KEEP_DONE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A job to enqueue.
 #[derive(Clone, Debug)]
@@ -357,13 +355,15 @@ pub async fn depth(conn: &DatabaseConnection) -> Result<Vec<(State, u64)>, DbErr
         .collect())
 }
 
-/// The periodic clean-up: deletes jobs finished more than [`KEEP_DONE`] ago (dead ones stay).
+/// The periodic clean-up: deletes jobs that finished — done, or dead — more than
+/// `EMPORIUM_JOB_RETENTION` ago, so the table does not grow with every request that ever
+/// queued a job. Operators have that long to look at a dead job and retry it.
 pub async fn cleanup_job(ctx: JobContext, _payload: Value) -> Result<(), JobError> {
-    let cutoff = time::now() - delta(KEEP_DONE);
+    let cutoff = time::now() - delta(ctx.state.settings.job_retention);
     let conn = &ctx.state.db;
     let tx = conn.begin().await?;
     Jobs::delete_many()
-        .filter(Column::State.eq(State::Done.as_str()))
+        .filter(Column::State.is_in([State::Done.as_str(), State::Dead.as_str()]))
         .filter(Column::FinishedAt.lt(cutoff))
         .exec(&tx)
         .await?;

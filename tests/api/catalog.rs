@@ -787,9 +787,14 @@ async fn with_redis_a_hit_asks_the_database_nothing_and_every_node_sees_a_write(
         ..Spawn::default()
     })
     .await;
-    create_superuser(&a.state.db, "boss@shop.example", PASSWORD)
-        .await
-        .expect("staff");
+    create_superuser(
+        &a.state.db,
+        &a.state.hash_gate,
+        "boss@shop.example",
+        PASSWORD,
+    )
+    .await
+    .expect("staff");
     let staff = a.access_token("boss@shop.example", PASSWORD).await;
     let category = new_category(&a, &staff, "Shoes", None).await;
     let product = new_product(

@@ -96,9 +96,14 @@ async fn concurrent_writers_that_read_then_write_all_succeed() {
 #[tokio::test]
 async fn a_user_round_trips_with_its_timestamp_and_a_hashed_password() {
     let app = spawn(Spawn::default()).await;
-    let created = create_superuser(&app.state.db, " Boss@Shop.Example ", "a sound passphrase")
-        .await
-        .expect("created");
+    let created = create_superuser(
+        &app.state.db,
+        &app.state.hash_gate,
+        " Boss@Shop.Example ",
+        "a sound passphrase",
+    )
+    .await
+    .expect("created");
     assert_eq!(created.email, "boss@shop.example");
     assert!(created.is_staff);
     let stored = user::Entity::find_by_id(created.id)
@@ -113,9 +118,21 @@ async fn a_user_round_trips_with_its_timestamp_and_a_hashed_password() {
     assert!(stored.password.starts_with("$argon2id$"));
     assert!(!stored.password.contains("a sound passphrase"));
 
-    let again = create_superuser(&app.state.db, "BOSS@shop.example", "another passphrase").await;
+    let again = create_superuser(
+        &app.state.db,
+        &app.state.hash_gate,
+        "BOSS@shop.example",
+        "another passphrase",
+    )
+    .await;
     assert!(matches!(again, Err(CreateUserError::EmailTaken)));
-    let weak = create_superuser(&app.state.db, "new@shop.example", "1234567").await;
+    let weak = create_superuser(
+        &app.state.db,
+        &app.state.hash_gate,
+        "new@shop.example",
+        "1234567",
+    )
+    .await;
     assert!(matches!(weak, Err(CreateUserError::WeakPassword(_))));
     let (status, _) = json(app.get("/ready/").await).await;
     assert_eq!(status, 200);

@@ -388,9 +388,14 @@ impl TestApp {
     /// An access token for a new staff account (made as `createsuperuser` does).
     pub async fn staff_token(&self) -> String {
         let email = format!("staff-{}@shop.example", uuid::Uuid::new_v4().simple());
-        emporium::accounts::service::create_superuser(&self.state.db, &email, PASSWORD)
-            .await
-            .expect("staff account");
+        emporium::accounts::service::create_superuser(
+            &self.state.db,
+            &self.state.hash_gate,
+            &email,
+            PASSWORD,
+        )
+        .await
+        .expect("staff account");
         self.access_token(&email, PASSWORD).await
     }
 

@@ -12,6 +12,7 @@ mod m20261124_000001_users;
 mod m20261124_000002_jobs;
 mod m20261124_000003_accounts;
 mod m20261124_000004_catalog;
+mod m20261124_000005_hardening;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_jobs::Migration),
             Box::new(m20261124_000003_accounts::Migration),
             Box::new(m20261124_000004_catalog::Migration),
+            Box::new(m20261124_000005_hardening::Migration),
         ]
     }
 

@@ -1,0 +1,242 @@
+//! Password reset by a code sent by email.
+//!
+//! What is stored where: the request only queues an `accounts.password_reset` job whose payload
+//! is the address asked for (no code). The job derives the code from the secret key and its own
+//! id (an HMAC, so a retried job mails the same code instead of a second one), stores only the
+//! code's SHA-256, and hands the message to the mail server itself — the readable code exists
+//! only in that message, never in a table, a job payload, a log line or an API answer. A code
+//! is single use, lives one hour, and dies with any password change or completed reset.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set, SqlErr,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::service::{new_password_hash, normalize_email, set_password};
+use super::{reset_token, user};
+use crate::email::{self, EmailError};
+use crate::http::error::{ApiError, field_error};
+use crate::jobs::queue::{self, NewJob};
+use crate::jobs::{self, JobContext, JobError};
+use crate::state::AppState;
+use crate::throttle::client_key;
+use crate::{db, time};
+
+/// The job that makes and mails a reset code.
+pub const PASSWORD_RESET_JOB: &str = "accounts.password_reset";
+/// How long a reset code is valid.
+pub const RESET_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+#[derive(Serialize, Deserialize)]
+struct ResetRequest {
+    email: String,
+}
+
+/// Asks for a reset. The request does the same work whether or not the account exists — it
+/// only queues a job — so neither the answer nor its timing tells. 429 when one address or
+/// one client asks too often (counted before deciding).
+pub async fn request_password_reset(
+    state: &AppState,
+    email: &str,
+    client_ip: IpAddr,
+) -> Result<(), ApiError> {
+    let email = normalize_email(email)
+        .ok_or_else(|| field_error("email", "Enter a valid email address."))?;
+    let hour = Duration::from_secs(3600);
+    for (key, limit) in [
+        (format!("reset:email:{email}"), 3),
+        (format!("reset:ip:{}", client_key(client_ip)), 20),
+    ] {
+        let window = state
+            .throttle
+            .hit(&key, hour)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        if window.count > limit {
+            return Err(ApiError::Throttled {
+                retry_after: window.retry_after,
+            });
+        }
+    }
+    queue::enqueue(
+        &state.db,
+        NewJob::new(PASSWORD_RESET_JOB, json!(ResetRequest { email })),
+    )
+    .await?;
+    Ok(())
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The code for a job: an HMAC of the job id with the secret key, so a re-run of the same job
+/// makes the same code (and finds its row) instead of mailing a second one.
+fn reset_code_for(secret: &[u8], job_id: i64) -> Result<String, JobError> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret).map_err(|e| JobError::Permanent(e.to_string()))?;
+    mac.update(format!("password-reset:{job_id}").as_bytes());
+    Ok(mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The [`PASSWORD_RESET_JOB`] handler: if the account exists and is active, store the code's
+/// hash (once) and send the message. A failed send is retried with the same code; a code that
+/// was used or has expired meanwhile is not mailed again.
+pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), JobError> {
+    let request: ResetRequest = jobs::payload(payload)?;
+    let state = &ctx.state;
+    let Some(user) = user::Entity::find()
+        .filter(user::Column::Email.eq(request.email.as_str()))
+        .filter(user::Column::IsActive.eq(true))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let code = reset_code_for(state.settings.secret_key.expose(), ctx.job_id)?;
+    let code_hash = sha256_hex(&code);
+    let now = time::now();
+    match reset_token::Entity::find_by_id(code_hash.clone())
+        .one(&state.db)
+        .await?
+    {
+        Some(row) if row.used_at.is_some() || row.expires_at <= now => return Ok(()),
+        Some(_) => {}
+        None => {
+            let ttl = chrono::TimeDelta::from_std(RESET_TOKEN_TTL)
+                .map_err(|e| JobError::Permanent(e.to_string()))?;
+            let inserted = reset_token::ActiveModel {
+                token_hash: Set(code_hash),
+                user_id: Set(user.id),
+                expires_at: Set(now + ttl),
+                created_at: Set(now),
+                used_at: Set(None),
+            }
+            .insert(&state.db)
+            .await;
+            match inserted {
+                // A parallel run of this job stored it first: the same code, mailed below.
+                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+                other => {
+                    other?;
+                }
+            }
+        }
+    }
+    let message = email::PASSWORD_RESET
+        .render(
+            &user.email,
+            &[
+                ("shop", state.settings.shop_name.as_str()),
+                ("email", user.email.as_str()),
+                ("token", code.as_str()),
+            ],
+        )
+        .map_err(|e| JobError::Permanent(e.to_string()))?;
+    match state.mailer.send(&message).await {
+        Ok(()) => Ok(()),
+        Err(EmailError::Invalid(e)) => Err(JobError::Permanent(e)),
+        Err(e) => Err(JobError::retry(e)),
+    }
+}
+
+/// Sets a new password with a reset code: single use, one hour; every refresh token and every
+/// other reset code of the user dies with it.
+pub async fn confirm_password_reset(
+    state: &AppState,
+    code: &str,
+    new_password: String,
+) -> Result<(), ApiError> {
+    let bad_code = || field_error("token", "Invalid or expired token.");
+    let code_hash = sha256_hex(code.trim());
+    let now = time::now();
+    let row = reset_token::Entity::find_by_id(code_hash.clone())
+        .one(&state.db)
+        .await?
+        .filter(|row| row.used_at.is_none() && row.expires_at > now)
+        .ok_or_else(bad_code)?;
+    let user = user::Entity::find_by_id(row.user_id)
+        .one(&state.db)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(bad_code)?;
+    let hash = new_password_hash(&state.hash_gate, &user, new_password).await?;
+    let tx = db::begin_write(&state.db).await?;
+    // Spend the code with a conditional update: of two uses, one wins.
+    let spent = reset_token::Entity::update_many()
+        .col_expr(reset_token::Column::UsedAt, Expr::value(Some(now)))
+        .filter(reset_token::Column::TokenHash.eq(code_hash))
+        .filter(reset_token::Column::UsedAt.is_null())
+        .exec(&tx)
+        .await?;
+    if spent.rows_affected != 1 {
+        tx.rollback().await?;
+        return Err(bad_code());
+    }
+    set_password(&tx, user.id, hash).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every outstanding reset code of a user (their password just changed).
+pub async fn spend_all<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
+    reset_token::Entity::update_many()
+        .col_expr(reset_token::Column::UsedAt, Expr::value(Some(time::now())))
+        .filter(reset_token::Column::UserId.eq(user_id))
+        .filter(reset_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes codes that were used or have expired (part of the periodic session purge).
+pub async fn purge(db: &DatabaseConnection) -> Result<(), DbErr> {
+    reset_token::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(reset_token::Column::UsedAt.is_not_null())
+                .add(reset_token::Column::ExpiresAt.lt(time::now())),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_codes_are_stable_per_job_and_secret() {
+        let a = reset_code_for(b"secret-one-that-is-long-enough-000", 5).expect("mac");
+        assert_eq!(
+            a,
+            reset_code_for(b"secret-one-that-is-long-enough-000", 5).expect("mac")
+        );
+        assert_ne!(
+            a,
+            reset_code_for(b"secret-one-that-is-long-enough-000", 6).expect("mac")
+        );
+        assert_ne!(
+            a,
+            reset_code_for(b"secret-two-that-is-long-enough-000", 5).expect("mac")
+        );
+        assert_eq!(a.len(), 64);
+    }
+}

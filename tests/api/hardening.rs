@@ -1,0 +1,775 @@
+//! What an attacker or a busy app would try: reading secrets where staff or a backup can,
+//! racing throttles, flooding the password hasher, retrying refreshes, hammering the API, and
+//! growing the server's memory with labels and rows.
+
+use std::time::Duration;
+
+use emporium::accounts::{refresh_token, reset_token, sessions, user};
+use emporium::jobs::{JobContext, job, queue};
+use reqwest::Method;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, Spawn, TestApp, eventually, json, spawn, spawn_app};
+use crate::standins::SmtpServer;
+
+fn with(settings: &[(&'static str, &str)]) -> Spawn {
+    Spawn {
+        settings: settings
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect(),
+        ..Spawn::default()
+    }
+}
+
+async fn register(app: &TestApp, email: &str) -> u16 {
+    let body = json!({"email": email, "password": PASSWORD});
+    app.call(Method::POST, "/api/auth/register/", None, Some(body))
+        .await
+        .0
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
+    let body = json!({"email": email, "password": password});
+    app.call(Method::POST, "/api/auth/login/", None, Some(body))
+        .await
+}
+
+/// Registers and logs in; returns (access, refresh).
+async fn signed_up(app: &TestApp, email: &str) -> (String, String) {
+    assert_eq!(register(app, email).await, 201);
+    let (status, body) = login(app, email, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    let field = |name: &str| body[name].as_str().expect("token").to_owned();
+    (field("access"), field("refresh"))
+}
+
+async fn refresh(app: &TestApp, token: &str) -> (u16, Value) {
+    app.call(
+        Method::POST,
+        "/api/auth/refresh/",
+        None,
+        Some(json!({"refresh": token})),
+    )
+    .await
+}
+
+/// Sends `count` copies of a request at once; returns the statuses and bodies.
+async fn burst(
+    count: usize,
+    make: impl Fn(usize) -> reqwest::RequestBuilder,
+) -> Vec<(u16, Option<String>, Value)> {
+    let requests: Vec<_> = (0..count)
+        .map(|n| {
+            let request = make(n);
+            tokio::spawn(async move {
+                let response = request.send().await.expect("answered");
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().expect("ascii").to_owned());
+                let text = response.text().await.expect("body");
+                let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+                (status, retry_after, body)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for request in requests {
+        answers.push(request.await.expect("task"));
+    }
+    answers
+}
+
+fn count(answers: &[(u16, Option<String>, Value)], status: u16) -> usize {
+    answers.iter().filter(|(s, _, _)| *s == status).count()
+}
+
+// 1. Reset codes are secret.
+
+async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
+    spawn(with(&[("EMAIL_URL", &smtp.url())])).await
+}
+
+async fn request_reset(app: &TestApp, email: &str) {
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/auth/password/reset/",
+            None,
+            Some(json!({"email": email})),
+        )
+        .await;
+    assert_eq!(status, 204);
+}
+
+/// Waits for the `n`th mail and returns the code in it.
+async fn nth_code(smtp: &SmtpServer, n: usize) -> String {
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            smtp.messages().len() >= n
+        })
+        .await,
+        "mail {n} never came"
+    );
+    let mail = &smtp.messages()[n - 1];
+    let text = mail.part("text/plain").expect("text part");
+    text.lines()
+        .map(str::trim)
+        .find(|line| line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no code in {text}"))
+        .to_owned()
+}
+
+async fn confirm_reset(app: &TestApp, code: &str, password: &str) -> (u16, Value) {
+    app.call(
+        Method::POST,
+        "/api/auth/password/reset/confirm/",
+        None,
+        Some(json!({"token": code, "new_password": password})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_reset_code_is_in_no_table_no_job_and_no_staff_answer() {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_mail(&smtp).await;
+    signed_up(&app, "ada@example.com").await;
+    let staff = app.staff_token().await;
+    request_reset(&app, "ada@example.com").await;
+    let code = nth_code(&smtp, 1).await;
+
+    let (status, jobs) = app
+        .call(
+            Method::GET,
+            "/api/admin/jobs/?page_size=100",
+            Some(&staff),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(jobs["count"].as_u64().expect("count") >= 1);
+    assert!(!jobs.to_string().contains(&code), "staff can read the code");
+
+    let rows = job::Entity::find().all(&app.state.db).await.expect("jobs");
+    for row in &rows {
+        let stored = format!("{} {:?}", row.payload, row.last_error);
+        assert!(!stored.contains(&code), "a job holds the code: {stored}");
+    }
+    assert!(
+        rows.iter().all(|row| row.kind != emporium::email::SEND_JOB),
+        "the code was handed to a mail job"
+    );
+    let codes = reset_token::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("codes");
+    assert_eq!(codes.len(), 1);
+    assert!(codes.iter().all(|row| row.token_hash != code));
+    assert!(format!("{codes:?}").find(&code).is_none());
+
+    let (status, _) = confirm_reset(&app, &code, "Tr1cky-Quokka-Harbour").await;
+    assert_eq!(status, 204, "the mailed code works");
+}
+
+#[tokio::test]
+async fn reset_codes_die_with_a_password_change_or_another_completed_reset() {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_mail(&smtp).await;
+    let (access, _) = signed_up(&app, "ada@example.com").await;
+
+    request_reset(&app, "ada@example.com").await;
+    let before_change = nth_code(&smtp, 1).await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/auth/password/change/",
+            Some(&access),
+            Some(json!({"old_password": PASSWORD, "new_password": "Tr1cky-Quokka-Harbour"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = confirm_reset(&app, &before_change, "Another-Fine-Walrus").await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"token": ["Invalid or expired token."]}))
+    );
+
+    request_reset(&app, "ada@example.com").await;
+    let first = nth_code(&smtp, 2).await;
+    request_reset(&app, "ada@example.com").await;
+    let second = nth_code(&smtp, 3).await;
+    assert_ne!(first, second);
+    assert_eq!(
+        confirm_reset(&app, &second, "Another-Fine-Walrus").await.0,
+        204
+    );
+    assert_eq!(
+        confirm_reset(&app, &first, "Yet-Another-Pelican").await.0,
+        400,
+        "an older code outlived the reset"
+    );
+    assert_eq!(
+        login(&app, "ada@example.com", "Another-Fine-Walrus")
+            .await
+            .0,
+        200
+    );
+}
+
+// 2. Throttles count before they decide.
+
+#[tokio::test]
+async fn a_login_burst_on_one_account_checks_no_more_passwords_than_the_limit() {
+    let app = spawn(with(&[("EMPORIUM_LOGIN_MAX_FAILURES", "5")])).await;
+    signed_up(&app, "ada@example.com").await;
+    let answers = burst(64, |_| {
+        app.client
+            .post(app.url("/api/auth/login/"))
+            .json(&json!({"email": "ada@example.com", "password": "wrong horse battery"}))
+    })
+    .await;
+    assert_eq!(count(&answers, 401), 5, "password checks: {answers:?}");
+    assert_eq!(count(&answers, 429), 59);
+    assert!(
+        answers
+            .iter()
+            .filter(|(s, _, _)| *s == 429)
+            .all(|(_, retry, _)| retry.is_some())
+    );
+    assert_eq!(login(&app, "ada@example.com", PASSWORD).await.0, 429);
+}
+
+#[tokio::test]
+async fn a_login_burst_from_one_client_over_many_accounts_is_bounded_per_client() {
+    let app = spawn(with(&[("EMPORIUM_LOGIN_MAX_FAILURES", "2")])).await;
+    let answers = burst(40, |n| {
+        app.client
+            .post(app.url("/api/auth/login/"))
+            .json(&json!({"email": format!("user{n}@example.com"), "password": "whatever-it-is"}))
+    })
+    .await;
+    assert_eq!(count(&answers, 401), 8, "{answers:?}");
+    assert_eq!(count(&answers, 429), 32);
+}
+
+#[tokio::test]
+async fn a_successful_login_does_not_use_up_the_client_budget() {
+    let app = spawn(with(&[("EMPORIUM_LOGIN_MAX_FAILURES", "1")])).await;
+    signed_up(&app, "ada@example.com").await;
+    // The client may fail 4 times; ten good logins in between must not count against it.
+    for _ in 0..10 {
+        assert_eq!(login(&app, "ada@example.com", PASSWORD).await.0, 200);
+    }
+    for n in 0..4 {
+        let (status, _) = login(&app, &format!("x{n}@example.com"), "nope-nope-nope").await;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(login(&app, "ada@example.com", PASSWORD).await.0, 429);
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_counted_per_64() {
+    let app = spawn(with(&[
+        ("EMPORIUM_LOGIN_MAX_FAILURES", "1"),
+        ("EMPORIUM_TRUSTED_PROXIES", "127.0.0.1"),
+    ]))
+    .await;
+    let from = |ip: &str, n: usize| {
+        app.client
+            .post(app.url("/api/auth/login/"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": format!("v6-{n}@example.com"), "password": "nope-nope-nope"}))
+    };
+    // Four failures (the client limit) from four addresses of one /64 …
+    for (n, ip) in [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::2",
+        "2001:db8:1:2:ffff::3",
+        "2001:db8:1:2::4",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let status = from(ip, n).send().await.expect("sent").status().as_u16();
+        assert_eq!(status, 401);
+    }
+    // … lock a fifth address of it, and no address of the next /64.
+    let status = from("2001:db8:1:2:abcd::9", 9)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status.as_u16(), 429);
+    let status = from("2001:db8:1:3::1", 10)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status.as_u16(), 401);
+}
+
+#[tokio::test]
+async fn a_reset_request_burst_sends_no_more_mails_than_the_limit() {
+    let app = spawn_app().await;
+    let answers = burst(30, |_| {
+        app.client
+            .post(app.url("/api/auth/password/reset/"))
+            .json(&json!({"email": "ada@example.com"}))
+    })
+    .await;
+    assert_eq!(count(&answers, 204), 3, "{answers:?}");
+    assert_eq!(count(&answers, 429), 27);
+    let queued = job::Entity::find()
+        .filter(job::Column::Kind.eq(emporium::accounts::reset::PASSWORD_RESET_JOB))
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(queued, 3);
+}
+
+// 3. Password hashing is a bounded resource.
+
+#[tokio::test]
+async fn a_registration_flood_gets_503_beyond_the_hashing_slots_and_stores_only_the_accepted() {
+    let app = spawn(with(&[
+        ("EMPORIUM_HASH_CONCURRENCY", "1"),
+        ("EMPORIUM_HASH_QUEUE", "1"),
+        ("EMPORIUM_THROTTLE_REGISTER", "off"),
+    ]))
+    .await;
+    let answers = burst(24, |n| {
+        app.client
+            .post(app.url("/api/auth/register/"))
+            .json(&json!({"email": format!("flood{n}@example.com"), "password": PASSWORD}))
+    })
+    .await;
+    let created = count(&answers, 201);
+    let refused: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 503).collect();
+    assert!(!refused.is_empty(), "no request was refused: {answers:?}");
+    assert_eq!(created + refused.len(), 24, "{answers:?}");
+    for (_, retry_after, body) in &refused {
+        assert_eq!(retry_after.as_deref(), Some("1"));
+        assert_eq!(
+            body["detail"],
+            "Service temporarily unavailable, try again later."
+        );
+    }
+    let stored = user::Entity::find()
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(stored, u64::try_from(created).expect("small"));
+    assert_eq!(app.get("/health/").await.status(), 200);
+}
+
+#[tokio::test]
+async fn registration_is_throttled_per_client_address_even_in_parallel() {
+    let app = spawn(with(&[("EMPORIUM_THROTTLE_REGISTER", "3/hour")])).await;
+    let answers = burst(12, |n| {
+        app.client
+            .post(app.url("/api/auth/register/"))
+            .json(&json!({"email": format!("r{n}@example.com"), "password": PASSWORD}))
+    })
+    .await;
+    assert_eq!(count(&answers, 201), 3, "{answers:?}");
+    assert_eq!(count(&answers, 429), 9);
+}
+
+// 4. Refresh rotation survives an app's retry.
+
+#[tokio::test]
+async fn parallel_refreshes_of_one_token_all_get_a_usable_pair_of_the_family() {
+    let app = spawn_app().await;
+    let (_, token) = signed_up(&app, "ada@example.com").await;
+    let answers = burst(8, |_| {
+        app.client
+            .post(app.url("/api/auth/refresh/"))
+            .json(&json!({"refresh": token}))
+    })
+    .await;
+    assert_eq!(count(&answers, 200), 8, "{answers:?}");
+    let refreshed: Vec<&str> = answers
+        .iter()
+        .map(|(_, _, body)| body["refresh"].as_str().expect("refresh"))
+        .collect();
+    assert!(
+        refreshed.iter().all(|r| *r == refreshed[0]),
+        "every answer holds the one live token of the family"
+    );
+    for (_, _, body) in &answers {
+        let access = body["access"].as_str().expect("access");
+        let (status, _) = app
+            .call(Method::GET, "/api/auth/me/", Some(access), None)
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, next) = refresh(&app, refreshed[0]).await;
+    assert_eq!(status, 200, "the family survived: {next}");
+    let live = refresh_token::Entity::find()
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(live, 1);
+}
+
+#[tokio::test]
+async fn an_older_generation_within_the_grace_still_revokes_the_family() {
+    let app = spawn_app().await;
+    let (_, first) = signed_up(&app, "ada@example.com").await;
+    let (_, second) = refresh(&app, &first).await;
+    let second = second["refresh"].as_str().expect("refresh").to_owned();
+    let (_, third) = refresh(&app, &second).await;
+    let third = third["refresh"].as_str().expect("refresh").to_owned();
+    let (status, body) = refresh(&app, &first).await;
+    assert_eq!((status, &body["code"]), (401, &json!("token_not_valid")));
+    assert_eq!(refresh(&app, &third).await.0, 401, "the family is revoked");
+}
+
+#[tokio::test]
+async fn a_retry_after_logout_is_refused() {
+    let app = spawn_app().await;
+    let (_, first) = signed_up(&app, "ada@example.com").await;
+    let (_, second) = refresh(&app, &first).await;
+    let second = second["refresh"].as_str().expect("refresh").to_owned();
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/auth/logout/",
+            None,
+            Some(json!({"refresh": second})),
+        )
+        .await;
+    assert_eq!(status, 205);
+    assert_eq!(refresh(&app, &first).await.0, 401);
+}
+
+// 5. API rate limits.
+
+#[tokio::test]
+async fn anonymous_requests_over_the_rate_get_429_in_drf_form() {
+    let app = spawn(with(&[("EMPORIUM_THROTTLE_ANON", "5/min")])).await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/api/categories/").await.status(), 200);
+    }
+    let response = app.get("/api/products/").await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after));
+    let (status, body) = json(response).await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        body,
+        json!({"detail": format!("Request was throttled. Expected available in {retry_after} second{}.",
+            if retry_after == 1 { "" } else { "s" })})
+    );
+    for path in ["/health/", "/ready/", "/metrics"] {
+        for _ in 0..10 {
+            assert_eq!(
+                app.get(path).await.status(),
+                200,
+                "{path} is never throttled"
+            );
+        }
+    }
+    for _ in 0..3 {
+        let status = app
+            .post_raw("/api/payments/webhook/", "application/json", b"{}".to_vec())
+            .await
+            .status();
+        assert_ne!(status, 429, "webhooks are never throttled");
+    }
+}
+
+#[tokio::test]
+async fn a_parallel_burst_gets_exactly_the_rate() {
+    let app = spawn(with(&[("EMPORIUM_THROTTLE_ANON", "10/min")])).await;
+    let answers = burst(30, |_| app.client.get(app.url("/api/categories/"))).await;
+    assert_eq!(count(&answers, 200), 10, "{answers:?}");
+    assert_eq!(count(&answers, 429), 20);
+}
+
+#[tokio::test]
+async fn each_user_has_a_rate_of_their_own() {
+    let app = spawn(with(&[
+        ("EMPORIUM_THROTTLE_ANON", "off"),
+        ("EMPORIUM_THROTTLE_USER", "3/min"),
+    ]))
+    .await;
+    let (ada, _) = signed_up(&app, "ada@example.com").await;
+    let (bob, _) = signed_up(&app, "bob@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.call(Method::GET, "/api/auth/me/", Some(&ada), None)
+                .await
+                .0,
+            200
+        );
+    }
+    let (status, body) = app
+        .call(Method::GET, "/api/auth/me/", Some(&ada), None)
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(
+        app.call(Method::GET, "/api/auth/me/", Some(&bob), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.get("/api/categories/").await.status(),
+        200,
+        "anonymous is off"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_are_shared_between_nodes_through_redis() {
+    let Some(redis) = std::env::var("EMPORIUM_TEST_REDIS")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("skipped: set EMPORIUM_TEST_REDIS=redis://… to run");
+        return;
+    };
+    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    let settings = [
+        ("REDIS_URL", redis.as_str()),
+        ("EMPORIUM_REDIS_PREFIX", prefix.as_str()),
+        ("EMPORIUM_THROTTLE_ANON", "6/min"),
+        ("EMPORIUM_LOGIN_MAX_FAILURES", "3"),
+    ];
+    let a = spawn(with(&settings)).await;
+    let b = spawn(with(&settings)).await;
+    let answers_a = burst(9, |_| a.client.get(a.url("/api/categories/"))).await;
+    let answers_b = burst(9, |_| b.client.get(b.url("/api/categories/"))).await;
+    assert_eq!(
+        count(&answers_a, 200) + count(&answers_b, 200),
+        6,
+        "{answers_a:?} {answers_b:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_login_burst_through_redis_checks_no_more_passwords_than_the_limit() {
+    let Some(redis) = std::env::var("EMPORIUM_TEST_REDIS")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("skipped: set EMPORIUM_TEST_REDIS=redis://… to run");
+        return;
+    };
+    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    let settings = [
+        ("REDIS_URL", redis.as_str()),
+        ("EMPORIUM_REDIS_PREFIX", prefix.as_str()),
+        ("EMPORIUM_LOGIN_MAX_FAILURES", "5"),
+    ];
+    let a = spawn(with(&settings)).await;
+    let b = spawn(with(&settings)).await;
+    signed_up(&a, "ada@example.com").await;
+    let answers = burst(64, |n| {
+        let node = if n % 2 == 0 { &a } else { &b };
+        node.client
+            .post(node.url("/api/auth/login/"))
+            .json(&json!({"email": "ada@example.com", "password": "wrong horse battery"}))
+    })
+    .await;
+    assert_eq!(count(&answers, 401), 5, "{answers:?}");
+    assert_eq!(count(&answers, 429), 59);
+}
+
+// 6. Security headers.
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in [
+        "/health/",
+        "/api/products/",
+        "/api/nowhere/",
+        "/media/none.png",
+    ] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "no HSTS over http"
+        );
+    }
+    let anonymous = app.get("/api/products/").await;
+    assert!(!anonymous.headers().contains_key("cache-control"));
+
+    let login = app
+        .post_json(
+            "/api/auth/login/",
+            &json!({"email": "nobody@example.com", "password": "x-x-x-x-x"}),
+        )
+        .await;
+    assert_eq!(login.headers()["cache-control"], "no-store");
+    let (access, _) = signed_up(&app, "ada@example.com").await;
+    for path in ["/api/auth/me/", "/api/auth/addresses/", "/api/products/"] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_https_public_url_adds_hsts() {
+    let app = spawn(with(&[("EMPORIUM_PUBLIC_URL", "https://shop.example")])).await;
+    let response = app.get("/health/").await;
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("max-age=")
+    );
+}
+
+// 7. Nothing a client chooses grows memory.
+
+#[tokio::test]
+async fn an_invented_method_is_not_a_metric_label() {
+    let app = spawn_app().await;
+    for method in ["FROBNICATE", "X-7f3a", "PURGE"] {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let response = app
+            .client
+            .request(method, app.url("/api/products/"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 405);
+    }
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    for invented in ["FROBNICATE", "X-7f3a", "PURGE"] {
+        assert!(!metrics.contains(invented), "{invented} became a label");
+    }
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+}
+
+#[tokio::test]
+async fn the_periodic_purges_delete_dead_tokens_codes_and_old_jobs_only() {
+    let app = spawn(Spawn {
+        settings: vec![("EMPORIUM_JOB_RETENTION", "1h".to_owned())],
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    let (_, live) = signed_up(&app, "ada@example.com").await;
+    signed_up(&app, "bob@example.com").await;
+    let past = emporium::time::now() - chrono::TimeDelta::hours(2);
+    // Bob's session has expired; Ada's is live.
+    let bob = user::Entity::find()
+        .filter(user::Column::Email.eq("bob@example.com"))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("bob");
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::ExpiresAt, Expr::value(past))
+        .filter(refresh_token::Column::UserId.eq(bob.id))
+        .exec(&app.state.db)
+        .await
+        .expect("expire");
+    let old = queue::enqueue(&app.state.db, queue::NewJob::new("x.old", json!({})))
+        .await
+        .expect("job");
+    let recent = queue::enqueue(&app.state.db, queue::NewJob::new("x.recent", json!({})))
+        .await
+        .expect("job");
+    let queued = queue::enqueue(&app.state.db, queue::NewJob::new("x.queued", json!({})))
+        .await
+        .expect("job");
+    for (id, finished, state) in [(old, past, "dead"), (recent, emporium::time::now(), "done")] {
+        job::Entity::update_many()
+            .col_expr(job::Column::State, Expr::value(state))
+            .col_expr(job::Column::FinishedAt, Expr::value(Some(finished)))
+            .filter(job::Column::Id.eq(id))
+            .exec(&app.state.db)
+            .await
+            .expect("finish");
+    }
+
+    let ctx = JobContext {
+        state: app.state.clone(),
+        job_id: 0,
+        attempt: 1,
+    };
+    sessions::purge_job(ctx.clone(), json!({}))
+        .await
+        .expect("purge");
+    queue::cleanup_job(ctx, json!({})).await.expect("cleanup");
+
+    let tokens = refresh_token::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("tokens");
+    assert_eq!(tokens.len(), 1);
+    assert_ne!(tokens[0].user_id, bob.id);
+    assert_eq!(refresh(&app, &live).await.0, 200);
+    let left: Vec<i64> = job::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("jobs")
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    assert!(!left.contains(&old));
+    assert!(left.contains(&recent) && left.contains(&queued));
+    let kinds: Vec<&str> = emporium::jobs::registry()
+        .periodic()
+        .iter()
+        .map(|p| p.kind)
+        .collect();
+    assert!(kinds.contains(&sessions::PURGE_JOB) && kinds.contains(&queue::CLEANUP_JOB));
+}
+
+// 8. No secret in Debug output.
+
+#[tokio::test]
+async fn debug_output_of_users_and_credentials_is_redacted() {
+    let app = spawn_app().await;
+    signed_up(&app, "ada@example.com").await;
+    let ada = user::Entity::find()
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("ada");
+    assert!(ada.password.starts_with("$argon2id$"));
+    let shown = format!("{ada:?}");
+    assert!(
+        !shown.contains("argon2") && shown.contains("ada@example.com"),
+        "{shown}"
+    );
+
+    let login = emporium::accounts::views::LoginRequest {
+        email: "ada@example.com".to_owned(),
+        password: "hunter2-hunter2".to_owned(),
+    };
+    assert!(!format!("{login:?}").contains("hunter2"));
+    let change = emporium::accounts::views::PasswordChange {
+        old_password: "old-secret-1".to_owned(),
+        new_password: "new-secret-2".to_owned(),
+    };
+    assert!(!format!("{change:?}").contains("secret"));
+}
