@@ -1,9 +1,17 @@
 //! Password hashing with Argon2id. A hash costs about 19 MiB and tens of milliseconds of CPU,
 //! so every hash and check goes through the application's [`Gate`]: a fixed number run at once
 //! on the blocking pool, a bounded number wait, and the rest are refused with `503`.
+//!
+//! The 19 MiB of working memory is not allocated per hash: each running hash borrows a buffer
+//! from a pool and gives it back, so the process holds one buffer per hash that ever ran at
+//! once (at most the gate's concurrency) — allocating and freeing 19 MiB per request made the
+//! allocator keep hundreds of megabytes of freed arenas under a flood. The stored form is the
+//! standard PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`), as before.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use std::sync::Mutex;
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::gate::{Gate, GateError};
 use crate::http::error::{ApiError, internal};
@@ -28,26 +36,123 @@ impl From<PasswordError> for ApiError {
     }
 }
 
+/// Working memory of hashes that have finished, kept for the next ones.
+static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Runs `work` with at least `blocks` blocks of working memory borrowed from the pool.
+fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    let mut memory = MEMORY
+        .lock()
+        .ok()
+        .and_then(|mut pool| pool.pop())
+        .unwrap_or_default();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::new());
+    }
+    let result = work(&mut memory);
+    if let Ok(mut pool) = MEMORY.lock() {
+        pool.push(memory);
+    }
+    result
+}
+
+/// The raw Argon2 output of `password` with `salt`, `len` bytes long.
+fn compute(argon: &Argon2<'_>, password: &[u8], salt: &[u8], len: usize) -> Result<Output, String> {
+    let mut out = vec![0_u8; len];
+    with_memory(argon.params().block_count(), |memory| {
+        argon.hash_password_into_with_memory(password, salt, &mut out, memory)
+    })
+    .map_err(|e| e.to_string())?;
+    Output::new(&out).map_err(|e| e.to_string())
+}
+
+/// Hashes on the calling thread (the gate runs it on the blocking pool).
+fn hash_now(password: &str) -> Result<String, String> {
+    let params = Params::default();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut salt = [0_u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| e.to_string())?;
+    let output = compute(
+        &argon,
+        password.as_bytes(),
+        &salt,
+        Params::DEFAULT_OUTPUT_LEN,
+    )?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| e.to_string())?,
+        salt: Some(Salt::new(&salt).map_err(|e| e.to_string())?),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
+/// Checks on the calling thread; anything unreadable in `stored` is a mismatch.
+fn verify_now(password: &str, stored: &str) -> bool {
+    let Ok(phc) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(phc.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = Version::try_from(phc.version.unwrap_or(0x13)) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&phc) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params);
+    // `Output`'s equality is constant-time.
+    compute(&argon, password.as_bytes(), salt, expected.len()).is_ok_and(|out| out == *expected)
+}
+
 /// Hashes `password` with Argon2id and a random salt, as a PHC string.
 pub async fn hash(gate: &Gate, password: String) -> Result<String, PasswordError> {
-    gate.run_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| PasswordError::Hash(e.to_string()))
-    })
-    .await?
+    gate.run_blocking(move || hash_now(&password).map_err(PasswordError::Hash))
+        .await?
 }
 
 /// Checks `password` against a stored PHC string; a malformed hash never matches.
 pub async fn verify(gate: &Gate, password: String, stored: String) -> Result<bool, PasswordError> {
     Ok(gate
-        .run_blocking(move || {
-            Argon2::default()
-                .verify_password(password.as_bytes(), stored.as_str())
-                .is_ok()
-        })
+        .run_blocking(move || verify_now(&password, &stored))
         .await?)
+}
+
+/// Why a new password was not hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum NewPasswordError {
+    /// It breaks strength rules: the messages.
+    #[error("{}", .0.join(" "))]
+    Weak(Vec<String>),
+    /// Hashing failed or no slot was free.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+/// Checks a new password against every rule (see [`problems`]; `email` and the names are the
+/// account's) and hashes it, both in one gated slot: the strength estimate costs CPU too, and a
+/// flood must not spend it outside the gate.
+pub async fn check_and_hash(
+    gate: &Gate,
+    password: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+) -> Result<String, NewPasswordError> {
+    gate.run_blocking(move || {
+        let found = problems(&password, &email, &first_name, &last_name);
+        if !found.is_empty() {
+            return Err(NewPasswordError::Weak(found));
+        }
+        hash_now(&password).map_err(|e| NewPasswordError::Password(PasswordError::Hash(e)))
+    })
+    .await
+    .map_err(PasswordError::from)?
 }
 
 /// The basic strength rules every password meets: Django's minimum length and numeric checks.
@@ -177,6 +282,29 @@ mod tests {
             !verify(&gate, "x".to_owned(), "not a hash".to_owned())
                 .await
                 .expect("runs")
+        );
+    }
+
+    #[test]
+    fn hashes_made_by_the_argon2_crate_itself_still_verify() {
+        use argon2::password_hash::PasswordHasher;
+        let stored = Argon2::default()
+            .hash_password(b"an older account")
+            .expect("hash")
+            .to_string();
+        assert!(verify_now("an older account", &stored));
+        assert!(!verify_now("another password", &stored));
+        let ours = hash_now("an older account").expect("hash");
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        use argon2::password_hash::PasswordVerifier;
+        assert!(
+            Argon2::default()
+                .verify_password(b"an older account", ours.as_str())
+                .is_ok(),
+            "the crate reads what we write"
         );
     }
 

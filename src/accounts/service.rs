@@ -9,6 +9,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 
+use super::password::NewPasswordError;
 use super::{address, password, reset, sessions, user};
 use crate::gate::Gate;
 use crate::http::error::{ApiError, FieldErrors, field_error};
@@ -86,11 +87,18 @@ pub async fn create_user(
     new: NewUser,
 ) -> Result<user::Model, CreateUserError> {
     let email = normalize_email(&new.email).ok_or(CreateUserError::InvalidEmail)?;
-    let problems = password::problems(&new.password, &email, &new.first_name, &new.last_name);
-    if !problems.is_empty() {
-        return Err(CreateUserError::WeakPassword(problems));
-    }
-    let hash = password::hash(gate, new.password).await?;
+    let hash = password::check_and_hash(
+        gate,
+        new.password,
+        email.clone(),
+        new.first_name.clone(),
+        new.last_name.clone(),
+    )
+    .await
+    .map_err(|e| match e {
+        NewPasswordError::Weak(problems) => CreateUserError::WeakPassword(problems),
+        NewPasswordError::Password(e) => CreateUserError::Password(e),
+    })?;
     let row = user::ActiveModel {
         email: Set(email),
         password: Set(hash),
@@ -212,16 +220,18 @@ pub(super) async fn new_password_hash(
     user: &user::Model,
     new_password: String,
 ) -> Result<String, ApiError> {
-    let problems = password::problems(
-        &new_password,
-        &user.email,
-        &user.first_name,
-        &user.last_name,
-    );
-    if !problems.is_empty() {
-        return Err(password_errors("new_password", problems));
-    }
-    Ok(password::hash(gate, new_password).await?)
+    password::check_and_hash(
+        gate,
+        new_password,
+        user.email.clone(),
+        user.first_name.clone(),
+        user.last_name.clone(),
+    )
+    .await
+    .map_err(|e| match e {
+        NewPasswordError::Weak(problems) => password_errors("new_password", problems),
+        NewPasswordError::Password(e) => e.into(),
+    })
 }
 
 /// Changes the password after checking the old one; every refresh token is revoked.

@@ -53,6 +53,12 @@ impl Pagination {
             Some(Ok(n)) if n >= 1 => n.min(MAX_PAGE_SIZE),
             _ => DEFAULT_PAGE_SIZE,
         };
+        // A page whose first row lies beyond what SQL's OFFSET can hold (a signed 64-bit number
+        // on every engine) is past the end of any list: refuse it here, before any query.
+        let offset = (page - 1).checked_mul(page_size);
+        if offset.is_none_or(|offset| i64::try_from(offset).is_err()) {
+            return Err(invalid_page());
+        }
         Ok(Pagination {
             page,
             page_size,
