@@ -14,7 +14,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set, SqlErr,
+    QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -132,7 +132,7 @@ pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), J
             .await;
             match inserted {
                 // A parallel run of this job stored it first: the same code, mailed below.
-                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+                Err(e) if db::is_unique_violation(&e) => {}
                 other => {
                     other?;
                 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 use super::password::NewPasswordError;
@@ -110,9 +110,12 @@ pub async fn create_user(
         last_login: Set(None),
         ..Default::default()
     };
-    row.insert(db).await.map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => CreateUserError::EmailTaken,
-        _ => CreateUserError::Database(e),
+    row.insert(db).await.map_err(|e| {
+        if db::is_unique_violation(&e) {
+            CreateUserError::EmailTaken
+        } else {
+            CreateUserError::Database(e)
+        }
     })
 }
 
@@ -317,6 +320,12 @@ async fn clear_default<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The lock of one user's address book: "is this the first address?" and "unset the other
+/// default" read before they write, so two requests of one user take turns.
+fn addresses_lock(user_id: i64) -> String {
+    format!("addresses:user:{user_id}")
+}
+
 /// Creates an address (all required fields already checked). The user's first address is the
 /// default; a new default unsets the old one in the same transaction.
 pub async fn create_address(
@@ -324,7 +333,7 @@ pub async fn create_address(
     user_id: i64,
     input: AddressInput,
 ) -> Result<address::Model, ApiError> {
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_exclusive(&state.db, &addresses_lock(user_id)).await?;
     let has_any = address::Entity::find()
         .filter(address::Column::UserId.eq(user_id))
         .count(&tx)
@@ -362,7 +371,7 @@ pub async fn update_address(
     id: i64,
     input: AddressInput,
 ) -> Result<address::Model, ApiError> {
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_exclusive(&state.db, &addresses_lock(user_id)).await?;
     let current = get_address(&tx, user_id, id).await?;
     let mut row: address::ActiveModel = current.into();
     db::set_given(&mut row.full_name, input.full_name);

@@ -96,8 +96,69 @@ pub fn like_escape(text: &str) -> String {
     out
 }
 
-fn is_unique_violation(error: &DbErr) -> bool {
-    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+/// A slug after `taken` was found taken by a parallel insert: the base with a random suffix
+/// (a new look at the table could miss the other row under MySQL's repeatable read).
+fn fresh_slug(base: &str) -> String {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{base}-{}", &suffix[..8])
+}
+
+/// How often an insert with a generated slug is tried before giving up.
+const SLUG_ATTEMPTS: usize = 5;
+
+/// Inserts `row` with `slug` set, in a savepoint of `tx`. When the slug was generated
+/// (`generated`), a unique violation — a parallel insert took the same slug — is answered by
+/// trying a fresh one; a slug the client chose is theirs to fix (400 on `slug`).
+async fn insert_slugged<A>(
+    tx: &sea_orm::DatabaseTransaction,
+    mut row: A,
+    slug: String,
+    generated: bool,
+    what: &str,
+) -> Result<<A::Entity as EntityTrait>::Model, ApiError>
+where
+    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send + Clone + SlugField,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::TransactionTrait;
+    let base = slug.clone();
+    let mut slug = slug;
+    for attempt in 1..=SLUG_ATTEMPTS {
+        row.set_slug(slug.clone());
+        let savepoint = tx.begin().await?;
+        match row.clone().insert(&savepoint).await {
+            Ok(model) => {
+                savepoint.commit().await?;
+                return Ok(model);
+            }
+            Err(e) if generated && db::is_unique_violation(&e) && attempt < SLUG_ATTEMPTS => {
+                savepoint.rollback().await?;
+                slug = fresh_slug(&base);
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                return Err(slug_error(e, what));
+            }
+        }
+    }
+    Err(internal("no free slug after several attempts"))
+}
+
+/// A row whose slug [`insert_slugged`] can set.
+trait SlugField {
+    fn set_slug(&mut self, slug: String);
+}
+
+impl SlugField for category::ActiveModel {
+    fn set_slug(&mut self, slug: String) {
+        self.slug = Set(slug);
+    }
+}
+
+impl SlugField for product::ActiveModel {
+    fn set_slug(&mut self, slug: String) {
+        self.slug = Set(slug);
+    }
 }
 
 fn is_foreign_key_violation(error: &DbErr) -> bool {
@@ -210,23 +271,21 @@ pub async fn create_category(
     let tx = db::begin_write(&state.db).await?;
     let parent = input.parent.flatten();
     check_parent(&tx, None, parent).await?;
+    let generated = input.slug.is_none();
     let slug = match input.slug {
         Some(slug) => slug,
-        None => free_slug(&tx, Slugged::Category, &slugify(&name, 132)).await?,
+        None => free_slug(&tx, Slugged::Category, &slugify(&name, 123)).await?,
     };
     let now = time::now();
     let row = category::ActiveModel {
         name: Set(name),
-        slug: Set(slug),
         parent_id: Set(parent),
         description: Set(input.description.unwrap_or_default()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(&tx)
-    .await
-    .map_err(|e| slug_error(e, "category"))?;
+    };
+    let row = insert_slugged(&tx, row, slug, generated, "category").await?;
     cache::bump(&tx).await?;
     tx.commit().await?;
     state.catalog_cache.after_write().await;
@@ -234,12 +293,16 @@ pub async fn create_category(
 }
 
 fn slug_error(error: DbErr, what: &str) -> ApiError {
-    if is_unique_violation(&error) {
-        field_error("slug", format!("{what} with this slug already exists."))
-    } else {
-        error.into()
-    }
+    crate::http::error::unique_field_error(
+        error,
+        "slug",
+        format!("{what} with this slug already exists."),
+    )
 }
+
+/// The lock every change of the category tree's shape takes, so that two re-parentings that
+/// would each be fine alone cannot together close a loop.
+const TREE_LOCK: &str = "catalog:category-tree";
 
 /// Changes a category; a parent that would make a cycle is refused.
 pub async fn update_category(
@@ -247,7 +310,11 @@ pub async fn update_category(
     id: i64,
     input: CategoryInput,
 ) -> Result<category::Model, ApiError> {
-    let tx = db::begin_write(&state.db).await?;
+    let tx = if input.parent.is_some() {
+        db::begin_exclusive(&state.db, TREE_LOCK).await?
+    } else {
+        db::begin_write(&state.db).await?
+    };
     let current = get_category(&tx, id).await?;
     if let Some(parent) = input.parent {
         check_parent(&tx, Some(id), parent).await?;
@@ -543,11 +610,10 @@ pub async fn create_product(state: &AppState, input: ProductInput) -> Result<Pro
     };
     let tx = db::begin_write(&state.db).await?;
     check_category(&tx, category_id).await?;
-    let slug = free_slug(&tx, Slugged::Product, &slugify(&name, 212)).await?;
+    let slug = free_slug(&tx, Slugged::Product, &slugify(&name, 203)).await?;
     let now = time::now();
     let row = product::ActiveModel {
         name: Set(name),
-        slug: Set(slug),
         description: Set(input.description.unwrap_or_default()),
         price: Set(price.minor()),
         stock: Set(input.stock.unwrap_or(0)),
@@ -556,10 +622,8 @@ pub async fn create_product(state: &AppState, input: ProductInput) -> Result<Pro
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(&tx)
-    .await
-    .map_err(|e| slug_error(e, "product"))?;
+    };
+    let row = insert_slugged(&tx, row, slug, true, "product").await?;
     cache::bump(&tx).await?;
     let created = get_product(&tx, row.id, true).await?;
     tx.commit().await?;

@@ -147,6 +147,69 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     db.begin_with_options(options).await
 }
 
+/// Starts a write transaction that holds the lock called `name` until it ends: of all the
+/// transactions that take the same lock, one runs at a time — on every engine. Use it for a rule
+/// that reads and then writes across rows no single constraint covers (one default address per
+/// user; no cycle in the category tree).
+///
+/// SQLite: `BEGIN IMMEDIATE` already admits one writer at a time. PostgreSQL: a
+/// transaction-scoped advisory lock on a 64-bit hash of the name. MySQL/MariaDB: `FOR UPDATE` on
+/// the name's row in `emporium_locks` (the row is created once, outside the transaction, so two
+/// first takers cannot deadlock on its insert).
+pub async fn begin_exclusive(
+    db: &DatabaseConnection,
+    name: &str,
+) -> Result<DatabaseTransaction, DbErr> {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::MySql {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "INSERT IGNORE INTO emporium_locks (name) VALUES (?)",
+            [name.into()],
+        ))
+        .await?;
+    }
+    let tx = begin_write(db).await?;
+    match backend {
+        DbBackend::Postgres => {
+            tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_advisory_xact_lock($1)",
+                [lock_key(name).into()],
+            ))
+            .await?;
+        }
+        DbBackend::MySql => {
+            tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                "SELECT name FROM emporium_locks WHERE name = ? FOR UPDATE",
+                [name.into()],
+            ))
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(tx)
+}
+
+/// A stable 64-bit key for an advisory lock name.
+fn lock_key(name: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let mut bytes = [0_u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// True when `error` is a unique-constraint violation: the database, not a pre-check, decided
+/// that a value is taken.
+pub fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
 /// Applies every pending migration. Safe to run again (applied ones are skipped) and from
 /// several processes at once: PostgreSQL and MySQL hold a named lock for the duration, SQLite
 /// takes its write lock, so the second process waits and then finds nothing left to do.

@@ -73,6 +73,21 @@ pub fn field_error(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::Validation(errors)
 }
 
+/// A unique-constraint violation as a 400 on the field the client sent (`{"slug": ["…"]}`);
+/// any other database error as itself. The one place where "the value is taken" becomes a field
+/// error — after the insert or update, never as a pre-check that a parallel request can race.
+pub fn unique_field_error(
+    error: sea_orm::DbErr,
+    field: &str,
+    message: impl Into<String>,
+) -> ApiError {
+    if crate::db::is_unique_violation(&error) {
+        field_error(field, message)
+    } else {
+        error.into()
+    }
+}
+
 /// Every failure a handler can answer with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -78,7 +78,7 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, job: NewJob) -> Result<i64, D
 pub async fn enqueue_unique(db: &DatabaseConnection, job: NewJob) -> Result<Option<i64>, DbErr> {
     match active(job).insert(db).await {
         Ok(row) => Ok(Some(row.id)),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -11,6 +11,7 @@ mod cli;
 mod conventions;
 mod database;
 mod email;
+mod engines;
 mod hardening;
 mod jobs;
 mod media;

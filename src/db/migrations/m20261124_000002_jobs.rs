@@ -55,17 +55,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // What workers claim by: due jobs in a state that can run.
-        manager
-            .create_index(
-                Index::create()
-                    .name("jobs_state_run_at")
-                    .table(Jobs::Table)
-                    .col(Jobs::State)
-                    .col(Jobs::RunAt)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await
+        super::create_index_once(
+            manager,
+            "jobs",
+            "jobs_state_run_at",
+            Index::create().col(Jobs::State).col(Jobs::RunAt).to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

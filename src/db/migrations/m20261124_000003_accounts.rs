@@ -94,16 +94,13 @@ impl MigrationTrait for Migration {
             ("refresh_tokens_user_id", RefreshTokens::UserId),
             ("refresh_tokens_family_id", RefreshTokens::FamilyId),
         ] {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(RefreshTokens::Table)
-                        .col(column)
-                        .if_not_exists()
-                        .to_owned(),
-                )
-                .await?;
+            super::create_index_once(
+                manager,
+                "refresh_tokens",
+                name,
+                Index::create().col(column).to_owned(),
+            )
+            .await?;
         }
 
         manager
@@ -151,16 +148,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("addresses_user_id")
-                    .table(Addresses::Table)
-                    .col(Addresses::UserId)
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await
+        super::create_index_once(
+            manager,
+            "addresses",
+            "addresses_user_id",
+            Index::create().col(Addresses::UserId).to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

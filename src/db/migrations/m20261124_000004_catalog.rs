@@ -61,12 +61,12 @@ async fn index(
     table: impl IntoIden + 'static,
     columns: Vec<DynIden>,
 ) -> Result<(), DbErr> {
+    let table = table.into_iden().to_string();
     let mut statement = Index::create();
-    statement.name(name).table(table).if_not_exists();
     for column in columns {
         statement.col(column);
     }
-    manager.create_index(statement.to_owned()).await
+    super::create_index_once(manager, &table, name, statement.to_owned()).await
 }
 
 #[async_trait::async_trait]
@@ -193,6 +193,22 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A run that failed after this insert must be able to run again (migrations never run
+        // in parallel: `db::migrate` holds a lock).
+        let exists = manager
+            .get_connection()
+            .query_one(
+                &Query::select()
+                    .expr(Expr::col(CatalogVersion::Id))
+                    .from(CatalogVersion::Table)
+                    .and_where(Expr::col(CatalogVersion::Id).eq(1))
+                    .to_owned(),
+            )
+            .await?
+            .is_some();
+        if exists {
+            return Ok(());
+        }
         manager
             .exec_stmt(
                 Query::insert()

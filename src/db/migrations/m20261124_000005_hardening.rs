@@ -1,9 +1,10 @@
 //! Hardening: refresh tokens record the token they were exchanged for (the retry grace needs
 //! it); reset codes from before this version are ended, and the mail jobs that carried them in
-//! readable form are deleted.
+//! readable form are deleted; `emporium_locks` holds the rows MySQL's exclusive transactions
+//! lock (see `db::begin_exclusive`).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::string_len_null;
+use sea_orm_migration::schema::{string_len, string_len_null};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -12,6 +13,12 @@ pub struct Migration;
 enum RefreshTokens {
     Table,
     ReplacedBy,
+}
+
+#[derive(DeriveIden)]
+enum EmporiumLocks {
+    Table,
+    Name,
 }
 
 #[async_trait::async_trait]
@@ -28,7 +35,29 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager
+            .create_table(
+                Table::create()
+                    .table(EmporiumLocks::Table)
+                    .if_not_exists()
+                    .col(string_len(EmporiumLocks::Name, 191).primary_key())
+                    .to_owned(),
+            )
+            .await?;
         let db = manager.get_connection();
+        if manager.get_database_backend() == sea_orm::DbBackend::MySql {
+            // MySQL's TEXT holds 65,535 bytes: 20,000 four-byte characters (the longest
+            // description the API accepts) would not fit. MEDIUMTEXT holds 16 MiB; the other
+            // engines' text types have no such limit. Re-running it changes nothing.
+            db.execute_unprepared("ALTER TABLE products MODIFY description MEDIUMTEXT NOT NULL")
+                .await?;
+            db.execute_unprepared("ALTER TABLE categories MODIFY description MEDIUMTEXT NOT NULL")
+                .await?;
+            db.execute_unprepared("ALTER TABLE jobs MODIFY payload MEDIUMTEXT NOT NULL")
+                .await?;
+            db.execute_unprepared("ALTER TABLE jobs MODIFY last_error MEDIUMTEXT NULL")
+                .await?;
+        }
         db.execute_unprepared("DELETE FROM password_reset_tokens")
             .await?;
         db.execute_unprepared(
@@ -39,6 +68,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(EmporiumLocks::Table).to_owned())
+            .await?;
         manager
             .alter_table(
                 Table::alter()

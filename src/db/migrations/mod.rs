@@ -37,6 +37,23 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// Creates the index `name` on `table` unless it exists. MySQL has no `CREATE INDEX IF NOT
+/// EXISTS` and commits DDL at once, so a migration that failed half-way must look before it
+/// creates, to be able to run again.
+pub async fn create_index_once(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    name: &str,
+    mut statement: IndexCreateStatement,
+) -> Result<(), DbErr> {
+    if manager.has_index(table, name).await? {
+        return Ok(());
+    }
+    manager
+        .create_index(statement.name(name).table(Alias::new(table)).to_owned())
+        .await
+}
+
 /// A timestamp column in the form that suits the engine (see the module docs).
 pub fn timestamp(manager: &SchemaManager<'_>, name: impl IntoIden) -> ColumnDef {
     let mut column = ColumnDef::new(name);
