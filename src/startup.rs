@@ -81,7 +81,7 @@ pub async fn build_state(
     let storage =
         Storage::from_settings(&settings).map_err(|e| StartupError::Service(e.to_string()))?;
     // One multiplexed Redis connection (it reconnects by itself) serves every Redis user.
-    let (throttle, catalog_cache) = match &settings.redis_url {
+    let (throttle, rate_limits, catalog_cache) = match &settings.redis_url {
         Some(url) => {
             let conn = redis::Client::open(url.as_str())
                 .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?
@@ -90,10 +90,13 @@ pub async fn build_state(
                 .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?;
             (
                 Throttle::redis(conn.clone(), &settings.redis_prefix),
+                Throttle::redis(conn.clone(), &settings.redis_prefix),
                 CatalogCache::redis(conn, &settings.redis_prefix),
             )
         }
-        None => (Throttle::local(), CatalogCache::local()),
+        // Two in-process stores: a flood of rate-limit keys (one per client) must not evict
+        // the login and reset counters.
+        None => (Throttle::local(), Throttle::local(), CatalogCache::local()),
     };
     let tokens = TokenKeys::new(
         settings.secret_key.expose(),
@@ -110,6 +113,7 @@ pub async fn build_state(
         hash_gate,
         tokens: Arc::new(tokens),
         throttle: Arc::new(throttle),
+        rate_limits: Arc::new(rate_limits),
         catalog_cache: Arc::new(catalog_cache),
         queries,
     })

@@ -32,6 +32,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Throttle counters (Redis when configured).
     pub throttle: Arc<Throttle>,
+    /// API rate-limit counters (a store of their own in process).
+    pub rate_limits: Arc<Throttle>,
     /// Cached catalog responses (Redis when configured).
     pub catalog_cache: Arc<CatalogCache>,
     /// Statements run on `db` since start (also exported as `db_queries_total`).

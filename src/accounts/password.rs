@@ -8,7 +8,7 @@
 //! allocator keep hundreds of megabytes of freed arenas under a flood. The stored form is the
 //! standard PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`), as before.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -116,6 +116,31 @@ pub async fn hash(gate: &Gate, password: String) -> Result<String, PasswordError
         .await?
 }
 
+/// A hash of a random password, made once: what a login for an unknown account is checked
+/// against, so that it takes as long as one for a real account.
+fn decoy() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_now(&uuid::Uuid::new_v4().simple().to_string()).unwrap_or_default())
+}
+
+/// Checks `password` against `stored`, or against a decoy hash when there is no account (the
+/// same work either way); `false` for the decoy.
+pub async fn verify_or_decoy(
+    gate: &Gate,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, PasswordError> {
+    Ok(gate
+        .run_blocking(move || match stored {
+            Some(stored) => verify_now(&password, &stored),
+            None => {
+                verify_now(&password, decoy());
+                false
+            }
+        })
+        .await?)
+}
+
 /// Checks `password` against a stored PHC string; a malformed hash never matches.
 pub async fn verify(gate: &Gate, password: String, stored: String) -> Result<bool, PasswordError> {
     Ok(gate
@@ -155,6 +180,9 @@ pub async fn check_and_hash(
     .map_err(PasswordError::from)?
 }
 
+/// Longest password, in bytes, that is checked or hashed.
+pub const MAX_LENGTH: usize = 4096;
+
 /// The basic strength rules every password meets: Django's minimum length and numeric checks.
 /// Returns the messages for the `password` field; empty when the password is acceptable.
 pub fn basic_problems(password: &str) -> Vec<String> {
@@ -166,7 +194,7 @@ pub fn basic_problems(password: &str) -> Vec<String> {
     if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
         problems.push("This password is entirely numeric.".to_owned());
     }
-    if password.len() > 4096 {
+    if password.len() > MAX_LENGTH {
         problems.push("This password is too long.".to_owned());
     }
     problems
@@ -233,6 +261,10 @@ fn too_similar(password: &str, attributes: &[(&str, &str)]) -> Option<String> {
 /// numeric, not common (zxcvbn's estimate, which knows the common-password and word lists),
 /// not too similar to the email or names. Returns the messages; empty when acceptable.
 pub fn problems(password: &str, email: &str, first_name: &str, last_name: &str) -> Vec<String> {
+    if password.len() > MAX_LENGTH {
+        // The other checks cost time in the length: refuse before running them.
+        return basic_problems(password);
+    }
     let mut problems = Vec::new();
     let attributes = [
         ("email address", email),
@@ -243,7 +275,7 @@ pub fn problems(password: &str, email: &str, first_name: &str, last_name: &str) 
         problems.push(message);
     }
     problems.extend(basic_problems(password));
-    if password.len() <= 4096 && !password.is_empty() {
+    if !password.is_empty() {
         let inputs: Vec<&str> = [email, first_name, last_name]
             .into_iter()
             .filter(|s| !s.is_empty())

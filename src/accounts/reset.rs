@@ -1,17 +1,19 @@
 //! Password reset by a code sent by email.
 //!
 //! What is stored where: the request only queues an `accounts.password_reset` job whose payload
-//! is the address asked for (no code). The job derives the code from the secret key and its own
-//! id (an HMAC, so a retried job mails the same code instead of a second one), stores only the
-//! code's SHA-256, and hands the message to the mail server itself — the readable code exists
-//! only in that message, never in a table, a job payload, a log line or an API answer. A code
-//! is single use, lives one hour, and dies with any password change or completed reset.
+//! is the address asked for, the time of the request and a random nonce (no code). The job
+//! derives the code with the secret key from its own id, the account and the nonce (an HMAC, so
+//! a retried job mails the same code instead of a second one, and a job id reused after a
+//! restore makes a different one), stores only the code's SHA-256, and hands the message to the
+//! mail server itself — the readable code exists only in that message, never in a table, a job
+//! payload, a log line or an API answer. A code is single use, lives one hour from the request
+//! (a job run later mails nothing), and dies with any password change or completed reset.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, Set,
@@ -38,6 +40,10 @@ pub const RESET_TOKEN_TTL: Duration = Duration::from_secs(3600);
 #[derive(Serialize, Deserialize)]
 struct ResetRequest {
     email: String,
+    /// When it was asked for: the code expires an hour after this.
+    requested_at: chrono::DateTime<chrono::Utc>,
+    /// Random, so that the code is not a function of the job id alone.
+    nonce: String,
 }
 
 /// Asks for a reset. The request does the same work whether or not the account exists — it
@@ -51,9 +57,10 @@ pub async fn request_password_reset(
     let email = normalize_email(email)
         .ok_or_else(|| field_error("email", "Enter a valid email address."))?;
     let hour = Duration::from_secs(3600);
+    // The client's counter first: a client already refused creates no address counter.
     for (key, limit) in [
-        (format!("reset:email:{email}"), 3),
         (format!("reset:ip:{}", client_key(client_ip)), 20),
+        (format!("reset:email:{email}"), 3),
     ] {
         let window = state
             .throttle
@@ -66,11 +73,14 @@ pub async fn request_password_reset(
             });
         }
     }
-    queue::enqueue(
-        &state.db,
-        NewJob::new(PASSWORD_RESET_JOB, json!(ResetRequest { email })),
-    )
-    .await?;
+    let mut nonce = [0_u8; 16];
+    getrandom::fill(&mut nonce).map_err(crate::http::error::internal)?;
+    let request = ResetRequest {
+        email,
+        requested_at: time::now(),
+        nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    queue::enqueue(&state.db, NewJob::new(PASSWORD_RESET_JOB, json!(request))).await?;
     Ok(())
 }
 
@@ -81,12 +91,18 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// The code for a job: an HMAC of the job id with the secret key, so a re-run of the same job
-/// makes the same code (and finds its row) instead of mailing a second one.
-fn reset_code_for(secret: &[u8], job_id: i64) -> Result<String, JobError> {
+/// The code for a job: an HMAC with the secret key of the job id, the account and the request's
+/// nonce, so a re-run of the same job makes the same code (and finds its row) instead of
+/// mailing a second one.
+fn reset_code_for(
+    secret: &[u8],
+    job_id: i64,
+    user_id: i64,
+    nonce: &str,
+) -> Result<String, JobError> {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret).map_err(|e| JobError::Permanent(e.to_string()))?;
-    mac.update(format!("password-reset:{job_id}").as_bytes());
+    mac.update(format!("password-reset:{job_id}:{user_id}:{nonce}").as_bytes());
     Ok(mac
         .finalize()
         .into_bytes()
@@ -97,10 +113,17 @@ fn reset_code_for(secret: &[u8], job_id: i64) -> Result<String, JobError> {
 
 /// The [`PASSWORD_RESET_JOB`] handler: if the account exists and is active, store the code's
 /// hash (once) and send the message. A failed send is retried with the same code; a code that
-/// was used or has expired meanwhile is not mailed again.
+/// was used meanwhile, or a request more than an hour old, is not mailed (again).
 pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), JobError> {
     let request: ResetRequest = jobs::payload(payload)?;
     let state = &ctx.state;
+    let ttl = chrono::TimeDelta::from_std(RESET_TOKEN_TTL)
+        .map_err(|e| JobError::Permanent(e.to_string()))?;
+    let expires_at = request.requested_at + ttl;
+    let now = time::now();
+    if expires_at <= now {
+        return Ok(());
+    }
     let Some(user) = user::Entity::find()
         .filter(user::Column::Email.eq(request.email.as_str()))
         .filter(user::Column::IsActive.eq(true))
@@ -109,22 +132,24 @@ pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), J
     else {
         return Ok(());
     };
-    let code = reset_code_for(state.settings.secret_key.expose(), ctx.job_id)?;
+    let code = reset_code_for(
+        state.settings.secret_key.expose(),
+        ctx.job_id,
+        user.id,
+        &request.nonce,
+    )?;
     let code_hash = sha256_hex(&code);
-    let now = time::now();
     match reset_token::Entity::find_by_id(code_hash.clone())
         .one(&state.db)
         .await?
     {
-        Some(row) if row.used_at.is_some() || row.expires_at <= now => return Ok(()),
+        Some(row) if row.used_at.is_some() => return Ok(()),
         Some(_) => {}
         None => {
-            let ttl = chrono::TimeDelta::from_std(RESET_TOKEN_TTL)
-                .map_err(|e| JobError::Permanent(e.to_string()))?;
             let inserted = reset_token::ActiveModel {
                 token_hash: Set(code_hash),
                 user_id: Set(user.id),
-                expires_at: Set(now + ttl),
+                expires_at: Set(expires_at),
                 created_at: Set(now),
                 used_at: Set(None),
             }
@@ -205,14 +230,12 @@ pub async fn spend_all<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(),
     Ok(())
 }
 
-/// Deletes codes that were used or have expired (part of the periodic session purge).
+/// Deletes expired codes (part of the periodic session purge). A used code stays until it
+/// expires, so that a late re-run of its job finds it used and mails nothing; after that, the
+/// job itself refuses to run (its request is more than an hour old).
 pub async fn purge(db: &DatabaseConnection) -> Result<(), DbErr> {
     reset_token::Entity::delete_many()
-        .filter(
-            Condition::any()
-                .add(reset_token::Column::UsedAt.is_not_null())
-                .add(reset_token::Column::ExpiresAt.lt(time::now())),
-        )
+        .filter(reset_token::Column::ExpiresAt.lt(time::now()))
         .exec(db)
         .await?;
     Ok(())
@@ -224,18 +247,15 @@ mod tests {
 
     #[test]
     fn reset_codes_are_stable_per_job_and_secret() {
-        let a = reset_code_for(b"secret-one-that-is-long-enough-000", 5).expect("mac");
-        assert_eq!(
-            a,
-            reset_code_for(b"secret-one-that-is-long-enough-000", 5).expect("mac")
-        );
+        let one = b"secret-one-that-is-long-enough-000";
+        let a = reset_code_for(one, 5, 1, "n1").expect("mac");
+        assert_eq!(a, reset_code_for(one, 5, 1, "n1").expect("mac"));
+        assert_ne!(a, reset_code_for(one, 6, 1, "n1").expect("mac"));
+        assert_ne!(a, reset_code_for(one, 5, 2, "n1").expect("mac"));
+        assert_ne!(a, reset_code_for(one, 5, 1, "n2").expect("mac"));
         assert_ne!(
             a,
-            reset_code_for(b"secret-one-that-is-long-enough-000", 6).expect("mac")
-        );
-        assert_ne!(
-            a,
-            reset_code_for(b"secret-two-that-is-long-enough-000", 5).expect("mac")
+            reset_code_for(b"secret-two-that-is-long-enough-000", 5, 1, "n1").expect("mac")
         );
         assert_eq!(a.len(), 64);
     }

@@ -244,13 +244,32 @@ pub async fn change_password(
     old_password: String,
     new_password: String,
 ) -> Result<(), ApiError> {
-    let matches = password::verify(&state.hash_gate, old_password, user.password.clone()).await?;
-    if !matches {
+    // A stolen access token must not become a password-guessing oracle: wrong old passwords
+    // are limited like failed logins, counted before the check.
+    let key = format!("password-change:user:{}", user.id);
+    let unavailable = |e: crate::throttle::ThrottleError| ApiError::Unavailable(e.to_string());
+    let window = state
+        .throttle
+        .hit(&key, state.settings.login_lockout)
+        .await
+        .map_err(unavailable)?;
+    if window.count > u64::from(state.settings.login_max_failures) {
+        return Err(ApiError::Throttled {
+            retry_after: window.retry_after,
+        });
+    }
+    let matches = password::verify(&state.hash_gate, old_password, user.password.clone()).await;
+    if !matches.as_ref().is_ok_and(|m| *m) {
+        if matches.is_err() {
+            state.throttle.undo(&key).await.map_err(unavailable)?;
+        }
+        matches?;
         return Err(field_error(
             "old_password",
             "Your old password was entered incorrectly. Please enter it again.",
         ));
     }
+    state.throttle.undo(&key).await.map_err(unavailable)?;
     let hash = new_password_hash(&state.hash_gate, user, new_password).await?;
     let tx = db::begin_write(&state.db).await?;
     set_password(&tx, user.id, hash).await?;

@@ -9,11 +9,11 @@
 //! re-signed from its stored claims, so no token is ever stored) with a fresh access token.
 
 use std::net::IpAddr;
-use std::sync::OnceLock;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -89,19 +89,6 @@ async fn record_refresh<C: ConnectionTrait>(
     Ok(())
 }
 
-/// A hash that is slow like a real one, checked when the account does not exist so that a
-/// login takes as long either way.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        use argon2::password_hash::PasswordHasher;
-        argon2::Argon2::default()
-            .hash_password(uuid::Uuid::new_v4().as_bytes())
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
-}
-
 const NO_ACCOUNT: &str = "No active account found with the given credentials";
 
 /// Logs in: 401 for a wrong email or password (the same answer and the same time for both);
@@ -123,29 +110,26 @@ pub async fn login(
     let account_key = format!("login:account:{email}");
     let ip_key = format!("login:ip:{}", client_key(client_ip));
     let account_limit = u64::from(settings.login_max_failures);
-    let mut retry_after = 0;
-    for (key, limit) in [(&account_key, account_limit), (&ip_key, account_limit * 4)] {
+    // The client's counter first: a client already refused creates no account counter.
+    for (key, limit) in [(&ip_key, account_limit * 4), (&account_key, account_limit)] {
         let window = state
             .throttle
             .hit(key, settings.login_lockout)
             .await
             .map_err(unavailable)?;
         if window.count > limit {
-            retry_after = retry_after.max(window.retry_after);
+            return Err(ApiError::Throttled {
+                retry_after: window.retry_after,
+            });
         }
-    }
-    if retry_after > 0 {
-        return Err(ApiError::Throttled { retry_after });
     }
 
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&state.db)
         .await?;
-    let stored = found
-        .as_ref()
-        .map_or_else(|| decoy_hash().to_owned(), |u| u.password.clone());
-    let matches = match password::verify(&state.hash_gate, password_text, stored).await {
+    let stored = found.as_ref().map(|u| u.password.clone());
+    let matches = match password::verify_or_decoy(&state.hash_gate, password_text, stored).await {
         Ok(matches) => matches,
         Err(e) => {
             for key in [&account_key, &ip_key] {
@@ -233,6 +217,17 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
         .map_err(internal)?;
 
     let tx = db::begin_write(&state.db).await?;
+    // Lock order: the user's row first, shared. Whatever revokes a user's tokens (password
+    // change or reset, logout, reuse) holds it exclusively while it does, so a token inserted
+    // here either commits before the revocation looks or finds its parent already revoked.
+    let holder = user::Entity::find_by_id(claims.user_id)
+        .lock_shared()
+        .one(&tx)
+        .await?;
+    if !holder.is_some_and(|u| u.is_active) {
+        tx.rollback().await?;
+        return Err(ApiError::InvalidToken("User not found".to_owned()));
+    }
     let spent = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
         .col_expr(
@@ -250,10 +245,6 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
             .one(&tx)
             .await?
             .ok_or_else(|| internal("a refresh token spent in this transaction is gone"))?;
-        if !is_active(&tx, row.user_id).await? {
-            tx.rollback().await?;
-            return Err(ApiError::InvalidToken("User not found".to_owned()));
-        }
         record_refresh(&tx, &next_claims, &row.family_id).await?;
         tx.commit().await?;
         return Ok(TokenPair {
@@ -279,6 +270,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
         return Ok(pair);
     }
     let tx = db::begin_write(&state.db).await?;
+    lock_user(&tx, row.user_id).await?;
     revoke_family(&tx, &row.family_id).await?;
     tx.commit().await?;
     tracing::warn!(
@@ -340,8 +332,18 @@ pub async fn logout(state: &AppState, token: &str) -> Result<(), ApiError> {
         .await?
         .ok_or_else(invalid_or_expired)?;
     let tx = db::begin_write(&state.db).await?;
+    lock_user(&tx, row.user_id).await?;
     revoke_family(&tx, &row.family_id).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Takes the user's row exclusively before revoking tokens (see the lock order in [`refresh`]).
+async fn lock_user<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
+    user::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?;
     Ok(())
 }
 

@@ -38,7 +38,7 @@ impl From<user::Model> for UserView {
 }
 
 /// An access and a refresh token.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenPairView {
     /// Send as `Authorization: Bearer <access>`; lives `EMPORIUM_ACCESS_TTL` (5 minutes).
     pub access: String,
@@ -194,6 +194,7 @@ macro_rules! redacted_debug {
 }
 
 redacted_debug! {
+    TokenPairView {},
     RegisterRequest { email },
     LoginRequest { email },
     RefreshRequest {},

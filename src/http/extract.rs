@@ -270,11 +270,19 @@ impl Fields {
         self.checked_text(name, value, max, false)
     }
 
-    /// A password-like field: required, not blank, never trimmed or echoed.
+    /// A password-like field: required, not blank, at most [`SECRET_MAX`] characters (a longer
+    /// one would only cost hashing time), never trimmed or echoed.
     pub fn secret(&mut self, name: &str) -> Option<String> {
         let value = self.required::<String>(name)?;
         if value.is_empty() {
             self.errors.add(name, "This field may not be blank.");
+            return None;
+        }
+        if value.chars().count() > SECRET_MAX {
+            self.errors.add(
+                name,
+                format!("Ensure this field has no more than {SECRET_MAX} characters."),
+            );
             return None;
         }
         Some(value)
@@ -295,6 +303,9 @@ impl Fields {
         self.errors.into_result()
     }
 }
+
+/// Longest password or token a request may carry.
+pub const SECRET_MAX: usize = 1024;
 
 /// A request type read from a JSON object field by field.
 pub trait FromFields: Sized {

@@ -21,7 +21,7 @@ use crate::tokens::TokenType;
 
 /// Paths that are never limited.
 fn exempt(path: &str) -> bool {
-    !path.starts_with("/api/") || path.starts_with("/api/payments/webhook")
+    !path.starts_with("/api/") || matches!(path, "/api/payments/webhook/" | "/api/payments/webhook")
 }
 
 /// The user id of a valid bearer access token, if the request carries one.
@@ -64,7 +64,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     let Some(rate) = rate else {
         return next.run(request).await;
     };
-    match state.throttle.hit(&key, rate.period).await {
+    match state.rate_limits.hit(&key, rate.period).await {
         Ok(window) if window.count > rate.limit => ApiError::Throttled {
             retry_after: window.retry_after,
         }

@@ -773,3 +773,190 @@ async fn debug_output_of_users_and_credentials_is_redacted() {
     };
     assert!(!format!("{change:?}").contains("secret"));
 }
+
+// Found by review: the second look.
+
+#[tokio::test]
+async fn wrong_old_passwords_are_limited_like_failed_logins() {
+    let app = spawn(with(&[("EMPORIUM_LOGIN_MAX_FAILURES", "2")])).await;
+    let (access, _) = signed_up(&app, "ada@example.com").await;
+    let answers = burst(10, |n| {
+        app.client
+            .post(app.url("/api/auth/password/change/"))
+            .bearer_auth(&access)
+            .json(&json!({"old_password": format!("guess number {n}"),
+                "new_password": "Tr1cky-Quokka-Harbour"}))
+    })
+    .await;
+    assert_eq!(count(&answers, 400), 2, "{answers:?}");
+    assert_eq!(count(&answers, 429), 8);
+}
+
+#[tokio::test]
+async fn a_password_longer_than_the_limit_is_refused_before_any_hashing() {
+    let app = spawn_app().await;
+    let long = "a-long-passphrase ".repeat(100);
+    for (path, body) in [
+        (
+            "/api/auth/register/",
+            json!({"email": "ada@example.com", "password": long}),
+        ),
+        (
+            "/api/auth/login/",
+            json!({"email": "ada@example.com", "password": long}),
+        ),
+    ] {
+        let (status, body) = app.call(Method::POST, path, None, Some(body)).await;
+        assert_eq!(
+            (status, body),
+            (
+                400,
+                json!({"password": ["Ensure this field has no more than 1024 characters."]})
+            ),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_accented_variant_of_an_email_is_another_account() {
+    let app = spawn(with(&[("EMPORIUM_LOGIN_MAX_FAILURES", "2")])).await;
+    signed_up(&app, "victim@example.com").await;
+    for _ in 0..2 {
+        assert_eq!(
+            login(&app, "victim@example.com", "wrong-wrong-wrong")
+                .await
+                .0,
+            401
+        );
+    }
+    assert_eq!(login(&app, "victim@example.com", PASSWORD).await.0, 429);
+    for variant in [
+        "vïctim@example.com",
+        "vic\u{AD}tim@example.com",
+        "víctim@example.com",
+    ] {
+        assert_eq!(
+            login(&app, variant, PASSWORD).await.0,
+            401,
+            "{variant} reached the locked account"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_refresh_token_outlives_a_password_change_made_while_refreshing() {
+    let app = spawn_app().await;
+    for round in 0..3 {
+        let email = format!("race{round}@example.com");
+        let (access, refresh_token) = signed_up(&app, &email).await;
+        let client = app.client.clone();
+        let url = app.url("/api/auth/refresh/");
+        let refresher = tokio::spawn(async move {
+            let mut token = refresh_token;
+            for _ in 0..40 {
+                let Ok(response) = client
+                    .post(&url)
+                    .json(&json!({"refresh": token}))
+                    .send()
+                    .await
+                else {
+                    break;
+                };
+                if response.status() != 200 {
+                    break;
+                }
+                let body: Value = response.json().await.expect("json");
+                token = body["refresh"].as_str().expect("refresh").to_owned();
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let (status, _) = app
+            .call(
+                Method::POST,
+                "/api/auth/password/change/",
+                Some(&access),
+                Some(json!({"old_password": PASSWORD, "new_password": "Tr1cky-Quokka-Harbour"})),
+            )
+            .await;
+        assert_eq!(status, 204);
+        refresher.await.expect("refresher");
+        let user = user::Entity::find()
+            .filter(user::Column::Email.eq(email.as_str()))
+            .one(&app.state.db)
+            .await
+            .expect("query")
+            .expect("user");
+        let live = refresh_token::Entity::find()
+            .filter(refresh_token::Column::UserId.eq(user.id))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .count(&app.state.db)
+            .await
+            .expect("count");
+        assert_eq!(
+            live, 0,
+            "round {round}: a token survived the password change"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reset_job_run_again_after_its_code_was_used_and_purged_mails_nothing() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn(Spawn {
+        settings: vec![("EMAIL_URL", smtp.url())],
+        ..Spawn::default()
+    })
+    .await;
+    signed_up(&app, "ada@example.com").await;
+    request_reset(&app, "ada@example.com").await;
+    let code = nth_code(&smtp, 1).await;
+    assert_eq!(
+        confirm_reset(&app, &code, "Tr1cky-Quokka-Harbour").await.0,
+        204
+    );
+    let job = job::Entity::find()
+        .filter(job::Column::Kind.eq(emporium::accounts::reset::PASSWORD_RESET_JOB))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("the reset job");
+    let payload: Value = serde_json::from_str(&job.payload).expect("payload");
+    let ctx = JobContext {
+        state: app.state.clone(),
+        job_id: job.id,
+        attempt: 2,
+    };
+    // Run again while the used code is stored, then after the purge: no mail either time.
+    emporium::accounts::reset::password_reset_job(ctx.clone(), payload.clone())
+        .await
+        .expect("runs");
+    sessions::purge_job(ctx.clone(), json!({}))
+        .await
+        .expect("purge");
+    emporium::accounts::reset::password_reset_job(ctx.clone(), payload.clone())
+        .await
+        .expect("runs");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(
+        confirm_reset(&app, &code, "Another-Fine-Walrus").await.0,
+        400
+    );
+
+    // A request more than an hour old mails nothing, whenever its job runs.
+    let mut stale = payload;
+    stale["requested_at"] = json!("2020-01-01T00:00:00Z");
+    emporium::accounts::reset::password_reset_job(
+        JobContext {
+            job_id: job.id + 1000,
+            ..ctx
+        },
+        stale,
+    )
+    .await
+    .expect("runs");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1);
+}

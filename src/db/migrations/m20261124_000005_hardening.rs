@@ -53,6 +53,14 @@ impl MigrationTrait for Migration {
                 .await?;
             db.execute_unprepared("ALTER TABLE categories MODIFY description MEDIUMTEXT NOT NULL")
                 .await?;
+            // Emails are compared exactly (they are stored lower-cased): an accent- or
+            // case-insensitive collation would let `vïctim@…` log in as `victim@…` and count
+            // its failures under another key.
+            db.execute_unprepared(
+                "ALTER TABLE users MODIFY email VARCHAR(254) CHARACTER SET utf8mb4 \
+                 COLLATE utf8mb4_bin NOT NULL",
+            )
+            .await?;
             db.execute_unprepared("ALTER TABLE jobs MODIFY payload MEDIUMTEXT NOT NULL")
                 .await?;
             db.execute_unprepared("ALTER TABLE jobs MODIFY last_error MEDIUMTEXT NULL")
