@@ -7,7 +7,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Spawn, TestApp, eventually, json, spawn, spawn_app};
+use crate::helpers::{PASSWORD, Spawn, TestApp, eventually, json, service, spawn, spawn_app};
 use crate::standins::SmtpServer;
 
 async fn register(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
@@ -870,14 +870,9 @@ async fn many_failed_logins_from_one_client_lock_that_client() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set EMPORIUM_TEST_REDIS=redis://… and pass --include-ignored"]
 async fn login_failures_are_shared_between_nodes_through_redis() {
-    let Some(redis) = std::env::var("EMPORIUM_TEST_REDIS")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("skipped: set EMPORIUM_TEST_REDIS=redis://… to run");
-        return;
-    };
+    let redis = service("EMPORIUM_TEST_REDIS");
     let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
     let node = |prefix: String, redis: String| {
         spawn(Spawn {

@@ -61,7 +61,7 @@ async fn migrations_are_safe_from_several_processes_at_once() {
 }
 
 #[tokio::test]
-async fn concurrent_writers_that_read_then_write_all_succeed() {
+async fn concurrent_writers_that_read_then_write_in_an_exclusive_transaction_lose_nothing() {
     let app = spawn(Spawn {
         settings: vec![("EMPORIUM_DB_MAX_CONNECTIONS", "8".to_owned())],
         routes: Some(probes::routes()),
@@ -75,11 +75,20 @@ async fn concurrent_writers_that_read_then_write_all_succeed() {
         tokio::spawn(async move { client.post(url).send().await })
     });
     let mut statuses = Vec::new();
+    let mut seen = Vec::new();
     for handle in requests.collect::<Vec<_>>() {
         let response = handle.await.expect("task").expect("answered");
         statuses.push(response.status().as_u16());
+        let body: serde_json::Value = response.json().await.expect("json");
+        seen.push(body["before"].as_i64().expect("before"));
     }
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (0..24).collect::<Vec<i64>>(),
+        "each writer saw the one before it"
+    );
     let row = app
         .state
         .db

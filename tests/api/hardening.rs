@@ -11,7 +11,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Spawn, TestApp, eventually, json, spawn, spawn_app};
+use crate::helpers::{PASSWORD, Spawn, TestApp, eventually, json, service, spawn, spawn_app};
 use crate::standins::SmtpServer;
 
 fn with(settings: &[(&'static str, &str)]) -> Spawn {
@@ -533,14 +533,9 @@ async fn each_user_has_a_rate_of_their_own() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set EMPORIUM_TEST_REDIS=redis://… and pass --include-ignored"]
 async fn rate_limits_are_shared_between_nodes_through_redis() {
-    let Some(redis) = std::env::var("EMPORIUM_TEST_REDIS")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("skipped: set EMPORIUM_TEST_REDIS=redis://… to run");
-        return;
-    };
+    let redis = service("EMPORIUM_TEST_REDIS");
     let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
     let settings = [
         ("REDIS_URL", redis.as_str()),
@@ -560,14 +555,9 @@ async fn rate_limits_are_shared_between_nodes_through_redis() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set EMPORIUM_TEST_REDIS=redis://… and pass --include-ignored"]
 async fn a_login_burst_through_redis_checks_no_more_passwords_than_the_limit() {
-    let Some(redis) = std::env::var("EMPORIUM_TEST_REDIS")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("skipped: set EMPORIUM_TEST_REDIS=redis://… to run");
-        return;
-    };
+    let redis = service("EMPORIUM_TEST_REDIS");
     let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
     let settings = [
         ("REDIS_URL", redis.as_str()),

@@ -21,6 +21,19 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The value of a service variable, for a test that needs that service. Such tests are
+/// `#[ignore]`d, so a plain `cargo test` reports them as ignored (skipped); `cargo test --
+/// --include-ignored` asks for every service, and then a variable that is not set fails the
+/// test here — as a service that does not answer fails it when it is used.
+pub fn service(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            panic!("this test needs {name}: set it, or run without --include-ignored")
+        })
+}
+
 /// Which engine the suite runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {

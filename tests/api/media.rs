@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::helpers::{Spawn, TestApp, json, spawn, spawn_app};
+use crate::helpers::{Spawn, TestApp, json, raw_request, spawn, spawn_app};
 use crate::standins::S3Server;
 
 /// A tiny valid PNG (1×1, transparent).
@@ -46,17 +46,25 @@ async fn a_stored_file_is_served_under_media_with_its_type() {
 async fn media_never_lists_folders_or_escapes_its_root() {
     let app = spawn_app().await;
     stored_png(&app).await;
+    // Sent byte for byte: an HTTP client library would normalise `..` away before sending,
+    // and the request would never reach the media handler.
     for path in [
         "/media/",
         "/media/products",
         "/media/products/",
         "/media/../Cargo.toml",
+        "/media/products/../../Cargo.toml",
         "/media/%2e%2e/%2e%2e/etc/passwd",
         "/media/products/..%2f..%2fCargo.toml",
+        "/media/products/%2e%2e%2f%2e%2e%2fCargo.toml",
+        "/media/..\\..\\Cargo.toml",
+        "/media//etc/passwd",
         "/media/.secret",
     ] {
-        let response = app.get(path).await;
-        assert_eq!(response.status(), 404, "{path}");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let (status, body) = raw_request(app.addr, request.as_bytes()).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert_eq!(body, serde_json::json!({"detail": "Not found."}), "{path}");
     }
 }
 
@@ -77,10 +85,9 @@ async fn the_media_url_setting_points_links_at_a_cdn() {
 }
 
 #[tokio::test]
+#[ignore = "needs an S3 stand-in: set EMPORIUM_TEST_S3=moto and pass --include-ignored"]
 async fn the_s3_backend_stores_serves_and_deletes_objects() {
-    let Some(s3) = S3Server::start().await else {
-        return;
-    };
+    let s3 = S3Server::start().await;
     s3.create_bucket("emporium-media").await;
     s3.make_public("emporium-media").await;
     let public = format!("{}/emporium-media/shop", s3.endpoint);

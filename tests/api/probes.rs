@@ -98,7 +98,7 @@ async fn numbers(Query(count): Query<Count>, pagination: Pagination) -> ApiResul
 
 /// Reads the counter, then writes it back plus one, in one write transaction.
 async fn increment(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_exclusive(&state.db, "probe-counter").await?;
     let backend = tx.get_database_backend();
     let row = tx
         .query_one_raw(Statement::from_string(
@@ -110,9 +110,11 @@ async fn increment(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let before: i64 = row.try_get("", "n").map_err(internal)?;
     // Give concurrent writers every chance to interleave.
     tokio::time::sleep(Duration::from_millis(5)).await;
+    // Writes what it read plus one: without the exclusive transaction, two writers that read
+    // the same value would both write the same next one, and an increment would be lost.
     tx.execute_raw(Statement::from_string(
         backend,
-        "UPDATE probe_counter SET n = n + 1 WHERE id = 1",
+        format!("UPDATE probe_counter SET n = {} WHERE id = 1", before + 1),
     ))
     .await?;
     tx.commit().await?;

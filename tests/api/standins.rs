@@ -227,9 +227,12 @@ impl Drop for S3Server {
 }
 
 impl S3Server {
-    /// Starts `moto_server` (from PyPI: `pip install 'moto[server]'`). Returns `None` when it
-    /// is not installed — unless `CI` is set, where its absence fails the test.
-    pub async fn start() -> Option<S3Server> {
+    /// Starts the S3 stand-in that `EMPORIUM_TEST_S3` names: `moto` runs `moto_server` (from
+    /// PyPI: `pip install 'moto[server]'`; `EMPORIUM_MOTO_SERVER` overrides the program). A
+    /// stand-in that does not start fails the test.
+    pub async fn start() -> S3Server {
+        let wanted = crate::helpers::service("EMPORIUM_TEST_S3");
+        assert_eq!(wanted, "moto", "EMPORIUM_TEST_S3 knows one stand-in: moto");
         let program =
             std::env::var("EMPORIUM_MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
         let port = {
@@ -241,17 +244,9 @@ impl S3Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        let child = match child {
-            Ok(child) => child,
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI must have moto_server installed: {e}"
-                );
-                eprintln!("skipped: {program} is not installed ({e}); pip install 'moto[server]'");
-                return None;
-            }
-        };
+        let child = child.unwrap_or_else(|e| {
+            panic!("{program} did not start ({e}); pip install 'moto[server]'")
+        });
         let server = S3Server {
             endpoint: format!("http://127.0.0.1:{port}"),
             child,
@@ -263,7 +258,7 @@ impl S3Server {
         })
         .await;
         assert!(ready, "moto_server did not start");
-        Some(server)
+        server
     }
 
     /// Creates a bucket.
