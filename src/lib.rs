@@ -1,7 +1,7 @@
 //! Emporium: the backend of a shop, serving a REST API to its mobile app.
 //!
 //! The library holds everything; `main.rs` only parses the command line. See `README.md` for
-//! running it and `../shared/DESIGN.md` for how it is built.
+//! running it and `docs/design.md` for how it is built.
 
 pub mod accounts;
 pub mod catalog;

@@ -152,6 +152,21 @@ async fn metrics_count_requests_by_route_template_method_and_status() {
 }
 
 #[tokio::test]
+async fn the_copy_of_the_openapi_document_in_docs_is_current() {
+    let app = spawn_app().await;
+    let (status, served) = json(app.get("/api/schema/").await).await;
+    assert_eq!(status, 200);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
+    let copy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("docs/openapi.json"))
+            .expect("JSON");
+    assert!(
+        copy == served,
+        "docs/openapi.json is stale: run `cargo run -q -- openapi > docs/openapi.json`"
+    );
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_the_served_routes() {
     let app = spawn_app().await;
     let (status, doc) = json(app.get("/api/schema/").await).await;
