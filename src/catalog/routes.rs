@@ -171,6 +171,7 @@ pub async fn create_category(
     responses(
         (status = 200, description = "The category", body = CategoryView),
         (status = 400, description = "Invalid field or a parent cycle", body = ValidationErrors),
+        (status = 403, description = "Not staff", body = ErrorDetail),
     ))]
 pub async fn update_category(
     State(state): State<AppState>,
@@ -189,6 +190,7 @@ pub async fn update_category(
     responses(
         (status = 204, description = "Deleted"),
         (status = 409, description = "It still has products or sub-categories", body = ErrorDetail),
+        (status = 403, description = "Not staff", body = ErrorDetail),
     ))]
 pub async fn delete_category(
     State(state): State<AppState>,
@@ -305,6 +307,7 @@ pub async fn create_product(
         (status = 200, description = "The product", body = ProductView),
         (status = 400, description = "Invalid field", body = ValidationErrors),
         (status = 404, description = "Not found", body = ErrorDetail),
+        (status = 403, description = "Not staff", body = ErrorDetail),
     ))]
 pub async fn update_product(
     State(state): State<AppState>,
@@ -321,7 +324,11 @@ pub async fn update_product(
 /// Delete a product and its images (staff).
 #[utoipa::path(delete, path = "/api/products/{id}/", tag = "catalog", security(("jwt" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found", body = ErrorDetail)))]
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "Not found", body = ErrorDetail),
+    ))]
 pub async fn delete_product(
     State(state): State<AppState>,
     _staff: StaffUser,
@@ -339,6 +346,7 @@ pub async fn delete_product(
         (status = 201, description = "Stored", body = ImageView),
         (status = 400, description = "Not an image", body = ValidationErrors),
         (status = 413, description = "Over 5 MiB", body = ErrorDetail),
+        (status = 403, description = "Not staff", body = ErrorDetail),
     ))]
 pub async fn upload_image(
     State(state): State<AppState>,
@@ -386,7 +394,11 @@ pub async fn upload_image(
 /// Delete an image of a product, and its file (staff).
 #[utoipa::path(delete, path = "/api/products/{id}/images/{image_id}/", tag = "catalog", security(("jwt" = [])),
     params(("id" = i64, Path), ("image_id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found", body = ErrorDetail)))]
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "Not found", body = ErrorDetail),
+    ))]
 pub async fn delete_image(
     State(state): State<AppState>,
     _staff: StaffUser,

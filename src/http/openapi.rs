@@ -19,6 +19,191 @@ pub struct ErrorDetail {
 #[schema(example = json!({"quantity": ["Ensure this value is greater than or equal to 1."]}))]
 pub struct ValidationErrors(pub std::collections::BTreeMap<String, Vec<String>>);
 
+/// Adds the answers every operation can give because of the conventions, not because of its
+/// own rules: 400 for a body or query it cannot read (field errors or `{"detail"}`), 401 for a
+/// bad token, 404 for an id or a page that does not exist, 413 and 415 for a body too large or
+/// of another type, 429 for the rate limits, 503 when the server sheds load or a dependency is
+/// down. A generated client sees every status it can meet.
+struct ConventionResponses;
+
+/// Operations that never read a token, so never answer 401 for one.
+const TOKENLESS: [&str; 3] = [
+    "/api/auth/register/",
+    "/api/auth/password/reset/",
+    "/api/auth/password/reset/confirm/",
+];
+
+fn error_response(
+    description: &str,
+    schema: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(schema)))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+impl Modify for ConventionResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+        use utoipa::openapi::{Ref, RefOr};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.insert(
+            "BadRequest".to_owned(),
+            RefOr::T(Schema::AnyOf(
+                AnyOfBuilder::new()
+                    .item(Ref::from_schema_name("ValidationErrors"))
+                    .item(Ref::from_schema_name("ErrorDetail"))
+                    .build(),
+            )),
+        );
+        for (path, item) in &mut openapi.paths.paths {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let has_body = operation.request_body.is_some();
+                let params = operation.parameters.iter().flatten();
+                let (mut has_query, mut has_page) = (false, false);
+                for param in params {
+                    if let RefOr::T(param) = param {
+                        if matches!(
+                            param.parameter_in,
+                            utoipa::openapi::path::ParameterIn::Query
+                        ) {
+                            has_query = true;
+                            has_page |= param.name == "page";
+                        }
+                    }
+                }
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str, schema: &str| {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error_response(description, schema));
+                };
+                if has_body || has_query {
+                    add(
+                        "400",
+                        "Unreadable body or query, or invalid fields",
+                        "BadRequest",
+                    );
+                }
+                if !TOKENLESS.contains(&path.as_str()) {
+                    add("401", "Missing, bad or expired token", "ErrorDetail");
+                }
+                if path.contains('{') || has_page {
+                    add(
+                        "404",
+                        "No such object, or a page past the end",
+                        "ErrorDetail",
+                    );
+                }
+                if has_body {
+                    add("413", "Body too large", "ErrorDetail");
+                    add("415", "Body of another type", "ErrorDetail");
+                }
+                add("429", "Throttled; see Retry-After", "ErrorDetail");
+                add(
+                    "503",
+                    "Busy or a dependency is down; see Retry-After",
+                    "ErrorDetail",
+                );
+                // A 400 can be field errors or a `{"detail"}` for a body that is not JSON.
+                if let Some(RefOr::T(bad)) = responses.get_mut("400") {
+                    if let Some(RefOr::T(content)) = bad.content.get_mut("application/json") {
+                        content.schema = Some(Ref::from_schema_name("BadRequest").into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Links every `201` to the operations on the object it created (`POST /api/categories/` →
+/// `GET, PATCH, DELETE /api/categories/{id}/` with `id` from the response's `id`), so a client
+/// generator — or a stateful fuzzer — can follow what it made.
+struct CreatedLinks;
+
+impl Modify for CreatedLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::link::LinkBuilder;
+        // (creating path, target path, target operations (method, operation id)).
+        let mut plans = Vec::new();
+        for (path, item) in &openapi.paths.paths {
+            let Some(create) = &item.post else { continue };
+            if !create.responses.responses.contains_key("201") {
+                continue;
+            }
+            for (target, target_item) in &openapi.paths.paths {
+                let Some(rest) = target.strip_prefix(path.as_str()) else {
+                    continue;
+                };
+                // Exactly one more segment, and it is a parameter: `{id}/`.
+                let is_one_param =
+                    rest.starts_with('{') && rest.ends_with("}/") && rest.matches('/').count() == 1;
+                if !is_one_param {
+                    continue;
+                }
+                let param = rest
+                    .trim_start_matches('{')
+                    .trim_end_matches("}/")
+                    .to_owned();
+                let operations: Vec<String> =
+                    [&target_item.get, &target_item.patch, &target_item.delete]
+                        .into_iter()
+                        .filter_map(|op| op.as_ref().and_then(|op| op.operation_id.clone()))
+                        .collect();
+                plans.push((path.clone(), param, operations));
+            }
+        }
+        for (path, param, operations) in plans {
+            let Some(RefOr::T(created)) = openapi
+                .paths
+                .paths
+                .get_mut(&path)
+                .and_then(|item| item.post.as_mut())
+                .and_then(|op| op.responses.responses.get_mut("201"))
+            else {
+                continue;
+            };
+            // Parameters the creating path already has are passed on from the request.
+            let inherited: Vec<String> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|part| part.split('}').next())
+                .map(str::to_owned)
+                .collect();
+            for operation_id in operations {
+                let mut link = LinkBuilder::new()
+                    .operation_id(operation_id.clone())
+                    .parameter(param.clone(), "$response.body#/id");
+                for name in &inherited {
+                    link = link.parameter(name.clone(), format!("$request.path.{name}"));
+                }
+                created.links.insert(operation_id, RefOr::T(link.build()));
+            }
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -73,7 +258,7 @@ impl Modify for BearerAuth {
         crate::catalog::routes::delete_image,
     ),
     components(schemas(ErrorDetail, ValidationErrors)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),
     tags(
         (name = "operations", description = "Health, readiness, metrics and the job queue"),
         (name = "accounts", description = "Registration, JWT login, profile, addresses, passwords"),

@@ -109,6 +109,7 @@ pub async fn list_jobs(
         (status = 200, description = "Queued again", body = JobView),
         (status = 404, description = "No such job", body = ErrorDetail),
         (status = 409, description = "The job is not dead or failed", body = ErrorDetail),
+        (status = 403, description = "Not staff", body = ErrorDetail),
     ))]
 pub async fn retry_job(
     State(state): State<AppState>,
