@@ -82,14 +82,14 @@ impl Modify for ConventionResponses {
                 let params = operation.parameters.iter().flatten();
                 let (mut has_query, mut has_page) = (false, false);
                 for param in params {
-                    if let RefOr::T(param) = param {
-                        if matches!(
+                    if let RefOr::T(param) = param
+                        && matches!(
                             param.parameter_in,
                             utoipa::openapi::path::ParameterIn::Query
-                        ) {
-                            has_query = true;
-                            has_page |= param.name == "page";
-                        }
+                        )
+                    {
+                        has_query = true;
+                        has_page |= param.name == "page";
                     }
                 }
                 let responses = &mut operation.responses.responses;
@@ -126,10 +126,10 @@ impl Modify for ConventionResponses {
                     "ErrorDetail",
                 );
                 // A 400 can be field errors or a `{"detail"}` for a body that is not JSON.
-                if let Some(RefOr::T(bad)) = responses.get_mut("400") {
-                    if let Some(RefOr::T(content)) = bad.content.get_mut("application/json") {
-                        content.schema = Some(Ref::from_schema_name("BadRequest").into());
-                    }
+                if let Some(RefOr::T(bad)) = responses.get_mut("400")
+                    && let Some(RefOr::T(content)) = bad.content.get_mut("application/json")
+                {
+                    content.schema = Some(Ref::from_schema_name("BadRequest").into());
                 }
             }
         }
