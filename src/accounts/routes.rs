@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use super::auth::AuthUser;
 use super::service::{self, NewUser};
 use super::views::{
-    AddressForm, AddressRequest, AddressView, LoginRequest, PasswordChange, PasswordReset,
-    PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest, TokenPairView, UserView,
+    AddressChanges, AddressForm, AddressRequest, AddressView, LoginRequest, PasswordChange,
+    PasswordReset, PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest,
+    TokenPairView, UserView,
 };
 use super::{reset, sessions};
 use crate::http::ApiResult;
@@ -225,7 +226,7 @@ pub async fn get_address(
 /// Change some fields of an address.
 #[utoipa::path(patch, path = "/api/auth/addresses/{id}/", tag = "accounts", security(("jwt" = [])),
     params(("id" = i64, Path)),
-    request_body = AddressRequest,
+    request_body = AddressChanges,
     responses(
         (status = 200, description = "The address", body = AddressView),
         (status = 400, description = "Invalid field", body = ValidationErrors),

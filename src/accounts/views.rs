@@ -58,11 +58,14 @@ impl From<super::sessions::TokenPair> for TokenPairView {
 /// `POST /api/auth/register/`.
 #[derive(ToSchema)]
 pub struct RegisterRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email, max_length = 254)]
     pub email: String,
     /// At least 8 characters, not entirely numeric, not common, not like the email.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
+    #[schema(nullable = false, max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(nullable = false, max_length = 150)]
     pub last_name: Option<String>,
 }
 
@@ -84,7 +87,9 @@ impl FromFields for RegisterRequest {
 /// `POST /api/auth/login/`.
 #[derive(ToSchema)]
 pub struct LoginRequest {
+    #[schema(example = "ada@example.com", min_length = 1, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
 }
 
@@ -102,6 +107,7 @@ impl FromFields for LoginRequest {
 /// `POST /api/auth/refresh/` and `POST /api/auth/logout/`.
 #[derive(ToSchema)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1, max_length = 1024)]
     pub refresh: String,
 }
 
@@ -116,7 +122,9 @@ impl FromFields for RefreshRequest {
 /// `PATCH /api/auth/me/`: only the names can change here.
 #[derive(Debug, ToSchema)]
 pub struct ProfileUpdate {
+    #[schema(nullable = false, max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(nullable = false, max_length = 150)]
     pub last_name: Option<String>,
 }
 
@@ -132,7 +140,10 @@ impl FromFields for ProfileUpdate {
 /// `POST /api/auth/password/change/`.
 #[derive(ToSchema)]
 pub struct PasswordChange {
+    #[schema(min_length = 1, max_length = 1024)]
     pub old_password: String,
+    /// At least 8 characters, not entirely numeric, not common, not like the email or names.
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -150,6 +161,7 @@ impl FromFields for PasswordChange {
 /// `POST /api/auth/password/reset/`.
 #[derive(Debug, ToSchema)]
 pub struct PasswordReset {
+    #[schema(example = "ada@example.com", format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -165,7 +177,10 @@ impl FromFields for PasswordReset {
 #[derive(ToSchema)]
 pub struct PasswordResetConfirm {
     /// The code from the email.
+    #[schema(min_length = 1, max_length = 256)]
     pub token: String,
+    /// At least 8 characters, not entirely numeric, not common, not like the email or names.
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -212,6 +227,16 @@ const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB B
     PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV \
     SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN \
     VU WF WS YE YT ZA ZM ZW";
+
+/// The schema of a country field: one of the codes [`is_country`] accepts (lower case is
+/// accepted too, and stored upper-cased).
+fn country_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(COUNTRIES.split_whitespace()))
+        .examples(["US"])
+        .build()
+}
 
 /// True for an ISO 3166-1 alpha-2 code (upper case).
 pub fn is_country(code: &str) -> bool {
@@ -273,20 +298,54 @@ impl<const PARTIAL: bool> FromFields for AddressForm<PARTIAL> {
     }
 }
 
-/// `POST /api/auth/addresses/`: `full_name`, `line1`, `city`, `postal_code` and `country` are
-/// required; `PATCH` takes any of them.
+/// The schema of `POST /api/auth/addresses/` as [`AddressForm<false>`] reads it:
+/// `full_name`, `line1`, `city`, `postal_code` and `country` are required.
 #[derive(Debug, ToSchema)]
 pub struct AddressRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"\S")]
     pub full_name: String,
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub line1: String,
+    #[schema(nullable = false, max_length = 255)]
     pub line2: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub city: String,
+    #[schema(nullable = false, max_length = 100)]
     pub state: Option<String>,
+    #[schema(min_length = 1, max_length = 20, pattern = r"\S")]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2, e.g. `"US"`.
+    #[schema(schema_with = country_schema)]
     pub country: String,
+    /// Digits with optional `+`, spaces, hyphens, dots and brackets; 5 to 20 digits.
+    #[schema(pattern = r"^\+?[0-9]{5,20}$", example = "+15550100")]
     pub phone: Option<String>,
     /// Making one address the default unsets the previous default.
+    #[schema(nullable = false)]
+    pub is_default: Option<bool>,
+}
+
+/// The schema of `PATCH /api/auth/addresses/{id}/` as [`AddressForm<true>`] reads it: any of
+/// the fields, none of them blank.
+#[derive(Debug, ToSchema)]
+pub struct AddressChanges {
+    #[schema(nullable = false, min_length = 1, max_length = 150, pattern = r"\S")]
+    pub full_name: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 255, pattern = r"\S")]
+    pub line1: Option<String>,
+    #[schema(nullable = false, max_length = 255)]
+    pub line2: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = r"\S")]
+    pub city: Option<String>,
+    #[schema(nullable = false, max_length = 100)]
+    pub state: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 20, pattern = r"\S")]
+    pub postal_code: Option<String>,
+    #[schema(schema_with = country_schema)]
+    pub country: Option<String>,
+    #[schema(pattern = r"^\+?[0-9]{5,20}$", example = "+15550100")]
+    pub phone: Option<String>,
+    #[schema(nullable = false)]
     pub is_default: Option<bool>,
 }
 

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::service::{self, ProductRow};
 use super::views::{
-    CategoryForm, CategoryRequest, CategorySummary, CategoryView, ImageUpload, ImageView,
-    ProductForm, ProductRequest, ProductView,
+    CategoryChanges, CategoryForm, CategoryRequest, CategorySummary, CategoryView, ImageUpload,
+    ImageView, ProductChanges, ProductForm, ProductRequest, ProductView,
 };
 use crate::accounts::auth::{MaybeAuthUser, StaffUser};
 use crate::http::ApiResult;
@@ -167,7 +167,7 @@ pub async fn create_category(
 
 /// Change a category (staff); a parent that would make a cycle is refused.
 #[utoipa::path(patch, path = "/api/categories/{id}/", tag = "catalog", security(("jwt" = [])),
-    params(("id" = i64, Path)), request_body = CategoryRequest,
+    params(("id" = i64, Path)), request_body = CategoryChanges,
     responses(
         (status = 200, description = "The category", body = CategoryView),
         (status = 400, description = "Invalid field or a parent cycle", body = ValidationErrors),
@@ -302,7 +302,7 @@ pub async fn create_product(
 
 /// Change a product (staff).
 #[utoipa::path(patch, path = "/api/products/{id}/", tag = "catalog", security(("jwt" = [])),
-    params(("id" = i64, Path)), request_body = ProductRequest,
+    params(("id" = i64, Path)), request_body = ProductChanges,
     responses(
         (status = 200, description = "The product", body = ProductView),
         (status = 400, description = "Invalid field", body = ValidationErrors),

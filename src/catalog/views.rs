@@ -136,13 +136,41 @@ impl<const PARTIAL: bool> FromFields for CategoryForm<PARTIAL> {
     }
 }
 
-/// `POST /api/categories/` (and `PATCH` with any subset).
+/// The schema of `POST /api/categories/` as [`CategoryForm<false>`] reads it.
 #[derive(Debug, ToSchema)]
 pub struct CategoryRequest {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: String,
     /// Generated from the name when omitted; unique.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 140,
+        pattern = "^[a-z0-9-]+$"
+    )]
     pub slug: Option<String>,
+    /// A category id, or null for a top-level category.
     pub parent: Option<i64>,
+    #[schema(nullable = false, max_length = 10000)]
+    pub description: Option<String>,
+}
+
+/// The schema of `PATCH /api/categories/{id}/` as [`CategoryForm<true>`] reads it: any of the
+/// fields.
+#[derive(Debug, ToSchema)]
+pub struct CategoryChanges {
+    #[schema(nullable = false, min_length = 1, max_length = 120, pattern = r"\S")]
+    pub name: Option<String>,
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 140,
+        pattern = "^[a-z0-9-]+$"
+    )]
+    pub slug: Option<String>,
+    /// A category id, or null for a top-level category; not itself or a descendant.
+    pub parent: Option<i64>,
+    #[schema(nullable = false, max_length = 10000)]
     pub description: Option<String>,
 }
 
@@ -219,19 +247,46 @@ impl<const PARTIAL: bool> ProductForm<PARTIAL> {
     }
 }
 
-/// `POST /api/products/` (and `PATCH` with any subset).
+/// The schema of `POST /api/products/` as [`ProductForm<false>`] reads it.
 #[derive(Debug, ToSchema)]
 pub struct ProductRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
+    #[schema(nullable = false, max_length = 20000)]
     pub description: Option<String>,
-    /// Decimal string with at most the currency's minor digits, ≥ 0.
-    #[schema(example = "19.99")]
+    /// Decimal string with at most the currency's minor digits (two for the default USD, none
+    /// for JPY), ≥ 0.
+    #[schema(example = "19.99", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub price: String,
     /// ≥ 0 (default 0).
+    #[schema(nullable = false, minimum = 0)]
     pub stock: Option<i64>,
+    #[schema(nullable = false)]
     pub is_active: Option<bool>,
     /// A category id.
     pub category: i64,
+}
+
+/// The schema of `PATCH /api/products/{id}/` as [`ProductForm<true>`] reads it: any of the
+/// fields.
+#[derive(Debug, ToSchema)]
+pub struct ProductChanges {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: Option<String>,
+    #[schema(nullable = false, max_length = 20000)]
+    pub description: Option<String>,
+    #[schema(
+        nullable = false,
+        example = "19.99",
+        pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+    )]
+    pub price: Option<String>,
+    #[schema(nullable = false, minimum = 0)]
+    pub stock: Option<i64>,
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
+    #[schema(nullable = false)]
+    pub category: Option<i64>,
 }
 
 /// `POST /api/products/{id}/images/`: `multipart/form-data`.
