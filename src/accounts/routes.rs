@@ -7,9 +7,8 @@ use axum::http::StatusCode;
 use super::auth::AuthUser;
 use super::service::{self, NewUser};
 use super::views::{
-    AddressChanges, AddressForm, AddressRequest, AddressView, LoginRequest, PasswordChange,
-    PasswordReset, PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest,
-    TokenPairView, UserView,
+    AddressChanges, AddressRequest, AddressView, LoginRequest, PasswordChange, PasswordReset,
+    PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest, TokenPairView, UserView,
 };
 use super::{reset, sessions};
 use crate::http::ApiResult;
@@ -200,9 +199,9 @@ pub async fn list_addresses(
 pub async fn create_address(
     State(state): State<AppState>,
     user: AuthUser,
-    Form(AddressForm(input)): Form<AddressForm<false>>,
+    Form(request): Form<AddressRequest>,
 ) -> ApiResult<(StatusCode, Json<AddressView>)> {
-    let row = service::create_address(&state, user.id(), input).await?;
+    let row = service::create_address(&state, user.id(), request.into()).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -236,10 +235,10 @@ pub async fn update_address(
     State(state): State<AppState>,
     user: AuthUser,
     PathId(id): PathId,
-    Form(AddressForm(input)): Form<AddressForm<true>>,
+    Form(changes): Form<AddressChanges>,
 ) -> ApiResult<Json<AddressView>> {
     Ok(Json(
-        service::update_address(&state, user.id(), id, input)
+        service::update_address(&state, user.id(), id, changes.into())
             .await?
             .into(),
     ))

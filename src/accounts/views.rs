@@ -287,19 +287,8 @@ fn read_address(fields: &mut Fields, partial: bool) -> AddressInput {
     }
 }
 
-/// An address body read from JSON: every field required when `PARTIAL` is false (create),
-/// any subset when true (`PATCH`).
-#[derive(Debug)]
-pub struct AddressForm<const PARTIAL: bool>(pub AddressInput);
-
-impl<const PARTIAL: bool> FromFields for AddressForm<PARTIAL> {
-    fn from_fields(fields: &mut Fields) -> Option<Self> {
-        Some(AddressForm(read_address(fields, PARTIAL)))
-    }
-}
-
-/// The schema of `POST /api/auth/addresses/` as [`AddressForm<false>`] reads it:
-/// `full_name`, `line1`, `city`, `postal_code` and `country` are required.
+/// `POST /api/auth/addresses/`: `full_name`, `line1`, `city`, `postal_code` and `country` are
+/// required.
 #[derive(Debug, ToSchema)]
 pub struct AddressRequest {
     #[schema(min_length = 1, max_length = 150, pattern = r"\S")]
@@ -325,8 +314,8 @@ pub struct AddressRequest {
     pub is_default: Option<bool>,
 }
 
-/// The schema of `PATCH /api/auth/addresses/{id}/` as [`AddressForm<true>`] reads it: any of
-/// the fields, none of them blank.
+/// `PATCH /api/auth/addresses/{id}/`: any of the fields, none of them blank; `phone` may be
+/// null (removed).
 #[derive(Debug, ToSchema)]
 pub struct AddressChanges {
     #[schema(nullable = false, min_length = 1, max_length = 150, pattern = r"\S")]
@@ -344,9 +333,75 @@ pub struct AddressChanges {
     #[schema(schema_with = country_schema)]
     pub country: Option<String>,
     #[schema(pattern = r"^\+?[0-9]{5,20}$", example = "+15550100")]
-    pub phone: Option<String>,
+    pub phone: Option<Option<String>>,
     #[schema(nullable = false)]
     pub is_default: Option<bool>,
+}
+
+impl FromFields for AddressRequest {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let input = read_address(fields, false);
+        Some(AddressRequest {
+            full_name: input.full_name?,
+            line1: input.line1?,
+            line2: input.line2,
+            city: input.city?,
+            state: input.state,
+            postal_code: input.postal_code?,
+            country: input.country?,
+            phone: input.phone.flatten(),
+            is_default: input.is_default,
+        })
+    }
+}
+
+impl From<AddressRequest> for AddressInput {
+    fn from(r: AddressRequest) -> AddressInput {
+        AddressInput {
+            full_name: Some(r.full_name),
+            line1: Some(r.line1),
+            line2: r.line2,
+            city: Some(r.city),
+            state: r.state,
+            postal_code: Some(r.postal_code),
+            country: Some(r.country),
+            phone: Some(r.phone),
+            is_default: r.is_default,
+        }
+    }
+}
+
+impl FromFields for AddressChanges {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let input = read_address(fields, true);
+        Some(AddressChanges {
+            full_name: input.full_name,
+            line1: input.line1,
+            line2: input.line2,
+            city: input.city,
+            state: input.state,
+            postal_code: input.postal_code,
+            country: input.country,
+            phone: input.phone,
+            is_default: input.is_default,
+        })
+    }
+}
+
+impl From<AddressChanges> for AddressInput {
+    fn from(c: AddressChanges) -> AddressInput {
+        AddressInput {
+            full_name: c.full_name,
+            line1: c.line1,
+            line2: c.line2,
+            city: c.city,
+            state: c.state,
+            postal_code: c.postal_code,
+            country: c.country,
+            phone: c.phone,
+            is_default: c.is_default,
+        }
+    }
 }
 
 /// A shipping address.

@@ -12,14 +12,14 @@ use sha2::{Digest, Sha256};
 
 use super::service::{self, ProductRow};
 use super::views::{
-    CategoryChanges, CategoryForm, CategoryRequest, CategorySummary, CategoryView, ImageUpload,
-    ImageView, ProductChanges, ProductForm, ProductRequest, ProductView,
+    CategoryChanges, CategoryRequest, CategorySummary, CategoryView, ImageUpload, ImageView,
+    ProductChanges, ProductRequest, ProductView,
 };
 use crate::accounts::auth::{MaybeAuthUser, StaffUser};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::error::{ApiError, bad_request, field_error, internal};
-use crate::http::extract::{Fields, Form, JsonObject, PathId};
+use crate::http::extract::{Form, PathId};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
 use crate::money::Money;
@@ -159,9 +159,9 @@ pub async fn get_category(
 pub async fn create_category(
     State(state): State<AppState>,
     _staff: StaffUser,
-    Form(CategoryForm(input)): Form<CategoryForm<false>>,
+    Form(request): Form<CategoryRequest>,
 ) -> ApiResult<(StatusCode, Json<CategoryView>)> {
-    let row = service::create_category(&state, input).await?;
+    let row = service::create_category(&state, request.into()).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -177,10 +177,12 @@ pub async fn update_category(
     State(state): State<AppState>,
     _staff: StaffUser,
     PathId(id): PathId,
-    Form(CategoryForm(input)): Form<CategoryForm<true>>,
+    Form(changes): Form<CategoryChanges>,
 ) -> ApiResult<Json<CategoryView>> {
     Ok(Json(
-        service::update_category(&state, id, input).await?.into(),
+        service::update_category(&state, id, changes.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -268,16 +270,6 @@ pub async fn get_product(
     .await
 }
 
-fn read_product<const PARTIAL: bool>(
-    state: &AppState,
-    JsonObject(map): JsonObject,
-) -> ApiResult<super::views::ProductInput> {
-    let mut fields = Fields::new(map);
-    let input = ProductForm::<PARTIAL>::read(&mut fields, state.settings.currency);
-    fields.finish()?;
-    Ok(input)
-}
-
 /// Create a product (staff).
 #[utoipa::path(post, path = "/api/products/", tag = "catalog", security(("jwt" = [])),
     request_body = ProductRequest,
@@ -290,10 +282,9 @@ pub async fn create_product(
     State(state): State<AppState>,
     _staff: StaffUser,
     context: RequestContext,
-    body: JsonObject,
+    Form(request): Form<ProductRequest>,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
-    let input = read_product::<false>(&state, body)?;
-    let row = service::create_product(&state, input).await?;
+    let row = service::create_product(&state, request.into()).await?;
     Ok((
         StatusCode::CREATED,
         Json(product_view(&state, &context.base_url, row)),
@@ -314,10 +305,9 @@ pub async fn update_product(
     _staff: StaffUser,
     context: RequestContext,
     PathId(id): PathId,
-    body: JsonObject,
+    Form(changes): Form<ProductChanges>,
 ) -> ApiResult<Json<ProductView>> {
-    let input = read_product::<true>(&state, body)?;
-    let row = service::update_product(&state, id, input).await?;
+    let row = service::update_product(&state, id, changes.into()).await?;
     Ok(Json(product_view(&state, &context.base_url, row)))
 }
 

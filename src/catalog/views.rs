@@ -107,36 +107,31 @@ pub fn is_slug(slug: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// A category body: `name` required unless `PARTIAL` (`PATCH`).
-#[derive(Debug)]
-pub struct CategoryForm<const PARTIAL: bool>(pub CategoryInput);
-
-impl<const PARTIAL: bool> FromFields for CategoryForm<PARTIAL> {
-    fn from_fields(fields: &mut Fields) -> Option<Self> {
-        let name = if PARTIAL {
-            fields.optional_nonblank_text("name", 120)
-        } else {
-            fields.required_text("name", 120)
-        };
-        let slug = fields.optional_nonblank_text("slug", 140);
-        if let Some(slug) = slug.as_deref().filter(|s| !is_slug(s)) {
-            fields.error(
+/// Reads a category body: `name` required unless `partial` (`PATCH`).
+fn read_category(fields: &mut Fields, partial: bool) -> CategoryInput {
+    let name = if partial {
+        fields.optional_nonblank_text("name", 120)
+    } else {
+        fields.required_text("name", 120)
+    };
+    let slug = fields.optional_nonblank_text("slug", 140);
+    if let Some(slug) = slug.as_deref().filter(|s| !is_slug(s)) {
+        fields.error(
                 "slug",
                 format!("Enter a valid \"slug\" consisting of lower-case letters, numbers or hyphens (got {slug:?})."),
             );
-        }
-        let parent = fields.nullable::<i64>("parent");
-        let description = fields.optional_text("description", 10_000);
-        Some(CategoryForm(CategoryInput {
-            name,
-            slug,
-            parent,
-            description,
-        }))
+    }
+    let parent = fields.nullable::<i64>("parent");
+    let description = fields.optional_text("description", 10_000);
+    CategoryInput {
+        name,
+        slug,
+        parent,
+        description,
     }
 }
 
-/// The schema of `POST /api/categories/` as [`CategoryForm<false>`] reads it.
+/// `POST /api/categories/`.
 #[derive(Debug, ToSchema)]
 pub struct CategoryRequest {
     #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
@@ -155,8 +150,7 @@ pub struct CategoryRequest {
     pub description: Option<String>,
 }
 
-/// The schema of `PATCH /api/categories/{id}/` as [`CategoryForm<true>`] reads it: any of the
-/// fields.
+/// `PATCH /api/categories/{id}/`: any of the fields.
 #[derive(Debug, ToSchema)]
 pub struct CategoryChanges {
     #[schema(nullable = false, min_length = 1, max_length = 120, pattern = r"\S")]
@@ -169,9 +163,55 @@ pub struct CategoryChanges {
     )]
     pub slug: Option<String>,
     /// A category id, or null for a top-level category; not itself or a descendant.
-    pub parent: Option<i64>,
+    pub parent: Option<Option<i64>>,
     #[schema(nullable = false, max_length = 10000)]
     pub description: Option<String>,
+}
+
+impl FromFields for CategoryRequest {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let input = read_category(fields, false);
+        Some(CategoryRequest {
+            name: input.name?,
+            slug: input.slug,
+            parent: input.parent.flatten(),
+            description: input.description,
+        })
+    }
+}
+
+impl From<CategoryRequest> for CategoryInput {
+    fn from(r: CategoryRequest) -> CategoryInput {
+        CategoryInput {
+            name: Some(r.name),
+            slug: r.slug,
+            parent: Some(r.parent),
+            description: r.description,
+        }
+    }
+}
+
+impl FromFields for CategoryChanges {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let input = read_category(fields, true);
+        Some(CategoryChanges {
+            name: input.name,
+            slug: input.slug,
+            parent: input.parent,
+            description: input.description,
+        })
+    }
+}
+
+impl From<CategoryChanges> for CategoryInput {
+    fn from(c: CategoryChanges) -> CategoryInput {
+        CategoryInput {
+            name: c.name,
+            slug: c.slug,
+            parent: c.parent,
+            description: c.description,
+        }
+    }
 }
 
 /// Fields of a product as a request gives them (`None`: not given).
@@ -209,45 +249,41 @@ fn money(fields: &mut Fields, name: &str, currency: Currency) -> Option<Money> {
     }
 }
 
-/// A product body: `name`, `price` and `category` required unless `PARTIAL`.
-#[derive(Debug)]
-pub struct ProductForm<const PARTIAL: bool>(pub ProductInput);
-
-impl<const PARTIAL: bool> ProductForm<PARTIAL> {
-    /// Reads the fields with the shop's currency.
-    pub fn read(fields: &mut Fields, currency: Currency) -> ProductInput {
-        let name = if PARTIAL {
-            fields.optional_nonblank_text("name", 200)
-        } else {
-            fields.required_text("name", 200)
-        };
-        let description = fields.optional_text("description", 20_000);
-        if !PARTIAL && !fields.contains("price") {
-            fields.error("price", "This field is required.");
-        }
-        let price = money(fields, "price", currency);
-        let stock = fields.optional::<i64>("stock");
-        if stock.is_some_and(|s| s < 0) {
-            fields.error("stock", "Ensure this value is greater than or equal to 0.");
-        }
-        let is_active = fields.optional::<bool>("is_active");
-        let category = if PARTIAL {
-            fields.optional::<i64>("category")
-        } else {
-            fields.required::<i64>("category")
-        };
-        ProductInput {
-            name,
-            description,
-            price,
-            stock,
-            is_active,
-            category,
-        }
+/// Reads a product body in the shop's currency: `name`, `price` and `category` required unless
+/// `partial` (`PATCH`).
+fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
+    let currency = fields.currency();
+    let name = if partial {
+        fields.optional_nonblank_text("name", 200)
+    } else {
+        fields.required_text("name", 200)
+    };
+    let description = fields.optional_text("description", 20_000);
+    if !partial && !fields.contains("price") {
+        fields.error("price", "This field is required.");
+    }
+    let price = money(fields, "price", currency);
+    let stock = fields.optional::<i64>("stock");
+    if stock.is_some_and(|s| s < 0) {
+        fields.error("stock", "Ensure this value is greater than or equal to 0.");
+    }
+    let is_active = fields.optional::<bool>("is_active");
+    let category = if partial {
+        fields.optional::<i64>("category")
+    } else {
+        fields.required::<i64>("category")
+    };
+    ProductInput {
+        name,
+        description,
+        price,
+        stock,
+        is_active,
+        category,
     }
 }
 
-/// The schema of `POST /api/products/` as [`ProductForm<false>`] reads it.
+/// `POST /api/products/`.
 #[derive(Debug, ToSchema)]
 pub struct ProductRequest {
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
@@ -256,8 +292,8 @@ pub struct ProductRequest {
     pub description: Option<String>,
     /// Decimal string with at most the currency's minor digits (two for the default USD, none
     /// for JPY), ≥ 0.
-    #[schema(example = "19.99", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
-    pub price: String,
+    #[schema(value_type = String, example = "19.99", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
+    pub price: Money,
     /// ≥ 0 (default 0).
     #[schema(nullable = false, minimum = 0)]
     pub stock: Option<i64>,
@@ -267,26 +303,75 @@ pub struct ProductRequest {
     pub category: i64,
 }
 
-/// The schema of `PATCH /api/products/{id}/` as [`ProductForm<true>`] reads it: any of the
-/// fields.
+/// `PATCH /api/products/{id}/`: any of the fields.
 #[derive(Debug, ToSchema)]
 pub struct ProductChanges {
     #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     #[schema(nullable = false, max_length = 20000)]
     pub description: Option<String>,
-    #[schema(
-        nullable = false,
-        example = "19.99",
-        pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
-    )]
-    pub price: Option<String>,
+    #[schema(value_type = Option<String>, nullable = false, example = "19.99", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
+    pub price: Option<Money>,
     #[schema(nullable = false, minimum = 0)]
     pub stock: Option<i64>,
     #[schema(nullable = false)]
     pub is_active: Option<bool>,
     #[schema(nullable = false)]
     pub category: Option<i64>,
+}
+
+impl FromFields for ProductRequest {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let input = read_product(fields, false);
+        Some(ProductRequest {
+            name: input.name?,
+            description: input.description,
+            price: input.price?,
+            stock: input.stock,
+            is_active: input.is_active,
+            category: input.category?,
+        })
+    }
+}
+
+impl From<ProductRequest> for ProductInput {
+    fn from(r: ProductRequest) -> ProductInput {
+        ProductInput {
+            name: Some(r.name),
+            description: r.description,
+            price: Some(r.price),
+            stock: r.stock,
+            is_active: r.is_active,
+            category: Some(r.category),
+        }
+    }
+}
+
+impl FromFields for ProductChanges {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let input = read_product(fields, true);
+        Some(ProductChanges {
+            name: input.name,
+            description: input.description,
+            price: input.price,
+            stock: input.stock,
+            is_active: input.is_active,
+            category: input.category,
+        })
+    }
+}
+
+impl From<ProductChanges> for ProductInput {
+    fn from(c: ProductChanges) -> ProductInput {
+        ProductInput {
+            name: c.name,
+            description: c.description,
+            price: c.price,
+            stock: c.stock,
+            is_active: c.is_active,
+            category: c.category,
+        }
+    }
 }
 
 /// `POST /api/products/{id}/images/`: `multipart/form-data`.

@@ -14,6 +14,7 @@ use axum::http::header;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ApiResult, FieldErrors, bad_request};
+use crate::money::Currency;
 use crate::state::AppState;
 
 /// The body of a request, checked to be a JSON object.
@@ -167,15 +168,22 @@ impl FieldValue for Value {
 pub struct Fields {
     map: Map<String, Value>,
     errors: FieldErrors,
+    currency: Currency,
 }
 
 impl Fields {
-    /// Wraps a request object.
-    pub fn new(map: Map<String, Value>) -> Fields {
+    /// Wraps a request object; money fields are read in `currency`.
+    pub fn new(map: Map<String, Value>, currency: Currency) -> Fields {
         Fields {
             map,
             errors: FieldErrors::new(),
+            currency,
         }
+    }
+
+    /// The shop's currency, for money fields.
+    pub fn currency(&self) -> Currency {
+        self.currency
     }
 
     /// True when the client sent `name` (even as `null`).
@@ -328,8 +336,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let currency = AppState::from_ref(state).settings.currency;
         let JsonObject(map) = JsonObject::from_request(request, state).await?;
-        let mut fields = Fields::new(map);
+        let mut fields = Fields::new(map, currency);
         let value = T::from_fields(&mut fields);
         fields.finish()?;
         value
@@ -384,7 +393,7 @@ mod tests {
         let Value::Object(map) = map else {
             unreachable!("literal is an object")
         };
-        let mut fields = Fields::new(map);
+        let mut fields = Fields::new(map, Currency::USD);
         assert_eq!(fields.required::<i64>("quantity"), None);
         assert_eq!(fields.optional::<bool>("active"), None);
         assert_eq!(fields.required::<String>("name"), None);
