@@ -6,32 +6,9 @@ use emporium::accounts::{address, user};
 use emporium::catalog::category;
 use reqwest::Method;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app};
-
-/// Sends `count` requests at once; returns (status, body) of each.
-async fn parallel(
-    count: usize,
-    make: impl Fn(usize) -> reqwest::RequestBuilder,
-) -> Vec<(u16, Value)> {
-    let tasks: Vec<_> = (0..count)
-        .map(|n| {
-            let request = make(n);
-            tokio::spawn(async move {
-                let response = request.send().await.expect("answered");
-                let status = response.status().as_u16();
-                let body = response.json::<Value>().await.unwrap_or(Value::Null);
-                (status, body)
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.expect("task"));
-    }
-    answers
-}
+use crate::helpers::{PASSWORD, TestApp, burst, count, spawn_app};
 
 async fn new_category(app: &TestApp, staff: &str, name: &str) -> i64 {
     let (status, body) = app
@@ -119,7 +96,7 @@ async fn two_first_addresses_posted_at_once_leave_exactly_one_default() {
     let app = spawn_app().await;
     for round in 0..4 {
         let token = app.customer_token().await;
-        let answers = parallel(6, |n| {
+        let answers = burst(6, |n| {
             app.client
                 .post(app.url("/api/auth/addresses/"))
                 .bearer_auth(&token)
@@ -129,7 +106,7 @@ async fn two_first_addresses_posted_at_once_leave_exactly_one_default() {
                 )
         })
         .await;
-        assert!(answers.iter().all(|(s, _)| *s == 201), "{answers:?}");
+        assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
         let (_, me) = app
             .call(Method::GET, "/api/auth/me/", Some(&token), None)
             .await;
@@ -159,14 +136,14 @@ async fn two_new_defaults_at_once_leave_exactly_one() {
         Some(body("first", false)),
     )
     .await;
-    let answers = parallel(6, |n| {
+    let answers = burst(6, |n| {
         app.client
             .post(app.url("/api/auth/addresses/"))
             .bearer_auth(&token)
             .json(&body(&format!("default {n}"), true))
     })
     .await;
-    assert!(answers.iter().all(|(s, _)| *s == 201), "{answers:?}");
+    assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
     let defaults = address::Entity::find()
         .filter(address::Column::IsDefault.eq(true))
         .count(&app.state.db)
@@ -205,7 +182,7 @@ async fn parallel_re_parentings_that_would_close_a_loop_never_store_one() {
         let c = new_category(&app, &staff, &format!("C{round}")).await;
         // A → B, B → C and C → A at once: any two are fine, all three make a loop.
         let moves = [(a, b), (b, c), (c, a)];
-        let answers = parallel(3, |n| {
+        let answers = burst(3, |n| {
             let (child, parent) = moves[n];
             app.client
                 .patch(app.url(&format!("/api/categories/{child}/")))
@@ -213,10 +190,10 @@ async fn parallel_re_parentings_that_would_close_a_loop_never_store_one() {
                 .json(&json!({"parent": parent}))
         })
         .await;
-        let ok = answers.iter().filter(|(s, _)| *s == 200).count();
-        let refused: Vec<_> = answers.iter().filter(|(s, _)| *s == 400).collect();
+        let ok = count(&answers, 200);
+        let refused: Vec<_> = answers.iter().filter(|a| a.status == 400).collect();
         assert_eq!((ok, refused.len()), (2, 1), "round {round}: {answers:?}");
-        assert!(refused[0].1["parent"].is_array(), "{answers:?}");
+        assert!(refused[0].body["parent"].is_array(), "{answers:?}");
         assert!(!has_cycle(&app).await, "round {round}: a cycle was stored");
     }
 }
@@ -226,17 +203,17 @@ async fn products_created_at_once_with_one_name_all_get_their_own_slug() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     let category = new_category(&app, &staff, "Shoes").await;
-    let answers = parallel(8, |_| {
+    let answers = burst(8, |_| {
         app.client
             .post(app.url("/api/products/"))
             .bearer_auth(&staff)
             .json(&json!({"name": "Trail Runner", "price": "89.00", "stock": 3, "category": category}))
     })
     .await;
-    assert!(answers.iter().all(|(s, _)| *s == 201), "{answers:?}");
+    assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
     let mut slugs: Vec<&str> = answers
         .iter()
-        .map(|(_, body)| body["slug"].as_str().expect("slug"))
+        .map(|a| a.body["slug"].as_str().expect("slug"))
         .collect();
     assert!(
         slugs.iter().all(|s| s.starts_with("trail-runner")),
@@ -251,17 +228,17 @@ async fn products_created_at_once_with_one_name_all_get_their_own_slug() {
 async fn categories_created_at_once_with_one_name_all_get_their_own_slug() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
-    let answers = parallel(6, |_| {
+    let answers = burst(6, |_| {
         app.client
             .post(app.url("/api/categories/"))
             .bearer_auth(&staff)
             .json(&json!({"name": "Outdoor"}))
     })
     .await;
-    assert!(answers.iter().all(|(s, _)| *s == 201), "{answers:?}");
+    assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
     let mut slugs: Vec<&str> = answers
         .iter()
-        .map(|(_, body)| body["slug"].as_str().expect("slug"))
+        .map(|a| a.body["slug"].as_str().expect("slug"))
         .collect();
     slugs.sort_unstable();
     slugs.dedup();
@@ -287,17 +264,17 @@ async fn categories_created_at_once_with_one_name_all_get_their_own_slug() {
 #[tokio::test]
 async fn the_same_email_registered_at_once_makes_one_account() {
     let app = spawn_app().await;
-    let answers = parallel(6, |_| {
+    let answers = burst(6, |_| {
         app.client
             .post(app.url("/api/auth/register/"))
             .json(&json!({"email": "twin@example.com", "password": PASSWORD}))
     })
     .await;
-    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    let created = count(&answers, 201);
     assert_eq!(created, 1, "{answers:?}");
-    for (status, body) in answers.iter().filter(|(s, _)| *s != 201) {
+    for answer in answers.iter().filter(|a| a.status != 201) {
         assert_eq!(
-            (*status, body),
+            (answer.status, &answer.body),
             (
                 400,
                 &json!({"email": ["A user with that email already exists."]})
@@ -403,6 +380,22 @@ async fn names_and_addresses_at_their_limit_in_four_byte_characters_are_kept() {
     );
 }
 
+/// Deletes the record of migration `name`, as a run that failed before recording it leaves it.
+async fn forget_migration(db: &sea_orm::DatabaseConnection, name: &str) {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => "DELETE FROM emporium_migrations WHERE version = $1",
+        _ => "DELETE FROM emporium_migrations WHERE version = ?",
+    };
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [name.into()],
+    ))
+    .await
+    .expect("forget");
+}
+
 #[tokio::test]
 async fn every_migration_can_run_again_after_failing_half_way() {
     let app = spawn_app().await;
@@ -422,18 +415,7 @@ async fn every_migration_can_run_again_after_failing_half_way() {
     // A migration that failed half-way left some of its objects and no record: forget each
     // record (newest first) and run the migrator again over what is there.
     for name in names.iter().rev() {
-        db.execute_raw(sea_orm::Statement::from_sql_and_values(
-            backend,
-            match backend {
-                sea_orm::DbBackend::Postgres => {
-                    "DELETE FROM emporium_migrations WHERE version = $1"
-                }
-                _ => "DELETE FROM emporium_migrations WHERE version = ?",
-            },
-            [name.clone().into()],
-        ))
-        .await
-        .expect("forget");
+        forget_migration(db, name).await;
         emporium::db::migrate(db)
             .await
             .unwrap_or_else(|e| panic!("{name} could not run again: {e}"));
@@ -446,16 +428,7 @@ async fn every_migration_can_run_again_after_failing_half_way() {
     .await
     .expect("drop");
     let newest = names.last().expect("a migration").clone();
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DbBackend::Postgres => "DELETE FROM emporium_migrations WHERE version = $1",
-            _ => "DELETE FROM emporium_migrations WHERE version = ?",
-        },
-        [newest.into()],
-    ))
-    .await
-    .expect("forget");
+    forget_migration(db, &newest).await;
     emporium::db::migrate(db).await.expect("runs again");
     assert_eq!(app.get("/api/products/").await.status(), 200);
     let (status, _) = app

@@ -11,7 +11,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Spawn, TestApp, eventually, json, service, spawn, spawn_app};
+use crate::helpers::{
+    PASSWORD, Spawn, TestApp, burst, count, eventually, json, shared_redis, spawn, spawn_app,
+};
 use crate::standins::SmtpServer;
 
 fn with(settings: &[(&'static str, &str)]) -> Spawn {
@@ -54,38 +56,6 @@ async fn refresh(app: &TestApp, token: &str) -> (u16, Value) {
         Some(json!({"refresh": token})),
     )
     .await
-}
-
-/// Sends `count` copies of a request at once; returns the statuses and bodies.
-async fn burst(
-    count: usize,
-    make: impl Fn(usize) -> reqwest::RequestBuilder,
-) -> Vec<(u16, Option<String>, Value)> {
-    let requests: Vec<_> = (0..count)
-        .map(|n| {
-            let request = make(n);
-            tokio::spawn(async move {
-                let response = request.send().await.expect("answered");
-                let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .map(|v| v.to_str().expect("ascii").to_owned());
-                let text = response.text().await.expect("body");
-                let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-                (status, retry_after, body)
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for request in requests {
-        answers.push(request.await.expect("task"));
-    }
-    answers
-}
-
-fn count(answers: &[(u16, Option<String>, Value)], status: u16) -> usize {
-    answers.iter().filter(|(s, _, _)| *s == status).count()
 }
 
 // 1. Reset codes are secret.
@@ -238,8 +208,8 @@ async fn a_login_burst_on_one_account_checks_no_more_passwords_than_the_limit() 
     assert!(
         answers
             .iter()
-            .filter(|(s, _, _)| *s == 429)
-            .all(|(_, retry, _)| retry.is_some())
+            .filter(|a| a.status == 429)
+            .all(|a| a.retry_after.is_some())
     );
     assert_eq!(login(&app, "ada@example.com", PASSWORD).await.0, 429);
 }
@@ -349,13 +319,13 @@ async fn a_registration_flood_gets_503_beyond_the_hashing_slots_and_stores_only_
     })
     .await;
     let created = count(&answers, 201);
-    let refused: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 503).collect();
+    let refused: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
     assert!(!refused.is_empty(), "no request was refused: {answers:?}");
     assert_eq!(created + refused.len(), 24, "{answers:?}");
-    for (_, retry_after, body) in &refused {
-        assert_eq!(retry_after.as_deref(), Some("1"));
+    for answer in &refused {
+        assert_eq!(answer.retry_after.as_deref(), Some("1"));
         assert_eq!(
-            body["detail"],
+            answer.body["detail"],
             "Service temporarily unavailable, try again later."
         );
     }
@@ -395,14 +365,14 @@ async fn parallel_refreshes_of_one_token_all_get_a_usable_pair_of_the_family() {
     assert_eq!(count(&answers, 200), 8, "{answers:?}");
     let refreshed: Vec<&str> = answers
         .iter()
-        .map(|(_, _, body)| body["refresh"].as_str().expect("refresh"))
+        .map(|a| a.body["refresh"].as_str().expect("refresh"))
         .collect();
     assert!(
         refreshed.iter().all(|r| *r == refreshed[0]),
         "every answer holds the one live token of the family"
     );
-    for (_, _, body) in &answers {
-        let access = body["access"].as_str().expect("access");
+    for answer in &answers {
+        let access = answer.body["access"].as_str().expect("access");
         let (status, _) = app
             .call(Method::GET, "/api/auth/me/", Some(access), None)
             .await;
@@ -535,16 +505,16 @@ async fn each_user_has_a_rate_of_their_own() {
 #[tokio::test]
 #[ignore = "needs Redis: set EMPORIUM_TEST_REDIS=redis://… and pass --include-ignored"]
 async fn rate_limits_are_shared_between_nodes_through_redis() {
-    let redis = service("EMPORIUM_TEST_REDIS");
-    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
-    let settings = [
-        ("REDIS_URL", redis.as_str()),
-        ("EMPORIUM_REDIS_PREFIX", prefix.as_str()),
+    let settings = shared_redis(&[
         ("EMPORIUM_THROTTLE_ANON", "6/min"),
         ("EMPORIUM_LOGIN_MAX_FAILURES", "3"),
-    ];
-    let a = spawn(with(&settings)).await;
-    let b = spawn(with(&settings)).await;
+    ]);
+    let node = || Spawn {
+        settings: settings.clone(),
+        ..Spawn::default()
+    };
+    let a = spawn(node()).await;
+    let b = spawn(node()).await;
     let answers_a = burst(9, |_| a.client.get(a.url("/api/categories/"))).await;
     let answers_b = burst(9, |_| b.client.get(b.url("/api/categories/"))).await;
     assert_eq!(
@@ -557,15 +527,13 @@ async fn rate_limits_are_shared_between_nodes_through_redis() {
 #[tokio::test]
 #[ignore = "needs Redis: set EMPORIUM_TEST_REDIS=redis://… and pass --include-ignored"]
 async fn a_login_burst_through_redis_checks_no_more_passwords_than_the_limit() {
-    let redis = service("EMPORIUM_TEST_REDIS");
-    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
-    let settings = [
-        ("REDIS_URL", redis.as_str()),
-        ("EMPORIUM_REDIS_PREFIX", prefix.as_str()),
-        ("EMPORIUM_LOGIN_MAX_FAILURES", "5"),
-    ];
-    let a = spawn(with(&settings)).await;
-    let b = spawn(with(&settings)).await;
+    let settings = shared_redis(&[("EMPORIUM_LOGIN_MAX_FAILURES", "5")]);
+    let node = || Spawn {
+        settings: settings.clone(),
+        ..Spawn::default()
+    };
+    let a = spawn(node()).await;
+    let b = spawn(node()).await;
     signed_up(&a, "ada@example.com").await;
     let answers = burst(64, |n| {
         let node = if n % 2 == 0 { &a } else { &b };

@@ -34,6 +34,62 @@ pub fn service(name: &str) -> String {
         })
 }
 
+/// One answer of a [`burst`].
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: serde_json::Value,
+}
+
+/// Sends `count` requests at once (`make(n)` builds the n-th) and returns every answer.
+pub async fn burst(count: usize, make: impl Fn(usize) -> reqwest::RequestBuilder) -> Vec<Answer> {
+    let requests: Vec<_> = (0..count)
+        .map(|n| {
+            let request = make(n);
+            tokio::spawn(async move {
+                let response = request.send().await.expect("answered");
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().expect("ascii").to_owned());
+                let text = response.text().await.expect("body");
+                let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+                Answer {
+                    status,
+                    retry_after,
+                    body,
+                }
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for request in requests {
+        answers.push(request.await.expect("task"));
+    }
+    answers
+}
+
+/// How many of `answers` have `status`.
+pub fn count(answers: &[Answer], status: u16) -> usize {
+    answers.iter().filter(|a| a.status == status).count()
+}
+
+/// Settings for nodes that share the test Redis under a key prefix of their own (call once and
+/// give the same settings to every node that should share), plus `extra`.
+pub fn shared_redis(extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut settings = vec![
+        ("REDIS_URL", service("EMPORIUM_TEST_REDIS")),
+        (
+            "EMPORIUM_REDIS_PREFIX",
+            format!("test-{}:", uuid::Uuid::new_v4().simple()),
+        ),
+    ];
+    settings.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    settings
+}
+
 /// Which engine the suite runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
