@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use axum::Json;
-use axum::extract::{Multipart, OriginalUri, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use super::views::{
 use crate::accounts::auth::{MaybeAuthUser, StaffUser};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
-use crate::http::error::{ApiError, bad_request, field_error, internal};
+use crate::http::error::{bad_request, internal};
 use crate::http::extract::{Form, PathId};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
@@ -343,38 +343,9 @@ pub async fn upload_image(
     _staff: StaffUser,
     context: RequestContext,
     PathId(id): PathId,
-    mut multipart: Multipart,
+    upload: ImageUpload,
 ) -> ApiResult<(StatusCode, Json<ImageView>)> {
-    let too_large = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
-        } else {
-            bad_request(format!("Multipart form parse error - {}", e.body_text()))
-        }
-    };
-    let (mut image, mut is_primary) = (None, false);
-    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
-        match field.name() {
-            Some("image") => {
-                let bytes = field.bytes().await.map_err(too_large)?;
-                if bytes.len() > service::MAX_IMAGE_BYTES {
-                    return Err(ApiError::PayloadTooLarge);
-                }
-                image = Some(bytes);
-            }
-            Some("is_primary") => {
-                let text = field.text().await.map_err(too_large)?;
-                is_primary = match text.trim().to_ascii_lowercase().as_str() {
-                    "true" | "1" | "on" | "yes" => true,
-                    "false" | "0" | "off" | "no" | "" => false,
-                    _ => return Err(field_error("is_primary", "Must be a valid boolean.")),
-                };
-            }
-            _ => {}
-        }
-    }
-    let image = image.ok_or_else(|| field_error("image", "No file was submitted."))?;
-    let row = service::add_image(&state, id, image, is_primary).await?;
+    let row = service::add_image(&state, id, upload.image, upload.is_primary).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImageView::new(&row, &state.storage, &context.base_url)),
