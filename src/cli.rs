@@ -5,11 +5,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::accounts::service::{CreateUserError, create_superuser};
+use crate::db;
 use crate::gate::Gate;
 use crate::jobs::worker::{Worker, WorkerConfig};
 use crate::settings::Settings;
 use crate::startup::{Application, BuildOptions, build_state};
-use crate::{db, http, jobs};
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -113,7 +113,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
                 BuildOptions {
                     skip_migrations: no_migrate,
                     extra_routes: None,
-                    worker: (!no_worker).then(jobs::registry),
+                    worker: (!no_worker).then(crate::startup::job_registry),
                 },
             )
             .await?;
@@ -129,7 +129,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             // Workers never migrate: that is `serve`'s or `migrate`'s job.
             let state = build_state(settings, true).await?;
             let config = WorkerConfig::from_settings(&state.settings);
-            Worker::new(state, jobs::registry(), config)
+            Worker::new(state, crate::startup::job_registry(), config)
                 .run(shutdown_signal())
                 .await;
             Ok(())
@@ -165,7 +165,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             Ok(())
         }
         Command::Openapi => {
-            println!("{}", http::openapi::document_json());
+            println!("{}", crate::openapi::document_json());
             Ok(())
         }
         Command::Check => {

@@ -4,6 +4,8 @@
 //! running it and `docs/design.md` for how it is built.
 
 pub mod accounts;
+pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod db;
@@ -12,6 +14,7 @@ pub mod gate;
 pub mod http;
 pub mod jobs;
 pub mod money;
+pub mod openapi;
 pub mod settings;
 pub mod startup;
 pub mod state;
@@ -19,4 +22,3 @@ pub mod storage;
 pub mod telemetry;
 pub mod throttle;
 pub mod time;
-pub mod tokens;

@@ -5,13 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use emporium::cli::{Cli, Command, run};
 use emporium::settings::Settings;
-use emporium::{http, telemetry};
+use emporium::telemetry;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Openapi = cli.command {
         // Needs no settings, so it works anywhere (CI, docs builds).
-        println!("{}", http::openapi::document_json());
+        println!("{}", emporium::openapi::document_json());
         return ExitCode::SUCCESS;
     }
     let settings = match Settings::from_env() {

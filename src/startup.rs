@@ -17,17 +17,18 @@ use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::catalog::cache::CatalogCache;
+use crate::auth::tokens::TokenKeys;
+use crate::cache::CatalogCache;
 use crate::email::Mailer;
 use crate::gate::Gate;
-use crate::http::{self, middleware, openapi::ApiDoc, ops, route};
+use crate::http::{self, middleware, ops, route};
 use crate::jobs::Registry;
 use crate::jobs::worker::{Worker, WorkerConfig};
+use crate::openapi::ApiDoc;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::storage::{self, Storage};
 use crate::throttle::Throttle;
-use crate::tokens::TokenKeys;
 use crate::{db, telemetry};
 
 /// Why the application could not start.
@@ -47,6 +48,14 @@ pub enum StartupError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// Every job kind of the application: each layer and app registers its own.
+pub fn job_registry() -> Registry {
+    let mut registry = Registry::new();
+    crate::jobs::register_jobs(&mut registry);
+    crate::accounts::register_jobs(&mut registry);
+    registry
 }
 
 /// Choices for [`Application::build_with`].
@@ -262,7 +271,7 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.route("/metrics", get(ops::metrics));
     routes = routes.route("/media/{*key}", get(storage::serve_media));
     // The docs page serves the canonical /api/schema/; the bare path is added beside it.
-    routes = routes.route("/api/schema", get(ops::schema));
+    routes = routes.route("/api/schema", get(crate::openapi::schema));
     routes = routes.merge(SwaggerUi::new("/api/docs").url("/api/schema/", ApiDoc::openapi()));
     routes = routes.merge(crate::accounts::router());
     routes = routes.merge(crate::jobs::router());

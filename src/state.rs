@@ -5,13 +5,13 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
-use crate::catalog::cache::CatalogCache;
+use crate::auth::tokens::TokenKeys;
+use crate::cache::CatalogCache;
 use crate::email::Mailer;
 use crate::gate::Gate;
 use crate::settings::Settings;
 use crate::storage::Storage;
 use crate::throttle::Throttle;
-use crate::tokens::TokenKeys;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]

@@ -2,7 +2,6 @@
 //! password change and reset, login throttling.
 
 pub mod address;
-pub mod auth;
 pub mod password;
 pub mod refresh_token;
 pub mod reset;
@@ -10,7 +9,6 @@ pub mod reset_token;
 pub mod routes;
 pub mod service;
 pub mod sessions;
-pub mod user;
 pub mod views;
 
 use axum::Router;
@@ -18,6 +16,13 @@ use axum::routing::{get, post};
 
 use crate::http::route;
 use crate::state::AppState;
+
+/// The job kinds of accounts: mailing reset codes, and the hourly purge of dead sessions.
+pub fn register_jobs(registry: &mut crate::jobs::Registry) {
+    registry.register(reset::PASSWORD_RESET_JOB, reset::password_reset_job);
+    registry.register(sessions::PURGE_JOB, sessions::purge_job);
+    registry.every(sessions::PURGE_JOB, std::time::Duration::from_secs(3600));
+}
 
 /// The routes of `/api/auth/`.
 pub fn router() -> Router<AppState> {

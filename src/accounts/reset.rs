@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::reset_token;
 use super::service::{new_password_hash, normalize_email, set_password};
-use super::{reset_token, user};
+use crate::auth::user;
 use crate::email::{self, EmailError};
 use crate::http::error::{ApiError, field_error};
 use crate::jobs::queue::{self, NewJob};

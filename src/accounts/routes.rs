@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::auth::AuthUser;
 use super::service::{self, NewUser};
 use super::views::{
     AddressChanges, AddressRequest, AddressView, LoginRequest, PasswordChange, PasswordReset,
     PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest, TokenPairView, UserView,
 };
 use super::{reset, sessions};
+use crate::auth::AuthUser;
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::extract::{Form, PathId};

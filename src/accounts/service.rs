@@ -10,7 +10,8 @@ use sea_orm::{
 };
 
 use super::password::NewPasswordError;
-use super::{address, password, reset, sessions, user};
+use super::{address, password, reset, sessions};
+use crate::auth::user;
 use crate::gate::Gate;
 use crate::http::error::{ApiError, FieldErrors, field_error};
 use crate::state::AppState;

@@ -19,12 +19,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::service::normalize_email;
-use super::{password, refresh_token, user};
+use super::{password, refresh_token};
+use crate::auth::tokens::{Claims, TokenType};
+use crate::auth::user;
 use crate::http::error::{ApiError, internal};
 use crate::jobs::{JobContext, JobError};
 use crate::state::AppState;
 use crate::throttle::client_key;
-use crate::tokens::{Claims, TokenType};
 use crate::{db, time};
 
 /// An access and a refresh token.

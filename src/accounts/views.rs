@@ -3,8 +3,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::address;
 use super::service::AddressInput;
-use super::{address, user};
+use crate::auth::user;
 use crate::http::extract::{Fields, FromFields};
 
 /// Longest first or last name.

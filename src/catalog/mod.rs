@@ -1,7 +1,6 @@
 //! Catalog: categories (a tree), products with filters, search and ordering, product images,
 //! and the cache that serves reads without ever serving stale data.
 
-pub mod cache;
 pub mod category;
 pub mod demo;
 pub mod images;

@@ -15,7 +15,7 @@ use super::views::{
     CategoryChanges, CategoryRequest, CategorySummary, CategoryView, ImageUpload, ImageView,
     ProductChanges, ProductRequest, ProductView,
 };
-use crate::accounts::auth::{MaybeAuthUser, StaffUser};
+use crate::auth::{MaybeAuthUser, StaffUser};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::error::{bad_request, internal};

@@ -11,7 +11,8 @@ use sea_orm::{
 };
 
 use super::views::{CategoryInput, ProductInput};
-use super::{cache, category, images, product, product_image};
+use super::{category, images, product, product_image};
+use crate::cache;
 use crate::db;
 use crate::http::error::{ApiError, conflict, field_error, internal, not_found};
 use crate::money::{Currency, Money};

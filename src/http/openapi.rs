@@ -1,10 +1,10 @@
-//! The OpenAPI document: every route's `#[utoipa::path]` and every view's schema, gathered here.
-
-use std::sync::OnceLock;
+//! What every OpenAPI operation shares: the error schemas, the bearer scheme, the answers the
+//! conventions give, and links from a `201` to what it created. The document itself — the list
+//! of every app's operations — is assembled above the apps, in `crate::openapi`.
 
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, ToSchema};
 
 /// `{"detail": "…"}`, the body of every error that is not a field error.
 #[derive(Serialize, ToSchema)]
@@ -24,7 +24,7 @@ pub struct ValidationErrors(pub std::collections::BTreeMap<String, Vec<String>>)
 /// bad token, 404 for an id or a page that does not exist, 413 and 415 for a body too large or
 /// of another type, 429 for the rate limits, 503 when the server sheds load or a dependency is
 /// down. A generated client sees every status it can meet.
-struct ConventionResponses;
+pub struct ConventionResponses;
 
 /// Operations that never read a token, so never answer 401 for one.
 const TOKENLESS: [&str; 3] = [
@@ -139,7 +139,7 @@ impl Modify for ConventionResponses {
 /// Links every `201` to the operations on the object it created (`POST /api/categories/` →
 /// `GET, PATCH, DELETE /api/categories/{id}/` with `id` from the response's `id`), so a client
 /// generator — or a stateful fuzzer — can follow what it made.
-struct CreatedLinks;
+pub struct CreatedLinks;
 
 impl Modify for CreatedLinks {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -204,7 +204,8 @@ impl Modify for CreatedLinks {
     }
 }
 
-struct BearerAuth;
+/// The `jwt` bearer scheme that operations with `security(("jwt" = []))` name.
+pub struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -213,63 +214,4 @@ impl Modify for BearerAuth {
         scheme.bearer_format = Some("JWT".to_owned());
         components.add_security_scheme("jwt", SecurityScheme::Http(scheme));
     }
-}
-
-/// The whole API.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Emporium",
-        description = "The REST API of a shop, for its mobile app. Conventions: JSON bodies with \
-            snake_case keys; money as decimal strings in the shop's currency; RFC 3339 UTC times; \
-            paginated lists `{count, next, previous, results}`; errors `{\"detail\"}` or one key \
-            per field.",
-    ),
-    paths(
-        super::ops::health,
-        super::ops::ready,
-        crate::jobs::routes::list_jobs,
-        crate::jobs::routes::retry_job,
-        crate::accounts::routes::register,
-        crate::accounts::routes::login,
-        crate::accounts::routes::refresh,
-        crate::accounts::routes::logout,
-        crate::accounts::routes::me,
-        crate::accounts::routes::update_me,
-        crate::accounts::routes::change_password,
-        crate::accounts::routes::reset_password,
-        crate::accounts::routes::confirm_password_reset,
-        crate::accounts::routes::list_addresses,
-        crate::accounts::routes::create_address,
-        crate::accounts::routes::get_address,
-        crate::accounts::routes::update_address,
-        crate::accounts::routes::delete_address,
-        crate::catalog::routes::list_categories,
-        crate::catalog::routes::get_category,
-        crate::catalog::routes::create_category,
-        crate::catalog::routes::update_category,
-        crate::catalog::routes::delete_category,
-        crate::catalog::routes::list_products,
-        crate::catalog::routes::get_product,
-        crate::catalog::routes::create_product,
-        crate::catalog::routes::update_product,
-        crate::catalog::routes::delete_product,
-        crate::catalog::routes::upload_image,
-        crate::catalog::routes::delete_image,
-    ),
-    components(schemas(ErrorDetail, ValidationErrors)),
-    modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),
-    tags(
-        (name = "operations", description = "Health, readiness, metrics and the job queue"),
-        (name = "accounts", description = "Registration, JWT login, profile, addresses, passwords"),
-        (name = "catalog", description = "Categories, products, images"),
-    ),
-)]
-pub struct ApiDoc;
-
-/// The document as served at `/api/schema/`, rendered once.
-pub fn document_json() -> String {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
-        .clone()
 }

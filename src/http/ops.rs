@@ -12,7 +12,6 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::error::UNAVAILABLE;
-use super::openapi;
 use crate::state::AppState;
 
 /// How long readiness waits for the database before calling it down.
@@ -97,15 +96,6 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         state.metrics.render(),
-    )
-        .into_response()
-}
-
-/// The OpenAPI 3 document, generated from the code.
-pub async fn schema() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        openapi::document_json(),
     )
         .into_response()
 }

@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::context::RequestContext;
 use super::error::ApiError;
+use crate::auth::tokens::TokenType;
 use crate::state::AppState;
 use crate::throttle::client_key;
-use crate::tokens::TokenType;
 
 /// Paths that are never limited.
 fn exempt(path: &str) -> bool {

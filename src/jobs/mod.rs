@@ -182,23 +182,9 @@ impl Registry {
     }
 }
 
-/// Every job kind of the application.
-pub fn registry() -> Registry {
-    let mut registry = Registry::new();
+/// The job kinds of this layer: delivering email and cleaning up the queue (hourly).
+pub fn register_jobs(registry: &mut Registry) {
     registry.register(crate::email::SEND_JOB, crate::email::send_job);
     registry.register(queue::CLEANUP_JOB, queue::cleanup_job);
-    registry.register(
-        crate::accounts::reset::PASSWORD_RESET_JOB,
-        crate::accounts::reset::password_reset_job,
-    );
-    registry.register(
-        crate::accounts::sessions::PURGE_JOB,
-        crate::accounts::sessions::purge_job,
-    );
     registry.every(queue::CLEANUP_JOB, Duration::from_secs(3600));
-    registry.every(
-        crate::accounts::sessions::PURGE_JOB,
-        Duration::from_secs(3600),
-    );
-    registry
 }

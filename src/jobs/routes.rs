@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::queue::{self, RetryError};
 use super::{State as JobState, job};
-use crate::accounts::auth::StaffUser;
+use crate::auth::StaffUser;
 use crate::http::ApiResult;
 use crate::http::error::{ApiError, conflict, field_error, not_found};
 use crate::http::extract::PathId;

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use emporium::accounts::{refresh_token, reset, reset_token, user};
+use emporium::accounts::{refresh_token, reset, reset_token};
+use emporium::auth::user;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -323,12 +324,12 @@ async fn forged_and_misused_tokens_are_refused() {
         parts[2]
     );
     let foreign = {
-        let keys = emporium::tokens::TokenKeys::new(
+        let keys = emporium::auth::tokens::TokenKeys::new(
             b"some-other-shop-secret-key-0123456789",
             Duration::from_secs(300),
             Duration::from_secs(300),
         );
-        keys.issue(emporium::tokens::TokenType::Access, 1)
+        keys.issue(emporium::auth::tokens::TokenType::Access, 1)
             .expect("issued")
             .0
     };

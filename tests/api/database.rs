@@ -1,7 +1,7 @@
 //! The database layer on the configured engine: migrations, concurrent writers, round trips.
 
 use emporium::accounts::service::{CreateUserError, create_superuser};
-use emporium::accounts::user;
+use emporium::auth::user;
 use emporium::db;
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 

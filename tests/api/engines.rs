@@ -2,7 +2,8 @@
 //! hold under parallel requests on PostgreSQL and MariaDB as on SQLite, text limits that agree,
 //! and migrations that can run again after failing half-way.
 
-use emporium::accounts::{address, user};
+use emporium::accounts::address;
+use emporium::auth::user;
 use emporium::catalog::category;
 use reqwest::Method;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use emporium::accounts::{refresh_token, reset_token, sessions, user};
+use emporium::accounts::{refresh_token, reset_token, sessions};
+use emporium::auth::user;
 use emporium::jobs::{JobContext, job, queue};
 use reqwest::Method;
 use sea_orm::sea_query::Expr;
@@ -694,7 +695,7 @@ async fn the_periodic_purges_delete_dead_tokens_codes_and_old_jobs_only() {
         .collect();
     assert!(!left.contains(&old));
     assert!(left.contains(&recent) && left.contains(&queued));
-    let kinds: Vec<&str> = emporium::jobs::registry()
+    let kinds: Vec<&str> = emporium::startup::job_registry()
         .periodic()
         .iter()
         .map(|p| p.kind)

@@ -333,7 +333,11 @@ pub async fn spawn(options: Spawn) -> TestApp {
             worker: if options.no_worker {
                 None
             } else {
-                Some(options.registry.unwrap_or_else(emporium::jobs::registry))
+                Some(
+                    options
+                        .registry
+                        .unwrap_or_else(emporium::startup::job_registry),
+                )
             },
         },
     )

@@ -1,4 +1,6 @@
-//! Who is calling: the `Authorization: Bearer <access>` extractors, and permission as a type.
+//! Identity, below every app: the `users` table, the JWT keys, and the `Authorization: Bearer
+//! <access>` extractors with permission as a type. Apps (accounts for registration and
+//! sessions, every other app for "who is asking") build on it; it imports none of them.
 //!
 //! [`AuthUser`] requires a valid access token of an active user; [`MaybeAuthUser`] allows none
 //! but still refuses a bad one (it never swallows an invalid token); [`StaffUser`] exists only
@@ -9,10 +11,12 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sea_orm::EntityTrait;
 
-use super::user;
+pub mod tokens;
+pub mod user;
+
 use crate::http::error::{ApiError, forbidden};
 use crate::state::AppState;
-use crate::tokens::TokenType;
+use tokens::TokenType;
 
 /// An authenticated, active user.
 #[derive(Clone, Debug)]
