@@ -1,15 +1,14 @@
 //! The OpenAPI document of the whole application: every app's operations, gathered above the
 //! apps (as `startup` assembles their routes), with the shared parts from `http::openapi`.
 
-use std::sync::OnceLock;
-
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use utoipa::OpenApi;
 
 use crate::http::openapi::{
     BearerAuth, ConventionResponses, CreatedLinks, ErrorDetail, ValidationErrors,
 };
+use crate::money::Currency;
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -63,18 +62,50 @@ use crate::http::openapi::{
 )]
 pub struct ApiDoc;
 
-/// The document as served at `/api/schema/`, rendered once.
-pub fn document_json() -> String {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
-        .clone()
+/// The document for a shop in `currency`: price fields carry the pattern of its minor digits
+/// (`"19.99"` in USD, `"500"` in JPY, `"1.250"` in KWD).
+pub fn document(currency: Currency) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    let mut doc = ApiDoc::openapi();
+    let digits = currency.minor_digits();
+    let pattern = if digits == 0 {
+        "^[0-9]{1,15}$".to_owned()
+    } else {
+        format!("^[0-9]{{1,15}}(\\.[0-9]{{1,{digits}}})?$")
+    };
+    if let Some(components) = doc.components.as_mut() {
+        for name in ["ProductRequest", "ProductChanges"] {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name)
+                && let Some(RefOr::T(Schema::Object(price))) = object.properties.get_mut("price")
+            {
+                price.pattern = Some(pattern.clone());
+            }
+        }
+    }
+    doc
 }
 
-/// `GET /api/schema`: the OpenAPI 3 document, generated from the code.
-pub async fn schema() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        document_json(),
-    )
-        .into_response()
+/// The document of a shop in the default currency (USD), as `emporium openapi` prints it and
+/// `docs/openapi.json` keeps it.
+pub fn document_json() -> String {
+    document(Currency::USD).to_pretty_json().unwrap_or_default()
+}
+
+/// `GET /api/schema` (the canonical `/api/schema/` is served by the docs page with the same
+/// document): the document of this shop's currency.
+pub fn schema_route(
+    doc: &utoipa::openapi::OpenApi,
+) -> axum::routing::MethodRouter<crate::state::AppState> {
+    let json: std::sync::Arc<str> = doc.to_pretty_json().unwrap_or_default().into();
+    axum::routing::get(move || {
+        let json = json.clone();
+        async move {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                json.to_string(),
+            )
+                .into_response()
+        }
+    })
 }

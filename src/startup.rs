@@ -14,7 +14,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::tokens::TokenKeys;
@@ -24,7 +23,6 @@ use crate::gate::Gate;
 use crate::http::{self, middleware, ops, route};
 use crate::jobs::Registry;
 use crate::jobs::worker::{Worker, WorkerConfig};
-use crate::openapi::ApiDoc;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::storage::{self, Storage};
@@ -271,8 +269,9 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.route("/metrics", get(ops::metrics));
     routes = routes.route("/media/{*key}", get(storage::serve_media));
     // The docs page serves the canonical /api/schema/; the bare path is added beside it.
-    routes = routes.route("/api/schema", get(crate::openapi::schema));
-    routes = routes.merge(SwaggerUi::new("/api/docs").url("/api/schema/", ApiDoc::openapi()));
+    let doc = crate::openapi::document(state.settings.currency);
+    routes = routes.route("/api/schema", crate::openapi::schema_route(&doc));
+    routes = routes.merge(SwaggerUi::new("/api/docs").url("/api/schema/", doc));
     routes = routes.merge(crate::accounts::router());
     routes = routes.merge(crate::jobs::router());
     routes = routes.merge(crate::catalog::router());

@@ -43,7 +43,7 @@ pub fn normalize_email(email: &str) -> Option<String> {
     let email = email.trim().to_lowercase();
     let (local, domain) = email.rsplit_once('@')?;
     let valid = !local.is_empty()
-        && email.len() <= 254
+        && email.chars().count() <= 254
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')

@@ -88,7 +88,12 @@ impl FromFields for RegisterRequest {
 /// `POST /api/auth/login/`.
 #[derive(ToSchema)]
 pub struct LoginRequest {
-    #[schema(example = "ada@example.com", min_length = 1, max_length = 254)]
+    #[schema(
+        example = "ada@example.com",
+        min_length = 1,
+        max_length = 254,
+        pattern = r"\S"
+    )]
     pub email: String,
     #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
@@ -178,7 +183,7 @@ impl FromFields for PasswordReset {
 #[derive(ToSchema)]
 pub struct PasswordResetConfirm {
     /// The code from the email.
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(min_length = 1, max_length = 256, pattern = r"\S")]
     pub token: String,
     /// At least 8 characters, not entirely numeric, not common, not like the email or names.
     #[schema(min_length = 8, max_length = 1024)]

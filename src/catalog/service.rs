@@ -293,7 +293,18 @@ pub async fn create_category(
     Ok(row)
 }
 
+/// A failed write of a category or product as the client should see it: a taken slug is a
+/// 400 on `slug`; a parent or category deleted by a parallel request after it was checked is a
+/// 400 on that field (`parent` for a category, `category` for a product).
 fn slug_error(error: DbErr, what: &str) -> ApiError {
+    if is_foreign_key_violation(&error) {
+        let field = if what == "category" {
+            "parent"
+        } else {
+            "category"
+        };
+        return field_error(field, "The referenced category no longer exists.");
+    }
     crate::http::error::unique_field_error(
         error,
         "slug",
@@ -417,6 +428,12 @@ pub fn parse_filter(
         }
     }
     if let Some(text) = param("search") {
+        if text.chars().any(crate::http::extract::is_forbidden_control) {
+            errors.add(
+                "search",
+                "Null characters and control characters are not allowed.",
+            );
+        }
         filter.search = text
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|w| !w.is_empty())
@@ -654,7 +671,9 @@ pub async fn update_product(
     db::set_given(&mut row.is_active, input.is_active);
     db::set_given(&mut row.category_id, input.category);
     row.updated_at = Set(time::now());
-    row.update(&tx).await?;
+    row.update(&tx)
+        .await
+        .map_err(|e| slug_error(e, "product"))?;
     cache::bump(&tx).await?;
     let updated = get_product(&tx, id, true).await?;
     tx.commit().await?;

@@ -382,7 +382,7 @@ pub struct ImageUpload {
     #[schema(value_type = String, format = Binary)]
     pub image: bytes::Bytes,
     /// `true` or `false` (also `1`/`0`, `on`/`off`, `yes`/`no`); default `false`.
-    #[schema(nullable = false, default = false)]
+    #[schema(required = false, nullable = false, default = false)]
     pub is_primary: bool,
 }
 
@@ -399,15 +399,9 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ImageUpload {
                 bad_request(format!("Multipart form parse error - {}", e.body_text()))
             }
         };
-        let mut multipart =
-            Multipart::from_request(request, state)
-                .await
-                .map_err(|e| match e.status() {
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                        ApiError::UnsupportedMediaType("not multipart/form-data".to_owned())
-                    }
-                    _ => bad_request(e.body_text()),
-                })?;
+        let mut multipart = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| bad_request(e.body_text()))?;
         let (mut image, mut is_primary) = (None, false);
         while let Some(field) = multipart.next_field().await.map_err(rejected)? {
             match field.name() {

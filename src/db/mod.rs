@@ -23,6 +23,8 @@ use sea_orm_migration::MigratorTrait;
 
 pub use migrations::Migrator;
 
+/// How long a transaction waits for an exclusive lock ([`begin_exclusive`]) before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// How long a request waits for a pooled connection before it is answered 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits for another writer before giving up.
@@ -161,6 +163,11 @@ pub async fn begin_exclusive(
     name: &str,
 ) -> Result<DatabaseTransaction, DbErr> {
     let backend = db.get_database_backend();
+    if name.len() > 191 {
+        return Err(DbErr::Custom(format!(
+            "lock name longer than 191 bytes: {name:?}"
+        )));
+    }
     if backend == DbBackend::MySql {
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
             backend,
@@ -172,6 +179,13 @@ pub async fn begin_exclusive(
     let tx = begin_write(db).await?;
     match backend {
         DbBackend::Postgres => {
+            // A waiter gives up after LOCK_WAIT (answered 503) instead of holding its pooled
+            // connection for as long as the holder takes.
+            tx.execute_unprepared(&format!(
+                "SET LOCAL lock_timeout = '{}ms'",
+                LOCK_WAIT.as_millis()
+            ))
+            .await?;
             tx.execute_raw(sea_orm::Statement::from_sql_and_values(
                 backend,
                 "SELECT pg_advisory_xact_lock($1)",
@@ -180,12 +194,18 @@ pub async fn begin_exclusive(
             .await?;
         }
         DbBackend::MySql => {
-            tx.execute_raw(sea_orm::Statement::from_sql_and_values(
-                backend,
-                "SELECT name FROM emporium_locks WHERE name = ? FOR UPDATE",
-                [name.into()],
-            ))
-            .await?;
+            // The row must be there: `FOR UPDATE` on a missing row takes only a gap lock, which
+            // two transactions can hold at once.
+            let locked = tx
+                .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                    backend,
+                    "SELECT name FROM emporium_locks WHERE name = ? FOR UPDATE",
+                    [name.into()],
+                ))
+                .await?;
+            if locked.is_none() {
+                return Err(DbErr::Custom(format!("lock row {name:?} is missing")));
+            }
         }
         _ => {}
     }

@@ -257,6 +257,15 @@ impl Fields {
             );
             return None;
         }
+        // NUL and the other control characters (but tab and line breaks) are no text a person
+        // typed, and PostgreSQL refuses NUL in `text`.
+        if value.chars().any(is_forbidden_control) {
+            self.errors.add(
+                name,
+                "Null characters and control characters are not allowed.",
+            );
+            return None;
+        }
         Some(value)
     }
 
@@ -310,6 +319,11 @@ impl Fields {
     pub fn finish(self) -> ApiResult<()> {
         self.errors.into_result()
     }
+}
+
+/// A control character that text fields refuse: any but tab, line feed and carriage return.
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
 /// Longest password or token a request may carry.

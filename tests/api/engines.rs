@@ -445,3 +445,38 @@ async fn every_migration_can_run_again_after_failing_half_way() {
         .await;
     assert_eq!(status, 201, "the lock table is back");
 }
+
+#[tokio::test]
+async fn a_null_character_in_text_is_a_400_on_every_engine() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/categories/",
+            Some(&staff),
+            Some(json!({"name": "Nul\u{0}Name"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"name": ["Null characters and control characters are not allowed."]})
+        )
+    );
+    let (status, body) = app
+        .call(Method::GET, "/api/products/?search=a%00b", None, None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["search"].is_array());
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/categories/",
+            Some(&staff),
+            Some(json!({"name": "Two\nLines\tand a tab", "description": "line one\r\nline two"})),
+        )
+        .await;
+    assert_eq!(status, 201, "tabs and line breaks are text");
+}

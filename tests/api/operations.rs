@@ -167,6 +167,32 @@ async fn the_copy_of_the_openapi_document_in_docs_is_current() {
 }
 
 #[tokio::test]
+async fn the_served_document_gives_prices_the_shops_minor_digits() {
+    for (currency, pattern) in [
+        ("USD", "^[0-9]{1,15}(\\.[0-9]{1,2})?$"),
+        ("JPY", "^[0-9]{1,15}$"),
+        ("KWD", "^[0-9]{1,15}(\\.[0-9]{1,3})?$"),
+    ] {
+        let app = spawn(Spawn {
+            settings: vec![("EMPORIUM_CURRENCY", currency.to_owned())],
+            no_worker: true,
+            ..Spawn::default()
+        })
+        .await;
+        for path in ["/api/schema/", "/api/schema"] {
+            let (status, doc) = json(app.get(path).await).await;
+            assert_eq!(status, 200);
+            for schema in ["ProductRequest", "ProductChanges"] {
+                assert_eq!(
+                    doc["components"]["schemas"][schema]["properties"]["price"]["pattern"], pattern,
+                    "{currency} {path} {schema}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_the_served_routes() {
     let app = spawn_app().await;
     let (status, doc) = json(app.get("/api/schema/").await).await;

@@ -49,9 +49,11 @@ impl MigrationTrait for Migration {
             // MySQL's TEXT holds 65,535 bytes: 20,000 four-byte characters (the longest
             // description the API accepts) would not fit. MEDIUMTEXT holds 16 MiB; the other
             // engines' text types have no such limit. Re-running it changes nothing.
-            db.execute_unprepared("ALTER TABLE products MODIFY description MEDIUMTEXT NOT NULL")
-                .await?;
-            db.execute_unprepared("ALTER TABLE categories MODIFY description MEDIUMTEXT NOT NULL")
+            db.execute_unprepared(
+                "ALTER TABLE products MODIFY description MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL",
+            )
+            .await?;
+            db.execute_unprepared("ALTER TABLE categories MODIFY description MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL")
                 .await?;
             // Emails are compared exactly (they are stored lower-cased): an accent- or
             // case-insensitive collation would let `vïctim@…` log in as `victim@…` and count
@@ -61,10 +63,14 @@ impl MigrationTrait for Migration {
                  COLLATE utf8mb4_bin NOT NULL",
             )
             .await?;
-            db.execute_unprepared("ALTER TABLE jobs MODIFY payload MEDIUMTEXT NOT NULL")
-                .await?;
-            db.execute_unprepared("ALTER TABLE jobs MODIFY last_error MEDIUMTEXT NULL")
-                .await?;
+            db.execute_unprepared(
+                "ALTER TABLE jobs MODIFY payload MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL",
+            )
+            .await?;
+            db.execute_unprepared(
+                "ALTER TABLE jobs MODIFY last_error MEDIUMTEXT CHARACTER SET utf8mb4 NULL",
+            )
+            .await?;
         }
         db.execute_unprepared("DELETE FROM password_reset_tokens")
             .await?;
