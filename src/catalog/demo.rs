@@ -2,8 +2,8 @@
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
-use super::service;
 use super::views::{CategoryInput, ProductInput};
+use super::{categories, products};
 use super::{category, product};
 use crate::money::Money;
 use crate::state::AppState;
@@ -67,7 +67,7 @@ pub async fn load(state: &AppState) -> Result<u64, crate::http::error::ApiError>
                         .map(|c| c.id),
                     None => None,
                 };
-                service::create_category(
+                categories::create_category(
                     state,
                     CategoryInput {
                         name: Some((*name).to_owned()),
@@ -88,7 +88,7 @@ pub async fn load(state: &AppState) -> Result<u64, crate::http::error::ApiError>
             if exists {
                 continue;
             }
-            service::create_product(
+            products::create_product(
                 state,
                 ProductInput {
                     name: Some((*product_name).to_owned()),

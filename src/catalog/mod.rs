@@ -1,13 +1,15 @@
 //! Catalog: categories (a tree), products with filters, search and ordering, product images,
 //! and the cache that serves reads without ever serving stale data.
 
+pub mod categories;
 pub mod category;
 pub mod demo;
 pub mod images;
 pub mod product;
 pub mod product_image;
+pub mod products;
 pub mod routes;
-pub mod service;
+pub mod store;
 pub mod views;
 
 use axum::Router;
@@ -55,7 +57,7 @@ pub fn router() -> Router<AppState> {
 /// The image upload, with its own body limit (5 MiB of image plus the multipart envelope)
 /// instead of the API's.
 pub fn upload_router() -> Router<AppState> {
-    let limit = service::MAX_IMAGE_BYTES + 64 * 1024;
+    let limit = products::MAX_IMAGE_BYTES + 64 * 1024;
     route(
         Router::new(),
         "/api/products/{id}/images/",

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::service::{self, ProductRow};
+use super::categories;
+use super::products::{self, ProductRow};
 use super::views::{
     CategoryChanges, CategoryRequest, CategorySummary, CategoryView, ImageUpload, ImageView,
     ProductChanges, ProductRequest, ProductView,
@@ -121,7 +122,7 @@ pub async fn list_categories(
     let url = request_url(&context, &uri);
     cached(&state, &url, true, || async {
         let (count, rows) =
-            service::list_categories(&state.db, pagination.offset(), pagination.limit()).await?;
+            categories::list_categories(&state.db, pagination.offset(), pagination.limit()).await?;
         to_bytes(&pagination.page(count, rows.into_iter().map(CategoryView::from).collect())?)
     })
     .await
@@ -142,7 +143,7 @@ pub async fn get_category(
     let url = request_url(&context, &uri);
     cached(&state, &url, true, || async {
         to_bytes(&CategoryView::from(
-            service::get_category(&state.db, id).await?,
+            categories::get_category(&state.db, id).await?,
         ))
     })
     .await
@@ -161,7 +162,7 @@ pub async fn create_category(
     _staff: StaffUser,
     Form(request): Form<CategoryRequest>,
 ) -> ApiResult<(StatusCode, Json<CategoryView>)> {
-    let row = service::create_category(&state, request.into()).await?;
+    let row = categories::create_category(&state, request.into()).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -180,7 +181,7 @@ pub async fn update_category(
     Form(changes): Form<CategoryChanges>,
 ) -> ApiResult<Json<CategoryView>> {
     Ok(Json(
-        service::update_category(&state, id, changes.into())
+        categories::update_category(&state, id, changes.into())
             .await?
             .into(),
     ))
@@ -199,7 +200,7 @@ pub async fn delete_category(
     _staff: StaffUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    service::delete_category(&state, id).await?;
+    categories::delete_category(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -227,11 +228,11 @@ pub async fn list_products(
 ) -> ApiResult<Response> {
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| bad_request("The query string is malformed."))?;
-    let filter = service::parse_filter(&query, state.settings.currency)?;
+    let filter = products::parse_filter(&query, state.settings.currency)?;
     let staff = user.is_staff();
     let url = request_url(&context, &uri);
     cached(&state, &url, !staff, || async {
-        let (count, rows) = service::list_products(
+        let (count, rows) = products::list_products(
             &state.db,
             &filter,
             staff,
@@ -264,7 +265,7 @@ pub async fn get_product(
     let staff = user.is_staff();
     let url = request_url(&context, &uri);
     cached(&state, &url, !staff, || async {
-        let row = service::get_product(&state.db, id, staff).await?;
+        let row = products::get_product(&state.db, id, staff).await?;
         to_bytes(&product_view(&state, &context.base_url, row))
     })
     .await
@@ -284,7 +285,7 @@ pub async fn create_product(
     context: RequestContext,
     Form(request): Form<ProductRequest>,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
-    let row = service::create_product(&state, request.into()).await?;
+    let row = products::create_product(&state, request.into()).await?;
     Ok((
         StatusCode::CREATED,
         Json(product_view(&state, &context.base_url, row)),
@@ -307,7 +308,7 @@ pub async fn update_product(
     PathId(id): PathId,
     Form(changes): Form<ProductChanges>,
 ) -> ApiResult<Json<ProductView>> {
-    let row = service::update_product(&state, id, changes.into()).await?;
+    let row = products::update_product(&state, id, changes.into()).await?;
     Ok(Json(product_view(&state, &context.base_url, row)))
 }
 
@@ -324,7 +325,7 @@ pub async fn delete_product(
     _staff: StaffUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    service::delete_product(&state, id).await?;
+    products::delete_product(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -345,7 +346,7 @@ pub async fn upload_image(
     PathId(id): PathId,
     upload: ImageUpload,
 ) -> ApiResult<(StatusCode, Json<ImageView>)> {
-    let row = service::add_image(&state, id, upload.image, upload.is_primary).await?;
+    let row = products::add_image(&state, id, upload.image, upload.is_primary).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImageView::new(&row, &state.storage, &context.base_url)),
@@ -368,6 +369,6 @@ pub async fn delete_image(
     let (Ok(id), Ok(image_id)) = (id.parse::<i64>(), image_id.parse::<i64>()) else {
         return Err(crate::http::error::not_found());
     };
-    service::delete_image(&state, id, image_id).await?;
+    products::delete_image(&state, id, image_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -407,7 +407,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ImageUpload {
             match field.name() {
                 Some("image") => {
                     let bytes = field.bytes().await.map_err(rejected)?;
-                    if bytes.len() > super::service::MAX_IMAGE_BYTES {
+                    if bytes.len() > super::products::MAX_IMAGE_BYTES {
                         return Err(ApiError::PayloadTooLarge);
                     }
                     image = Some(bytes);

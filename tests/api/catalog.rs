@@ -959,10 +959,10 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
     for (query, indexes) in cases {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("query");
         let filter =
-            emporium::catalog::service::parse_filter(&pairs, emporium::money::Currency::USD)
+            emporium::catalog::products::parse_filter(&pairs, emporium::money::Currency::USD)
                 .expect("filter");
         sent.lock().expect("lock").clear();
-        emporium::catalog::service::list_products(&db, &filter, false, 0, 20)
+        emporium::catalog::products::list_products(&db, &filter, false, 0, 20)
             .await
             .expect("list");
         let statements = sent.lock().expect("lock").clone();
