@@ -1,0 +1,188 @@
+//! Settings read from maps, as the environment would give them.
+
+use super::*;
+
+fn settings(pairs: &[(&'static str, &str)]) -> Result<Settings, SettingsError> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut map: HashMap<&'static str, String> =
+        pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    map.entry("EMPORIUM_SECRET_KEY")
+        .or_insert_with(|| "k".repeat(32));
+    Settings::from_source(&map, dir.path())
+}
+
+#[test]
+fn nothing_configured_gives_the_embedded_defaults() {
+    let s = settings(&[]).expect("defaults are valid");
+    assert_eq!(s.database_url, "sqlite://emporium.db?mode=rwc");
+    assert_eq!(s.listen.to_string(), "127.0.0.1:8000");
+    assert_eq!(s.currency, Currency::USD);
+    assert_eq!(s.max_body_size, 2 * 1024 * 1024);
+    assert!(s.cors_origins.is_empty());
+}
+
+#[test]
+fn a_bad_value_names_its_variable() {
+    let cases: &[(&'static str, &str)] = &[
+        ("EMPORIUM_LISTEN", "localhost"),
+        ("EMPORIUM_CURRENCY", "XYZ"),
+        ("EMPORIUM_REQUEST_TIMEOUT", "soon"),
+        ("EMPORIUM_MAX_BODY_SIZE", "-1"),
+        ("EMPORIUM_LOG_FORMAT", "xml"),
+        ("EMPORIUM_CORS_ORIGINS", "*"),
+        ("EMPORIUM_CORS_ORIGINS", "https://shop.example/path"),
+        ("EMPORIUM_TRUSTED_PROXIES", "10.0.0.0/99"),
+        ("EMPORIUM_PUBLIC_URL", "shop.example"),
+        ("EMPORIUM_SECRET_KEY", "short"),
+        ("DATABASE_URL", "oracle://db"),
+        ("EMPORIUM_WORKERS", "0"),
+        ("EMPORIUM_JOB_LEASE", "0s"),
+        ("EMAIL_URL", "sendmail"),
+        ("EMAIL_FROM", "not an address"),
+        ("EMPORIUM_MEDIA_STORE", "ftp://bucket"),
+        ("EMPORIUM_MEDIA_URL", "cdn.example"),
+        ("EMPORIUM_ACCESS_TTL", "five minutes"),
+        ("REDIS_URL", "memcached://x"),
+        ("EMPORIUM_LOGIN_MAX_FAILURES", "none"),
+        ("EMPORIUM_THROTTLE_ANON", "lots"),
+        ("EMPORIUM_THROTTLE_USER", "10/fortnight"),
+        ("EMPORIUM_HASH_CONCURRENCY", "0"),
+        ("EMPORIUM_HASH_QUEUE", "-1"),
+        ("EMPORIUM_REFRESH_REUSE_GRACE", "2m"),
+        ("EMPORIUM_JOB_RETENTION", "forever"),
+    ];
+    for (name, bad) in cases {
+        let err = settings(&[(name, bad)]).expect_err("must be refused");
+        assert_eq!(err.name, *name, "{bad:?}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("invalid setting {name}: "))
+        );
+    }
+}
+
+#[test]
+fn the_generated_secret_is_kept_and_reused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let map: HashMap<&'static str, String> = HashMap::new();
+    let first = Settings::from_source(&map, dir.path()).expect("valid");
+    let second = Settings::from_source(&map, dir.path()).expect("valid");
+    assert_eq!(first.secret_key.expose(), second.secret_key.expose());
+    assert_eq!(first.secret_origin, SecretOrigin::File);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(SECRET_FILE))
+            .expect("key file exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn email_and_media_settings_are_read() {
+    let s = settings(&[
+        ("EMAIL_URL", "smtp://user:p%40ss@mail.example:2525"),
+        ("EMAIL_FROM", "Shop <shop@example.com>"),
+        ("EMPORIUM_MEDIA_STORE", "s3://media-bucket/shop/images/"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("EMPORIUM_MEDIA_URL", "https://cdn.example/media/"),
+    ])
+    .expect("valid");
+    assert_eq!(
+        s.email_transport,
+        EmailTransport::Smtp(SecretUrl::new(
+            "smtp://user:p%40ss@mail.example:2525?tls=opportunistic"
+        ))
+    );
+    let MediaStore::S3(s3) = &s.media.store else {
+        panic!("expected S3")
+    };
+    assert_eq!(
+        (s3.bucket.as_str(), s3.prefix.as_str()),
+        ("media-bucket", "shop/images")
+    );
+    assert!(s3.allow_http);
+    assert_eq!(s.media.url.as_deref(), Some("https://cdn.example/media"));
+    let plain = settings(&[("EMAIL_URL", "smtp://127.0.0.1:2525?tls=none")]).expect("valid");
+    assert_eq!(
+        plain.email_transport,
+        EmailTransport::Smtp(SecretUrl::new("smtp://127.0.0.1:2525"))
+    );
+}
+
+#[test]
+fn debug_output_shows_no_credentials() {
+    let s = settings(&[
+        (
+            "DATABASE_URL",
+            "postgres://shop:db-pass-1@db.example:5432/shop",
+        ),
+        ("REDIS_URL", "redis://:redis-pass-2@cache.example:6379/0"),
+        ("EMAIL_URL", "smtps://mailer:mail-pass-3@smtp.example"),
+        ("EMPORIUM_MEDIA_STORE", "s3://bucket"),
+        ("AWS_SECRET_ACCESS_KEY", "aws-pass-4"),
+    ])
+    .expect("valid");
+    let shown = format!("{s:?}");
+    for secret in [
+        "db-pass-1",
+        "redis-pass-2",
+        "mail-pass-3",
+        "aws-pass-4",
+        &"k".repeat(32),
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(
+        shown.contains("postgres://shop:***@db.example:5432/shop"),
+        "{shown}"
+    );
+    assert_eq!(
+        s.database_url.as_str(),
+        "postgres://shop:db-pass-1@db.example:5432/shop"
+    );
+}
+
+#[test]
+fn throttle_and_hashing_settings_have_defaults_and_off() {
+    let s = settings(&[]).expect("defaults");
+    assert_eq!(s.throttle_anon.map(|r| r.limit), Some(6000));
+    assert_eq!(
+        s.throttle_user.map(|r| r.period),
+        Some(Duration::from_secs(60))
+    );
+    assert!(s.hash_concurrency >= 1);
+    assert_eq!(s.hash_queue, s.hash_concurrency * 8);
+    assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
+    let off = settings(&[
+        ("EMPORIUM_THROTTLE_ANON", "off"),
+        ("EMPORIUM_REFRESH_REUSE_GRACE", "0s"),
+        ("EMPORIUM_HASH_QUEUE", "0"),
+    ])
+    .expect("valid");
+    assert_eq!(off.throttle_anon, None);
+    assert_eq!(off.refresh_reuse_grace, Duration::ZERO);
+    assert_eq!(off.hash_queue, 0);
+}
+
+#[test]
+fn lists_are_parsed() {
+    let s = settings(&[
+        (
+            "EMPORIUM_CORS_ORIGINS",
+            "https://app.example, http://localhost:3000",
+        ),
+        ("EMPORIUM_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
+        ("EMPORIUM_PUBLIC_URL", "https://api.example/"),
+    ])
+    .expect("valid");
+    assert_eq!(
+        s.cors_origins,
+        ["https://app.example", "http://localhost:3000"]
+    );
+    assert_eq!(s.trusted_proxies.len(), 2);
+    assert_eq!(s.public_url.as_deref(), Some("https://api.example"));
+}
