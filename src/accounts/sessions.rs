@@ -168,32 +168,46 @@ pub async fn login(
     })
 }
 
-/// Revokes every live refresh token of a family.
-async fn revoke_family<C: ConnectionTrait>(conn: &C, family: &str) -> Result<(), DbErr> {
+/// Revokes every live refresh token that `which` selects.
+async fn revoke<C: ConnectionTrait>(conn: &C, which: sea_orm::Condition) -> Result<(), DbErr> {
     refresh_token::Entity::update_many()
         .col_expr(
             refresh_token::Column::RevokedAt,
             Expr::value(Some(time::now())),
         )
-        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(which)
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
         .await?;
     Ok(())
 }
 
-/// Revokes every live refresh token of a user (password change or reset).
-pub async fn revoke_all<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(
-            refresh_token::Column::RevokedAt,
-            Expr::value(Some(time::now())),
-        )
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
+/// Revokes every live refresh token of one login (logout, reuse), holding the user's row
+/// exclusively while it does (see the lock order in [`refresh`]).
+async fn revoke_family<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    family: &str,
+) -> Result<(), DbErr> {
+    user::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(conn)
         .await?;
-    Ok(())
+    revoke(
+        conn,
+        sea_orm::Condition::all().add(refresh_token::Column::FamilyId.eq(family)),
+    )
+    .await
+}
+
+/// Revokes every live refresh token of a user (password change or reset; the caller has
+/// already written the user's row, which holds it exclusively).
+pub async fn revoke_all<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
+    revoke(
+        conn,
+        sea_orm::Condition::all().add(refresh_token::Column::UserId.eq(user_id)),
+    )
+    .await
 }
 
 async fn is_active<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<bool, DbErr> {
@@ -271,8 +285,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
         return Ok(pair);
     }
     let tx = db::begin_write(&state.db).await?;
-    lock_user(&tx, row.user_id).await?;
-    revoke_family(&tx, &row.family_id).await?;
+    revoke_family(&tx, row.user_id, &row.family_id).await?;
     tx.commit().await?;
     tracing::warn!(
         user_id = row.user_id,
@@ -333,18 +346,8 @@ pub async fn logout(state: &AppState, token: &str) -> Result<(), ApiError> {
         .await?
         .ok_or_else(invalid_or_expired)?;
     let tx = db::begin_write(&state.db).await?;
-    lock_user(&tx, row.user_id).await?;
-    revoke_family(&tx, &row.family_id).await?;
+    revoke_family(&tx, row.user_id, &row.family_id).await?;
     tx.commit().await?;
-    Ok(())
-}
-
-/// Takes the user's row exclusively before revoking tokens (see the lock order in [`refresh`]).
-async fn lock_user<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
-    user::Entity::find_by_id(user_id)
-        .lock_exclusive()
-        .one(conn)
-        .await?;
     Ok(())
 }
 

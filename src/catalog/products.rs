@@ -13,6 +13,7 @@ use super::{category, images, product, product_image};
 use crate::cache;
 use crate::db;
 use crate::http::error::{ApiError, field_error, internal, not_found};
+use crate::http::pagination::query_param;
 use crate::money::{Currency, Money};
 use crate::state::AppState;
 use crate::storage::Storage;
@@ -50,14 +51,7 @@ pub fn parse_filter(
     query: &[(String, String)],
     currency: Currency,
 ) -> Result<ProductFilter, ApiError> {
-    let param = |name: &str| {
-        query
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-    };
+    let param = |name: &str| query_param(query, name).filter(|v| !v.is_empty());
     let mut errors = crate::http::error::FieldErrors::new();
     let mut filter = ProductFilter::default();
     if let Some(text) = param("category") {

@@ -27,6 +27,16 @@ pub struct Pagination {
     query: Vec<(String, String)>,
 }
 
+/// The value of query parameter `name`, trimmed: the last one when it is repeated (as Django's
+/// `QueryDict` answers).
+pub fn query_param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+}
+
 fn invalid_page() -> ApiError {
     ApiError::NotFound("Invalid page.".to_owned())
 }
@@ -35,13 +45,7 @@ impl Pagination {
     /// Reads `page` and `page_size` from a query (pairs in order) for the given absolute URL.
     /// An unreadable `page` is a 404 as in DRF; an unreadable `page_size` means the default.
     pub fn from_query(url: String, query: Vec<(String, String)>) -> ApiResult<Pagination> {
-        let param = |name: &str| {
-            query
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.trim())
-        };
+        let param = |name: &str| query_param(&query, name);
         let page = match param("page") {
             None | Some("") => 1,
             Some(text) => match text.parse::<u64>() {
