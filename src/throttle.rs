@@ -18,6 +18,8 @@ use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
 use redis::aio::ConnectionManager;
 
+use crate::http::error::ApiError;
+
 /// Why a counter could not be read or written (Redis did not answer).
 #[derive(Debug, thiserror::Error)]
 #[error("throttle store: {0}")]
@@ -30,6 +32,27 @@ pub struct Window {
     pub count: u64,
     /// Seconds until the window ends (at least 1 while counting).
     pub retry_after: u64,
+}
+
+/// A counter store and the rate it applies: what a rule that limits attempts takes.
+#[derive(Clone, Copy)]
+pub struct Limiter<'a> {
+    /// Where the counts are kept.
+    pub store: &'a Throttle,
+    /// Attempts allowed per period.
+    pub rate: Rate,
+}
+
+impl Limiter<'_> {
+    /// Counts one attempt on `key` and refuses it once past the rate (see [`Throttle::admit`]).
+    pub async fn admit(&self, key: &str) -> Result<(), ApiError> {
+        self.store.admit(key, self.rate).await
+    }
+
+    /// Takes an attempt back (it turned out not to count).
+    pub async fn undo(&self, key: &str) -> Result<(), ApiError> {
+        Ok(self.store.undo(key).await?)
+    }
 }
 
 /// Most keys kept in process (about 100 bytes each).
@@ -226,6 +249,19 @@ impl Throttle {
                 })
             }
         }
+    }
+
+    /// Counts one attempt on `key` against `rate` and refuses it once past the limit: `429`
+    /// with the seconds left in the window. Count, then decide — the attempt is counted even
+    /// when refused, so parallel attempts cannot slip past together.
+    pub async fn admit(&self, key: &str, rate: Rate) -> Result<(), ApiError> {
+        let window = self.hit(key, rate.period).await?;
+        if window.count > rate.limit {
+            return Err(ApiError::Throttled {
+                retry_after: window.retry_after,
+            });
+        }
+        Ok(())
     }
 
     /// Takes back one hit on `key` (an attempt that turned out not to count, such as a

@@ -2,6 +2,7 @@
 //! password change and reset, login throttling.
 
 pub mod address;
+pub mod addresses;
 pub mod password;
 pub mod refresh_token;
 pub mod reset;
@@ -9,6 +10,7 @@ pub mod reset_token;
 pub mod routes;
 pub mod service;
 pub mod sessions;
+pub mod store;
 pub mod views;
 
 use axum::Router;

@@ -13,24 +13,19 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set,
-};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::reset_token;
 use super::service::{new_password_hash, normalize_email, set_password};
-use crate::auth::user;
+use super::store;
 use crate::email::{self, EmailError};
+use crate::gate::Gate;
 use crate::http::error::{ApiError, field_error};
 use crate::jobs::queue::{self, NewJob};
 use crate::jobs::{self, JobContext, JobError};
-use crate::state::AppState;
-use crate::throttle::client_key;
+use crate::throttle::{Rate, Throttle, client_key};
 use crate::{db, time};
 
 /// The job that makes and mails a reset code.
@@ -51,29 +46,24 @@ struct ResetRequest {
 /// only queues a job — so neither the answer nor its timing tells. 429 when one address or
 /// one client asks too often (counted before deciding).
 pub async fn request_password_reset(
-    state: &AppState,
+    db: &DatabaseConnection,
+    throttle: &Throttle,
     email: &str,
     client_ip: IpAddr,
 ) -> Result<(), ApiError> {
     let email = normalize_email(email)
         .ok_or_else(|| field_error("email", "Enter a valid email address."))?;
-    let hour = Duration::from_secs(3600);
+    let per_hour = |limit| Rate {
+        limit,
+        period: Duration::from_secs(3600),
+    };
     // The client's counter first: a client already refused creates no address counter.
-    for (key, limit) in [
-        (format!("reset:ip:{}", client_key(client_ip)), 20),
-        (format!("reset:email:{email}"), 3),
-    ] {
-        let window = state
-            .throttle
-            .hit(&key, hour)
-            .await
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        if window.count > limit {
-            return Err(ApiError::Throttled {
-                retry_after: window.retry_after,
-            });
-        }
-    }
+    throttle
+        .admit(&format!("reset:ip:{}", client_key(client_ip)), per_hour(20))
+        .await?;
+    throttle
+        .admit(&format!("reset:email:{email}"), per_hour(3))
+        .await?;
     let mut nonce = [0_u8; 16];
     getrandom::fill(&mut nonce).map_err(crate::http::error::internal)?;
     let request = ResetRequest {
@@ -81,7 +71,7 @@ pub async fn request_password_reset(
         requested_at: time::now(),
         nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
     };
-    queue::enqueue(&state.db, NewJob::new(PASSWORD_RESET_JOB, json!(request))).await?;
+    queue::enqueue(db, NewJob::new(PASSWORD_RESET_JOB, json!(request))).await?;
     Ok(())
 }
 
@@ -125,11 +115,9 @@ pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), J
     if expires_at <= now {
         return Ok(());
     }
-    let Some(user) = user::Entity::find()
-        .filter(user::Column::Email.eq(request.email.as_str()))
-        .filter(user::Column::IsActive.eq(true))
-        .one(&state.db)
+    let Some(user) = store::user_by_email(&state.db, &request.email)
         .await?
+        .filter(|u| u.is_active)
     else {
         return Ok(());
     };
@@ -140,22 +128,12 @@ pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), J
         &request.nonce,
     )?;
     let code_hash = sha256_hex(&code);
-    match reset_token::Entity::find_by_id(code_hash.clone())
-        .one(&state.db)
-        .await?
-    {
+    match store::reset_code(&state.db, &code_hash).await? {
         Some(row) if row.used_at.is_some() => return Ok(()),
         Some(_) => {}
         None => {
-            let inserted = reset_token::ActiveModel {
-                token_hash: Set(code_hash),
-                user_id: Set(user.id),
-                expires_at: Set(expires_at),
-                created_at: Set(now),
-                used_at: Set(None),
-            }
-            .insert(&state.db)
-            .await;
+            let inserted =
+                store::insert_reset_code(&state.db, &code_hash, user.id, now, expires_at).await;
             match inserted {
                 // A parallel run of this job stored it first: the same code, mailed below.
                 Err(e) if db::is_unique_violation(&e) => {}
@@ -185,60 +163,30 @@ pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), J
 /// Sets a new password with a reset code: single use, one hour; every refresh token and every
 /// other reset code of the user dies with it.
 pub async fn confirm_password_reset(
-    state: &AppState,
+    db: &DatabaseConnection,
+    gate: &Gate,
     code: &str,
     new_password: String,
 ) -> Result<(), ApiError> {
     let bad_code = || field_error("token", "Invalid or expired token.");
     let code_hash = sha256_hex(code.trim());
     let now = time::now();
-    let row = reset_token::Entity::find_by_id(code_hash.clone())
-        .one(&state.db)
+    let row = store::reset_code(db, &code_hash)
         .await?
         .filter(|row| row.used_at.is_none() && row.expires_at > now)
         .ok_or_else(bad_code)?;
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(&state.db)
+    let user = store::active_user(db, row.user_id)
         .await?
-        .filter(|u| u.is_active)
         .ok_or_else(bad_code)?;
-    let hash = new_password_hash(&state.hash_gate, &user, new_password).await?;
-    let tx = db::begin_write(&state.db).await?;
+    let hash = new_password_hash(gate, &user, new_password).await?;
+    let tx = db::begin_write(db).await?;
     // Spend the code with a conditional update: of two uses, one wins.
-    let spent = reset_token::Entity::update_many()
-        .col_expr(reset_token::Column::UsedAt, Expr::value(Some(now)))
-        .filter(reset_token::Column::TokenHash.eq(code_hash))
-        .filter(reset_token::Column::UsedAt.is_null())
-        .exec(&tx)
-        .await?;
-    if spent.rows_affected != 1 {
+    if !store::spend_reset_code(&tx, &code_hash, now).await? {
         tx.rollback().await?;
         return Err(bad_code());
     }
     set_password(&tx, user.id, hash).await?;
     tx.commit().await?;
-    Ok(())
-}
-
-/// Ends every outstanding reset code of a user (their password just changed).
-pub async fn spend_all<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
-    reset_token::Entity::update_many()
-        .col_expr(reset_token::Column::UsedAt, Expr::value(Some(time::now())))
-        .filter(reset_token::Column::UserId.eq(user_id))
-        .filter(reset_token::Column::UsedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Deletes expired codes (part of the periodic session purge). A used code stays until it
-/// expires, so that a late re-run of its job finds it used and mails nothing; after that, the
-/// job itself refuses to run (its request is more than an hour old).
-pub async fn purge(db: &DatabaseConnection) -> Result<(), DbErr> {
-    reset_token::Entity::delete_many()
-        .filter(reset_token::Column::ExpiresAt.lt(time::now()))
-        .exec(db)
-        .await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use super::views::{
     AddressChanges, AddressRequest, AddressView, LoginRequest, PasswordChange, PasswordReset,
     PasswordResetConfirm, ProfileUpdate, RefreshRequest, RegisterRequest, TokenPairView, UserView,
 };
-use super::{reset, sessions};
+use super::{addresses, reset, sessions};
 use crate::auth::AuthUser;
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
@@ -17,6 +17,15 @@ use crate::http::extract::{Form, PathId};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
 use crate::state::AppState;
+use crate::throttle::Limiter;
+
+/// The failed-login limit, shared by login and password change.
+fn login_failures(state: &AppState) -> Limiter<'_> {
+    Limiter {
+        store: &state.throttle,
+        rate: state.settings.login_failures(),
+    }
+}
 
 /// Create an account.
 #[utoipa::path(post, path = "/api/auth/register/", tag = "accounts",
@@ -30,8 +39,14 @@ pub async fn register(
     context: RequestContext,
     Form(request): Form<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let limit = state.settings.throttle_register.map(|rate| Limiter {
+        store: &state.throttle,
+        rate,
+    });
     let user = service::register(
-        &state,
+        &state.db,
+        &state.hash_gate,
+        limit,
         NewUser {
             email: request.email,
             password: request.password,
@@ -58,7 +73,16 @@ pub async fn login(
     context: RequestContext,
     Form(request): Form<LoginRequest>,
 ) -> ApiResult<Json<TokenPairView>> {
-    let pair = sessions::login(&state, &request.email, request.password, context.client_ip).await?;
+    let pair = sessions::login(
+        &state.db,
+        &state.hash_gate,
+        &state.tokens,
+        login_failures(&state),
+        &request.email,
+        request.password,
+        context.client_ip,
+    )
+    .await?;
     Ok(Json(pair.into()))
 }
 
@@ -74,7 +98,14 @@ pub async fn refresh(
     Form(request): Form<RefreshRequest>,
 ) -> ApiResult<Json<TokenPairView>> {
     Ok(Json(
-        sessions::refresh(&state, &request.refresh).await?.into(),
+        sessions::refresh(
+            &state.db,
+            &state.tokens,
+            state.settings.refresh_reuse_grace,
+            &request.refresh,
+        )
+        .await?
+        .into(),
     ))
 }
 
@@ -89,7 +120,7 @@ pub async fn logout(
     State(state): State<AppState>,
     Form(request): Form<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
-    sessions::logout(&state, &request.refresh).await?;
+    sessions::logout(&state.db, &state.tokens, &request.refresh).await?;
     Ok(StatusCode::RESET_CONTENT)
 }
 
@@ -116,7 +147,7 @@ pub async fn update_me(
     Form(update): Form<ProfileUpdate>,
 ) -> ApiResult<Json<UserView>> {
     let user =
-        service::update_profile(&state, user.user, update.first_name, update.last_name).await?;
+        service::update_profile(&state.db, user.user, update.first_name, update.last_name).await?;
     Ok(Json(user.into()))
 }
 
@@ -132,7 +163,15 @@ pub async fn change_password(
     user: AuthUser,
     Form(change): Form<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    service::change_password(&state, &user.user, change.old_password, change.new_password).await?;
+    service::change_password(
+        &state.db,
+        &state.hash_gate,
+        login_failures(&state),
+        &user.user,
+        change.old_password,
+        change.new_password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -148,7 +187,8 @@ pub async fn reset_password(
     context: RequestContext,
     Form(reset): Form<PasswordReset>,
 ) -> ApiResult<StatusCode> {
-    reset::request_password_reset(&state, &reset.email, context.client_ip).await?;
+    reset::request_password_reset(&state.db, &state.throttle, &reset.email, context.client_ip)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -163,7 +203,13 @@ pub async fn confirm_password_reset(
     State(state): State<AppState>,
     Form(confirm): Form<PasswordResetConfirm>,
 ) -> ApiResult<StatusCode> {
-    reset::confirm_password_reset(&state, &confirm.token, confirm.new_password).await?;
+    reset::confirm_password_reset(
+        &state.db,
+        &state.hash_gate,
+        &confirm.token,
+        confirm.new_password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,7 +222,7 @@ pub async fn list_addresses(
     user: AuthUser,
     pagination: Pagination,
 ) -> ApiResult<Json<Page<AddressView>>> {
-    let (count, rows) = service::list_addresses(
+    let (count, rows) = addresses::list_addresses(
         &state.db,
         user.id(),
         pagination.offset(),
@@ -201,7 +247,7 @@ pub async fn create_address(
     user: AuthUser,
     Form(request): Form<AddressRequest>,
 ) -> ApiResult<(StatusCode, Json<AddressView>)> {
-    let row = service::create_address(&state, user.id(), request.into()).await?;
+    let row = addresses::create_address(&state.db, user.id(), request.into()).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -218,7 +264,9 @@ pub async fn get_address(
     PathId(id): PathId,
 ) -> ApiResult<Json<AddressView>> {
     Ok(Json(
-        service::get_address(&state.db, user.id(), id).await?.into(),
+        addresses::get_address(&state.db, user.id(), id)
+            .await?
+            .into(),
     ))
 }
 
@@ -238,7 +286,7 @@ pub async fn update_address(
     Form(changes): Form<AddressChanges>,
 ) -> ApiResult<Json<AddressView>> {
     Ok(Json(
-        service::update_address(&state, user.id(), id, changes.into())
+        addresses::update_address(&state.db, user.id(), id, changes.into())
             .await?
             .into(),
     ))
@@ -256,6 +304,6 @@ pub async fn delete_address(
     user: AuthUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    service::delete_address(&state, user.id(), id).await?;
+    addresses::delete_address(&state.db, user.id(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

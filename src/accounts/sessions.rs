@@ -9,23 +9,19 @@
 //! re-signed from its stored claims, so no token is ever stored) with a fresh access token.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    Set,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::service::normalize_email;
-use super::{password, refresh_token};
-use crate::auth::tokens::{Claims, TokenType};
-use crate::auth::user;
+use super::{password, refresh_token, store};
+use crate::auth::tokens::{Claims, TokenKeys, TokenType};
+use crate::gate::Gate;
 use crate::http::error::{ApiError, internal};
 use crate::jobs::{JobContext, JobError};
-use crate::state::AppState;
-use crate::throttle::client_key;
+use crate::throttle::{Limiter, Rate, client_key};
 use crate::{db, time};
 
 /// An access and a refresh token.
@@ -43,10 +39,6 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
-fn unavailable(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Unavailable(error.to_string())
-}
-
 fn blacklisted() -> ApiError {
     ApiError::InvalidToken("Token is blacklisted".to_owned())
 }
@@ -56,9 +48,8 @@ fn invalid_or_expired() -> ApiError {
 }
 
 /// A new access token for `user_id`.
-fn access_for(state: &AppState, user_id: i64) -> Result<String, ApiError> {
-    Ok(state
-        .tokens
+fn access_for(tokens: &TokenKeys, user_id: i64) -> Result<String, ApiError> {
+    Ok(tokens
         .issue(TokenType::Access, user_id)
         .map_err(internal)?
         .0)
@@ -75,17 +66,14 @@ async fn record_refresh<C: ConnectionTrait>(
         chrono::DateTime::from_timestamp(seconds, 0)
             .ok_or_else(|| internal("token time out of range"))
     };
-    refresh_token::ActiveModel {
-        jti: Set(claims.jti.clone()),
-        user_id: Set(claims.user_id),
-        family_id: Set(family.to_owned()),
-        expires_at: Set(at(claims.exp)?),
-        created_at: Set(at(claims.iat)?),
-        used_at: Set(None),
-        revoked_at: Set(None),
-        replaced_by: Set(None),
-    }
-    .insert(conn)
+    store::insert_refresh_token(
+        conn,
+        &claims.jti,
+        claims.user_id,
+        family,
+        at(claims.iat)?,
+        at(claims.exp)?,
+    )
     .await?;
     Ok(())
 }
@@ -101,41 +89,35 @@ const NO_ACCOUNT: &str = "No active account found with the given credentials";
 /// attempt back (and clears the account's failures); so does one refused for lack of a
 /// hashing slot.
 pub async fn login(
-    state: &AppState,
+    db: &DatabaseConnection,
+    gate: &Gate,
+    tokens: &TokenKeys,
+    failures: Limiter<'_>,
     email: &str,
     password_text: String,
     client_ip: IpAddr,
 ) -> Result<TokenPair, ApiError> {
-    let settings = &state.settings;
     let email = normalize_email(email).unwrap_or_else(|| email.trim().to_lowercase());
-    let account_key = format!("login:account:{email}");
-    let ip_key = format!("login:ip:{}", client_key(client_ip));
-    let account_limit = u64::from(settings.login_max_failures);
+    let account = format!("login:account:{email}");
+    let client = format!("login:ip:{}", client_key(client_ip));
+    let per_client = Limiter {
+        rate: Rate {
+            limit: failures.rate.limit.saturating_mul(4),
+            ..failures.rate
+        },
+        ..failures
+    };
     // The client's counter first: a client already refused creates no account counter.
-    for (key, limit) in [(&ip_key, account_limit * 4), (&account_key, account_limit)] {
-        let window = state
-            .throttle
-            .hit(key, settings.login_lockout)
-            .await
-            .map_err(unavailable)?;
-        if window.count > limit {
-            return Err(ApiError::Throttled {
-                retry_after: window.retry_after,
-            });
-        }
-    }
+    per_client.admit(&client).await?;
+    failures.admit(&account).await?;
 
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&state.db)
-        .await?;
+    let found = store::user_by_email(db, &email).await?;
     let stored = found.as_ref().map(|u| u.password.clone());
-    let matches = match password::verify_or_decoy(&state.hash_gate, password_text, stored).await {
+    let matches = match password::verify_or_decoy(gate, password_text, stored).await {
         Ok(matches) => matches,
         Err(e) => {
-            for key in [&account_key, &ip_key] {
-                state.throttle.undo(key).await.map_err(unavailable)?;
-            }
+            failures.undo(&account).await?;
+            per_client.undo(&client).await?;
             return Err(e.into());
         }
     };
@@ -143,43 +125,20 @@ pub async fn login(
         Some(user) if matches && user.is_active => user,
         _ => return Err(ApiError::AuthenticationFailed(NO_ACCOUNT.to_owned())),
     };
-    state
-        .throttle
-        .clear(&account_key)
-        .await
-        .map_err(unavailable)?;
-    state.throttle.undo(&ip_key).await.map_err(unavailable)?;
+    failures.store.clear(&account).await?;
+    per_client.undo(&client).await?;
 
-    let (refresh, claims) = state
-        .tokens
+    let (refresh, claims) = tokens
         .issue(TokenType::Refresh, user.id)
         .map_err(internal)?;
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_write(db).await?;
     record_refresh(&tx, &claims, &uuid::Uuid::new_v4().to_string()).await?;
-    user::Entity::update_many()
-        .col_expr(user::Column::LastLogin, Expr::value(Some(time::now())))
-        .filter(user::Column::Id.eq(user.id))
-        .exec(&tx)
-        .await?;
+    store::set_last_login(&tx, user.id, time::now()).await?;
     tx.commit().await?;
     Ok(TokenPair {
-        access: access_for(state, user.id)?,
+        access: access_for(tokens, user.id)?,
         refresh,
     })
-}
-
-/// Revokes every live refresh token that `which` selects.
-async fn revoke<C: ConnectionTrait>(conn: &C, which: sea_orm::Condition) -> Result<(), DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(
-            refresh_token::Column::RevokedAt,
-            Expr::value(Some(time::now())),
-        )
-        .filter(which)
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
 }
 
 /// Revokes every live refresh token of one login (logout, reuse), holding the user's row
@@ -189,81 +148,44 @@ async fn revoke_family<C: ConnectionTrait>(
     user_id: i64,
     family: &str,
 ) -> Result<(), DbErr> {
-    user::Entity::find_by_id(user_id)
-        .lock_exclusive()
-        .one(conn)
-        .await?;
-    revoke(
-        conn,
-        sea_orm::Condition::all().add(refresh_token::Column::FamilyId.eq(family)),
-    )
-    .await
-}
-
-/// Revokes every live refresh token of a user (password change or reset; the caller has
-/// already written the user's row, which holds it exclusively).
-pub async fn revoke_all<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
-    revoke(
-        conn,
-        sea_orm::Condition::all().add(refresh_token::Column::UserId.eq(user_id)),
-    )
-    .await
-}
-
-async fn is_active<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<bool, DbErr> {
-    Ok(user::Entity::find_by_id(user_id)
-        .one(conn)
-        .await?
-        .is_some_and(|u| u.is_active))
+    store::lock_user(conn, user_id, true).await?;
+    store::revoke_refresh_tokens(conn, user_id, Some(family), time::now()).await
 }
 
 /// Exchanges a refresh token for a new pair and spends it. The spend is one conditional
 /// update, so of two parallel refreshes exactly one rotates; the other is answered by the
 /// grace (see the module docs) or, outside it, treated as reuse: the family is revoked.
-pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiError> {
-    let claims = state
-        .tokens
+pub async fn refresh(
+    db: &DatabaseConnection,
+    tokens: &TokenKeys,
+    reuse_grace: Duration,
+    token: &str,
+) -> Result<TokenPair, ApiError> {
+    let claims = tokens
         .verify(token, TokenType::Refresh)
         .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
     let now = time::now();
-    let (next, next_claims) = state
-        .tokens
+    let (next, next_claims) = tokens
         .issue(TokenType::Refresh, claims.user_id)
         .map_err(internal)?;
 
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_write(db).await?;
     // Lock order: the user's row first, shared. Whatever revokes a user's tokens (password
     // change or reset, logout, reuse) holds it exclusively while it does, so a token inserted
     // here either commits before the revocation looks or finds its parent already revoked.
-    let holder = user::Entity::find_by_id(claims.user_id)
-        .lock_shared()
-        .one(&tx)
-        .await?;
+    let holder = store::lock_user(&tx, claims.user_id, false).await?;
     if !holder.is_some_and(|u| u.is_active) {
         tx.rollback().await?;
         return Err(ApiError::InvalidToken("User not found".to_owned()));
     }
-    let spent = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(now)))
-        .col_expr(
-            refresh_token::Column::ReplacedBy,
-            Expr::value(Some(next_claims.jti.clone())),
-        )
-        .filter(refresh_token::Column::Jti.eq(claims.jti.as_str()))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .filter(refresh_token::Column::ExpiresAt.gt(now))
-        .exec(&tx)
-        .await?;
-    if spent.rows_affected == 1 {
-        let row = refresh_token::Entity::find_by_id(claims.jti.clone())
-            .one(&tx)
+    if store::spend_refresh_token(&tx, &claims.jti, &next_claims.jti, now).await? {
+        let row = store::refresh_token(&tx, &claims.jti)
             .await?
             .ok_or_else(|| internal("a refresh token spent in this transaction is gone"))?;
         record_refresh(&tx, &next_claims, &row.family_id).await?;
         tx.commit().await?;
         return Ok(TokenPair {
-            access: access_for(state, row.user_id)?,
+            access: access_for(tokens, row.user_id)?,
             refresh: next,
         });
     }
@@ -271,8 +193,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
 
     // Not spent by this call. Read the row afresh (outside that transaction, so the winner of
     // a parallel refresh is visible once it has committed).
-    let row = refresh_token::Entity::find_by_id(claims.jti.clone())
-        .one(&state.db)
+    let row = store::refresh_token(db, &claims.jti)
         .await?
         .ok_or_else(invalid_or_expired)?;
     if row.revoked_at.is_some() {
@@ -281,10 +202,10 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
     if row.used_at.is_none() {
         return Err(invalid_or_expired());
     }
-    if let Some(pair) = replay_within_grace(state, &row, now).await? {
+    if let Some(pair) = replay_within_grace(db, tokens, reuse_grace, &row, now).await? {
         return Ok(pair);
     }
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_write(db).await?;
     revoke_family(&tx, row.user_id, &row.family_id).await?;
     tx.commit().await?;
     tracing::warn!(
@@ -297,30 +218,27 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, ApiErro
 /// The answer to a spent token presented again within the grace: the token that replaced it,
 /// re-signed, if that one is still unspent, unrevoked and unexpired. `None` otherwise.
 async fn replay_within_grace(
-    state: &AppState,
+    db: &DatabaseConnection,
+    tokens: &TokenKeys,
+    grace: Duration,
     row: &refresh_token::Model,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<TokenPair>, ApiError> {
-    let grace =
-        chrono::TimeDelta::from_std(state.settings.refresh_reuse_grace).map_err(internal)?;
+    let grace = chrono::TimeDelta::from_std(grace).map_err(internal)?;
     let (Some(used_at), Some(next_jti)) = (row.used_at, row.replaced_by.as_deref()) else {
         return Ok(None);
     };
     if grace.is_zero() || now - used_at > grace {
         return Ok(None);
     }
-    let Some(next) = refresh_token::Entity::find_by_id(next_jti.to_owned())
-        .one(&state.db)
-        .await?
-    else {
+    let Some(next) = store::refresh_token(db, next_jti).await? else {
         return Ok(None);
     };
     let live = next.used_at.is_none() && next.revoked_at.is_none() && next.expires_at > now;
-    if !live || !is_active(&state.db, next.user_id).await? {
+    if !live || store::active_user(db, next.user_id).await?.is_none() {
         return Ok(None);
     }
-    let refresh = state
-        .tokens
+    let refresh = tokens
         .sign(&Claims {
             token_type: TokenType::Refresh,
             exp: next.expires_at.timestamp(),
@@ -330,22 +248,24 @@ async fn replay_within_grace(
         })
         .map_err(internal)?;
     Ok(Some(TokenPair {
-        access: access_for(state, next.user_id)?,
+        access: access_for(tokens, next.user_id)?,
         refresh,
     }))
 }
 
 /// Logs out: the refresh token's family is revoked.
-pub async fn logout(state: &AppState, token: &str) -> Result<(), ApiError> {
-    let claims = state
-        .tokens
+pub async fn logout(
+    db: &DatabaseConnection,
+    tokens: &TokenKeys,
+    token: &str,
+) -> Result<(), ApiError> {
+    let claims = tokens
         .verify(token, TokenType::Refresh)
         .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
-    let row = refresh_token::Entity::find_by_id(claims.jti)
-        .one(&state.db)
+    let row = store::refresh_token(db, &claims.jti)
         .await?
         .ok_or_else(invalid_or_expired)?;
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_write(db).await?;
     revoke_family(&tx, row.user_id, &row.family_id).await?;
     tx.commit().await?;
     Ok(())
@@ -357,10 +277,11 @@ pub const PURGE_JOB: &str = "accounts.purge_sessions";
 
 /// The [`PURGE_JOB`] handler.
 pub async fn purge_job(ctx: JobContext, _payload: Value) -> Result<(), JobError> {
-    refresh_token::Entity::delete_many()
-        .filter(refresh_token::Column::ExpiresAt.lt(time::now()))
-        .exec(&ctx.state.db)
-        .await?;
-    super::reset::purge(&ctx.state.db).await?;
+    let now = time::now();
+    store::delete_expired_refresh_tokens(&ctx.state.db, now).await?;
+    // A used reset code stays until it expires, so that a late re-run of its job finds it
+    // used and mails nothing; after that the job itself refuses to run (its request is more
+    // than an hour old).
+    store::delete_expired_reset_codes(&ctx.state.db, now).await?;
     Ok(())
 }

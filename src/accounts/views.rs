@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::address;
-use super::service::AddressInput;
+use super::addresses::AddressInput;
 use crate::auth::user;
 use crate::http::extract::{Fields, FromFields};
 

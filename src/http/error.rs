@@ -283,3 +283,11 @@ impl From<sea_orm::DbErr> for ApiError {
         }
     }
 }
+
+/// The throttle's counter store (Redis) did not answer: the request cannot be counted, so it is
+/// not served.
+impl From<crate::throttle::ThrottleError> for ApiError {
+    fn from(error: crate::throttle::ThrottleError) -> ApiError {
+        ApiError::Unavailable(error.to_string())
+    }
+}

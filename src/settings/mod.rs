@@ -153,6 +153,15 @@ impl Source for HashMap<&'static str, String> {
 }
 
 impl Settings {
+    /// Failed logins allowed per account in the lockout window (a client address gets four
+    /// times as many).
+    pub fn login_failures(&self) -> Rate {
+        Rate {
+            limit: u64::from(self.login_max_failures),
+            period: self.login_lockout,
+        }
+    }
+
     /// Reads the process environment, loading `.env` from the working directory first.
     pub fn from_env() -> Result<Settings, SettingsError> {
         match dotenvy::dotenv() {
