@@ -158,7 +158,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         }
         Command::DemoData => {
             let state = build_state(settings, false).await?;
-            let added = crate::catalog::demo::load(&state)
+            let added = crate::catalog::demo::load(&state.db, &state.cache)
                 .await
                 .map_err(|e| CliError::Message(format!("demo data: {e}")))?;
             println!("demo catalog loaded ({added} products added)");

@@ -51,6 +51,8 @@ use crate::money::Currency;
         crate::catalog::routes::delete_product,
         crate::catalog::routes::upload_image,
         crate::catalog::routes::delete_image,
+        crate::catalog::routes::adjust_stock,
+        crate::catalog::routes::list_movements,
     ),
     components(schemas(ErrorDetail, ValidationErrors)),
     modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),

@@ -17,12 +17,13 @@ use tower_http::timeout::TimeoutLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::tokens::TokenKeys;
-use crate::cache::CatalogCache;
+use crate::cache::ResponseCache;
 use crate::email::Mailer;
 use crate::gate::Gate;
 use crate::http::{self, middleware, ops, route};
 use crate::jobs::Registry;
 use crate::jobs::worker::{Worker, WorkerConfig};
+use crate::settings::CacheMode;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::storage::{self, Storage};
@@ -88,7 +89,8 @@ pub async fn build_state(
     let storage =
         Storage::from_settings(&settings).map_err(|e| StartupError::Service(e.to_string()))?;
     // One multiplexed Redis connection (it reconnects by itself) serves every Redis user.
-    let (throttle, rate_limits, catalog_cache) = match &settings.redis_url {
+    let bytes = settings.cache_bytes;
+    let (throttle, rate_limits, cache) = match &settings.redis_url {
         Some(url) => {
             let conn = redis::Client::open(url.as_str())
                 .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?
@@ -98,12 +100,32 @@ pub async fn build_state(
             (
                 Throttle::redis(conn.clone(), &settings.redis_prefix),
                 Throttle::redis(conn.clone(), &settings.redis_prefix),
-                CatalogCache::redis(conn, &settings.redis_prefix),
+                match settings.cache_mode {
+                    CacheMode::Auto => ResponseCache::redis(conn, &settings.redis_prefix, bytes),
+                    CacheMode::Local => ResponseCache::local(bytes),
+                    CacheMode::Off => ResponseCache::off(),
+                },
             )
         }
         // Two in-process stores: a flood of rate-limit keys (one per client) must not evict
         // the login and reset counters.
-        None => (Throttle::local(), Throttle::local(), CatalogCache::local()),
+        None => {
+            let embedded = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+            let cache = match settings.cache_mode {
+                CacheMode::Auto if embedded => ResponseCache::local(bytes),
+                CacheMode::Local => ResponseCache::local(bytes),
+                CacheMode::Auto => {
+                    tracing::warn!(
+                        "no REDIS_URL on a network database: the response cache is off \
+                         (several nodes may share this database; set EMPORIUM_CACHE=local \
+                         if this is the only one)"
+                    );
+                    ResponseCache::off()
+                }
+                CacheMode::Off => ResponseCache::off(),
+            };
+            (Throttle::local(), Throttle::local(), cache)
+        }
     };
     let tokens = TokenKeys::new(
         settings.secret_key.expose(),
@@ -121,7 +143,7 @@ pub async fn build_state(
         tokens: Arc::new(tokens),
         throttle: Arc::new(throttle),
         rate_limits: Arc::new(rate_limits),
-        catalog_cache: Arc::new(catalog_cache),
+        cache: Arc::new(cache),
         queries,
     })
 }

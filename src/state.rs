@@ -6,7 +6,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::tokens::TokenKeys;
-use crate::cache::CatalogCache;
+use crate::cache::ResponseCache;
 use crate::email::Mailer;
 use crate::gate::Gate;
 use crate::settings::Settings;
@@ -34,8 +34,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// API rate-limit counters (a store of their own in process).
     pub rate_limits: Arc<Throttle>,
-    /// Cached catalog responses (Redis when configured).
-    pub catalog_cache: Arc<CatalogCache>,
+    /// Cached responses, checked against versions in Redis when configured.
+    pub cache: Arc<ResponseCache>,
     /// Statements run on `db` since start (also exported as `db_queries_total`).
     pub queries: Arc<std::sync::atomic::AtomicU64>,
 }

@@ -10,10 +10,9 @@ use sea_orm::{
 
 use super::views::CategoryInput;
 use super::{category, product};
-use crate::cache;
+use crate::cache::{Change, ResponseCache};
 use crate::db;
 use crate::http::error::{ApiError, conflict, field_error, not_found};
-use crate::state::AppState;
 use crate::time;
 
 use super::store::{
@@ -125,13 +124,14 @@ async fn check_parent<C: ConnectionTrait>(
 
 /// Creates a category; the slug comes from the name unless staff gave one.
 pub async fn create_category(
-    state: &AppState,
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
     input: CategoryInput,
 ) -> Result<category::Model, ApiError> {
     let name = input
         .name
         .ok_or_else(|| field_error("name", "This field is required."))?;
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_write(db).await?;
     let parent = input.parent.flatten();
     check_parent(&tx, None, parent).await?;
     let generated = input.slug.is_none();
@@ -149,10 +149,18 @@ pub async fn create_category(
         ..Default::default()
     };
     let row = insert_slugged(&tx, row, slug, generated, "category").await?;
-    cache::bump(&tx).await?;
-    tx.commit().await?;
-    state.catalog_cache.after_write().await;
+    cache.commit(tx, categories_changed()).await?;
     Ok(row)
+}
+
+/// The scope of everything that shows categories: their own endpoints, and every product (its
+/// category's name) and product list (the tree behind the `category` filter).
+pub const CATEGORIES_SCOPE: &str = "catalog:categories";
+
+fn categories_changed() -> Change {
+    let mut change = Change::new();
+    change.scope(CATEGORIES_SCOPE);
+    change
 }
 
 /// The lock every change of the category tree's shape takes, so that two re-parentings that
@@ -161,14 +169,15 @@ const TREE_LOCK: &str = "catalog:category-tree";
 
 /// Changes a category; a parent that would make a cycle is refused.
 pub async fn update_category(
-    state: &AppState,
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
     id: i64,
     input: CategoryInput,
 ) -> Result<category::Model, ApiError> {
     let tx = if input.parent.is_some() {
-        db::begin_exclusive(&state.db, TREE_LOCK).await?
+        db::begin_exclusive(db, TREE_LOCK).await?
     } else {
-        db::begin_write(&state.db).await?
+        db::begin_write(db).await?
     };
     let current = get_category(&tx, id).await?;
     if let Some(parent) = input.parent {
@@ -184,15 +193,17 @@ pub async fn update_category(
         .update(&tx)
         .await
         .map_err(|e| slug_error(e, "category"))?;
-    cache::bump(&tx).await?;
-    tx.commit().await?;
-    state.catalog_cache.after_write().await;
+    cache.commit(tx, categories_changed()).await?;
     Ok(row)
 }
 
 /// Deletes a category that has neither products nor sub-categories (409 otherwise).
-pub async fn delete_category(state: &AppState, id: i64) -> Result<(), ApiError> {
-    let tx = db::begin_write(&state.db).await?;
+pub async fn delete_category(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    id: i64,
+) -> Result<(), ApiError> {
+    let tx = db::begin_write(db).await?;
     get_category(&tx, id).await?;
     let products = product::Entity::find()
         .filter(product::Column::CategoryId.eq(id))
@@ -219,9 +230,7 @@ pub async fn delete_category(state: &AppState, id: i64) -> Result<(), ApiError> 
             other?;
         }
     }
-    cache::bump(&tx).await?;
-    tx.commit().await?;
-    state.catalog_cache.after_write().await;
+    cache.commit(tx, categories_changed()).await?;
     Ok(())
 }
 

@@ -5,8 +5,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use super::views::{CategoryInput, ProductInput};
 use super::{categories, products};
 use super::{category, product};
+use crate::cache::ResponseCache;
 use crate::money::Money;
-use crate::state::AppState;
 
 /// (product, price in minor units, stock).
 type DemoProduct = (&'static str, i64, i64);
@@ -48,8 +48,10 @@ const DEMO: &[(&str, Option<&str>, &[DemoProduct])] = &[
 ];
 
 /// Loads the demo catalog unless it is there already; returns how many products were added.
-pub async fn load(state: &AppState) -> Result<u64, crate::http::error::ApiError> {
-    let db: &DatabaseConnection = &state.db;
+pub async fn load(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+) -> Result<u64, crate::http::error::ApiError> {
     let mut added = 0;
     for (name, parent, products) in DEMO {
         let existing = category::Entity::find()
@@ -68,7 +70,8 @@ pub async fn load(state: &AppState) -> Result<u64, crate::http::error::ApiError>
                     None => None,
                 };
                 categories::create_category(
-                    state,
+                    db,
+                    cache,
                     CategoryInput {
                         name: Some((*name).to_owned()),
                         slug: None,
@@ -89,7 +92,8 @@ pub async fn load(state: &AppState) -> Result<u64, crate::http::error::ApiError>
                 continue;
             }
             products::create_product(
-                state,
+                db,
+                cache,
                 ProductInput {
                     name: Some((*product_name).to_owned()),
                     description: Some(format!("{product_name}, from the demo catalog.")),

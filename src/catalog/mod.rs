@@ -5,10 +5,12 @@ pub mod categories;
 pub mod category;
 pub mod demo;
 pub mod images;
+pub mod inventory;
 pub mod product;
 pub mod product_image;
 pub mod products;
 pub mod routes;
+pub mod stock_movement;
 pub mod store;
 pub mod views;
 
@@ -46,6 +48,16 @@ pub fn router() -> Router<AppState> {
         get(routes::get_product)
             .patch(routes::update_product)
             .delete(routes::delete_product),
+    );
+    router = route(
+        router,
+        "/api/products/{id}/stock/",
+        post(routes::adjust_stock),
+    );
+    router = route(
+        router,
+        "/api/products/{id}/stock/movements/",
+        get(routes::list_movements),
     );
     route(
         router,

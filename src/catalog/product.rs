@@ -18,6 +18,8 @@ pub struct Model {
     pub category_id: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Moves on with every write of the product (cached responses are checked against it).
+    pub version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,7 @@
-//! Product rules: validation, the list's filters and ordering, images; every write bumps the
-//! catalog version in its transaction.
+//! Product rules: the list's filters and ordering, writes and images. Every write moves the
+//! product's `version` on in the same transaction and tells the cache what it changed (see
+//! `crate::cache`): the product's row always; the `LISTING_SCOPE` when what lists show or
+//! their order may change.
 
 use bytes::Bytes;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
@@ -8,14 +10,14 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::inventory::{self, Applied, Cause, IN_STOCK_SCOPE};
 use super::views::ProductInput;
 use super::{category, images, product, product_image};
-use crate::cache;
+use crate::cache::{Change, ResponseCache};
 use crate::db;
 use crate::http::error::{ApiError, field_error, internal, not_found};
 use crate::http::pagination::query_param;
 use crate::money::{Currency, Money};
-use crate::state::AppState;
 use crate::storage::Storage;
 use crate::time;
 
@@ -24,6 +26,15 @@ use super::store::{
     Slugged, free_slug, images_of, insert_slugged, is_foreign_key_violation, like_escape,
     slug_error, tree,
 };
+
+/// The scope of every product list: which products they show and in what order (a product
+/// created, deleted, renamed, re-priced, moved, switched on or off).
+pub const LISTING_SCOPE: &str = "catalog:listing";
+
+/// The cache's name for one product's row.
+pub fn product_tag(id: i64) -> String {
+    format!("product:{id}")
+}
 
 /// The orderings a client may ask for.
 pub const ORDERINGS: [&str; 6] = [
@@ -44,6 +55,34 @@ pub struct ProductFilter {
     pub max_price: Option<Money>,
     pub in_stock: Option<bool>,
     pub ordering: Option<&'static str>,
+}
+
+impl ProductFilter {
+    /// The filters as query parameters in a fixed order and normal form (unknown parameters
+    /// dropped): what a cache key and the page links are made of.
+    pub fn normal_query(&self, currency: Currency) -> Vec<(String, String)> {
+        let mut pairs = Vec::new();
+        let mut push = |name: &str, value: String| pairs.push((name.to_owned(), value));
+        if let Some(category) = self.category {
+            push("category", category.to_string());
+        }
+        if !self.search.is_empty() {
+            push("search", self.search.join(" "));
+        }
+        if let Some(min) = self.min_price {
+            push("min_price", min.format(currency));
+        }
+        if let Some(max) = self.max_price {
+            push("max_price", max.format(currency));
+        }
+        if let Some(in_stock) = self.in_stock {
+            push("in_stock", in_stock.to_string());
+        }
+        if let Some(ordering) = self.ordering {
+            push("ordering", ordering.to_owned());
+        }
+        pairs
+    }
 }
 
 /// Reads the filters; a malformed one is a 400 on its own parameter.
@@ -234,14 +273,18 @@ async fn check_category<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), Api
 }
 
 /// Creates a product with a slug made from its name.
-pub async fn create_product(state: &AppState, input: ProductInput) -> Result<ProductRow, ApiError> {
+pub async fn create_product(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    input: ProductInput,
+) -> Result<ProductRow, ApiError> {
     let (Some(name), Some(price), Some(category_id)) = (input.name, input.price, input.category)
     else {
         return Err(crate::http::error::bad_request(
             "name, price and category are required.",
         ));
     };
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_write(db).await?;
     check_category(&tx, category_id).await?;
     let slug = free_slug(&tx, Slugged::Product, &slugify(&name, 203)).await?;
     let now = time::now();
@@ -254,30 +297,48 @@ pub async fn create_product(state: &AppState, input: ProductInput) -> Result<Pro
         category_id: Set(category_id),
         created_at: Set(now),
         updated_at: Set(now),
+        version: Set(0),
         ..Default::default()
     };
     let row = insert_slugged(&tx, row, slug, true, "product").await?;
-    cache::bump(&tx).await?;
     let created = get_product(&tx, row.id, true).await?;
-    tx.commit().await?;
-    state.catalog_cache.after_write().await;
+    let mut change = Change::new();
+    change
+        .scope(LISTING_SCOPE)
+        .row(product_tag(row.id), created.product.version);
+    cache.commit(tx, change).await?;
     Ok(created)
 }
 
-/// Changes the given fields of a product.
+/// Changes the given fields of a product. A new `stock` is an absolute set, recorded as a
+/// movement (`reference` names the staff member).
 pub async fn update_product(
-    state: &AppState,
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
     id: i64,
     input: ProductInput,
+    reference: String,
 ) -> Result<ProductRow, ApiError> {
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_write(db).await?;
+    // Locked, so that the version and the stock movement are computed from what is replaced.
     let current = product::Entity::find_by_id(id)
+        .lock_exclusive()
         .one(&tx)
         .await?
         .ok_or_else(not_found)?;
     if let Some(category_id) = input.category {
         check_category(&tx, category_id).await?;
     }
+    let lists_change = input.name.as_ref().is_some_and(|v| *v != current.name)
+        || input
+            .description
+            .as_ref()
+            .is_some_and(|v| *v != current.description)
+        || input.price.is_some_and(|v| v.minor() != current.price)
+        || input.is_active.is_some_and(|v| v != current.is_active)
+        || input.category.is_some_and(|v| v != current.category_id);
+    let stock_before = current.stock;
+    let version = current.version + 1;
     let mut row: product::ActiveModel = current.into();
     db::set_given(&mut row.name, input.name);
     db::set_given(&mut row.description, input.description);
@@ -286,19 +347,45 @@ pub async fn update_product(
     db::set_given(&mut row.is_active, input.is_active);
     db::set_given(&mut row.category_id, input.category);
     row.updated_at = Set(time::now());
-    row.update(&tx)
+    row.version = Set(version);
+    let row = row
+        .update(&tx)
         .await
         .map_err(|e| slug_error(e, "product"))?;
-    cache::bump(&tx).await?;
+    let mut change = Change::new();
+    change.row(product_tag(id), version);
+    if lists_change {
+        change.scope(LISTING_SCOPE);
+    }
+    if row.stock != stock_before {
+        let applied = Applied {
+            product_id: id,
+            stock_after: row.stock,
+            version,
+        };
+        let cause = Cause {
+            reason: "product edit".to_owned(),
+            reference,
+            idempotency_key: None,
+        };
+        inventory::record_edit(&tx, applied, stock_before, &cause).await?;
+        if (stock_before > 0) != (row.stock > 0) {
+            change.scope(IN_STOCK_SCOPE);
+        }
+    }
     let updated = get_product(&tx, id, true).await?;
-    tx.commit().await?;
-    state.catalog_cache.after_write().await;
+    cache.commit(tx, change).await?;
     Ok(updated)
 }
 
 /// Deletes a product and, once that is committed, its image files.
-pub async fn delete_product(state: &AppState, id: i64) -> Result<(), ApiError> {
-    let tx = db::begin_write(&state.db).await?;
+pub async fn delete_product(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    storage: &Storage,
+    id: i64,
+) -> Result<(), ApiError> {
+    let tx = db::begin_write(db).await?;
     let keys: Vec<String> = product_image::Entity::find()
         .filter(product_image::Column::ProductId.eq(id))
         .all(&tx)
@@ -310,11 +397,30 @@ pub async fn delete_product(state: &AppState, id: i64) -> Result<(), ApiError> {
     if deleted.rows_affected == 0 {
         return Err(not_found());
     }
-    cache::bump(&tx).await?;
-    tx.commit().await?;
-    state.catalog_cache.after_write().await;
-    remove_files(&state.storage, &keys).await;
+    let mut change = Change::new();
+    change.scope(LISTING_SCOPE).row(product_tag(id), -1);
+    cache.commit(tx, change).await?;
+    remove_files(storage, &keys).await;
     Ok(())
+}
+
+/// Moves a product's version on (its images changed) and returns the new one.
+async fn touch<C: ConnectionTrait>(conn: &C, id: i64) -> Result<i64, DbErr> {
+    product::Entity::update_many()
+        .col_expr(
+            product::Column::Version,
+            Expr::col(product::Column::Version).add(1),
+        )
+        .filter(product::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    product::Entity::find_by_id(id)
+        .select_only()
+        .column(product::Column::Version)
+        .into_tuple::<i64>()
+        .one(conn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("product {id}")))
 }
 
 async fn remove_files(storage: &Storage, keys: &[String]) {
@@ -331,7 +437,9 @@ pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 /// Stores an uploaded image (checked by content) and records it; a new primary image unsets
 /// the old one.
 pub async fn add_image(
-    state: &AppState,
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    storage: &Storage,
     product_id: i64,
     bytes: Bytes,
     is_primary: bool,
@@ -341,18 +449,14 @@ pub async fn add_image(
     }
     let info = images::inspect(&bytes).ok_or_else(|| field_error("image", images::NOT_AN_IMAGE))?;
     product::Entity::find_by_id(product_id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(not_found)?;
     let key = Storage::new_key("products", info.format.extension());
-    state
-        .storage
-        .put(&key, bytes)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    storage.put(&key, bytes).await?;
 
     let recorded = async {
-        let tx = db::begin_write(&state.db).await?;
+        let tx = db::begin_write(db).await?;
         // Lock the product row so that two uploads for one product take turns (at most one
         // primary image); SQLite's write lock already does that.
         product::Entity::find_by_id(product_id)
@@ -376,35 +480,41 @@ pub async fn add_image(
         }
         .insert(&tx)
         .await?;
-        cache::bump(&tx).await?;
-        tx.commit().await?;
-        Ok::<_, DbErr>(row)
+        let version = touch(&tx, product_id).await?;
+        Ok::<_, DbErr>((tx, row, version))
     }
     .await;
-    match recorded {
-        Ok(row) => {
-            state.catalog_cache.after_write().await;
-            Ok(row)
+    let committed = match recorded {
+        Ok((tx, row, version)) => {
+            let mut change = Change::new();
+            change.row(product_tag(product_id), version);
+            cache
+                .commit(tx, change)
+                .await
+                .map(|()| row)
+                .map_err(ApiError::from)
         }
-        Err(e) => {
-            // The product vanished or the database failed: do not leave the file behind.
-            remove_files(&state.storage, &[key]).await;
-            if is_foreign_key_violation(&e) || matches!(e, DbErr::RecordNotFound(_)) {
-                Err(not_found())
-            } else {
-                Err(e.into())
-            }
+        Err(e) if is_foreign_key_violation(&e) || matches!(e, DbErr::RecordNotFound(_)) => {
+            Err(not_found())
         }
+        Err(e) => Err(e.into()),
+    };
+    if committed.is_err() {
+        // The product vanished or the database failed: do not leave the file behind.
+        remove_files(storage, &[key]).await;
     }
+    committed
 }
 
 /// Deletes an image of a product, and its file.
 pub async fn delete_image(
-    state: &AppState,
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    storage: &Storage,
     product_id: i64,
     image_id: i64,
 ) -> Result<(), ApiError> {
-    let tx = db::begin_write(&state.db).await?;
+    let tx = db::begin_write(db).await?;
     let image = product_image::Entity::find_by_id(image_id)
         .filter(product_image::Column::ProductId.eq(product_id))
         .one(&tx)
@@ -413,10 +523,11 @@ pub async fn delete_image(
     product_image::Entity::delete_by_id(image_id)
         .exec(&tx)
         .await?;
-    cache::bump(&tx).await?;
-    tx.commit().await?;
-    state.catalog_cache.after_write().await;
-    remove_files(&state.storage, &[image.storage_key]).await;
+    let version = touch(&tx, product_id).await?;
+    let mut change = Change::new();
+    change.row(product_tag(product_id), version);
+    cache.commit(tx, change).await?;
+    remove_files(storage, &[image.storage_key]).await;
     Ok(())
 }
 

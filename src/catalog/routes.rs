@@ -8,15 +8,16 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
-use super::categories;
-use super::products::{self, ProductRow};
+use super::categories::{self, CATEGORIES_SCOPE};
+use super::inventory::{self, IN_STOCK_SCOPE};
+use super::products::{self, LISTING_SCOPE, ProductRow, product_tag};
 use super::views::{
     CategoryChanges, CategoryRequest, CategorySummary, CategoryView, ImageUpload, ImageView,
-    ProductChanges, ProductRequest, ProductView,
+    MovementView, ProductChanges, ProductRequest, ProductView, StockRequest,
 };
 use crate::auth::{MaybeAuthUser, StaffUser};
+use crate::cache::{Lookup, ResponseCache};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::error::{bad_request, internal};
@@ -42,41 +43,50 @@ fn to_bytes<T: serde::Serialize>(value: &T) -> ApiResult<Bytes> {
     serde_json::to_vec(value).map(Bytes::from).map_err(internal)
 }
 
-/// Serves `build`'s JSON through the cache, keyed by the catalog version and the absolute URL
-/// (links in the body depend on it), unless `cacheable` is false.
+/// A response body and the rows (cache tag, version) it shows.
+type Built = (Bytes, Vec<(String, i64)>);
+
+/// Serves `build`'s JSON through the response cache under `key` — made from the parsed,
+/// normalised request, never its raw text — when there is a key (staff reads have none).
+/// `scopes` are what the response depends on beyond the rows it shows.
 async fn cached<F, Fut>(
-    state: &AppState,
-    url: &str,
-    cacheable: bool,
+    cache: &ResponseCache,
+    key: Option<String>,
+    scopes: &[&'static str],
     build: F,
 ) -> ApiResult<Response>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = ApiResult<Bytes>>,
+    Fut: Future<Output = ApiResult<Built>>,
 {
-    if !cacheable {
-        return Ok(json_response(build().await?, "bypass"));
+    let Some(key) = key else {
+        return Ok(json_response(build().await?.0, "bypass"));
+    };
+    match cache.lookup(&key, scopes).await {
+        Lookup::Hit(body) => Ok(json_response(body, "hit")),
+        Lookup::Bypass => Ok(json_response(build().await?.0, "bypass")),
+        Lookup::Miss(snapshot) => {
+            let (body, rows) = build().await?;
+            cache.store(key, snapshot, rows, body.clone()).await;
+            Ok(json_response(body, "miss"))
+        }
     }
-    let version = state.catalog_cache.version(&state.db).await?;
-    let digest: String = Sha256::digest(url.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let key = format!("catalog:{version}:{digest}");
-    if let Some(body) = state.catalog_cache.get(&key).await {
-        return Ok(json_response(body, "hit"));
-    }
-    let body = build().await?;
-    state.catalog_cache.put(key, body.clone()).await;
-    Ok(json_response(body, "miss"))
 }
 
-fn request_url(context: &RequestContext, uri: &axum::http::Uri) -> String {
-    format!(
-        "{}{}",
-        context.base_url,
-        uri.path_and_query().map_or("", |pq| pq.as_str())
-    )
+/// A list's pagination with links (and cache key) made of its known parameters only.
+fn normal_pagination(
+    context: &RequestContext,
+    uri: &axum::http::Uri,
+    query: Vec<(String, String)>,
+) -> ApiResult<Pagination> {
+    let raw: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|_| bad_request("The query string is malformed."))?;
+    let url = format!("{}{}", context.base_url, uri.path());
+    Ok(Pagination::from_query(url, raw)?.normalized(query))
+}
+
+fn row_of(row: &ProductRow) -> (String, i64) {
+    (product_tag(row.product.id), row.product.version)
 }
 
 fn product_view(state: &AppState, base_url: &str, row: ProductRow) -> ProductView {
@@ -117,13 +127,15 @@ pub async fn list_categories(
     State(state): State<AppState>,
     context: RequestContext,
     OriginalUri(uri): OriginalUri,
-    pagination: Pagination,
 ) -> ApiResult<Response> {
-    let url = request_url(&context, &uri);
-    cached(&state, &url, true, || async {
+    let pagination = normal_pagination(&context, &uri, Vec::new())?;
+    let key = format!("categories {}", pagination.page_url());
+    cached(&state.cache, Some(key), &[CATEGORIES_SCOPE], || async {
         let (count, rows) =
             categories::list_categories(&state.db, pagination.offset(), pagination.limit()).await?;
-        to_bytes(&pagination.page(count, rows.into_iter().map(CategoryView::from).collect())?)
+        let body =
+            to_bytes(&pagination.page(count, rows.into_iter().map(CategoryView::from).collect())?)?;
+        Ok((body, Vec::new()))
     })
     .await
 }
@@ -136,15 +148,12 @@ pub async fn list_categories(
     ))]
 pub async fn get_category(
     State(state): State<AppState>,
-    context: RequestContext,
-    OriginalUri(uri): OriginalUri,
     PathId(id): PathId,
 ) -> ApiResult<Response> {
-    let url = request_url(&context, &uri);
-    cached(&state, &url, true, || async {
-        to_bytes(&CategoryView::from(
-            categories::get_category(&state.db, id).await?,
-        ))
+    let key = format!("category {id}");
+    cached(&state.cache, Some(key), &[CATEGORIES_SCOPE], || async {
+        let view = CategoryView::from(categories::get_category(&state.db, id).await?);
+        Ok((to_bytes(&view)?, Vec::new()))
     })
     .await
 }
@@ -162,7 +171,7 @@ pub async fn create_category(
     _staff: StaffUser,
     Form(request): Form<CategoryRequest>,
 ) -> ApiResult<(StatusCode, Json<CategoryView>)> {
-    let row = categories::create_category(&state, request.into()).await?;
+    let row = categories::create_category(&state.db, &state.cache, request.into()).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -181,7 +190,7 @@ pub async fn update_category(
     Form(changes): Form<CategoryChanges>,
 ) -> ApiResult<Json<CategoryView>> {
     Ok(Json(
-        categories::update_category(&state, id, changes.into())
+        categories::update_category(&state.db, &state.cache, id, changes.into())
             .await?
             .into(),
     ))
@@ -200,7 +209,7 @@ pub async fn delete_category(
     _staff: StaffUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    categories::delete_category(&state, id).await?;
+    categories::delete_category(&state.db, &state.cache, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -224,14 +233,20 @@ pub async fn list_products(
     user: MaybeAuthUser,
     context: RequestContext,
     OriginalUri(uri): OriginalUri,
-    pagination: Pagination,
 ) -> ApiResult<Response> {
+    let currency = state.settings.currency;
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| bad_request("The query string is malformed."))?;
-    let filter = products::parse_filter(&query, state.settings.currency)?;
+    let filter = products::parse_filter(&query, currency)?;
+    let pagination = normal_pagination(&context, &uri, filter.normal_query(currency))?;
     let staff = user.is_staff();
-    let url = request_url(&context, &uri);
-    cached(&state, &url, !staff, || async {
+    let key = (!staff).then(|| format!("products {}", pagination.page_url()));
+    let scopes: &[&'static str] = if filter.in_stock.is_some() {
+        &[CATEGORIES_SCOPE, LISTING_SCOPE, IN_STOCK_SCOPE]
+    } else {
+        &[CATEGORIES_SCOPE, LISTING_SCOPE]
+    };
+    cached(&state.cache, key, scopes, || async {
         let (count, rows) = products::list_products(
             &state.db,
             &filter,
@@ -240,11 +255,12 @@ pub async fn list_products(
             pagination.limit(),
         )
         .await?;
+        let shown = rows.iter().map(row_of).collect();
         let views = rows
             .into_iter()
             .map(|row| product_view(&state, &context.base_url, row))
             .collect();
-        to_bytes(&pagination.page(count, views)?)
+        Ok((to_bytes(&pagination.page(count, views)?)?, shown))
     })
     .await
 }
@@ -263,10 +279,14 @@ pub async fn get_product(
     PathId(id): PathId,
 ) -> ApiResult<Response> {
     let staff = user.is_staff();
-    let url = request_url(&context, &uri);
-    cached(&state, &url, !staff, || async {
+    let key = (!staff).then(|| format!("product {}{}", context.base_url, uri.path()));
+    cached(&state.cache, key, &[CATEGORIES_SCOPE], || async {
         let row = products::get_product(&state.db, id, staff).await?;
-        to_bytes(&product_view(&state, &context.base_url, row))
+        let shown = vec![row_of(&row)];
+        Ok((
+            to_bytes(&product_view(&state, &context.base_url, row))?,
+            shown,
+        ))
     })
     .await
 }
@@ -285,7 +305,7 @@ pub async fn create_product(
     context: RequestContext,
     Form(request): Form<ProductRequest>,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
-    let row = products::create_product(&state, request.into()).await?;
+    let row = products::create_product(&state.db, &state.cache, request.into()).await?;
     Ok((
         StatusCode::CREATED,
         Json(product_view(&state, &context.base_url, row)),
@@ -303,12 +323,14 @@ pub async fn create_product(
     ))]
 pub async fn update_product(
     State(state): State<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     context: RequestContext,
     PathId(id): PathId,
     Form(changes): Form<ProductChanges>,
 ) -> ApiResult<Json<ProductView>> {
-    let row = products::update_product(&state, id, changes.into()).await?;
+    let reference = format!("user:{}", staff.0.id());
+    let row =
+        products::update_product(&state.db, &state.cache, id, changes.into(), reference).await?;
     Ok(Json(product_view(&state, &context.base_url, row)))
 }
 
@@ -325,7 +347,7 @@ pub async fn delete_product(
     _staff: StaffUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    products::delete_product(&state, id).await?;
+    products::delete_product(&state.db, &state.cache, &state.storage, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -346,7 +368,15 @@ pub async fn upload_image(
     PathId(id): PathId,
     upload: ImageUpload,
 ) -> ApiResult<(StatusCode, Json<ImageView>)> {
-    let row = products::add_image(&state, id, upload.image, upload.is_primary).await?;
+    let row = products::add_image(
+        &state.db,
+        &state.cache,
+        &state.storage,
+        id,
+        upload.image,
+        upload.is_primary,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(ImageView::new(&row, &state.storage, &context.base_url)),
@@ -369,6 +399,71 @@ pub async fn delete_image(
     let (Ok(id), Ok(image_id)) = (id.parse::<i64>(), image_id.parse::<i64>()) else {
         return Err(crate::http::error::not_found());
     };
-    products::delete_image(&state, id, image_id).await?;
+    products::delete_image(&state.db, &state.cache, &state.storage, id, image_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change a product's stock (staff): `{"delta": n}` (refused with 409 below 0), or
+/// `{"set": n, "expected": m}` (409 when the stock is no longer `m`). Unlike a `PATCH` of
+/// `stock`, neither can erase units sold meanwhile. A retry with the same `Idempotency-Key`
+/// header is applied once.
+#[utoipa::path(post, path = "/api/products/{id}/stock/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "applies a retried adjustment once")),
+    request_body = StockRequest,
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 400, description = "Neither or both of delta and set; a bad number", body = ValidationErrors),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "Not found", body = ErrorDetail),
+        (status = 409, description = "Below 0, or not the expected stock; `stock` is the current value", body = ErrorDetail),
+    ))]
+pub async fn adjust_stock(
+    State(state): State<AppState>,
+    staff: StaffUser,
+    context: RequestContext,
+    headers: axum::http::HeaderMap,
+    PathId(id): PathId,
+    Form(request): Form<StockRequest>,
+) -> ApiResult<Json<ProductView>> {
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => match value.to_str().map(str::trim) {
+            Ok(key) if !key.is_empty() && key.len() <= 100 => Some(key.to_owned()),
+            _ => {
+                return Err(bad_request(
+                    "Idempotency-Key must be 1 to 100 visible characters.",
+                ));
+            }
+        },
+    };
+    let cause = inventory::Cause {
+        reason: request.reason.unwrap_or_else(|| "adjustment".to_owned()),
+        reference: format!("user:{}", staff.0.id()),
+        idempotency_key,
+    };
+    let row = inventory::adjust(&state.db, &state.cache, id, request.adjustment, cause).await?;
+    Ok(Json(product_view(&state, &context.base_url, row)))
+}
+
+/// A product's stock movements, newest first (staff): every change, from staff, orders,
+/// cancellations and expiry.
+#[utoipa::path(get, path = "/api/products/{id}/stock/movements/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path), ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
+    responses(
+        (status = 200, description = "A page of movements", body = Page<MovementView>),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "Not found", body = ErrorDetail),
+    ))]
+pub async fn list_movements(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    PathId(id): PathId,
+    pagination: Pagination,
+) -> ApiResult<Json<Page<MovementView>>> {
+    let (count, rows) =
+        inventory::movements(&state.db, id, pagination.offset(), pagination.limit()).await?;
+    Ok(Json(pagination.page(
+        count,
+        rows.into_iter().map(MovementView::from).collect(),
+    )?))
 }

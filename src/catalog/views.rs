@@ -3,7 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{category, product_image};
+use super::inventory::{Adjustment, MAX_STOCK};
+use super::{category, product_image, stock_movement};
 use crate::http::error::{ApiError, bad_request, field_error};
 use crate::http::extract::{Fields, FromFields};
 use crate::money::{Currency, Money};
@@ -268,6 +269,12 @@ fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
     if stock.is_some_and(|s| s < 0) {
         fields.error("stock", "Ensure this value is greater than or equal to 0.");
     }
+    if stock.is_some_and(|s| s > MAX_STOCK) {
+        fields.error(
+            "stock",
+            format!("Ensure this value is less than or equal to {MAX_STOCK}."),
+        );
+    }
     let is_active = fields.optional::<bool>("is_active");
     let category = if partial {
         fields.optional::<i64>("category")
@@ -295,8 +302,8 @@ pub struct ProductRequest {
     /// for JPY), ≥ 0.
     #[schema(value_type = String, example = "19.99", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub price: Money,
-    /// ≥ 0 (default 0).
-    #[schema(nullable = false, minimum = 0)]
+    /// ≥ 0 (default 0), ≤ 1,000,000,000.
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
     pub stock: Option<i64>,
     #[schema(nullable = false)]
     pub is_active: Option<bool>,
@@ -313,7 +320,8 @@ pub struct ProductChanges {
     pub description: Option<String>,
     #[schema(value_type = Option<String>, nullable = false, example = "19.99", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub price: Option<Money>,
-    #[schema(nullable = false, minimum = 0)]
+    /// An absolute set, recorded as a movement; `POST …/stock/` is the safe way to change stock.
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
     pub stock: Option<i64>,
     #[schema(nullable = false)]
     pub is_active: Option<bool>,
@@ -425,5 +433,105 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ImageUpload {
         }
         let image = image.ok_or_else(|| field_error("image", "No file was submitted."))?;
         Ok(ImageUpload { image, is_primary })
+    }
+}
+
+/// `POST /api/products/{id}/stock/`: either `delta`, or `set` with `expected` (the stock staff
+/// saw); `reason` is optional text.
+#[derive(Debug, ToSchema)]
+pub struct StockRequest {
+    /// Units to add (negative: to take); not 0.
+    #[schema(nullable = false, minimum = -1_000_000_000, maximum = 1_000_000_000)]
+    pub delta: Option<i64>,
+    /// The new stock, applied only if it is still `expected`.
+    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
+    pub set: Option<i64>,
+    /// Required with `set`.
+    #[schema(nullable = false, minimum = 0)]
+    pub expected: Option<i64>,
+    /// Why (default `adjustment`).
+    #[schema(nullable = false, max_length = 200)]
+    pub reason: Option<String>,
+    /// What was asked, checked.
+    #[schema(ignore)]
+    pub adjustment: Adjustment,
+}
+
+impl FromFields for StockRequest {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let delta = fields.optional::<i64>("delta");
+        let set = fields.optional::<i64>("set");
+        let expected = fields.optional::<i64>("expected");
+        let reason = fields.optional_nonblank_text("reason", 200);
+        if delta.is_some() == set.is_some() {
+            fields.error(
+                crate::http::error::NON_FIELD_ERRORS,
+                "Give either delta, or set with expected.",
+            );
+        }
+        if delta == Some(0) {
+            fields.error("delta", "Ensure this value is not 0.");
+        }
+        if delta.is_some_and(|d| d.abs() > MAX_STOCK) {
+            fields.error(
+                "delta",
+                format!("Ensure the magnitude is at most {MAX_STOCK}."),
+            );
+        }
+        if set.is_some_and(|v| !(0..=MAX_STOCK).contains(&v)) {
+            fields.error(
+                "set",
+                format!("Ensure this value is between 0 and {MAX_STOCK}."),
+            );
+        }
+        if set.is_some() && expected.is_none() {
+            fields.error("expected", "This field is required with set.");
+        }
+        if expected.is_some_and(|v| v < 0) {
+            fields.error(
+                "expected",
+                "Ensure this value is greater than or equal to 0.",
+            );
+        }
+        let adjustment = match (delta, set, expected) {
+            (Some(delta), None, _) => Adjustment::Delta(delta),
+            (None, Some(value), Some(expected)) => Adjustment::Set { value, expected },
+            _ => return None,
+        };
+        Some(StockRequest {
+            delta,
+            set,
+            expected,
+            reason,
+            adjustment,
+        })
+    }
+}
+
+/// One change of a product's stock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovementView {
+    pub id: i64,
+    /// Units added (negative: taken).
+    pub delta: i64,
+    /// The stock it left.
+    pub stock_after: i64,
+    /// `order`, `cancellation`, `expiry`, `product edit`, or the text staff gave.
+    pub reason: String,
+    /// What caused it: `order:42`, `user:7`.
+    pub reference: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<stock_movement::Model> for MovementView {
+    fn from(m: stock_movement::Model) -> MovementView {
+        MovementView {
+            id: m.id,
+            delta: m.delta,
+            stock_after: m.stock_after,
+            reason: m.reason,
+            reference: m.reference,
+            created_at: m.created_at,
+        }
     }
 }

@@ -291,3 +291,20 @@ impl From<crate::throttle::ThrottleError> for ApiError {
         ApiError::Unavailable(error.to_string())
     }
 }
+
+/// The cache could not record a write (so it was not committed), or the commit failed.
+impl From<crate::cache::CacheError> for ApiError {
+    fn from(error: crate::cache::CacheError) -> ApiError {
+        match error {
+            crate::cache::CacheError::Database(e) => e.into(),
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The media store did not take or give a file.
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(error: crate::storage::StorageError) -> ApiError {
+        ApiError::Unavailable(error.to_string())
+    }
+}

@@ -81,6 +81,23 @@ impl Pagination {
         self.page_size
     }
 
+    /// The same page, with links that carry `query` — the parameters the endpoint knows, in a
+    /// fixed order and normal form — instead of the request's own. Two requests that ask for
+    /// the same thing then get the same body, so a cache can key on [`Pagination::page_url`].
+    #[must_use]
+    pub fn normalized(mut self, mut query: Vec<(String, String)>) -> Pagination {
+        if self.page_size != DEFAULT_PAGE_SIZE {
+            query.push(("page_size".to_owned(), self.page_size.to_string()));
+        }
+        self.query = query;
+        self
+    }
+
+    /// The absolute URL of this page with its query (normalised, after [`Pagination::normalized`]).
+    pub fn page_url(&self) -> String {
+        self.link(Some(self.page))
+    }
+
     fn link(&self, page: Option<u64>) -> String {
         let mut pairs: Vec<(&str, String)> = self
             .query

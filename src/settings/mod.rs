@@ -23,8 +23,8 @@ use read::{
     value,
 };
 pub use values::{
-    EmailTransport, LogFormat, MediaSettings, MediaStore, S3Settings, Secret, SecretOrigin,
-    SecretUrl,
+    CacheMode, EmailTransport, LogFormat, MediaSettings, MediaStore, S3Settings, Secret,
+    SecretOrigin, SecretUrl,
 };
 
 /// Where the generated secret key is kept when `EMPORIUM_SECRET_KEY` is not set.
@@ -125,6 +125,12 @@ pub struct Settings {
     pub refresh_reuse_grace: Duration,
     /// `EMPORIUM_JOB_RETENTION`: finished and dead jobs older than this are purged (default 7d).
     pub job_retention: Duration,
+    /// `EMPORIUM_CACHE`: `auto` (default: versions in Redis when `REDIS_URL` is set, in process
+    /// on SQLite, no cache on a network database without Redis — several nodes may share it),
+    /// `local` (in process: you promise a single node) or `off`.
+    pub cache_mode: CacheMode,
+    /// `EMPORIUM_CACHE_BYTES`: most bytes of cached responses held per process (default 64 MiB).
+    pub cache_bytes: u64,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -391,6 +397,19 @@ impl Settings {
             Duration::from_secs(7 * 24 * 3600),
         )?;
 
+        let cache_mode = match value(source, "EMPORIUM_CACHE")?.as_deref() {
+            None | Some("auto") => CacheMode::Auto,
+            Some("local") => CacheMode::Local,
+            Some("off") => CacheMode::Off,
+            Some(other) => {
+                return Err(invalid(
+                    "EMPORIUM_CACHE",
+                    format!("{other:?} is not one of auto, local, off"),
+                ));
+            }
+        };
+        let cache_bytes = positive_integer(source, "EMPORIUM_CACHE_BYTES", 64 * 1024 * 1024_u64)?;
+
         Ok(Settings {
             database_url,
             db_max_connections,
@@ -427,6 +446,8 @@ impl Settings {
             hash_queue,
             refresh_reuse_grace,
             job_retention,
+            cache_mode,
+            cache_bytes,
         })
     }
 

@@ -154,3 +154,14 @@ pub enum SecretOrigin {
     /// Generated once and kept in [`SECRET_FILE`].
     File,
 }
+
+/// Where the response cache keeps its versions (`EMPORIUM_CACHE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Redis when configured; in process on SQLite; off otherwise.
+    Auto,
+    /// In process, whatever the database (one node).
+    Local,
+    /// No cache.
+    Off,
+}

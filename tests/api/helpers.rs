@@ -263,6 +263,10 @@ pub fn test_settings(
         "EMPORIUM_MEDIA_ROOT",
         dir.join("media").display().to_string(),
     );
+    // One node unless a test shares Redis: the in-process cache on every engine.
+    if !overrides.iter().any(|(name, _)| *name == "REDIS_URL") {
+        vars.insert("EMPORIUM_CACHE", "local".to_owned());
+    }
     for (name, value) in overrides {
         vars.insert(name, (*value).to_owned());
     }
