@@ -127,6 +127,7 @@ pub async fn build_state(
             (Throttle::local(), Throttle::local(), cache)
         }
     };
+    let cache = cache.with_write_window(settings.cache_write_window);
     let tokens = TokenKeys::new(
         settings.secret_key.expose(),
         settings.access_ttl,

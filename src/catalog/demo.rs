@@ -102,6 +102,7 @@ pub async fn load(
                     is_active: Some(true),
                     category: Some(category.id),
                 },
+                "demo-data".to_owned(),
             )
             .await?;
             added += 1;

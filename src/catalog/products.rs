@@ -272,11 +272,13 @@ async fn check_category<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), Api
     Ok(())
 }
 
-/// Creates a product with a slug made from its name.
+/// Creates a product with a slug made from its name; its first stock is a movement
+/// (`reference` names who created it).
 pub async fn create_product(
     db: &DatabaseConnection,
     cache: &ResponseCache,
     input: ProductInput,
+    reference: String,
 ) -> Result<ProductRow, ApiError> {
     let (Some(name), Some(price), Some(category_id)) = (input.name, input.price, input.category)
     else {
@@ -301,6 +303,20 @@ pub async fn create_product(
         ..Default::default()
     };
     let row = insert_slugged(&tx, row, slug, true, "product").await?;
+    if row.stock > 0 {
+        // The first movement, so that a product's movements always add up to its stock.
+        let applied = Applied {
+            product_id: row.id,
+            stock_after: row.stock,
+            version: row.version,
+        };
+        let cause = Cause {
+            reason: "product created".to_owned(),
+            reference,
+            idempotency_key: None,
+        };
+        inventory::record_edit(&tx, applied, 0, &cause).await?;
+    }
     let created = get_product(&tx, row.id, true).await?;
     let mut change = Change::new();
     change

@@ -301,11 +301,12 @@ pub async fn get_product(
     ))]
 pub async fn create_product(
     State(state): State<AppState>,
-    _staff: StaffUser,
+    staff: StaffUser,
     context: RequestContext,
     Form(request): Form<ProductRequest>,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
-    let row = products::create_product(&state.db, &state.cache, request.into()).await?;
+    let reference = format!("user:{}", staff.0.id());
+    let row = products::create_product(&state.db, &state.cache, request.into(), reference).await?;
     Ok((
         StatusCode::CREATED,
         Json(product_view(&state, &context.base_url, row)),

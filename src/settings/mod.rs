@@ -131,6 +131,9 @@ pub struct Settings {
     pub cache_mode: CacheMode,
     /// `EMPORIUM_CACHE_BYTES`: most bytes of cached responses held per process (default 64 MiB).
     pub cache_bytes: u64,
+    /// `EMPORIUM_CACHE_WRITE_WINDOW`: how long a catalog write's in-flight mark outlives a
+    /// finish step that never ran (default 30s; a commit must start within half of it).
+    pub cache_write_window: Duration,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -409,6 +412,11 @@ impl Settings {
             }
         };
         let cache_bytes = positive_integer(source, "EMPORIUM_CACHE_BYTES", 64 * 1024 * 1024_u64)?;
+        let cache_write_window = duration(
+            source,
+            "EMPORIUM_CACHE_WRITE_WINDOW",
+            Duration::from_secs(30),
+        )?;
 
         Ok(Settings {
             database_url,
@@ -448,6 +456,7 @@ impl Settings {
             job_retention,
             cache_mode,
             cache_bytes,
+            cache_write_window,
         })
     }
 

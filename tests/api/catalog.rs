@@ -10,7 +10,12 @@ use serde_json::{Value, json};
 use crate::helpers::{Engine, PASSWORD, Spawn, TestApp, engine, json, service, spawn, spawn_app};
 use crate::media::PNG;
 
-async fn new_category(app: &TestApp, staff: &str, name: &str, parent: Option<i64>) -> i64 {
+pub(crate) async fn new_category(
+    app: &TestApp,
+    staff: &str,
+    name: &str,
+    parent: Option<i64>,
+) -> i64 {
     let (status, body) = app
         .call(
             Method::POST,
@@ -23,7 +28,7 @@ async fn new_category(app: &TestApp, staff: &str, name: &str, parent: Option<i64
     body["id"].as_i64().expect("id")
 }
 
-async fn new_product(app: &TestApp, staff: &str, fields: Value) -> Value {
+pub(crate) async fn new_product(app: &TestApp, staff: &str, fields: Value) -> Value {
     let (status, body) = app
         .call(Method::POST, "/api/products/", Some(staff), Some(fields))
         .await;

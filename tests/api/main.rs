@@ -13,6 +13,7 @@ mod database;
 mod email;
 mod engines;
 mod hardening;
+mod inventory;
 mod jobs;
 mod media;
 mod operations;
