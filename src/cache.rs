@@ -104,7 +104,7 @@ impl Change {
 
 /// A cached response and what it was built from.
 struct Entry {
-    scopes: Vec<(&'static str, String)>,
+    scopes: Vec<(&'static str, u64)>,
     rows: Vec<(String, i64)>,
     body: Bytes,
 }
@@ -112,7 +112,7 @@ struct Entry {
 /// The scope values a miss read before building, to be stored with the entry.
 #[derive(Debug)]
 pub struct Snapshot {
-    scopes: Vec<(&'static str, String)>,
+    scopes: Vec<(&'static str, u64)>,
 }
 
 /// The answer of [`ResponseCache::lookup`].
@@ -182,7 +182,7 @@ local out = {}
 for i = 1, n do
   local v = redis.call('GET', KEYS[i])
   if not v then
-    redis.call('SET', KEYS[i], ARGV[2] .. ':' .. i, 'NX')
+    redis.call('SET', KEYS[i], ARGV[1 + i], 'NX')
     v = redis.call('GET', KEYS[i])
   end
   if redis.call('ZCOUNT', KEYS[n + i], now, '+inf') > 0 then v = '' end
@@ -203,10 +203,10 @@ for i = 1, n do
   redis.call('ZREMRANGEBYSCORE', KEYS[n + i], '-inf', now)
   redis.call('ZADD', KEYS[n + i], now + window, ARGV[2])
   redis.call('PEXPIRE', KEYS[n + i], window * 2)
-  redis.call('SET', KEYS[i], ARGV[2])
+  redis.call('SET', KEYS[i], ARGV[3 + i])
 end
 for j = 2 * n + 1, #KEYS do
-  redis.call('SET', KEYS[j], ARGV[4 + j - 2 * n - 1])
+  redis.call('SET', KEYS[j], ARGV[3 + n + j - 2 * n])
 end
 return 1
 ";
@@ -230,12 +230,14 @@ fn redis_error(error: redis::RedisError) -> CacheError {
 }
 
 fn random_token() -> String {
-    let mut bytes = [0_u8; 12];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No randomness: a fresh UUID's clock part still differs between writes.
-        return uuid::Uuid::now_v7().simple().to_string();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A new scope value: random, so that values a lost Redis hands out again never repeat old
+/// ones.
+fn random_value() -> u64 {
+    let (high, _) = uuid::Uuid::new_v4().as_u64_pair();
+    high
 }
 
 impl ResponseCache {
@@ -246,11 +248,7 @@ impl ResponseCache {
                 let size = key.len()
                     + entry.body.len()
                     + entry.rows.iter().map(|(t, _)| t.len() + 16).sum::<usize>()
-                    + entry
-                        .scopes
-                        .iter()
-                        .map(|(_, v)| v.len() + 32)
-                        .sum::<usize>()
+                    + entry.scopes.iter().map(|_| 40).sum::<usize>()
                     + 96;
                 u32::try_from(size).unwrap_or(u32::MAX)
             })
@@ -455,7 +453,7 @@ impl ResponseCache {
         &self,
         scopes: &[&'static str],
         rows: &[&str],
-    ) -> Result<(Option<Vec<(&'static str, String)>>, Vec<Option<i64>>), CacheError> {
+    ) -> Result<(Option<Vec<(&'static str, u64)>>, Vec<Option<i64>>), CacheError> {
         match &self.versions {
             Versions::Off => Ok((None, Vec::new())),
             Versions::Local(local) => {
@@ -469,7 +467,7 @@ impl ResponseCache {
                         if !state.in_flight.is_empty() {
                             return Ok((None, Vec::new()));
                         }
-                        values.push((*scope, state.value.to_string()));
+                        values.push((*scope, state.value));
                     }
                 }
                 let map = local.rows.read().unwrap_or_else(PoisonError::into_inner);
@@ -485,23 +483,25 @@ impl ResponseCache {
                 keys.extend(scopes.iter().map(|s| format!("{prefix}v:{s}")));
                 keys.extend(scopes.iter().map(|s| format!("{prefix}w:{s}")));
                 keys.extend(rows.iter().map(|r| format!("{prefix}m:{r}")));
-                let values: Vec<String> = scripts
-                    .read
-                    .key(keys)
-                    .arg(scopes.len())
-                    .arg(random_token())
+                let mut invocation = scripts.read.key(keys);
+                invocation.arg(scopes.len());
+                for _ in scopes {
+                    invocation.arg(random_value());
+                }
+                let values: Vec<String> = invocation
                     .invoke_async(&mut conn.clone())
                     .await
                     .map_err(redis_error)?;
                 let (scope_values, row_values) = values.split_at(scopes.len().min(values.len()));
-                if scope_values.iter().any(String::is_empty) {
-                    return Ok((None, Vec::new()));
+                let mut scope_list = Vec::with_capacity(scopes.len());
+                for (scope, value) in scopes.iter().zip(scope_values) {
+                    // An empty value: a write is in flight.
+                    let Ok(value) = value.parse::<u64>() else {
+                        return Ok((None, Vec::new()));
+                    };
+                    scope_list.push((*scope, value));
                 }
-                let scope_values = scopes
-                    .iter()
-                    .copied()
-                    .zip(scope_values.iter().cloned())
-                    .collect();
+                let scope_values = scope_list;
                 let mirrors = row_values.iter().map(|v| v.parse().ok()).collect();
                 Ok((Some(scope_values), mirrors))
             }
@@ -539,6 +539,9 @@ impl ResponseCache {
                 let window = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
                 let mut script = scripts.prepare.key(keys);
                 script.arg(change.scopes.len()).arg(token).arg(window);
+                for _ in &change.scopes {
+                    script.arg(random_value());
+                }
                 for (_, version) in &change.rows {
                     script.arg(*version);
                 }

@@ -7,6 +7,11 @@ use emporium::cli::{Cli, Command, run};
 use emporium::settings::Settings;
 use emporium::telemetry;
 
+/// mimalloc: the system allocator spent a tenth of a cached read in `malloc` and `free`, and
+/// keeps freed memory in per-thread arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Openapi = cli.command {

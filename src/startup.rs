@@ -134,7 +134,7 @@ pub async fn build_state(
         settings.refresh_ttl,
     );
     let hash_gate = Gate::new(settings.hash_concurrency, settings.hash_queue);
-    Ok(AppState {
+    Ok(AppState::new(crate::state::Services {
         db,
         settings: Arc::new(settings),
         metrics: telemetry::metrics_handle(),
@@ -146,7 +146,7 @@ pub async fn build_state(
         rate_limits: Arc::new(rate_limits),
         cache: Arc::new(cache),
         queries,
-    })
+    }))
 }
 
 /// A bound, ready-to-serve application.
@@ -314,24 +314,13 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
             StatusCode::SERVICE_UNAVAILABLE,
             settings.request_timeout,
         ))
-        .layer(CatchPanicLayer::custom(middleware::panic_response))
-        .layer(axum::middleware::from_fn(middleware::json_errors));
+        .layer(CatchPanicLayer::custom(middleware::panic_response));
     if let Some(cors) = cors_layer(&settings.cors_origins) {
         app = app.layer(cors);
     }
-    // Rate limits sit inside `attach` (they need the client address) and outside CORS, so a
-    // preflight counts like any request.
+    // Outside CORS, so a preflight counts against the rate limit like any request.
     app.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        http::rate_limit::limit,
-    ))
-    .layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        http::context::attach,
-    ))
-    .layer(axum::middleware::from_fn_with_state(
         state,
-        middleware::security_headers,
+        middleware::edge,
     ))
-    .layer(axum::middleware::from_fn(middleware::observe))
 }

@@ -13,9 +13,28 @@ use crate::settings::Settings;
 use crate::storage::Storage;
 use crate::throttle::Throttle;
 
-/// Shared, cheaply cloned application state.
+/// Shared application state: one pointer, so that the clone every handler and middleware takes
+/// is one atomic increment. Reads go through to [`Services`].
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    /// Wraps the services.
+    pub fn new(services: Services) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What every handler and job can reach.
+pub struct Services {
     /// The connection pool.
     pub db: DatabaseConnection,
     /// Validated settings.

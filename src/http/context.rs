@@ -1,18 +1,15 @@
 //! Who is asking and where they reached us: the client's IP address and the absolute base URL
 //! for links, honouring `EMPORIUM_PUBLIC_URL` and, only from trusted proxies, `X-Forwarded-*`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 
 use super::error::{ApiError, internal};
 use crate::settings::Settings;
-use crate::state::AppState;
 
 /// Facts about the current request, computed once by [`attach`].
 #[derive(Clone, Debug)]
@@ -91,17 +88,6 @@ pub fn resolve(settings: &Settings, peer: IpAddr, headers: &HeaderMap) -> Reques
         client_ip,
         base_url,
     }
-}
-
-/// Middleware: computes the [`RequestContext`] and stores it in the request's extensions.
-pub async fn attach(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-    let context = resolve(&state.settings, peer, request.headers());
-    request.extensions_mut().insert(context);
-    next.run(request).await
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {

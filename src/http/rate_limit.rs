@@ -8,12 +8,12 @@
 //! When the shared counter store (Redis) does not answer, requests are let through and the
 //! failure is logged: an outage of the limiter must not become an outage of the shop.
 
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
+use std::net::IpAddr;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::context::RequestContext;
 use super::error::ApiError;
 use crate::auth::tokens::TokenType;
 use crate::state::AppState;
@@ -25,12 +25,8 @@ fn exempt(path: &str) -> bool {
 }
 
 /// The user id of a valid bearer access token, if the request carries one.
-fn token_user(state: &AppState, request: &Request) -> Option<i64> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+fn token_user(state: &AppState, authorization: Option<&HeaderValue>) -> Option<i64> {
+    let value = authorization?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
@@ -39,40 +35,40 @@ fn token_user(state: &AppState, request: &Request) -> Option<i64> {
     Some(claims.user_id)
 }
 
-/// Middleware: counts the request against its user or client address.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The counter a request is counted on (its user's, else its client address's) and the rate
+/// that applies; `None` when it is not limited.
+pub fn key(
+    state: &AppState,
+    request: &Request,
+    client_ip: IpAddr,
+) -> Option<(String, crate::throttle::Rate)> {
     if exempt(request.uri().path()) {
-        return next.run(request).await;
+        return None;
     }
     let settings = &state.settings;
-    let (key, rate) = match token_user(&state, &request) {
-        Some(user_id) => (format!("rate:user:{user_id}"), settings.throttle_user),
-        None => {
-            let Some(ip) = request
-                .extensions()
-                .get::<RequestContext>()
-                .map(|c| c.client_ip)
-            else {
-                return next.run(request).await;
-            };
-            (
-                format!("rate:anon:{}", client_key(ip)),
-                settings.throttle_anon,
-            )
-        }
+    let (key, rate) = match token_user(state, request.headers().get(header::AUTHORIZATION)) {
+        Some(user_id) => (format!("rate:user:{user_id}"), settings.throttle_user?),
+        None => (
+            format!("rate:anon:{}", client_key(client_ip)),
+            settings.throttle_anon?,
+        ),
     };
-    let Some(rate) = rate else {
-        return next.run(request).await;
-    };
-    match state.rate_limits.hit(&key, rate.period).await {
-        Ok(window) if window.count > rate.limit => ApiError::Throttled {
-            retry_after: window.retry_after,
-        }
-        .into_response(),
-        Ok(_) => next.run(request).await,
+    Some((key, rate))
+}
+
+/// Counts a request whose key and rate [`key`] found: `Some(429)` when over the rate.
+pub async fn count(state: &AppState, key: &str, rate: crate::throttle::Rate) -> Option<Response> {
+    match state.rate_limits.hit(key, rate.period).await {
+        Ok(window) if window.count > rate.limit => Some(
+            ApiError::Throttled {
+                retry_after: window.retry_after,
+            }
+            .into_response(),
+        ),
+        Ok(_) => None,
         Err(error) => {
             tracing::warn!(%error, "rate limit not applied: the counter store did not answer");
-            next.run(request).await
+            None
         }
     }
 }
