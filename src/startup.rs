@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::tokens::TokenKeys;
@@ -310,10 +309,6 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
         .fallback(http::not_found)
         .with_state(state.clone())
         // Innermost first: each `layer` call wraps everything above it.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            settings.request_timeout,
-        ))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     if let Some(cors) = cors_layer(&settings.cors_origins) {
         app = app.layer(cors);

@@ -5,8 +5,8 @@ use std::future::Future;
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use bytes::Bytes;
 
 use super::categories::{self, CATEGORIES_SCOPE};
@@ -27,15 +27,18 @@ use crate::http::pagination::{Page, Pagination};
 use crate::money::Money;
 use crate::state::AppState;
 
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// A JSON body, its headers sized up front for the ones every response gets on its way out.
 fn json_response(body: Bytes, cache: &'static str) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    response.headers_mut().insert(
+    let mut headers = HeaderMap::with_capacity(12);
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    response
-        .headers_mut()
-        .insert("x-cache", HeaderValue::from_static(cache));
+    headers.insert(X_CACHE, HeaderValue::from_static(cache));
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.headers_mut() = headers;
     response
 }
 
@@ -238,7 +241,8 @@ pub async fn list_products(
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| bad_request("The query string is malformed."))?;
     let filter = products::parse_filter(&query, currency)?;
-    let pagination = normal_pagination(&context, &uri, filter.normal_query(currency))?;
+    let url = format!("{}{}", context.base_url, uri.path());
+    let pagination = Pagination::from_query(url, query)?.normalized(filter.normal_query(currency));
     let staff = user.is_staff();
     let key = (!staff).then(|| format!("products {}", pagination.page_url()));
     let scopes: &[&'static str] = if filter.in_stock.is_some() {

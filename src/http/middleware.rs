@@ -9,10 +9,11 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, PoisonError, RwLock};
-use std::time::Instant;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
@@ -83,9 +84,10 @@ fn new_request_id() -> String {
 /// and kept (building the labels for every request was a tenth of a cached read).
 fn record_request(route: &str, method: &'static str, status: u16, elapsed: f64) {
     type Handles = (metrics::Counter, metrics::Histogram);
-    static HANDLES: LazyLock<RwLock<HashMap<String, Vec<(&'static str, u16, Handles)>>>> =
-        LazyLock::new(RwLock::default);
-    let find = |map: &HashMap<String, Vec<(&'static str, u16, Handles)>>| {
+    /// Per route: the handles of each method and status seen.
+    type ByRoute = HashMap<String, Vec<(&'static str, u16, Handles)>>;
+    static HANDLES: LazyLock<RwLock<ByRoute>> = LazyLock::new(RwLock::default);
+    let find = |map: &ByRoute| {
         map.get(route).and_then(|entries| {
             entries
                 .iter()
@@ -153,7 +155,11 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
     };
     let response = match refused {
         Some(refused) => refused,
-        None => next.run(request).instrument(span.clone()).await,
+        None => {
+            within(state.settings.request_timeout, next.run(request))
+                .instrument(span.clone())
+                .await
+        }
     };
     let mut response = contract_body(&method, response);
     security_headers(&state, private, &mut response);
@@ -175,9 +181,29 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
         }
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), value);
     }
     response
+}
+
+/// Runs `request`, answering `503` when it takes longer than `limit`. The timer is armed only
+/// when the request does not finish at its first poll: a cache hit never touches the timer
+/// wheel (arming one for every request was a twentieth of a cached read).
+async fn within(limit: Duration, request: impl Future<Output = Response>) -> Response {
+    let mut request = std::pin::pin!(request);
+    let first = std::future::poll_fn(|cx| Poll::Ready(request.as_mut().poll(cx))).await;
+    if let Poll::Ready(response) = first {
+        return response;
+    }
+    match tokio::time::timeout(limit, request).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(?limit, "request timed out");
+            detail_response(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+        }
+    }
 }
 
 /// Any request with credentials, and everything under `/api/auth/` and `/api/admin/`: its

@@ -46,14 +46,16 @@ pub fn key(
         return None;
     }
     let settings = &state.settings;
-    let (key, rate) = match token_user(state, request.headers().get(header::AUTHORIZATION)) {
-        Some(user_id) => (format!("rate:user:{user_id}"), settings.throttle_user?),
-        None => (
-            format!("rate:anon:{}", client_key(client_ip)),
-            settings.throttle_anon?,
-        ),
-    };
-    Some((key, rate))
+    if settings.throttle_user.is_none() && settings.throttle_anon.is_none() {
+        return None;
+    }
+    match token_user(state, request.headers().get(header::AUTHORIZATION)) {
+        Some(user_id) => Some((format!("rate:user:{user_id}"), settings.throttle_user?)),
+        None => {
+            let rate = settings.throttle_anon?;
+            Some((format!("rate:anon:{}", client_key(client_ip)), rate))
+        }
+    }
 }
 
 /// Counts a request whose key and rate [`key`] found: `Some(429)` when over the rate.

@@ -1,0 +1,308 @@
+//! The response cache: rendered JSON kept in each node's memory (bounded in bytes), each entry
+//! remembering what it was built from, and checked against the current versions of those
+//! things on every hit. The versions live in Redis when `REDIS_URL` is set (shared by every
+//! node) and in process otherwise (one node).
+//!
+//! An entry depends on two kinds of thing:
+//! - **scopes**, named up front by the request (`categories`, `listing`, …): whatever may change
+//!   which rows a response shows. A scope's value is read *before* the response is built.
+//! - **rows**, learnt while building (the products a page shows), each with the `version`
+//!   column the database returned with it. A row's *mirror* is the version of its last write.
+//!
+//! A write runs in three steps around its commit ([`ResponseCache::commit`]):
+//! 1. *prepare*, just before the commit: each scope it touches gets a new value and an
+//!    in-flight mark that expires after the write window; each row it wrote gets its mirror set
+//!    to the version the transaction wrote. If this fails (Redis does not answer) the
+//!    transaction is rolled back and the write answers `503`: nothing changed.
+//! 2. the commit.
+//! 3. *finish*, in a task of its own (a cancelled request cannot skip it): the in-flight marks
+//!    are removed.
+//!
+//! A read serves an entry only when no scope it names is in flight, every scope has the value
+//! the entry was built under, and every row's mirror equals the version the entry holds;
+//! while a scope is in flight the response is built from the database and not stored.
+//!
+//! **What is guaranteed.** Once a write has returned — whatever happened to step 3: Redis failing,
+//! the request cancelled, the process killed — no node serves a response built from data the
+//! write replaced. A row's mirror names a version that only the committed write can have
+//! produced, so an entry built before the commit never matches it; a scope's new value is only
+//! readable without its in-flight mark after step 3 or after the window (30 s), by which time
+//! the commit has happened (prepare refuses to let a commit start later than half the window
+//! after it). If Redis does not answer a read, the response is built from the database. The
+//! one thing outside the guarantee is Redis *losing* keys it acknowledged (a flush, or an
+//! eviction policy that evicts keys without an expiry) in the instant between a write's
+//! prepare and its commit: then a reader may record the old version as the mirror. Run Redis
+//! with `maxmemory-policy noeviction` or `volatile-*` (these keys have no expiry).
+//!
+//! Only the small version keys are in Redis (one per product written, a few per scope); the
+//! bodies are in each node's memory, bounded by `EMPORIUM_CACHE_BYTES`.
+
+mod bodies;
+mod versions;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
+use sea_orm::{DatabaseTransaction, DbErr};
+
+use bodies::Bodies;
+use versions::Versions;
+
+/// How long a write's in-flight mark lasts when its finish step never runs.
+pub const WRITE_WINDOW: Duration = Duration::from_secs(30);
+
+/// Why the cache could not record a write (the write is then not committed).
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// Redis did not answer.
+    #[error("cache versions: {0}")]
+    Versions(String),
+    /// The database refused the commit.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// What a write changed: the scopes it touches and the rows it wrote with their new versions.
+#[derive(Clone, Debug, Default)]
+pub struct Change {
+    scopes: Vec<&'static str>,
+    rows: Vec<(String, i64)>,
+}
+
+impl Change {
+    /// Nothing yet.
+    pub fn new() -> Change {
+        Change::default()
+    }
+
+    /// The write changes what `scope` covers.
+    pub fn scope(&mut self, scope: &'static str) -> &mut Change {
+        if !self.scopes.contains(&scope) {
+            self.scopes.push(scope);
+        }
+        self
+    }
+
+    /// The write left row `tag` at `version` (`-1`: deleted).
+    pub fn row(&mut self, tag: String, version: i64) -> &mut Change {
+        self.rows.push((tag, version));
+        self
+    }
+
+    /// Adds another change's scopes and rows.
+    pub fn merge(&mut self, other: Change) -> &mut Change {
+        for scope in other.scopes {
+            self.scope(scope);
+        }
+        self.rows.extend(other.rows);
+        self
+    }
+
+    /// True when the write changed nothing the cache knows about.
+    pub fn is_empty(&self) -> bool {
+        self.scopes.is_empty() && self.rows.is_empty()
+    }
+}
+
+/// A cached response and what it was built from.
+struct Entry {
+    scopes: Vec<(&'static str, u64)>,
+    rows: Vec<(String, i64)>,
+    body: Bytes,
+}
+
+impl Entry {
+    /// What the entry weighs against the byte budget (its key included).
+    fn weight(&self, key: &str) -> u64 {
+        let rows: usize = self.rows.iter().map(|(tag, _)| tag.len() + 40).sum();
+        let size = key.len() + self.body.len() + rows + self.scopes.len() * 24 + 160;
+        u64::try_from(size).unwrap_or(u64::MAX)
+    }
+}
+
+/// The scope values a miss read before building, to be stored with the entry.
+#[derive(Debug)]
+pub struct Snapshot {
+    scopes: Vec<(&'static str, u64)>,
+}
+
+/// The answer of [`ResponseCache::lookup`].
+#[derive(Debug)]
+pub enum Lookup {
+    /// A fresh cached body.
+    Hit(Bytes),
+    /// Build the response, then [`ResponseCache::store`] it with this snapshot.
+    Miss(Snapshot),
+    /// Build the response and do not store it (a write is in flight, or the versions could not
+    /// be read, or the cache is off).
+    Bypass,
+}
+
+/// Cached responses, checked against versions on every hit.
+pub struct ResponseCache {
+    versions: Versions,
+    bodies: Bodies<Entry>,
+    window: Duration,
+    lose_finish_steps: AtomicBool,
+}
+
+impl std::fmt::Debug for ResponseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseCache").finish_non_exhaustive()
+    }
+}
+
+impl ResponseCache {
+    fn with(versions: Versions, max_bytes: u64) -> ResponseCache {
+        ResponseCache {
+            versions,
+            bodies: Bodies::new(max_bytes),
+            window: WRITE_WINDOW,
+            lose_finish_steps: AtomicBool::new(false),
+        }
+    }
+
+    /// No caching: every response is built.
+    pub fn off() -> ResponseCache {
+        ResponseCache::with(Versions::Off, 0)
+    }
+
+    /// Versions in this process (one node), bodies bounded to `max_bytes`.
+    pub fn local(max_bytes: u64) -> ResponseCache {
+        ResponseCache::with(Versions::local(), max_bytes)
+    }
+
+    /// Versions in Redis (every node), bodies bounded to `max_bytes` per node.
+    pub fn redis(conn: ConnectionManager, prefix: &str, max_bytes: u64) -> ResponseCache {
+        ResponseCache::with(Versions::redis(conn, prefix), max_bytes)
+    }
+
+    /// Sets how long a write's in-flight mark outlives a lost finish step.
+    #[must_use]
+    pub fn with_write_window(mut self, window: Duration) -> ResponseCache {
+        self.window = window;
+        self
+    }
+
+    /// Test hook: every write's finish step is lost from now on, as if Redis had gone away
+    /// right after the commit, or the process had died there.
+    #[doc(hidden)]
+    pub fn fail_finish_steps(&self, fail: bool) {
+        self.lose_finish_steps.store(fail, Ordering::SeqCst);
+    }
+
+    /// True unless the cache is off.
+    pub fn is_enabled(&self) -> bool {
+        !matches!(self.versions, Versions::Off)
+    }
+
+    /// Bytes the bodies held in this process weigh now.
+    pub fn weighted_size(&self) -> u64 {
+        self.bodies.weight()
+    }
+
+    /// Looks `key` up; `scopes` are what the response depends on beyond its rows.
+    pub async fn lookup(&self, key: &str, scopes: &[&'static str]) -> Lookup {
+        if !self.is_enabled() {
+            return Lookup::Bypass;
+        }
+        let entry = self.bodies.get(key);
+        let rows: Vec<&str> = entry
+            .as_ref()
+            .map(|e| e.rows.iter().map(|(tag, _)| tag.as_str()).collect())
+            .unwrap_or_default();
+        let (current_scopes, current_rows) = match self.versions.read(scopes, &rows).await {
+            Ok(Some(current)) => current,
+            Ok(None) => return Lookup::Bypass,
+            Err(error) => {
+                tracing::warn!(%error, "cache versions unreadable; building the response");
+                return Lookup::Bypass;
+            }
+        };
+        if let Some(entry) = entry {
+            let scopes_match = entry.scopes == current_scopes;
+            let rows_match = entry
+                .rows
+                .iter()
+                .zip(&current_rows)
+                .all(|((_, version), current)| *current == Some(*version));
+            if scopes_match && rows_match {
+                return Lookup::Hit(entry.body.clone());
+            }
+        }
+        Lookup::Miss(Snapshot {
+            scopes: current_scopes,
+        })
+    }
+
+    /// Stores a body built after a miss, with the rows (tag, version) it shows. Rows whose
+    /// mirror is unknown (never written since the versions were lost or the process started)
+    /// take the version read; an entry whose rows were written meanwhile is not stored.
+    pub async fn store(
+        &self,
+        key: String,
+        snapshot: Snapshot,
+        rows: Vec<(String, i64)>,
+        body: Bytes,
+    ) {
+        let mirrors = match self.versions.heal(&rows).await {
+            Ok(mirrors) => mirrors,
+            Err(error) => {
+                tracing::warn!(%error, "cache versions unwritable; response not stored");
+                return;
+            }
+        };
+        if rows
+            .iter()
+            .zip(&mirrors)
+            .any(|((_, version), mirror)| *mirror != Some(*version))
+        {
+            return;
+        }
+        let entry = Entry {
+            scopes: snapshot.scopes,
+            rows,
+            body,
+        };
+        let weight = entry.weight(&key);
+        self.bodies.insert(key, entry, weight);
+    }
+
+    /// Commits `tx` with the cache's prepare and finish steps around it (see the module docs).
+    /// When prepare fails the transaction is rolled back and nothing has changed.
+    pub async fn commit(&self, tx: DatabaseTransaction, change: Change) -> Result<(), CacheError> {
+        if !self.is_enabled() || change.is_empty() {
+            tx.commit().await?;
+            return Ok(());
+        }
+        let started = Instant::now();
+        // From here on the finish step runs whatever happens: when dropped, in a task of its own.
+        let mut finish = match self.versions.prepare(&change, self.window).await {
+            Ok(finish) => finish,
+            Err(error) => {
+                tx.rollback().await?;
+                return Err(error);
+            }
+        };
+        if self.lose_finish_steps.load(Ordering::SeqCst) {
+            finish.lose();
+            tx.commit().await?;
+            return Ok(());
+        }
+        if started.elapsed() > self.window / 2 {
+            tx.rollback().await?;
+            return Err(CacheError::Versions(
+                "the cache's prepare step took longer than half the write window".to_owned(),
+            ));
+        }
+        let committed = tx.commit().await;
+        if let Some(task) = finish.run() {
+            // Awaited so the next read normally finds no mark; a cancelled request leaves the
+            // task running.
+            let _ = task.await;
+        }
+        Ok(committed?)
+    }
+}

@@ -1,0 +1,424 @@
+//! Where the versions live: in this process (one node) or in Redis (every node). See the module
+//! docs of `crate::cache` for the protocol; this file is its two implementations.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+
+use super::{CacheError, Change};
+
+/// Scope values with their in-flight marks, and row mirrors, in this process.
+pub(super) struct Local {
+    scopes: RwLock<HashMap<&'static str, Arc<LocalScope>>>,
+    rows: RwLock<HashMap<String, i64>>,
+    epoch: Instant,
+    counter: AtomicU64,
+}
+
+/// One scope: its value, how many writes are in flight, and when the last of their marks ends
+/// (nanoseconds after `Local::epoch`). A write raises the deadline, then the count, then sets
+/// the value; a reader loads them in the opposite order, so a reader that sees a new value also
+/// sees its write in flight.
+#[derive(Default)]
+struct LocalScope {
+    value: AtomicU64,
+    in_flight: AtomicU32,
+    deadline: AtomicU64,
+}
+
+/// The Redis side: one connection, the key prefix, the scripts (loaded once, run by hash).
+pub(super) struct Redis {
+    conn: ConnectionManager,
+    /// `{prefix}{cache}:` — the hash tag keeps every key in one Redis Cluster slot.
+    prefix: String,
+    read: redis::Script,
+    prepare: redis::Script,
+    finish: redis::Script,
+    heal: redis::Script,
+}
+
+/// Scope values (`v:`) and in-flight marks (`w:`, a sorted set of write tokens by deadline),
+/// then row mirrors (`m:`). A scope whose value is gone gets a fresh random one; a scope with
+/// an unexpired mark reads as the empty string.
+const READ: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i])
+  if not v then
+    redis.call('SET', KEYS[i], ARGV[1 + i], 'NX')
+    v = redis.call('GET', KEYS[i])
+  end
+  if redis.call('ZCOUNT', KEYS[n + i], now, '+inf') > 0 then v = '' end
+  out[i] = v
+end
+for j = 2 * n + 1, #KEYS do
+  out[#out + 1] = redis.call('GET', KEYS[j]) or ''
+end
+return out
+";
+
+/// Marks each scope in flight until now + window and gives it a new value; sets each row's
+/// mirror to the version the transaction wrote.
+const PREPARE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = tonumber(ARGV[1])
+local window = tonumber(ARGV[3])
+for i = 1, n do
+  redis.call('ZREMRANGEBYSCORE', KEYS[n + i], '-inf', now)
+  redis.call('ZADD', KEYS[n + i], now + window, ARGV[2])
+  redis.call('PEXPIRE', KEYS[n + i], window * 2)
+  redis.call('SET', KEYS[i], ARGV[3 + i])
+end
+for j = 2 * n + 1, #KEYS do
+  redis.call('SET', KEYS[j], ARGV[3 + n + j - 2 * n])
+end
+return 1
+";
+
+const FINISH: &str = r"
+for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+";
+
+const HEAL: &str = r"
+local out = {}
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i], 'NX')
+  out[i] = redis.call('GET', KEYS[i])
+end
+return out
+";
+
+fn redis_error(error: redis::RedisError) -> CacheError {
+    CacheError::Versions(error.to_string())
+}
+
+/// A new scope value: random, so that a Redis that lost its keys never hands out an old one.
+fn random_value() -> u64 {
+    uuid::Uuid::new_v4().as_u64_pair().0
+}
+
+/// Scope values now, and row mirrors (`None`: unknown).
+pub(super) type Current = (Vec<(&'static str, u64)>, Vec<Option<i64>>);
+
+/// The versions of a [`super::ResponseCache`].
+pub(super) enum Versions {
+    Off,
+    Local(Arc<Local>),
+    Redis(Arc<Redis>),
+}
+
+impl Versions {
+    pub(super) fn local() -> Versions {
+        Versions::Local(Arc::new(Local {
+            scopes: RwLock::default(),
+            rows: RwLock::default(),
+            epoch: Instant::now(),
+            counter: AtomicU64::new(1),
+        }))
+    }
+
+    pub(super) fn redis(conn: ConnectionManager, prefix: &str) -> Versions {
+        Versions::Redis(Arc::new(Redis {
+            conn,
+            prefix: format!("{prefix}{{cache}}:"),
+            read: redis::Script::new(READ),
+            prepare: redis::Script::new(PREPARE),
+            finish: redis::Script::new(FINISH),
+            heal: redis::Script::new(HEAL),
+        }))
+    }
+
+    /// The current scope values and row mirrors; `Ok(None)` when a scope has a write in flight
+    /// (or the cache is off).
+    pub(super) async fn read(
+        &self,
+        scopes: &[&'static str],
+        rows: &[&str],
+    ) -> Result<Option<Current>, CacheError> {
+        match self {
+            Versions::Off => Ok(None),
+            Versions::Local(local) => Ok(local.read(scopes, rows)),
+            Versions::Redis(redis) => redis.read(scopes, rows).await,
+        }
+    }
+
+    /// The prepare step of a write; the returned [`Finish`] ends it (when run or dropped).
+    pub(super) async fn prepare(
+        &self,
+        change: &Change,
+        window: Duration,
+    ) -> Result<Finish, CacheError> {
+        match self {
+            Versions::Off => Ok(Finish::none()),
+            Versions::Local(local) => Ok(local.prepare(change, window)),
+            Versions::Redis(redis) => redis.prepare(change, window).await,
+        }
+    }
+
+    /// Sets unknown row mirrors to the versions given; returns every mirror afterwards.
+    pub(super) async fn heal(
+        &self,
+        rows: &[(String, i64)],
+    ) -> Result<Vec<Option<i64>>, CacheError> {
+        match self {
+            Versions::Off => Ok(vec![None; rows.len()]),
+            Versions::Local(local) => Ok(local.heal(rows)),
+            Versions::Redis(redis) => redis.heal(rows).await,
+        }
+    }
+}
+
+impl Local {
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn scope(&self, name: &'static str) -> Arc<LocalScope> {
+        if let Some(scope) = self
+            .scopes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+        {
+            return scope.clone();
+        }
+        self.scopes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(name)
+            .or_default()
+            .clone()
+    }
+
+    fn read(&self, scopes: &[&'static str], rows: &[&str]) -> Option<Current> {
+        let now = self.nanos(Instant::now());
+        let mut values = Vec::with_capacity(scopes.len());
+        {
+            let map = self.scopes.read().unwrap_or_else(PoisonError::into_inner);
+            for name in scopes {
+                let Some(scope) = map.get(name) else {
+                    values.push((*name, 0));
+                    continue;
+                };
+                let value = scope.value.load(Ordering::SeqCst);
+                if scope.in_flight.load(Ordering::SeqCst) > 0
+                    && scope.deadline.load(Ordering::SeqCst) > now
+                {
+                    return None;
+                }
+                values.push((*name, value));
+            }
+        }
+        let map = self.rows.read().unwrap_or_else(PoisonError::into_inner);
+        let mirrors = rows.iter().map(|tag| map.get(*tag).copied()).collect();
+        Some((values, mirrors))
+    }
+
+    fn prepare(self: &Arc<Local>, change: &Change, window: Duration) -> Finish {
+        let deadline = self.nanos(Instant::now() + window);
+        let mut marked = Vec::with_capacity(change.scopes.len());
+        for name in &change.scopes {
+            let scope = self.scope(name);
+            scope.deadline.fetch_max(deadline, Ordering::SeqCst);
+            scope.in_flight.fetch_add(1, Ordering::SeqCst);
+            scope.value.store(
+                self.counter.fetch_add(1, Ordering::SeqCst),
+                Ordering::SeqCst,
+            );
+            marked.push(scope);
+        }
+        let mut rows = self.rows.write().unwrap_or_else(PoisonError::into_inner);
+        for (tag, version) in &change.rows {
+            rows.insert(tag.clone(), *version);
+        }
+        Finish {
+            target: Target::Local(marked),
+            pending: true,
+        }
+    }
+
+    fn heal(&self, rows: &[(String, i64)]) -> Vec<Option<i64>> {
+        let mut map = self.rows.write().unwrap_or_else(PoisonError::into_inner);
+        rows.iter()
+            .map(|(tag, version)| Some(*map.entry(tag.clone()).or_insert(*version)))
+            .collect()
+    }
+}
+
+impl Redis {
+    async fn read(
+        &self,
+        scopes: &[&'static str],
+        rows: &[&str],
+    ) -> Result<Option<Current>, CacheError> {
+        let prefix = &self.prefix;
+        let mut keys: Vec<String> = Vec::with_capacity(scopes.len() * 2 + rows.len());
+        keys.extend(scopes.iter().map(|s| format!("{prefix}v:{s}")));
+        keys.extend(scopes.iter().map(|s| format!("{prefix}w:{s}")));
+        keys.extend(rows.iter().map(|r| format!("{prefix}m:{r}")));
+        let mut invocation = self.read.key(keys);
+        invocation.arg(scopes.len());
+        for _ in scopes {
+            invocation.arg(random_value());
+        }
+        let values: Vec<String> = invocation
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(redis_error)?;
+        let (scope_values, row_values) = values.split_at(scopes.len().min(values.len()));
+        let mut current = Vec::with_capacity(scopes.len());
+        for (scope, value) in scopes.iter().zip(scope_values) {
+            // Not a number: the empty string of a write in flight.
+            let Ok(value) = value.parse::<u64>() else {
+                return Ok(None);
+            };
+            current.push((*scope, value));
+        }
+        let mirrors = row_values.iter().map(|v| v.parse().ok()).collect();
+        Ok(Some((current, mirrors)))
+    }
+
+    async fn prepare(
+        self: &Arc<Redis>,
+        change: &Change,
+        window: Duration,
+    ) -> Result<Finish, CacheError> {
+        let prefix = &self.prefix;
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(change.scopes.iter().map(|s| format!("{prefix}v:{s}")));
+        keys.extend(change.scopes.iter().map(|s| format!("{prefix}w:{s}")));
+        keys.extend(change.rows.iter().map(|(r, _)| format!("{prefix}m:{r}")));
+        let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        let mut script = self.prepare.key(keys);
+        script.arg(change.scopes.len()).arg(&token).arg(window);
+        for _ in &change.scopes {
+            script.arg(random_value());
+        }
+        for (_, version) in &change.rows {
+            script.arg(*version);
+        }
+        script
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(redis_error)?;
+        Ok(Finish {
+            target: Target::Redis {
+                redis: self.clone(),
+                marks: change
+                    .scopes
+                    .iter()
+                    .map(|s| format!("{prefix}w:{s}"))
+                    .collect(),
+                token,
+            },
+            pending: true,
+        })
+    }
+
+    async fn heal(&self, rows: &[(String, i64)]) -> Result<Vec<Option<i64>>, CacheError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|(r, _)| format!("{}m:{r}", self.prefix))
+            .collect();
+        let mut script = self.heal.key(keys);
+        for (_, version) in rows {
+            script.arg(*version);
+        }
+        let values: Vec<Option<String>> = script
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(redis_error)?;
+        Ok(values
+            .into_iter()
+            .map(|v| v.and_then(|v| v.parse().ok()))
+            .collect())
+    }
+}
+
+enum Target {
+    None,
+    Local(Vec<Arc<LocalScope>>),
+    Redis {
+        redis: Arc<Redis>,
+        marks: Vec<String>,
+        token: String,
+    },
+}
+
+/// A write's finish step: removes its in-flight marks. Runs once — when asked, or when dropped
+/// (a cancelled request), in a task of its own for Redis.
+pub(super) struct Finish {
+    target: Target,
+    pending: bool,
+}
+
+impl Finish {
+    fn none() -> Finish {
+        Finish {
+            target: Target::None,
+            pending: false,
+        }
+    }
+
+    /// Never runs (the test hook that plays a lost finish step): the marks expire by themselves.
+    pub(super) fn lose(mut self) {
+        self.pending = false;
+    }
+
+    /// Runs the step; for Redis, returns the task doing it.
+    pub(super) fn run(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        if !std::mem::take(&mut self.pending) {
+            return None;
+        }
+        match &self.target {
+            Target::None => None,
+            Target::Local(scopes) => {
+                for scope in scopes {
+                    let _ = scope
+                        .in_flight
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+                }
+                None
+            }
+            Target::Redis {
+                redis,
+                marks,
+                token,
+            } => {
+                let redis = redis.clone();
+                let marks = marks.clone();
+                let token = token.clone();
+                let runtime = tokio::runtime::Handle::try_current().ok()?;
+                Some(runtime.spawn(async move {
+                    let done = redis
+                        .finish
+                        .key(marks)
+                        .arg(token)
+                        .invoke_async::<i64>(&mut redis.conn.clone())
+                        .await;
+                    if let Err(error) = done {
+                        tracing::warn!(%error, "cache finish step failed; its marks expire by themselves");
+                    }
+                }))
+            }
+        }
+    }
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        drop(self.run());
+    }
+}
