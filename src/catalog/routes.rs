@@ -132,7 +132,7 @@ pub async fn list_categories(
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Response> {
     let pagination = normal_pagination(&context, &uri, Vec::new())?;
-    let key = format!("categories {}", pagination.page_url());
+    let key = pagination.cache_key("categories");
     cached(&state.cache, Some(key), &[CATEGORIES_SCOPE], || async {
         let (count, rows) =
             categories::list_categories(&state.db, pagination.offset(), pagination.limit()).await?;
@@ -244,7 +244,7 @@ pub async fn list_products(
     let url = format!("{}{}", context.base_url, uri.path());
     let pagination = Pagination::from_query(url, query)?.normalized(filter.normal_query(currency));
     let staff = user.is_staff();
-    let key = (!staff).then(|| format!("products {}", pagination.page_url()));
+    let key = (!staff).then(|| pagination.cache_key("products"));
     let scopes: &[&'static str] = if filter.in_stock.is_some() {
         &[CATEGORIES_SCOPE, LISTING_SCOPE, IN_STOCK_SCOPE]
     } else {

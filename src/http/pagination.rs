@@ -83,7 +83,7 @@ impl Pagination {
 
     /// The same page, with links that carry `query` — the parameters the endpoint knows, in a
     /// fixed order and normal form — instead of the request's own. Two requests that ask for
-    /// the same thing then get the same body, so a cache can key on [`Pagination::page_url`].
+    /// the same thing then get the same body, so a cache can key on [`Pagination::cache_key`].
     #[must_use]
     pub fn normalized(mut self, mut query: Vec<(String, String)>) -> Pagination {
         if self.page_size != DEFAULT_PAGE_SIZE {
@@ -93,9 +93,23 @@ impl Pagination {
         self
     }
 
-    /// The absolute URL of this page with its query (normalised, after [`Pagination::normalized`]).
-    pub fn page_url(&self) -> String {
-        self.link(Some(self.page))
+    /// What identifies this page's body (after [`Pagination::normalized`]): the URL, each
+    /// parameter and the page, apart by the unit separator (U+001F) — a control character, which
+    /// no parameter that reaches here can hold.
+    pub fn cache_key(&self, kind: &str) -> String {
+        let mut key = String::with_capacity(128);
+        key.push_str(kind);
+        key.push('\u{1f}');
+        key.push_str(&self.url);
+        for (name, value) in &self.query {
+            key.push('\u{1f}');
+            key.push_str(name);
+            key.push('=');
+            key.push_str(value);
+        }
+        key.push_str("\u{1f}page=");
+        key.push_str(&self.page.to_string());
+        key
     }
 
     fn link(&self, page: Option<u64>) -> String {
