@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{CacheError, Change};
 
@@ -29,15 +30,37 @@ struct LocalScope {
     deadline: AtomicU64,
 }
 
-/// The Redis side: one connection, the key prefix, the scripts (loaded once, run by hash).
+/// The Redis side: one connection, the key prefix, the scripts (loaded once, run by hash), and
+/// the queue of reads.
 pub(super) struct Redis {
     conn: ConnectionManager,
     /// `{prefix}{cache}:` — the hash tag keeps every key in one Redis Cluster slot.
     prefix: String,
-    read: redis::Script,
     prepare: redis::Script,
     finish: redis::Script,
     heal: redis::Script,
+    reads: mpsc::Sender<ReadRequest>,
+}
+
+/// One lookup's read, waiting for the next batch.
+struct ReadRequest {
+    scopes: Vec<&'static str>,
+    rows: Vec<String>,
+    reply: oneshot::Sender<Result<Option<Current>, CacheError>>,
+}
+
+/// Most reads answered by one round trip.
+const MAX_BATCH: usize = 256;
+
+/// Reads versions for every lookup of this node in batches: one task takes whatever lookups
+/// are waiting, asks Redis once for the union of their keys, and answers each. A lookup joins
+/// a batch that starts after it was queued, so it still sees every write that returned before
+/// it began — the guarantee of the module docs is unchanged — while a busy node makes one
+/// round trip per batch instead of one per request.
+struct Reader {
+    conn: ConnectionManager,
+    prefix: String,
+    script: redis::Script,
 }
 
 /// Scope values (`v:`) and in-flight marks (`w:`, a sorted set of write tokens by deadline),
@@ -125,14 +148,24 @@ impl Versions {
         }))
     }
 
+    /// Versions in Redis; starts the task that batches reads (so it must run inside the
+    /// runtime). The task ends when these versions are dropped.
     pub(super) fn redis(conn: ConnectionManager, prefix: &str) -> Versions {
+        let prefix = format!("{prefix}{{cache}}:");
+        let (reads, requests) = mpsc::channel(4 * MAX_BATCH);
+        let reader = Reader {
+            conn: conn.clone(),
+            prefix: prefix.clone(),
+            script: redis::Script::new(READ),
+        };
+        tokio::spawn(reader.run(requests));
         Versions::Redis(Arc::new(Redis {
             conn,
-            prefix: format!("{prefix}{{cache}}:"),
-            read: redis::Script::new(READ),
+            prefix,
             prepare: redis::Script::new(PREPARE),
             finish: redis::Script::new(FINISH),
             heal: redis::Script::new(HEAL),
+            reads,
         }))
     }
 
@@ -253,18 +286,72 @@ impl Local {
     }
 }
 
-impl Redis {
+impl Reader {
+    async fn run(self, mut requests: mpsc::Receiver<ReadRequest>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = requests.recv().await {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match requests.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            let mut scopes: Vec<&'static str> = Vec::new();
+            let mut rows: Vec<String> = Vec::new();
+            let mut row_index: HashMap<String, usize> = HashMap::new();
+            for request in &batch {
+                for scope in &request.scopes {
+                    if !scopes.contains(scope) {
+                        scopes.push(scope);
+                    }
+                }
+                for row in &request.rows {
+                    if !row_index.contains_key(row) {
+                        row_index.insert(row.clone(), rows.len());
+                        rows.push(row.clone());
+                    }
+                }
+            }
+            let result = self.read(&scopes, &rows).await;
+            for request in batch.drain(..) {
+                let answer = match &result {
+                    Err(error) => Err(CacheError::Versions(error.to_string())),
+                    Ok((scope_values, mirrors)) => {
+                        let mut current = Vec::with_capacity(request.scopes.len());
+                        let mut in_flight = false;
+                        for scope in &request.scopes {
+                            let at = scopes.iter().position(|s| s == scope);
+                            match at.and_then(|i| scope_values[i]) {
+                                Some(value) => current.push((*scope, value)),
+                                None => in_flight = true,
+                            }
+                        }
+                        let rows = request
+                            .rows
+                            .iter()
+                            .map(|row| row_index.get(row).and_then(|i| mirrors[*i]))
+                            .collect();
+                        Ok((!in_flight).then_some((current, rows)))
+                    }
+                };
+                let _ = request.reply.send(answer);
+            }
+        }
+    }
+
+    /// Each scope's value (`None`: a write in flight) and each row's mirror, in one round trip.
     async fn read(
         &self,
         scopes: &[&'static str],
-        rows: &[&str],
-    ) -> Result<Option<Current>, CacheError> {
+        rows: &[String],
+    ) -> Result<(Vec<Option<u64>>, Vec<Option<i64>>), CacheError> {
         let prefix = &self.prefix;
         let mut keys: Vec<String> = Vec::with_capacity(scopes.len() * 2 + rows.len());
         keys.extend(scopes.iter().map(|s| format!("{prefix}v:{s}")));
         keys.extend(scopes.iter().map(|s| format!("{prefix}w:{s}")));
         keys.extend(rows.iter().map(|r| format!("{prefix}m:{r}")));
-        let mut invocation = self.read.key(keys);
+        let mut invocation = self.script.key(keys);
         invocation.arg(scopes.len());
         for _ in scopes {
             invocation.arg(random_value());
@@ -274,16 +361,28 @@ impl Redis {
             .await
             .map_err(redis_error)?;
         let (scope_values, row_values) = values.split_at(scopes.len().min(values.len()));
-        let mut current = Vec::with_capacity(scopes.len());
-        for (scope, value) in scopes.iter().zip(scope_values) {
-            // Not a number: the empty string of a write in flight.
-            let Ok(value) = value.parse::<u64>() else {
-                return Ok(None);
-            };
-            current.push((*scope, value));
-        }
+        // Not a number: the empty string of a write in flight.
+        let scope_values = scope_values.iter().map(|v| v.parse().ok()).collect();
         let mirrors = row_values.iter().map(|v| v.parse().ok()).collect();
-        Ok(Some((current, mirrors)))
+        Ok((scope_values, mirrors))
+    }
+}
+
+impl Redis {
+    async fn read(
+        &self,
+        scopes: &[&'static str],
+        rows: &[&str],
+    ) -> Result<Option<Current>, CacheError> {
+        let (reply, answer) = oneshot::channel();
+        let request = ReadRequest {
+            scopes: scopes.to_vec(),
+            rows: rows.iter().map(|r| (*r).to_owned()).collect(),
+            reply,
+        };
+        let gone = || CacheError::Versions("the cache's read task has stopped".to_owned());
+        self.reads.send(request).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     async fn prepare(
