@@ -38,6 +38,7 @@
 //! bodies are in each node's memory, bounded by `EMPORIUM_CACHE_BYTES`.
 
 mod bodies;
+mod scripts;
 mod versions;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,10 +4,10 @@
 //! their order may change.
 
 use bytes::Bytes;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set,
 };
 
 use super::inventory::{self, Applied, Cause, IN_STOCK_SCOPE};
@@ -15,17 +15,16 @@ use super::views::ProductInput;
 use super::{category, images, product, product_image};
 use crate::cache::{Change, ResponseCache};
 use crate::db;
-use crate::http::error::{ApiError, field_error, internal, not_found};
+use crate::http::error::{ApiError, field_error, not_found};
 use crate::http::pagination::query_param;
 use crate::money::{Currency, Money};
 use crate::storage::Storage;
 use crate::time;
 
-use super::categories::{descendants, missing_category, slugify};
-use super::store::{
-    Slugged, free_slug, images_of, insert_slugged, is_foreign_key_violation, like_escape,
-    slug_error, tree,
-};
+use super::categories::slugify;
+use super::store::{Slugged, free_slug, insert_slugged, is_foreign_key_violation, slug_error};
+use super::store::{check_category, touch};
+pub use super::store::{get_product, list_products};
 
 /// The scope of every product list: which products they show and in what order (a product
 /// created, deleted, renamed, re-priced, moved, switched on or off).
@@ -152,124 +151,6 @@ pub struct ProductRow {
     pub product: product::Model,
     pub category: category::Model,
     pub images: Vec<product_image::Model>,
-}
-
-/// One page of products: a count, the page joined with its categories, and the page's images —
-/// three queries (four with a category filter) whatever the page size.
-pub async fn list_products(
-    db: &DatabaseConnection,
-    filter: &ProductFilter,
-    include_inactive: bool,
-    offset: u64,
-    limit: u64,
-) -> Result<(u64, Vec<ProductRow>), ApiError> {
-    let mut condition = Condition::all();
-    if !include_inactive {
-        condition = condition.add(product::Column::IsActive.eq(true));
-    }
-    if let Some(root) = filter.category {
-        let tree = tree(db).await?;
-        if !tree.iter().any(|(id, _)| *id == root) {
-            return Err(field_error(
-                "category",
-                "Select a valid choice. That choice is not one of the available choices.",
-            ));
-        }
-        condition = condition.add(product::Column::CategoryId.is_in(descendants(&tree, root)));
-    }
-    for word in &filter.search {
-        let pattern = format!("%{}%", like_escape(word));
-        let lower =
-            |column: product::Column| Expr::expr(Func::lower(Expr::col((product::Entity, column))));
-        condition = condition.add(
-            Condition::any()
-                .add(lower(product::Column::Name).like(LikeExpr::new(pattern.clone()).escape('\\')))
-                .add(lower(product::Column::Description).like(LikeExpr::new(pattern).escape('\\'))),
-        );
-    }
-    if let Some(min) = filter.min_price {
-        condition = condition.add(product::Column::Price.gte(min.minor()));
-    }
-    if let Some(max) = filter.max_price {
-        condition = condition.add(product::Column::Price.lte(max.minor()));
-    }
-    match filter.in_stock {
-        Some(true) => condition = condition.add(product::Column::Stock.gt(0)),
-        Some(false) => condition = condition.add(product::Column::Stock.eq(0)),
-        None => {}
-    }
-    let query = product::Entity::find().filter(condition);
-    let count = query.clone().count(db).await?;
-    let (column, descending) = match filter.ordering.unwrap_or("-created_at") {
-        "price" => (product::Column::Price, false),
-        "-price" => (product::Column::Price, true),
-        "name" => (product::Column::Name, false),
-        "-name" => (product::Column::Name, true),
-        "created_at" => (product::Column::CreatedAt, false),
-        _ => (product::Column::CreatedAt, true),
-    };
-    let ordered = if descending {
-        query
-            .order_by_desc(column)
-            .order_by_desc(product::Column::Id)
-    } else {
-        query.order_by_asc(column).order_by_asc(product::Column::Id)
-    };
-    let page = ordered
-        .find_also_related(category::Entity)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let ids: Vec<i64> = page.iter().map(|(p, _)| p.id).collect();
-    let mut images = images_of(db, &ids).await?;
-    let rows = page
-        .into_iter()
-        .map(|(product, category)| {
-            let category = category
-                .ok_or_else(|| internal(format!("product {} has no category", product.id)))?;
-            let images = images.remove(&product.id).unwrap_or_default();
-            Ok(ProductRow {
-                product,
-                category,
-                images,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok((count, rows))
-}
-
-/// One product; an inactive one is "not found" unless `include_inactive` (staff).
-pub async fn get_product<C: ConnectionTrait>(
-    conn: &C,
-    id: i64,
-    include_inactive: bool,
-) -> Result<ProductRow, ApiError> {
-    let (product, category) = product::Entity::find_by_id(id)
-        .find_also_related(category::Entity)
-        .one(conn)
-        .await?
-        .ok_or_else(not_found)?;
-    if !product.is_active && !include_inactive {
-        return Err(not_found());
-    }
-    let category = category.ok_or_else(|| internal(format!("product {id} has no category")))?;
-    let images = images_of(conn, &[id])
-        .await?
-        .remove(&id)
-        .unwrap_or_default();
-    Ok(ProductRow {
-        product,
-        category,
-        images,
-    })
-}
-
-async fn check_category<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), ApiError> {
-    if category::Entity::find_by_id(id).one(conn).await?.is_none() {
-        return Err(missing_category("category", id));
-    }
-    Ok(())
 }
 
 /// Creates a product with a slug made from its name; its first stock is a movement
@@ -418,25 +299,6 @@ pub async fn delete_product(
     cache.commit(tx, change).await?;
     remove_files(storage, &keys).await;
     Ok(())
-}
-
-/// Moves a product's version on (its images changed) and returns the new one.
-async fn touch<C: ConnectionTrait>(conn: &C, id: i64) -> Result<i64, DbErr> {
-    product::Entity::update_many()
-        .col_expr(
-            product::Column::Version,
-            Expr::col(product::Column::Version).add(1),
-        )
-        .filter(product::Column::Id.eq(id))
-        .exec(conn)
-        .await?;
-    product::Entity::find_by_id(id)
-        .select_only()
-        .column(product::Column::Version)
-        .into_tuple::<i64>()
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("product {id}")))
 }
 
 async fn remove_files(storage: &Storage, keys: &[String]) {

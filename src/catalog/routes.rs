@@ -10,11 +10,12 @@ use axum::response::Response;
 use bytes::Bytes;
 
 use super::categories::{self, CATEGORIES_SCOPE};
+use super::inventory::views::{MovementView, StockRequest};
 use super::inventory::{self, IN_STOCK_SCOPE};
 use super::products::{self, LISTING_SCOPE, ProductRow, product_tag};
 use super::views::{
     CategoryChanges, CategoryRequest, CategorySummary, CategoryView, ImageUpload, ImageView,
-    MovementView, ProductChanges, ProductRequest, ProductView, StockRequest,
+    ProductChanges, ProductRequest, ProductView,
 };
 use crate::auth::{MaybeAuthUser, StaffUser};
 use crate::cache::{Lookup, ResponseCache};
