@@ -49,10 +49,7 @@ fn invalid_or_expired() -> ApiError {
 
 /// A new access token for `user_id`.
 fn access_for(tokens: &TokenKeys, user_id: i64) -> Result<String, ApiError> {
-    Ok(tokens
-        .issue(TokenType::Access, user_id)
-        .map_err(internal)?
-        .0)
+    Ok(tokens.issue(TokenType::Access, user_id)?.0)
 }
 
 /// Records a refresh token of `family` from its claims. `created_at` is the token's `iat`, so
@@ -128,9 +125,7 @@ pub async fn login(
     failures.store.clear(&account).await?;
     per_client.undo(&client).await?;
 
-    let (refresh, claims) = tokens
-        .issue(TokenType::Refresh, user.id)
-        .map_err(internal)?;
+    let (refresh, claims) = tokens.issue(TokenType::Refresh, user.id)?;
     let tx = db::begin_write(db).await?;
     record_refresh(&tx, &claims, &uuid::Uuid::new_v4().to_string()).await?;
     store::set_last_login(&tx, user.id, time::now()).await?;
@@ -161,13 +156,9 @@ pub async fn refresh(
     reuse_grace: Duration,
     token: &str,
 ) -> Result<TokenPair, ApiError> {
-    let claims = tokens
-        .verify(token, TokenType::Refresh)
-        .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
+    let claims = tokens.verify(token, TokenType::Refresh)?;
     let now = time::now();
-    let (next, next_claims) = tokens
-        .issue(TokenType::Refresh, claims.user_id)
-        .map_err(internal)?;
+    let (next, next_claims) = tokens.issue(TokenType::Refresh, claims.user_id)?;
 
     let tx = db::begin_write(db).await?;
     // Lock order: the user's row first, shared. Whatever revokes a user's tokens (password
@@ -238,15 +229,13 @@ async fn replay_within_grace(
     if !live || store::active_user(db, next.user_id).await?.is_none() {
         return Ok(None);
     }
-    let refresh = tokens
-        .sign(&Claims {
-            token_type: TokenType::Refresh,
-            exp: next.expires_at.timestamp(),
-            iat: next.created_at.timestamp(),
-            jti: next.jti,
-            user_id: next.user_id,
-        })
-        .map_err(internal)?;
+    let refresh = tokens.sign(&Claims {
+        token_type: TokenType::Refresh,
+        exp: next.expires_at.timestamp(),
+        iat: next.created_at.timestamp(),
+        jti: next.jti,
+        user_id: next.user_id,
+    })?;
     Ok(Some(TokenPair {
         access: access_for(tokens, next.user_id)?,
         refresh,
@@ -259,9 +248,7 @@ pub async fn logout(
     tokens: &TokenKeys,
     token: &str,
 ) -> Result<(), ApiError> {
-    let claims = tokens
-        .verify(token, TokenType::Refresh)
-        .map_err(|e| ApiError::InvalidToken(e.to_string()))?;
+    let claims = tokens.verify(token, TokenType::Refresh)?;
     let row = store::refresh_token(db, &claims.jti)
         .await?
         .ok_or_else(invalid_or_expired)?;

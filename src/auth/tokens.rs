@@ -40,6 +40,20 @@ pub enum TokenError {
     /// A valid token of the other kind.
     #[error("Token has wrong type")]
     WrongType,
+    /// A token could not be signed (a bug, never the client's doing).
+    #[error("token not signed: {0}")]
+    Signing(String),
+}
+
+/// A token the client sent that is not good → `401 token_not_valid`; one that could not be made
+/// → `500`.
+impl From<TokenError> for crate::http::error::ApiError {
+    fn from(error: TokenError) -> crate::http::error::ApiError {
+        match error {
+            TokenError::Signing(cause) => crate::http::error::ApiError::Internal(cause),
+            other => crate::http::error::ApiError::InvalidToken(other.to_string()),
+        }
+    }
 }
 
 /// Signs and checks tokens with the secret key.
@@ -100,7 +114,7 @@ impl TokenKeys {
     /// is how a refresh retried within its grace gets back the token it was rotated into.
     pub fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .map_err(|_| TokenError::Invalid)
+            .map_err(|e| TokenError::Signing(e.to_string()))
     }
 
     /// Checks signature, algorithm, expiry and kind.
