@@ -143,6 +143,8 @@ async fn bad_adjustments_are_refused_and_change_nothing() {
         (json!({"delta": 0}), "delta"),
         (json!({"delta": "many"}), "delta"),
         (json!({"delta": 2_000_000_000_i64}), "delta"),
+        (json!({"delta": i64::MIN}), "delta"),
+        (json!({"delta": 1e30}), "delta"),
         (json!({"set": 3}), "expected"),
         (json!({"set": -1, "expected": 5}), "set"),
     ] {

@@ -148,7 +148,7 @@ pub async fn apply<C: ConnectionTrait>(
     let mut short = Vec::new();
     let mut change = Change::new();
     for line in merged.into_iter().filter(|l| l.delta != 0) {
-        let bounded = line.delta.abs() <= MAX_STOCK;
+        let bounded = (-MAX_STOCK..=MAX_STOCK).contains(&line.delta);
         let updated = if bounded {
             product::Entity::update_many()
                 .col_expr(

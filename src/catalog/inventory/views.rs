@@ -34,7 +34,7 @@ impl FromFields for StockRequest {
         let set = fields.optional::<i64>("set");
         let expected = fields.optional::<i64>("expected");
         let reason = fields.optional_nonblank_text("reason", 200);
-        if delta.is_some() == set.is_some() {
+        if fields.contains("delta") == fields.contains("set") {
             fields.error(
                 crate::http::error::NON_FIELD_ERRORS,
                 "Give either delta, or set with expected.",
@@ -43,7 +43,7 @@ impl FromFields for StockRequest {
         if delta == Some(0) {
             fields.error("delta", "Ensure this value is not 0.");
         }
-        if delta.is_some_and(|d| d.abs() > MAX_STOCK) {
+        if delta.is_some_and(|d| !(-MAX_STOCK..=MAX_STOCK).contains(&d)) {
             fields.error(
                 "delta",
                 format!("Ensure the magnitude is at most {MAX_STOCK}."),
