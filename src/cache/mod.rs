@@ -92,15 +92,6 @@ impl Change {
         self
     }
 
-    /// Adds another change's scopes and rows.
-    pub fn merge(&mut self, other: Change) -> &mut Change {
-        for scope in other.scopes {
-            self.scope(scope);
-        }
-        self.rows.extend(other.rows);
-        self
-    }
-
     /// True when the write changed nothing the cache knows about.
     pub fn is_empty(&self) -> bool {
         self.scopes.is_empty() && self.rows.is_empty()

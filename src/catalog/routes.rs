@@ -22,7 +22,7 @@ use crate::cache::{Lookup, ResponseCache};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::error::{bad_request, internal};
-use crate::http::extract::{Form, PathId};
+use crate::http::extract::{Form, IdempotencyKey, PathId};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
 use crate::money::Money;
@@ -427,21 +427,10 @@ pub async fn adjust_stock(
     State(state): State<AppState>,
     staff: StaffUser,
     context: RequestContext,
-    headers: axum::http::HeaderMap,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     PathId(id): PathId,
     Form(request): Form<StockRequest>,
 ) -> ApiResult<Json<ProductView>> {
-    let idempotency_key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => match value.to_str().map(str::trim) {
-            Ok(key) if !key.is_empty() && key.len() <= 100 => Some(key.to_owned()),
-            _ => {
-                return Err(bad_request(
-                    "Idempotency-Key must be 1 to 100 visible characters.",
-                ));
-            }
-        },
-    };
     let cause = inventory::Cause {
         reason: request.reason.unwrap_or_else(|| "adjustment".to_owned()),
         reference: format!("user:{}", staff.0.id()),

@@ -385,6 +385,35 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
     }
 }
 
+/// The optional `Idempotency-Key` header: 1 to 100 visible characters, or a 400. Every
+/// mutating endpoint that honours retries reads it here.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyKey(pub Option<String>);
+
+/// Longest `Idempotency-Key` accepted.
+pub const IDEMPOTENCY_KEY_MAX: usize = 100;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        match value.to_str().map(str::trim) {
+            Ok(key) if !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_MAX => {
+                Ok(IdempotencyKey(Some(key.to_owned())))
+            }
+            _ => Err(bad_request(format!(
+                "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} visible characters."
+            ))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -219,6 +219,27 @@ async fn a_retried_adjustment_with_the_same_idempotency_key_is_applied_once() {
     })
     .await;
     assert_eq!(count(&answers, 200), 8, "every retry answers the product");
+    assert!(
+        answers.iter().all(|a| a.body["stock"] == 11),
+        "every answer shows the one adjustment"
+    );
+    assert_eq!(stock_of(&app, &staff, id).await, 11);
+    assert_eq!(
+        movements(&app, id).await.len(),
+        2,
+        "created, then one adjustment"
+    );
+    // A key that is not 1 to 100 visible characters is refused and changes nothing.
+    let refused = app
+        .client
+        .post(&url)
+        .bearer_auth(&staff)
+        .header("Idempotency-Key", "k".repeat(101))
+        .json(&json!({"delta": 10}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 400);
     assert_eq!(stock_of(&app, &staff, id).await, 11);
     // Another key is another adjustment.
     let answer = app
