@@ -6,8 +6,10 @@
 pub mod accounts;
 pub mod auth;
 pub mod cache;
+pub mod cart;
 pub mod catalog;
 pub mod cli;
+pub mod coupons;
 pub mod db;
 pub mod email;
 pub mod gate;

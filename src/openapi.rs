@@ -53,13 +53,26 @@ use crate::money::Currency;
         crate::catalog::routes::delete_image,
         crate::catalog::routes::adjust_stock,
         crate::catalog::routes::list_movements,
+        crate::cart::routes::get_cart,
+        crate::cart::routes::add,
+        crate::cart::routes::update,
+        crate::cart::routes::remove,
+        crate::cart::routes::apply_coupon,
+        crate::cart::routes::remove_coupon,
+        crate::coupons::routes::list_coupons,
+        crate::coupons::routes::create_coupon,
+        crate::coupons::routes::get_coupon,
+        crate::coupons::routes::update_coupon,
+        crate::coupons::routes::delete_coupon,
     ),
     components(schemas(ErrorDetail, ValidationErrors)),
     modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),
     tags(
         (name = "operations", description = "Health, readiness, metrics and the job queue"),
         (name = "accounts", description = "Registration, JWT login, profile, addresses, passwords"),
-        (name = "catalog", description = "Categories, products, images"),
+        (name = "catalog", description = "Categories, products, images, stock"),
+        (name = "cart", description = "The user's cart on the server, priced from the catalog"),
+        (name = "coupons", description = "Discount codes (staff)"),
     ),
 )]
 pub struct ApiDoc;
@@ -77,9 +90,15 @@ pub fn document(currency: Currency) -> utoipa::openapi::OpenApi {
         format!("^[0-9]{{1,15}}(\\.[0-9]{{1,{digits}}})?$")
     };
     if let Some(components) = doc.components.as_mut() {
-        for name in ["ProductRequest", "ProductChanges"] {
+        let money_fields = [
+            ("ProductRequest", "price"),
+            ("ProductChanges", "price"),
+            ("CouponRequest", "min_order_amount"),
+            ("CouponChanges", "min_order_amount"),
+        ];
+        for (name, field) in money_fields {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name)
-                && let Some(RefOr::T(Schema::Object(price))) = object.properties.get_mut("price")
+                && let Some(RefOr::T(Schema::Object(price))) = object.properties.get_mut(field)
             {
                 price.pattern = Some(pattern.clone());
             }

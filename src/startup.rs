@@ -53,6 +53,7 @@ pub fn job_registry() -> Registry {
     let mut registry = Registry::new();
     crate::jobs::register_jobs(&mut registry);
     crate::accounts::register_jobs(&mut registry);
+    crate::cart::register_jobs(&mut registry);
     registry
 }
 
@@ -297,6 +298,8 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.merge(crate::accounts::router());
     routes = routes.merge(crate::jobs::router());
     routes = routes.merge(crate::catalog::router());
+    routes = routes.merge(crate::cart::router());
+    routes = routes.merge(crate::coupons::router());
     if let Some(extra) = extra_routes {
         routes = routes.merge(extra);
     }

@@ -174,7 +174,7 @@ pub(super) async fn tree<C: ConnectionTrait>(conn: &C) -> Result<Vec<(i64, Optio
 }
 
 /// Images of many products in one query, primary first.
-pub(super) async fn images_of<C: ConnectionTrait>(
+pub async fn images_of<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
 ) -> Result<HashMap<i64, Vec<product_image::Model>>, DbErr> {

@@ -7,7 +7,7 @@ use super::inventory::MAX_STOCK;
 use super::{category, product_image};
 use crate::http::error::{ApiError, bad_request, field_error};
 use crate::http::extract::{Fields, FromFields};
-use crate::money::{Currency, Money};
+use crate::money::Money;
 
 /// `{"id", "name", "slug", "parent", "description"}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,6 +89,44 @@ pub struct ProductView {
     #[serde(serialize_with = "crate::time::serialize")]
     #[schema(value_type = String)]
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A product as a cart line or an order shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductSummary {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    /// Today's price.
+    #[schema(example = "19.99")]
+    pub price: String,
+    pub stock: i64,
+    pub in_stock: bool,
+    /// Absolute URL of the primary image (else the first), or null.
+    pub image: Option<String>,
+}
+
+impl ProductSummary {
+    /// The summary of `product`, whose images (primary first) are `images`.
+    pub fn new(
+        product: &super::product::Model,
+        images: &[product_image::Model],
+        currency: crate::money::Currency,
+        storage: &crate::storage::Storage,
+        base_url: &str,
+    ) -> ProductSummary {
+        ProductSummary {
+            id: product.id,
+            name: product.name.clone(),
+            slug: product.slug.clone(),
+            price: Money::from_minor(product.price).format(currency),
+            stock: product.stock,
+            in_stock: product.stock > 0,
+            image: images
+                .first()
+                .map(|image| storage.url(&image.storage_key, base_url)),
+        }
+    }
 }
 
 /// Fields of a category as a request gives them (`None`: not given).
@@ -227,34 +265,9 @@ pub struct ProductInput {
     pub category: Option<i64>,
 }
 
-/// Reads a money field: a decimal string (or a whole number), never a float.
-fn money(fields: &mut Fields, name: &str, currency: Currency) -> Option<Money> {
-    let value = fields.optional::<serde_json::Value>(name)?;
-    let text = match &value {
-        serde_json::Value::String(s) => s.trim().to_owned(),
-        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
-        _ => {
-            fields.error(name, "A valid number is required.");
-            return None;
-        }
-    };
-    match Money::parse(&text, currency) {
-        Ok(money) if money.minor() >= 0 => Some(money),
-        Ok(_) => {
-            fields.error(name, "Ensure this value is greater than or equal to 0.");
-            None
-        }
-        Err(e) => {
-            fields.error(name, e.to_string());
-            None
-        }
-    }
-}
-
 /// Reads a product body in the shop's currency: `name`, `price` and `category` required unless
 /// `partial` (`PATCH`).
 fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
-    let currency = fields.currency();
     let name = if partial {
         fields.optional_nonblank_text("name", 200)
     } else {
@@ -264,7 +277,7 @@ fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
     if !partial && !fields.contains("price") {
         fields.error("price", "This field is required.");
     }
-    let price = money(fields, "price", currency);
+    let price = fields.money("price");
     let stock = fields.optional::<i64>("stock");
     if stock.is_some_and(|s| s < 0) {
         fields.error("stock", "Ensure this value is greater than or equal to 0.");

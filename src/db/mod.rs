@@ -126,6 +126,20 @@ where
     Ok((count, rows))
 }
 
+/// A timestamp a user chose (any date up to 9999) as a query parameter. MySQL's driver sends a
+/// `DateTime<Utc>` as a `TIMESTAMP`, which MariaDB stores as NULL past 2038-01-19 even in a
+/// `DATETIME` column; a naive `DATETIME` parameter in UTC keeps every date. Other engines take
+/// the zoned value.
+pub fn timestamp_value(
+    backend: DbBackend,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> sea_orm::Value {
+    match backend {
+        DbBackend::MySql => sea_orm::Value::ChronoDateTime(at.map(|at| at.naive_utc())),
+        _ => sea_orm::Value::ChronoDateTimeUtc(at),
+    }
+}
+
 /// For `PATCH`: sets an active-model field only when the request gave a value.
 pub fn set_given<T>(field: &mut sea_orm::ActiveValue<T>, value: Option<T>)
 where

@@ -5,6 +5,7 @@
 //! been given.
 
 mod read;
+mod shop;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -22,6 +23,7 @@ use read::{
     base_url, duration, email_transport, load_or_create_secret, media, positive_integer, rate,
     value,
 };
+pub use shop::CartSettings;
 pub use values::{
     CacheMode, EmailTransport, LogFormat, MediaSettings, MediaStore, S3Settings, Secret,
     SecretOrigin, SecretUrl,
@@ -134,6 +136,8 @@ pub struct Settings {
     /// `EMPORIUM_CACHE_WRITE_WINDOW`: how long a catalog write's in-flight mark outlives a
     /// finish step that never ran (default 30s; a commit must start within half of it).
     pub cache_write_window: Duration,
+    /// `EMPORIUM_CART_*` and `EMPORIUM_THROTTLE_COUPON`.
+    pub cart: CartSettings,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -418,6 +422,8 @@ impl Settings {
             Duration::from_secs(30),
         )?;
 
+        let cart = CartSettings::read(source)?;
+
         Ok(Settings {
             database_url,
             db_max_connections,
@@ -457,6 +463,7 @@ impl Settings {
             cache_mode,
             cache_bytes,
             cache_write_window,
+            cart,
         })
     }
 

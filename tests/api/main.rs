@@ -6,9 +6,11 @@ mod probes;
 mod standins;
 
 mod accounts;
+mod cart;
 mod catalog;
 mod cli;
 mod conventions;
+mod coupons;
 mod database;
 mod email;
 mod engines;

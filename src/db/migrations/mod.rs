@@ -14,6 +14,7 @@ mod m20261124_000003_accounts;
 mod m20261124_000004_catalog;
 mod m20261124_000005_hardening;
 mod m20261125_000006_inventory;
+mod m20261125_000007_cart_coupons;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_catalog::Migration),
             Box::new(m20261124_000005_hardening::Migration),
             Box::new(m20261125_000006_inventory::Migration),
+            Box::new(m20261125_000007_cart_coupons::Migration),
         ]
     }
 

@@ -1,0 +1,21 @@
+//! The `cart_items` table: one line per product in a cart (unique `(cart_id, product_id)`).
+//! No price is stored: a line is priced from the catalog every time it is read.
+
+use sea_orm::entity::prelude::*;
+
+/// A line of a cart.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "cart_items")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub cart_id: i64,
+    pub product_id: i64,
+    pub quantity: i64,
+    pub added_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

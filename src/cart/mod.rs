@@ -1,0 +1,35 @@
+//! The cart: one per user, on the server. Lines hold a product and a quantity, never a price:
+//! every read prices them from the catalog, shows lines that can no longer be bought as such,
+//! and checks the cart's coupon again.
+
+pub mod cart_item;
+pub mod routes;
+pub mod service;
+pub mod shopping_cart;
+pub mod store;
+pub mod views;
+
+use axum::Router;
+use axum::routing::{delete, get, patch, post};
+
+use crate::http::route;
+use crate::state::AppState;
+
+/// The routes of `/api/cart/`.
+pub fn router() -> Router<AppState> {
+    let mut router = route(Router::new(), "/api/cart/", get(routes::get_cart));
+    router = route(router, "/api/cart/add/", post(routes::add));
+    router = route(router, "/api/cart/update/", patch(routes::update));
+    router = route(router, "/api/cart/remove/", delete(routes::remove));
+    route(
+        router,
+        "/api/cart/coupon/",
+        post(routes::apply_coupon).delete(routes::remove_coupon),
+    )
+}
+
+/// The cart's job: the hourly clean-up of idle carts.
+pub fn register_jobs(registry: &mut crate::jobs::Registry) {
+    registry.register(service::PURGE_JOB, service::purge_job);
+    registry.every(service::PURGE_JOB, std::time::Duration::from_secs(3600));
+}

@@ -1,0 +1,160 @@
+//! Thin handlers of `/api/cart/`: every change answers with the whole cart, priced from the
+//! catalog as it is now.
+
+use axum::Json;
+use axum::extract::State;
+
+use super::service;
+use super::views::{AddToCart, ApplyCoupon, CartView, RemoveFromCart, UpdateCartLine};
+use crate::auth::AuthUser;
+use crate::http::ApiResult;
+use crate::http::context::RequestContext;
+use crate::http::extract::Form;
+use crate::http::openapi::{ErrorDetail, ValidationErrors};
+use crate::state::AppState;
+use crate::throttle::Limiter;
+
+/// The user's cart as the response to every cart endpoint.
+async fn cart(
+    state: &AppState,
+    context: &RequestContext,
+    user_id: i64,
+) -> ApiResult<Json<CartView>> {
+    let currency = state.settings.currency;
+    let priced = service::read(&state.db, currency, user_id).await?;
+    Ok(Json(CartView::new(
+        priced,
+        currency,
+        &state.storage,
+        &context.base_url,
+    )))
+}
+
+/// The user's cart; lines whose product became inactive or short of stock are shown as such
+/// and left out of the totals; the coupon is checked again.
+#[utoipa::path(get, path = "/api/cart/", tag = "cart", security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 401, description = "Not authenticated", body = ErrorDetail),
+    ))]
+pub async fn get_cart(
+    State(state): State<AppState>,
+    context: RequestContext,
+    user: AuthUser,
+) -> ApiResult<Json<CartView>> {
+    cart(&state, &context, user.id()).await
+}
+
+/// Add a product; the quantity adds to what the cart holds. Prices come from the catalog.
+#[utoipa::path(post, path = "/api/cart/add/", tag = "cart", security(("jwt" = [])),
+    request_body = AddToCart,
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 400, description = "Unknown or inactive product; quantity below 1, above the stock (\"Only 3 left in stock.\") or the limit; too many different products", body = ValidationErrors),
+        (status = 401, description = "Not authenticated", body = ErrorDetail),
+    ))]
+pub async fn add(
+    State(state): State<AppState>,
+    context: RequestContext,
+    user: AuthUser,
+    Form(request): Form<AddToCart>,
+) -> ApiResult<Json<CartView>> {
+    service::add(
+        &state.db,
+        &state.settings.cart,
+        user.id(),
+        request.product_id,
+        request.quantity.unwrap_or(1),
+    )
+    .await?;
+    cart(&state, &context, user.id()).await
+}
+
+/// Set the quantity of a product in the cart; 0 removes it.
+#[utoipa::path(patch, path = "/api/cart/update/", tag = "cart", security(("jwt" = [])),
+    request_body = UpdateCartLine,
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 400, description = "As for add", body = ValidationErrors),
+        (status = 404, description = "Product not in cart", body = ErrorDetail),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    context: RequestContext,
+    user: AuthUser,
+    Form(request): Form<UpdateCartLine>,
+) -> ApiResult<Json<CartView>> {
+    service::update(
+        &state.db,
+        &state.settings.cart,
+        user.id(),
+        request.product_id,
+        request.quantity,
+    )
+    .await?;
+    cart(&state, &context, user.id()).await
+}
+
+/// Remove a product from the cart: `product_id` in the body or as `?product_id=`.
+#[utoipa::path(delete, path = "/api/cart/remove/", tag = "cart", security(("jwt" = [])),
+    params(("product_id" = Option<i64>, Query, description = "instead of the body")),
+    request_body(content = RemoveFromCart, description = "or `?product_id=`"),
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 400, description = "No product_id", body = ValidationErrors),
+        (status = 404, description = "Product not in cart", body = ErrorDetail),
+    ))]
+pub async fn remove(
+    State(state): State<AppState>,
+    context: RequestContext,
+    user: AuthUser,
+    request: RemoveFromCart,
+) -> ApiResult<Json<CartView>> {
+    service::remove(&state.db, user.id(), request.product_id).await?;
+    cart(&state, &context, user.id()).await
+}
+
+/// Apply a coupon; 400 under `code` says why one does not apply. Codes that do not apply are
+/// counted per user (`EMPORIUM_THROTTLE_COUPON`; 429 past it).
+#[utoipa::path(post, path = "/api/cart/coupon/", tag = "cart", security(("jwt" = [])),
+    request_body = ApplyCoupon,
+    responses(
+        (status = 200, description = "The cart with the discount", body = CartView),
+        (status = 400, description = "Unknown, inactive, not yet valid, expired, used up, or the minimum is not met", body = ValidationErrors),
+        (status = 429, description = "Too many codes that did not apply", body = ErrorDetail),
+    ))]
+pub async fn apply_coupon(
+    State(state): State<AppState>,
+    context: RequestContext,
+    user: AuthUser,
+    Form(request): Form<ApplyCoupon>,
+) -> ApiResult<Json<CartView>> {
+    let failures = state.settings.cart.coupon_failures.map(|rate| Limiter {
+        store: &state.throttle,
+        rate,
+    });
+    service::apply_coupon(
+        &state.db,
+        failures,
+        state.settings.currency,
+        user.id(),
+        &request.code,
+    )
+    .await?;
+    cart(&state, &context, user.id()).await
+}
+
+/// Take the coupon off the cart.
+#[utoipa::path(delete, path = "/api/cart/coupon/", tag = "cart", security(("jwt" = [])),
+    responses(
+        (status = 200, description = "The cart without a coupon", body = CartView),
+        (status = 401, description = "Not authenticated", body = ErrorDetail),
+    ))]
+pub async fn remove_coupon(
+    State(state): State<AppState>,
+    context: RequestContext,
+    user: AuthUser,
+) -> ApiResult<Json<CartView>> {
+    service::remove_coupon(&state.db, user.id()).await?;
+    cart(&state, &context, user.id()).await
+}

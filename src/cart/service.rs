@@ -1,0 +1,347 @@
+//! Cart rules: lines added, changed and removed under the cart's row lock (so two parallel adds
+//! of one product make one line with both quantities), quantities checked against the stock
+//! and the limits, prices always read from the catalog, and the coupon checked again on every
+//! read.
+
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait};
+
+use super::{shopping_cart, store};
+use crate::catalog::{product, product_image};
+use crate::coupons::rules::Refusal;
+use crate::coupons::{coupon, service as coupons};
+use crate::db;
+use crate::http::error::{ApiError, field_error, not_found};
+use crate::jobs::{JobContext, JobError};
+use crate::money::{Currency, Money};
+use crate::settings::CartSettings;
+use crate::throttle::Limiter;
+use crate::time;
+
+/// Largest amount one line may come to, in minor units: with at most 1,000 lines a cart's
+/// subtotal stays inside 64 bits whatever the prices do.
+pub const MAX_LINE_AMOUNT: i128 = 1_000_000_000_000_000;
+
+const UNKNOWN_PRODUCT: &str = "Unknown or unavailable product.";
+const NOT_IN_CART: &str = "Product not in cart.";
+
+/// The user's cart, locked until the returned transaction ends; created first if the user has
+/// none (outside the transaction — see [`store::create_cart`]).
+async fn locked(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> Result<(DatabaseTransaction, shopping_cart::Model), ApiError> {
+    // Twice at most: the clean-up job may delete an idle cart between the two steps.
+    for _ in 0..3 {
+        let tx = db::begin_write(db).await?;
+        if let Some(cart) = store::locked_cart(&tx, user_id).await? {
+            return Ok((tx, cart));
+        }
+        tx.rollback().await?;
+        store::create_cart(db, user_id, time::now()).await?;
+    }
+    Err(ApiError::Unavailable(
+        "the cart could not be created".to_owned(),
+    ))
+}
+
+/// Why `quantity` of `product` cannot be in a cart, if it cannot.
+fn quantity_problem(
+    product: &product::Model,
+    quantity: i64,
+    limits: &CartSettings,
+) -> Option<String> {
+    if quantity > limits.max_quantity {
+        return Some(format!(
+            "Ensure this value is less than or equal to {}.",
+            limits.max_quantity
+        ));
+    }
+    if quantity > product.stock {
+        return Some(stock_message(product.stock));
+    }
+    let amount = i128::from(product.price) * i128::from(quantity);
+    (amount > MAX_LINE_AMOUNT).then(|| "This line's amount is too large.".to_owned())
+}
+
+fn stock_message(stock: i64) -> String {
+    if stock <= 0 {
+        "This product is out of stock.".to_owned()
+    } else {
+        format!("Only {stock} left in stock.")
+    }
+}
+
+/// An active product, or a 400 on `product_id` (an inactive one is as unknown as a missing one).
+async fn active_product(
+    tx: &DatabaseTransaction,
+    product_id: i64,
+) -> Result<product::Model, ApiError> {
+    product::Entity::find_by_id(product_id)
+        .one(tx)
+        .await?
+        .filter(|p| p.is_active)
+        .ok_or_else(|| field_error("product_id", UNKNOWN_PRODUCT))
+}
+
+/// Adds `quantity` of a product to the user's cart, on top of what is there.
+pub async fn add(
+    db: &DatabaseConnection,
+    limits: &CartSettings,
+    user_id: i64,
+    product_id: i64,
+    quantity: i64,
+) -> Result<(), ApiError> {
+    if quantity > limits.max_quantity {
+        return Err(field_error(
+            "quantity",
+            format!(
+                "Ensure this value is less than or equal to {}.",
+                limits.max_quantity
+            ),
+        ));
+    }
+    let (tx, cart) = locked(db, user_id).await?;
+    let product = active_product(&tx, product_id).await?;
+    let line = store::line(&tx, cart.id, product_id).await?;
+    let total = line
+        .as_ref()
+        .map_or(0, |l| l.quantity)
+        .saturating_add(quantity);
+    if let Some(problem) = quantity_problem(&product, total, limits) {
+        return Err(field_error("quantity", problem));
+    }
+    let now = time::now();
+    match line {
+        Some(line) => store::set_quantity(&tx, line.id, total).await?,
+        None => {
+            if store::count_lines(&tx, cart.id).await? >= limits.max_lines {
+                return Err(field_error(
+                    "product_id",
+                    format!(
+                        "A cart holds at most {} different products.",
+                        limits.max_lines
+                    ),
+                ));
+            }
+            store::insert_line(&tx, cart.id, product_id, total, now).await?;
+        }
+    }
+    store::touch(&tx, cart.id, None, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets the quantity of a product already in the cart; 0 removes the line.
+pub async fn update(
+    db: &DatabaseConnection,
+    limits: &CartSettings,
+    user_id: i64,
+    product_id: i64,
+    quantity: i64,
+) -> Result<(), ApiError> {
+    if quantity == 0 {
+        return remove(db, user_id, product_id).await;
+    }
+    let (tx, cart) = locked(db, user_id).await?;
+    let line = store::line(&tx, cart.id, product_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(NOT_IN_CART.to_owned()))?;
+    let product = active_product(&tx, product_id).await?;
+    if let Some(problem) = quantity_problem(&product, quantity, limits) {
+        return Err(field_error("quantity", problem));
+    }
+    store::set_quantity(&tx, line.id, quantity).await?;
+    store::touch(&tx, cart.id, None, time::now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a product's line from the cart.
+pub async fn remove(
+    db: &DatabaseConnection,
+    user_id: i64,
+    product_id: i64,
+) -> Result<(), ApiError> {
+    let (tx, cart) = locked(db, user_id).await?;
+    if !store::delete_line(&tx, cart.id, product_id).await? {
+        return Err(ApiError::NotFound(NOT_IN_CART.to_owned()));
+    }
+    store::touch(&tx, cart.id, None, time::now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies the coupon called `code` (any case) to the user's cart if it applies now to what
+/// the cart holds; else 400 under `code` saying why. Every attempt is counted against
+/// `failures` first and a successful one given back, so codes cannot be guessed by trying
+/// them faster than the limit.
+pub async fn apply_coupon(
+    db: &DatabaseConnection,
+    failures: Option<Limiter<'_>>,
+    currency: Currency,
+    user_id: i64,
+    code: &str,
+) -> Result<(), ApiError> {
+    let key = format!("coupon:user:{user_id}");
+    if let Some(limit) = &failures {
+        limit.admit(&key).await?;
+    }
+    let (tx, cart) = locked(db, user_id).await?;
+    let now = time::now();
+    let subtotal = price_lines(store::lines(&tx, cart.id).await?, HashMap::new()).subtotal;
+    let coupon = match coupons::usable_by_code(&tx, code, user_id, subtotal, now).await? {
+        Ok(coupon) => coupon,
+        Err(refusal) => return Err(coupons::refused(&refusal, currency)),
+    };
+    store::touch(&tx, cart.id, Some(Some(coupon.id)), now).await?;
+    tx.commit().await?;
+    if let Some(limit) = &failures {
+        limit.undo(&key).await?;
+    }
+    Ok(())
+}
+
+/// Takes the coupon off the user's cart.
+pub async fn remove_coupon(db: &DatabaseConnection, user_id: i64) -> Result<(), ApiError> {
+    let (tx, cart) = locked(db, user_id).await?;
+    store::touch(&tx, cart.id, Some(None), time::now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A line priced from the catalog as it is now.
+#[derive(Debug)]
+pub struct PricedLine {
+    pub product: product::Model,
+    pub images: Vec<product_image::Model>,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub subtotal: Money,
+    /// Why it cannot be bought as it is (inactive, short of stock), else `None`.
+    pub problem: Option<String>,
+}
+
+/// A cart priced from the catalog, its coupon checked again.
+#[derive(Debug)]
+pub struct PricedCart {
+    pub lines: Vec<PricedLine>,
+    /// Units in the lines that can be bought.
+    pub total_items: i64,
+    /// Sum of the lines that can be bought.
+    pub subtotal: Money,
+    /// The code of the coupon that applies now.
+    pub coupon: Option<String>,
+    /// Why the cart's coupon gives no discount now, if it does not.
+    pub coupon_message: Option<String>,
+    pub discount: Money,
+    pub total: Money,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Prices lines from their products; `images` per product (primary first) ride along. Lines
+/// whose product is inactive or short of stock are kept with their problem and left out of the
+/// totals.
+fn price_lines(
+    rows: Vec<(super::cart_item::Model, product::Model)>,
+    mut images: HashMap<i64, Vec<product_image::Model>>,
+) -> PricedCart {
+    let mut lines = Vec::with_capacity(rows.len());
+    let (mut total_items, mut subtotal) = (0_i64, 0_i64);
+    for (item, product) in rows {
+        let amount = i128::from(product.price) * i128::from(item.quantity);
+        let problem = if !product.is_active {
+            Some("This product is no longer available.".to_owned())
+        } else if item.quantity > product.stock {
+            Some(stock_message(product.stock))
+        } else if amount > MAX_LINE_AMOUNT {
+            Some("This line's amount is too large.".to_owned())
+        } else {
+            None
+        };
+        let line_total = i64::try_from(amount.min(MAX_LINE_AMOUNT)).unwrap_or(i64::MAX);
+        if problem.is_none() {
+            total_items = total_items.saturating_add(item.quantity);
+            subtotal = subtotal.saturating_add(line_total);
+        }
+        let images = images.remove(&product.id).unwrap_or_default();
+        lines.push(PricedLine {
+            unit_price: Money::from_minor(product.price),
+            subtotal: Money::from_minor(line_total),
+            product,
+            images,
+            quantity: item.quantity,
+            problem,
+        });
+    }
+    PricedCart {
+        lines,
+        total_items,
+        subtotal: Money::from_minor(subtotal),
+        coupon: None,
+        coupon_message: None,
+        discount: Money::ZERO,
+        total: Money::from_minor(subtotal),
+        updated_at: time::now(),
+    }
+}
+
+/// The user's cart as the app shows it (created on the first read).
+pub async fn read(
+    db: &DatabaseConnection,
+    currency: Currency,
+    user_id: i64,
+) -> Result<PricedCart, ApiError> {
+    let cart = match store::cart_of(db, user_id).await? {
+        Some(cart) => cart,
+        None => {
+            store::create_cart(db, user_id, time::now()).await?;
+            store::cart_of(db, user_id).await?.ok_or_else(not_found)?
+        }
+    };
+    let rows = store::lines(db, cart.id).await?;
+    let ids: Vec<i64> = rows.iter().map(|(_, p)| p.id).collect();
+    let images = crate::catalog::store::images_of(db, &ids).await?;
+    let mut priced = price_lines(rows, images);
+    priced.updated_at = cart.updated_at;
+    if let Some(coupon_id) = cart.coupon_id
+        && let Some(coupon) = coupon::Entity::find_by_id(coupon_id).one(db).await?
+    {
+        let now = time::now();
+        match coupons::evaluate(db, &coupon, user_id, priced.subtotal, now).await? {
+            Ok(discount) => {
+                priced.coupon = Some(coupon.code);
+                priced.discount = discount;
+                priced.total = Money::from_minor(priced.subtotal.minor() - discount.minor());
+            }
+            Err(refusal) => {
+                priced.coupon_message = Some(coupon_message(&coupon, &refusal, currency))
+            }
+        }
+    }
+    Ok(priced)
+}
+
+fn coupon_message(coupon: &coupon::Model, refusal: &Refusal, currency: Currency) -> String {
+    format!("{}: {}", coupon.code, refusal.message(currency))
+}
+
+/// The periodic clean-up of idle carts.
+pub const PURGE_JOB: &str = "cart.purge";
+
+/// Deletes carts nobody changed for `EMPORIUM_CART_RETENTION`, and those of deactivated
+/// accounts.
+pub async fn purge_job(ctx: JobContext, _payload: serde_json::Value) -> Result<(), JobError> {
+    let retention = chrono::Duration::from_std(ctx.state.settings.cart.retention)
+        .unwrap_or(chrono::Duration::MAX);
+    let cutoff = time::now()
+        .checked_sub_signed(retention)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let removed = store::purge(&ctx.state.db, cutoff).await?;
+    if removed > 0 {
+        tracing::info!(removed, "removed idle carts");
+    }
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! The cart's queries: a user's cart (created once, locked while it changes), its lines and
+//! their products, and the clean-up of idle carts.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use super::{cart_item, shopping_cart};
+use crate::auth::user;
+use crate::catalog::product;
+use crate::db;
+
+/// The user's cart, if there is one.
+pub async fn cart_of<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<Option<shopping_cart::Model>, DbErr> {
+    shopping_cart::Entity::find()
+        .filter(shopping_cart::Column::UserId.eq(user_id))
+        .one(conn)
+        .await
+}
+
+/// The user's cart, row-locked until the transaction ends (`FOR UPDATE`; SQLite's write
+/// transaction already admits one writer), so changes to one cart take turns.
+pub async fn locked_cart<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<Option<shopping_cart::Model>, DbErr> {
+    shopping_cart::Entity::find()
+        .filter(shopping_cart::Column::UserId.eq(user_id))
+        .lock_exclusive()
+        .one(conn)
+        .await
+}
+
+/// Creates the user's cart on its own (not inside a transaction: on MySQL two transactions
+/// that both looked for the missing row and then insert it would deadlock). A parallel request
+/// that created it first is fine: the unique `user_id` keeps one.
+pub async fn create_cart(
+    db: &DatabaseConnection,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let inserted = shopping_cart::ActiveModel {
+        user_id: Set(user_id),
+        coupon_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if db::is_unique_violation(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The line of `product_id` in the cart.
+pub async fn line<C: ConnectionTrait>(
+    conn: &C,
+    cart_id: i64,
+    product_id: i64,
+) -> Result<Option<cart_item::Model>, DbErr> {
+    cart_item::Entity::find()
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .filter(cart_item::Column::ProductId.eq(product_id))
+        .one(conn)
+        .await
+}
+
+/// How many lines the cart has.
+pub async fn count_lines<C: ConnectionTrait>(conn: &C, cart_id: i64) -> Result<u64, DbErr> {
+    cart_item::Entity::find()
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .count(conn)
+        .await
+}
+
+/// Adds a line.
+pub async fn insert_line<C: ConnectionTrait>(
+    conn: &C,
+    cart_id: i64,
+    product_id: i64,
+    quantity: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    cart_item::ActiveModel {
+        cart_id: Set(cart_id),
+        product_id: Set(product_id),
+        quantity: Set(quantity),
+        added_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a line's quantity.
+pub async fn set_quantity<C: ConnectionTrait>(
+    conn: &C,
+    line_id: i64,
+    quantity: i64,
+) -> Result<(), DbErr> {
+    cart_item::Entity::update_many()
+        .col_expr(cart_item::Column::Quantity, quantity.into())
+        .filter(cart_item::Column::Id.eq(line_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the line of `product_id`; `false` when there was none.
+pub async fn delete_line<C: ConnectionTrait>(
+    conn: &C,
+    cart_id: i64,
+    product_id: i64,
+) -> Result<bool, DbErr> {
+    Ok(cart_item::Entity::delete_many()
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .filter(cart_item::Column::ProductId.eq(product_id))
+        .exec(conn)
+        .await?
+        .rows_affected
+        > 0)
+}
+
+/// Records a change of the cart: its time, and its coupon when `coupon` is given
+/// (`Some(None)` takes the coupon off).
+pub async fn touch<C: ConnectionTrait>(
+    conn: &C,
+    cart_id: i64,
+    coupon: Option<Option<i64>>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut update = shopping_cart::Entity::update_many()
+        .col_expr(shopping_cart::Column::UpdatedAt, now.into())
+        .filter(shopping_cart::Column::Id.eq(cart_id));
+    if let Some(coupon) = coupon {
+        update = update.col_expr(shopping_cart::Column::CouponId, coupon.into());
+    }
+    update.exec(conn).await?;
+    Ok(())
+}
+
+/// The cart's lines in the order they were added, each with its product as the catalog has it
+/// now (two queries whatever the number of lines).
+pub async fn lines<C: ConnectionTrait>(
+    conn: &C,
+    cart_id: i64,
+) -> Result<Vec<(cart_item::Model, product::Model)>, DbErr> {
+    let items = cart_item::Entity::find()
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .order_by_asc(cart_item::Column::AddedAt)
+        .order_by_asc(cart_item::Column::Id)
+        .all(conn)
+        .await?;
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut products: HashMap<i64, product::Model> = product::Entity::find()
+        .filter(product::Column::Id.is_in(items.iter().map(|item| item.product_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    // A product deleted meanwhile took its lines with it (the foreign key cascades).
+    Ok(items
+        .into_iter()
+        .filter_map(|item| {
+            let product = products.remove(&item.product_id)?;
+            Some((item, product))
+        })
+        .collect())
+}
+
+/// Deletes carts nobody changed since `cutoff` and the carts of deactivated accounts, lines
+/// included (the foreign key cascades, in the same statement). A cart changed meanwhile is
+/// left alone: the condition is checked on the row as it is when it is deleted.
+pub async fn purge(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
+    let deactivated = Query::select()
+        .column(user::Column::Id)
+        .from(user::Entity)
+        .and_where(user::Column::IsActive.eq(false))
+        .to_owned();
+    Ok(shopping_cart::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(shopping_cart::Column::UpdatedAt.lt(cutoff))
+                .add(shopping_cart::Column::UserId.in_subquery(deactivated)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -1,0 +1,48 @@
+//! The shop's rules that operators tune: the cart's limits and how long an idle cart is kept.
+
+use std::time::Duration;
+
+use super::read::{duration, positive_integer, rate};
+use super::{SettingsError, Source, invalid};
+use crate::throttle::Rate;
+
+/// The cart's limits.
+#[derive(Clone, Copy, Debug)]
+pub struct CartSettings {
+    /// `EMPORIUM_CART_MAX_LINES`: distinct products in one cart (default 100).
+    pub max_lines: u64,
+    /// `EMPORIUM_CART_MAX_QUANTITY`: units of one product in one cart (default 10,000).
+    pub max_quantity: i64,
+    /// `EMPORIUM_CART_RETENTION`: a cart nobody changed for this long is removed, and so is the
+    /// cart of a deactivated account (default 30d).
+    pub retention: Duration,
+    /// `EMPORIUM_THROTTLE_COUPON`: coupon codes a user may try that turn out not to apply
+    /// (default `20/hour`; `off` disables), so codes cannot be guessed by trying them.
+    pub coupon_failures: Option<Rate>,
+}
+
+/// Largest `EMPORIUM_CART_MAX_QUANTITY`: a line's subtotal stays far inside 64 bits.
+const QUANTITY_CEILING: i64 = 1_000_000;
+
+impl CartSettings {
+    /// Reads the `EMPORIUM_CART_*` variables.
+    pub(super) fn read(source: &dyn Source) -> Result<CartSettings, SettingsError> {
+        let max_quantity = positive_integer(source, "EMPORIUM_CART_MAX_QUANTITY", 10_000_i64)?;
+        if max_quantity > QUANTITY_CEILING {
+            return Err(invalid(
+                "EMPORIUM_CART_MAX_QUANTITY",
+                format!("must be at most {QUANTITY_CEILING}"),
+            ));
+        }
+        Ok(CartSettings {
+            max_lines: positive_integer(source, "EMPORIUM_CART_MAX_LINES", 100_u64)?,
+            max_quantity,
+            retention: duration(
+                source,
+                "EMPORIUM_CART_RETENTION",
+                Duration::from_secs(30 * 24 * 3600),
+            )?,
+            coupon_failures: rate(source, "EMPORIUM_THROTTLE_COUPON", "20/hour")?,
+        })
+    }
+}
