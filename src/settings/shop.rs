@@ -21,8 +21,12 @@ pub struct CartSettings {
     pub coupon_failures: Option<Rate>,
 }
 
-/// Largest `EMPORIUM_CART_MAX_QUANTITY`: a line's subtotal stays far inside 64 bits.
+/// Largest `EMPORIUM_CART_MAX_QUANTITY`.
 const QUANTITY_CEILING: i64 = 1_000_000;
+
+/// Largest `EMPORIUM_CART_MAX_LINES`: with lines of at most 10^15 minor units each, a cart's
+/// subtotal stays inside 64 bits.
+const LINES_CEILING: u64 = 1_000;
 
 impl CartSettings {
     /// Reads the `EMPORIUM_CART_*` variables.
@@ -34,8 +38,15 @@ impl CartSettings {
                 format!("must be at most {QUANTITY_CEILING}"),
             ));
         }
+        let max_lines = positive_integer(source, "EMPORIUM_CART_MAX_LINES", 100_u64)?;
+        if max_lines > LINES_CEILING {
+            return Err(invalid(
+                "EMPORIUM_CART_MAX_LINES",
+                format!("must be at most {LINES_CEILING}"),
+            ));
+        }
         Ok(CartSettings {
-            max_lines: positive_integer(source, "EMPORIUM_CART_MAX_LINES", 100_u64)?,
+            max_lines,
             max_quantity,
             retention: duration(
                 source,

@@ -19,6 +19,15 @@ fn nothing_configured_gives_the_embedded_defaults() {
     assert_eq!(s.currency, Currency::USD);
     assert_eq!(s.max_body_size, 2 * 1024 * 1024);
     assert!(s.cors_origins.is_empty());
+    assert_eq!((s.cart.max_lines, s.cart.max_quantity), (100, 10_000));
+    assert_eq!(s.cart.retention, Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(
+        s.cart.coupon_failures,
+        Some(Rate {
+            limit: 20,
+            period: Duration::from_secs(3600)
+        })
+    );
 }
 
 #[test]
@@ -50,6 +59,11 @@ fn a_bad_value_names_its_variable() {
         ("EMPORIUM_HASH_QUEUE", "-1"),
         ("EMPORIUM_REFRESH_REUSE_GRACE", "2m"),
         ("EMPORIUM_JOB_RETENTION", "forever"),
+        ("EMPORIUM_CART_MAX_LINES", "0"),
+        ("EMPORIUM_CART_MAX_LINES", "1001"),
+        ("EMPORIUM_CART_MAX_QUANTITY", "2000000"),
+        ("EMPORIUM_CART_RETENTION", "a month"),
+        ("EMPORIUM_THROTTLE_COUPON", "many"),
     ];
     for (name, bad) in cases {
         let err = settings(&[(name, bad)]).expect_err("must be refused");
