@@ -12,6 +12,8 @@
 
 pub mod views;
 
+use std::collections::HashMap;
+
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -95,12 +97,12 @@ async fn stock_and_version<C: ConnectionTrait>(
         .await
 }
 
-async fn record<C: ConnectionTrait>(
-    conn: &C,
+fn movement(
     applied: Applied,
     delta: i64,
     cause: &Cause,
-) -> Result<(), DbErr> {
+    at: chrono::DateTime<chrono::Utc>,
+) -> stock_movement::ActiveModel {
     stock_movement::ActiveModel {
         product_id: Set(applied.product_id),
         delta: Set(delta),
@@ -108,11 +110,20 @@ async fn record<C: ConnectionTrait>(
         reason: Set(cause.reason.clone()),
         reference: Set(cause.reference.clone()),
         idempotency_key: Set(cause.idempotency_key.clone()),
-        created_at: Set(time::now()),
+        created_at: Set(at),
         ..Default::default()
     }
-    .insert(conn)
-    .await?;
+}
+
+async fn record<C: ConnectionTrait>(
+    conn: &C,
+    applied: Applied,
+    delta: i64,
+    cause: &Cause,
+) -> Result<(), DbErr> {
+    movement(applied, delta, cause, time::now())
+        .insert(conn)
+        .await?;
     Ok(())
 }
 
@@ -124,10 +135,15 @@ fn stock_change(change: &mut Change, applied: Applied, before: i64) {
     }
 }
 
-/// Moves the stock of every line by its delta, in `conn`'s transaction, in product-id order
-/// (lines of one product are summed), recording a movement each. Either every line applies or
-/// the error says which could not — every short product, not just the first — and the caller
-/// must roll back. Returns what was applied and what the cache must be told at commit.
+/// Moves the stock of every line by its delta, in `conn`'s transaction (lines of one product
+/// are summed), recording a movement each — three statements whatever the number of lines: the
+/// products' rows are read and locked in id order (`FOR UPDATE`; SQLite's write transaction
+/// already admits one writer), so two callers touching the same products lock them in the same
+/// order and cannot deadlock; one conditional update moves them all
+/// (`stock = stock + d WHERE stock + d BETWEEN 0 AND MAX_STOCK`, as a guard under the lock);
+/// one insert records the movements. Either every line applies or the error names every
+/// product that could not — and nothing was written, though the caller must still roll back.
+/// Returns what was applied and what the cache must be told at commit.
 pub async fn apply<C: ConnectionTrait>(
     conn: &C,
     lines: &[StockLine],
@@ -144,59 +160,86 @@ pub async fn apply<C: ConnectionTrait>(
             _ => merged.push(line),
         }
     }
-    let mut applied = Vec::with_capacity(merged.len());
+    merged.retain(|line| line.delta != 0);
+    if merged.is_empty() {
+        return Ok((Vec::new(), Change::new()));
+    }
+    let ids: Vec<i64> = merged.iter().map(|line| line.product_id).collect();
+    let current: HashMap<i64, (i64, i64)> = product::Entity::find()
+        .select_only()
+        .column(product::Column::Id)
+        .column(product::Column::Stock)
+        .column(product::Column::Version)
+        .filter(product::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(product::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<(i64, i64, i64)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(id, stock, version)| (id, (stock, version)))
+        .collect();
     let mut short = Vec::new();
-    let mut change = Change::new();
-    for line in merged.into_iter().filter(|l| l.delta != 0) {
-        let bounded = (-MAX_STOCK..=MAX_STOCK).contains(&line.delta);
-        let updated = if bounded {
-            product::Entity::update_many()
-                .col_expr(
-                    product::Column::Stock,
-                    Expr::col(product::Column::Stock).add(line.delta),
-                )
-                .col_expr(
-                    product::Column::Version,
-                    Expr::col(product::Column::Version).add(1),
-                )
-                .col_expr(product::Column::UpdatedAt, Expr::value(time::now()))
-                .filter(product::Column::Id.eq(line.product_id))
-                .filter(Expr::col(product::Column::Stock).add(line.delta).gte(0))
-                .filter(
-                    Expr::col(product::Column::Stock)
-                        .add(line.delta)
-                        .lte(MAX_STOCK),
-                )
-                .exec(conn)
-                .await?
-                .rows_affected
-        } else {
-            0
-        };
-        let current = stock_and_version(conn, line.product_id).await?;
-        let Some((stock, version)) = current else {
+    for line in &merged {
+        let Some(&(stock, _)) = current.get(&line.product_id) else {
             return Err(StockError::NoProduct(line.product_id));
         };
-        if updated == 0 {
+        if !(0..=MAX_STOCK).contains(&stock.saturating_add(line.delta)) {
             short.push(Shortage {
                 product_id: line.product_id,
                 requested: Ord::max(line.delta.saturating_neg(), 0),
                 available: stock,
             });
-            continue;
         }
-        let done = Applied {
-            product_id: line.product_id,
-            stock_after: stock,
-            version,
-        };
-        record(conn, done, line.delta, cause).await?;
-        stock_change(&mut change, done, stock - line.delta);
-        applied.push(done);
     }
     if !short.is_empty() {
         return Err(StockError::Short(short));
     }
+    // One CASE picks each product's delta (every delta is within ±2·MAX_STOCK here).
+    let mut delta = sea_orm::sea_query::CaseStatement::new();
+    for line in &merged {
+        delta = delta.case(product::Column::Id.eq(line.product_id), line.delta);
+    }
+    let delta: sea_orm::sea_query::SimpleExpr = delta.finally(0).into();
+    let moved = Expr::col(product::Column::Stock).add(delta);
+    let updated = product::Entity::update_many()
+        .col_expr(product::Column::Stock, moved.clone())
+        .col_expr(
+            product::Column::Version,
+            Expr::col(product::Column::Version).add(1),
+        )
+        .col_expr(product::Column::UpdatedAt, Expr::value(time::now()))
+        .filter(product::Column::Id.is_in(ids.iter().copied()))
+        .filter(moved.clone().gte(0))
+        .filter(moved.lte(MAX_STOCK))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    if updated != merged.len() as u64 {
+        // The rows were locked and checked: only a bug gets here. Nothing counts.
+        return Err(StockError::Database(DbErr::Custom(format!(
+            "stock update moved {updated} of {} locked products",
+            merged.len()
+        ))));
+    }
+    let now = time::now();
+    let mut applied = Vec::with_capacity(merged.len());
+    let mut movements = Vec::with_capacity(merged.len());
+    let mut change = Change::new();
+    for line in &merged {
+        let (stock, version) = current[&line.product_id];
+        let done = Applied {
+            product_id: line.product_id,
+            stock_after: stock + line.delta,
+            version: version + 1,
+        };
+        movements.push(movement(done, line.delta, cause, now));
+        stock_change(&mut change, done, stock);
+        applied.push(done);
+    }
+    stock_movement::Entity::insert_many(movements)
+        .exec(conn)
+        .await?;
     Ok((applied, change))
 }
 
