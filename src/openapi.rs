@@ -64,6 +64,11 @@ use crate::money::Currency;
         crate::coupons::routes::get_coupon,
         crate::coupons::routes::update_coupon,
         crate::coupons::routes::delete_coupon,
+        crate::orders::routes::create_order,
+        crate::orders::routes::list_orders,
+        crate::orders::routes::get_order,
+        crate::orders::routes::cancel_order,
+        crate::orders::routes::change_status,
     ),
     components(schemas(ErrorDetail, ValidationErrors)),
     modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),
@@ -73,6 +78,7 @@ use crate::money::Currency;
         (name = "catalog", description = "Categories, products, images, stock"),
         (name = "cart", description = "The user's cart on the server, priced from the catalog"),
         (name = "coupons", description = "Discount codes (staff)"),
+        (name = "orders", description = "Checkout from the cart, the order lifecycle"),
     ),
 )]
 pub struct ApiDoc;

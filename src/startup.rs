@@ -54,6 +54,8 @@ pub fn job_registry() -> Registry {
     crate::jobs::register_jobs(&mut registry);
     crate::accounts::register_jobs(&mut registry);
     crate::cart::register_jobs(&mut registry);
+    crate::idempotency::register_jobs(&mut registry);
+    crate::orders::register_jobs(&mut registry);
     registry
 }
 
@@ -300,6 +302,7 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.merge(crate::catalog::router());
     routes = routes.merge(crate::cart::router());
     routes = routes.merge(crate::coupons::router());
+    routes = routes.merge(crate::orders::router());
     if let Some(extra) = extra_routes {
         routes = routes.merge(extra);
     }

@@ -281,6 +281,18 @@ pub async fn address<C: ConnectionTrait>(
         .await
 }
 
+/// The user's default address, if any.
+pub async fn default_address<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<Option<address::Model>, DbErr> {
+    address::Entity::find()
+        .filter(address::Column::UserId.eq(user_id))
+        .filter(address::Column::IsDefault.eq(true))
+        .one(conn)
+        .await
+}
+
 /// True when the user has at least one address.
 pub async fn has_address<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<bool, DbErr> {
     Ok(address::Entity::find()

@@ -129,10 +129,17 @@ pub async fn apply_coupon(
     user: AuthUser,
     Form(request): Form<ApplyCoupon>,
 ) -> ApiResult<Json<CartView>> {
-    let failures = state.settings.cart.coupon_failures.map(|rate| Limiter {
-        store: &state.throttle,
-        rate,
-    });
+    let failures = state
+        .settings
+        .cart
+        .coupon_failures
+        .map(|rate| service::CouponFailures {
+            limiter: Limiter {
+                store: &state.throttle,
+                rate,
+            },
+            client: crate::throttle::client_key(context.client_ip),
+        });
     service::apply_coupon(
         &state.db,
         failures,

@@ -33,7 +33,7 @@ async fn locked(
     db: &DatabaseConnection,
     user_id: i64,
 ) -> Result<(DatabaseTransaction, shopping_cart::Model), ApiError> {
-    // Twice at most: the clean-up job may delete an idle cart between the two steps.
+    // A few tries: the clean-up job may delete an idle cart between the two steps.
     for _ in 0..3 {
         let tx = db::begin_write(db).await?;
         if let Some(cart) = store::locked_cart(&tx, user_id).await? {
@@ -126,7 +126,16 @@ pub async fn add(
                     ),
                 ));
             }
-            store::insert_line(&tx, cart.id, product_id, total, now).await?;
+            // A product deleted after it was read: as unknown as one that never was.
+            store::insert_line(&tx, cart.id, product_id, total, now)
+                .await
+                .map_err(|e| {
+                    if db::is_foreign_key_violation(&e) {
+                        field_error("product_id", UNKNOWN_PRODUCT)
+                    } else {
+                        e.into()
+                    }
+                })?;
         }
     }
     store::touch(&tx, cart.id, None, now).await?;
@@ -180,14 +189,14 @@ pub async fn remove(
 /// them faster than the limit.
 pub async fn apply_coupon(
     db: &DatabaseConnection,
-    failures: Option<Limiter<'_>>,
+    failures: Option<CouponFailures<'_>>,
     currency: Currency,
     user_id: i64,
     code: &str,
 ) -> Result<(), ApiError> {
-    let key = format!("coupon:user:{user_id}");
-    if let Some(limit) = &failures {
-        limit.admit(&key).await?;
+    let keys = failures.as_ref().map(|f| f.keys(user_id));
+    if let (Some(failures), Some(keys)) = (&failures, &keys) {
+        failures.admit(keys).await?;
     }
     let (tx, cart) = locked(db, user_id).await?;
     let now = time::now();
@@ -196,12 +205,64 @@ pub async fn apply_coupon(
         Ok(coupon) => coupon,
         Err(refusal) => return Err(coupons::refused(&refusal, currency)),
     };
-    store::touch(&tx, cart.id, Some(Some(coupon.id)), now).await?;
+    // A coupon deleted after it was read is as unknown as one that never was.
+    store::touch(&tx, cart.id, Some(Some(coupon.id)), now)
+        .await
+        .map_err(|e| {
+            if db::is_foreign_key_violation(&e) {
+                coupons::refused(&Refusal::Unknown, currency)
+            } else {
+                e.into()
+            }
+        })?;
     tx.commit().await?;
-    if let Some(limit) = &failures {
-        limit.undo(&key).await?;
+    coupons::prepare_user(db, coupon.id, user_id).await?;
+    if let (Some(failures), Some(keys)) = (&failures, &keys) {
+        failures.undo(keys).await?;
     }
     Ok(())
+}
+
+/// The count of coupon codes that did not apply: per user at the rate, per client address at
+/// [`ADDRESS_FACTOR`] times it (free accounts from one address do not multiply the guesses).
+pub struct CouponFailures<'a> {
+    pub limiter: Limiter<'a>,
+    /// The client's address as throttles count it.
+    pub client: String,
+}
+
+/// How many more failed codes one client address may try than one user.
+pub const ADDRESS_FACTOR: u64 = 5;
+
+impl CouponFailures<'_> {
+    fn keys(&self, user_id: i64) -> [String; 2] {
+        [
+            format!("coupon:user:{user_id}"),
+            format!("coupon:client:{}", self.client),
+        ]
+    }
+
+    async fn admit(&self, keys: &[String; 2]) -> Result<(), ApiError> {
+        self.limiter.admit(&keys[0]).await?;
+        let per_address = Limiter {
+            store: self.limiter.store,
+            rate: crate::throttle::Rate {
+                limit: self.limiter.rate.limit.saturating_mul(ADDRESS_FACTOR),
+                period: self.limiter.rate.period,
+            },
+        };
+        if let Err(e) = per_address.admit(&keys[1]).await {
+            // Refused by the address: this attempt does not count against the user.
+            self.limiter.undo(&keys[0]).await?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn undo(&self, keys: &[String; 2]) -> Result<(), ApiError> {
+        self.limiter.undo(&keys[0]).await?;
+        self.limiter.undo(&keys[1]).await
+    }
 }
 
 /// Takes the coupon off the user's cart.

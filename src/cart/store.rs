@@ -1,8 +1,6 @@
 //! The cart's queries: a user's cart (created once, locked while it changes), its lines and
 //! their products, and the clean-up of idle carts.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -152,35 +150,30 @@ pub async fn touch<C: ConnectionTrait>(
 }
 
 /// The cart's lines in the order they were added, each with its product as the catalog has it
-/// now (two queries whatever the number of lines).
+/// now: one query whatever the number of lines.
 pub async fn lines<C: ConnectionTrait>(
     conn: &C,
     cart_id: i64,
 ) -> Result<Vec<(cart_item::Model, product::Model)>, DbErr> {
-    let items = cart_item::Entity::find()
+    Ok(cart_item::Entity::find()
+        .find_also_related(product::Entity)
         .filter(cart_item::Column::CartId.eq(cart_id))
         .order_by_asc(cart_item::Column::AddedAt)
         .order_by_asc(cart_item::Column::Id)
         .all(conn)
-        .await?;
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut products: HashMap<i64, product::Model> = product::Entity::find()
-        .filter(product::Column::Id.is_in(items.iter().map(|item| item.product_id)))
-        .all(conn)
         .await?
         .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    // A product deleted meanwhile took its lines with it (the foreign key cascades).
-    Ok(items
-        .into_iter()
-        .filter_map(|item| {
-            let product = products.remove(&item.product_id)?;
-            Some((item, product))
-        })
+        // A product deleted meanwhile took its lines with it (the foreign key cascades).
+        .filter_map(|(item, product)| Some((item, product?)))
         .collect())
+}
+
+/// Deletes the cart and its lines (the foreign key cascades): an order took them.
+pub async fn delete_cart<C: ConnectionTrait>(conn: &C, cart_id: i64) -> Result<(), DbErr> {
+    shopping_cart::Entity::delete_by_id(cart_id)
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Deletes carts nobody changed since `cutoff` and the carts of deactivated accounts, lines

@@ -10,7 +10,7 @@ use super::service::{PricedCart, PricedLine};
 use crate::catalog::views::ProductSummary;
 use crate::coupons::views::CODE_MAX;
 use crate::http::error::ApiError;
-use crate::http::extract::{Fields, FromFields, JsonObject};
+use crate::http::extract::{FieldValue, Fields, FromFields, JsonObject};
 use crate::money::Currency;
 use crate::state::AppState;
 use crate::storage::Storage;
@@ -148,13 +148,27 @@ where
         let query: Vec<(String, String)> =
             serde_urlencoded::from_str(request.uri().query().unwrap_or("")).unwrap_or_default();
         let JsonObject(mut map) = JsonObject::from_request(request, state).await?;
-        if !map.contains_key("product_id")
-            && let Some((_, id)) = query.into_iter().find(|(name, _)| name == "product_id")
-        {
-            map.insert("product_id".to_owned(), Value::String(id));
+        let in_query: Vec<String> = query
+            .into_iter()
+            .filter(|(name, _)| name == "product_id")
+            .map(|(_, id)| id)
+            .collect();
+        let mut conflicting = in_query.windows(2).any(|pair| pair[0] != pair[1]);
+        if let Some(id) = in_query.first() {
+            match map.get("product_id") {
+                None => {
+                    map.insert("product_id".to_owned(), Value::String(id.clone()));
+                }
+                Some(given) => {
+                    conflicting |= i64::from_json(given).ok() != id.trim().parse::<i64>().ok();
+                }
+            }
         }
         let mut fields = Fields::new(map, currency);
         let product_id = fields.required::<i64>("product_id");
+        if conflicting {
+            fields.error("product_id", "Given more than once with different values.");
+        }
         fields.finish()?;
         Ok(RemoveFromCart {
             product_id: product_id.unwrap_or_default(),

@@ -15,9 +15,7 @@ use crate::db;
 use crate::http::error::{ApiError, conflict, field_error, not_found};
 use crate::time;
 
-use super::store::{
-    Slugged, free_slug, insert_slugged, is_foreign_key_violation, slug_error, tree,
-};
+use super::store::{Slugged, free_slug, insert_slugged, slug_error, tree};
 
 /// Lower-case ASCII words joined by hyphens, like Django's `slugify`.
 pub fn slugify(text: &str, max: usize) -> String {
@@ -221,7 +219,7 @@ pub async fn delete_category(
     let deleted = category::Entity::delete_by_id(id).exec(&tx).await;
     match deleted {
         // A product or child added in between: the foreign key refuses.
-        Err(e) if is_foreign_key_violation(&e) => {
+        Err(e) if crate::db::is_foreign_key_violation(&e) => {
             return Err(conflict(
                 "This category still has products or sub-categories.",
             ));

@@ -22,7 +22,7 @@ use crate::storage::Storage;
 use crate::time;
 
 use super::categories::slugify;
-use super::store::{Slugged, free_slug, insert_slugged, is_foreign_key_violation, slug_error};
+use super::store::{Slugged, free_slug, insert_slugged, slug_error};
 use super::store::{check_category, touch};
 pub use super::store::{get_product, list_products};
 
@@ -372,7 +372,9 @@ pub async fn add_image(
                 .map(|()| row)
                 .map_err(ApiError::from)
         }
-        Err(e) if is_foreign_key_violation(&e) || matches!(e, DbErr::RecordNotFound(_)) => {
+        Err(e)
+            if crate::db::is_foreign_key_violation(&e) || matches!(e, DbErr::RecordNotFound(_)) =>
+        {
             Err(not_found())
         }
         Err(e) => Err(e.into()),

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::categories::{descendants, missing_category};
@@ -136,18 +136,11 @@ impl SlugField for product::ActiveModel {
     }
 }
 
-pub(super) fn is_foreign_key_violation(error: &DbErr) -> bool {
-    matches!(
-        error.sql_err(),
-        Some(SqlErr::ForeignKeyConstraintViolation(_))
-    )
-}
-
 /// A failed write of a category or product as the client should see it: a taken slug is a
 /// 400 on `slug`; a parent or category deleted by a parallel request after it was checked is a
 /// 400 on that field (`parent` for a category, `category` for a product).
 pub(super) fn slug_error(error: DbErr, what: &str) -> ApiError {
-    if is_foreign_key_violation(&error) {
+    if db::is_foreign_key_violation(&error) {
         let field = if what == "category" {
             "parent"
         } else {

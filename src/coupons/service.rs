@@ -157,6 +157,19 @@ pub async fn delete_coupon(db: &DatabaseConnection, id: i64) -> Result<(), ApiEr
     }
 }
 
+/// The coupon called `code`, whatever its case. Only codes a coupon can have are looked up: no
+/// engine's collation or Unicode case folding can make another string match one.
+pub async fn find_by_code<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+) -> Result<Option<coupon::Model>, DbErr> {
+    let code = code.trim();
+    if !super::views::is_code(code) {
+        return Ok(None);
+    }
+    store::by_code(conn, code).await
+}
+
 /// The coupon called `code` if `user_id` may use it now on `subtotal`, else why not.
 pub async fn usable_by_code<C: ConnectionTrait>(
     conn: &C,
@@ -165,7 +178,7 @@ pub async fn usable_by_code<C: ConnectionTrait>(
     subtotal: Money,
     now: DateTime<Utc>,
 ) -> Result<Result<coupon::Model, Refusal>, DbErr> {
-    let Some(coupon) = store::by_code(conn, code).await? else {
+    let Some(coupon) = find_by_code(conn, code).await? else {
         return Ok(Err(Refusal::Unknown));
     };
     let user_uses = store::user_uses(conn, coupon.id, user_id).await?;
@@ -192,48 +205,55 @@ pub struct Redeemed {
     pub discount: Money,
 }
 
-/// Uses `coupon_id` once for `user_id` on an order of `subtotal`, in `conn`'s transaction:
-/// the global count and the user's count each move by a conditional update, so any number of
-/// parallel orders stay within `max_uses` and `max_uses_per_user`. A refusal leaves both counts
-/// as they were; the caller decides whether the order goes on without the coupon. Redemptions
-/// of one coupon take turns on its row until their transactions end.
+/// Uses `coupon` (as read at the start of the order) once for `user_id` on an order of
+/// `subtotal`, in `conn`'s transaction: the global count and the user's count each move by a
+/// conditional update, so any number of parallel orders stay within `max_uses` and
+/// `max_uses_per_user`. A refusal leaves both counts as they were; the caller decides whether
+/// the order goes on without the coupon. Redemptions of one coupon take turns on its row until
+/// their transactions end. Two statements when the user's counter row exists (see
+/// [`prepare_user`]).
 pub async fn redeem<C: ConnectionTrait>(
     conn: &C,
-    coupon_id: i64,
+    coupon: &coupon::Model,
     user_id: i64,
     subtotal: Money,
     now: DateTime<Utc>,
 ) -> Result<Result<Redeemed, Refusal>, DbErr> {
-    if !store::take_use(conn, coupon_id, now).await? {
+    if subtotal.minor() < coupon.min_order_amount {
+        return Ok(Err(Refusal::BelowMinimum(Money::from_minor(
+            coupon.min_order_amount,
+        ))));
+    }
+    if !store::take_use(conn, coupon.id, now).await? {
         // Not usable: say why, from the row as it is now.
-        let Some(coupon) = store::coupon(conn, coupon_id).await? else {
+        let Some(current) = store::coupon(conn, coupon.id).await? else {
             return Ok(Err(Refusal::Unknown));
         };
-        let user_uses = store::user_uses(conn, coupon_id, user_id).await?;
-        let refusal = rules::check(&coupon, now, user_uses, subtotal)
+        let user_uses = store::user_uses(conn, coupon.id, user_id).await?;
+        let refusal = rules::check(&current, now, user_uses, subtotal)
             .err()
             .unwrap_or(Refusal::UsedUp);
         return Ok(Err(refusal));
     }
-    // The row is ours until commit; read it as it is now (our own update included).
-    let Some(coupon) = store::coupon(conn, coupon_id).await? else {
-        return Ok(Err(Refusal::Unknown));
-    };
-    let refusal = if subtotal.minor() < coupon.min_order_amount {
-        Some(Refusal::BelowMinimum(Money::from_minor(
-            coupon.min_order_amount,
-        )))
-    } else if !store::take_user_use(conn, coupon_id, user_id, coupon.max_uses_per_user).await? {
-        Some(Refusal::UsedUpByUser)
-    } else {
-        None
-    };
-    if let Some(refusal) = refusal {
-        store::give_back_use(conn, coupon_id).await?;
-        return Ok(Err(refusal));
+    if !store::take_user_use(conn, coupon.id, user_id, coupon.max_uses_per_user).await? {
+        store::give_back_use(conn, coupon.id).await?;
+        return Ok(Err(Refusal::UsedUpByUser));
     }
-    let discount = rules::discount(&coupon, subtotal);
-    Ok(Ok(Redeemed { coupon, discount }))
+    Ok(Ok(Redeemed {
+        coupon: coupon.clone(),
+        discount: rules::discount(coupon, subtotal),
+    }))
+}
+
+/// Makes sure `user_id` has a counter row for `coupon_id` (outside any transaction: a first
+/// insert inside a redemption would cost statements and, on MySQL, could deadlock with a
+/// parallel first insert). Called when a coupon is applied to a cart or named in an order.
+pub async fn prepare_user(
+    db: &DatabaseConnection,
+    coupon_id: i64,
+    user_id: i64,
+) -> Result<(), DbErr> {
+    store::ensure_user_row(db, coupon_id, user_id).await
 }
 
 /// Gives back the use an order took (its cancellation), in `conn`'s transaction. The caller

@@ -11,9 +11,9 @@ use sea_orm::{
 use super::{coupon, coupon_use};
 use crate::db;
 
-/// The key a code is unique and found by: its lower-case form.
+/// The key a code is unique and found by: its lower-case form (codes are ASCII).
 pub fn code_key(code: &str) -> String {
-    code.trim().to_lowercase()
+    code.trim().to_ascii_lowercase()
 }
 
 /// One coupon.
@@ -208,6 +208,36 @@ pub async fn take_user_use<C: ConnectionTrait>(
         Ok(_) => Ok(true),
         // Someone else's row after all: their use counts, this one does not.
         Err(e) if db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Inserts `user_id`'s counter row for the coupon with no uses, unless it exists.
+pub async fn ensure_user_row(
+    db: &sea_orm::DatabaseConnection,
+    coupon_id: i64,
+    user_id: i64,
+) -> Result<(), DbErr> {
+    let exists = coupon_use::Entity::find()
+        .filter(coupon_use::Column::CouponId.eq(coupon_id))
+        .filter(coupon_use::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let inserted = coupon_use::ActiveModel {
+        coupon_id: Set(coupon_id),
+        user_id: Set(user_id),
+        uses: Set(0),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if db::is_unique_violation(&e) => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -244,6 +244,15 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
     )
 }
 
+/// True when `error` is a foreign-key violation: a row it points at was deleted by a parallel
+/// request after it was read.
+pub fn is_foreign_key_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
 /// Applies every pending migration. Safe to run again (applied ones are skipped) and from
 /// several processes at once: PostgreSQL and MySQL hold a named lock for the duration, SQLite
 /// takes its write lock, so the second process waits and then finds nothing left to do.

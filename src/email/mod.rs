@@ -57,6 +57,14 @@ pub const PASSWORD_RESET: Template = Template {
     html: include_str!("templates/password_reset.html"),
 };
 
+/// The stock alert to staff: `shop`, `threshold`, `products` (one line per product).
+pub const STOCK_ALERT: Template = Template {
+    name: "stock_alert",
+    subject: "{{ shop }}: stock is running low",
+    text: include_str!("templates/stock_alert.txt"),
+    html: include_str!("templates/stock_alert.html"),
+};
+
 /// A template asked for a value it was not given.
 #[derive(Debug, thiserror::Error)]
 #[error("template {template} needs {{{{ {name} }}}}")]

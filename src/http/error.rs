@@ -56,13 +56,34 @@ impl FieldErrors {
         }
     }
 
+    /// Adds every message of `inner` under `field` (a nested object's errors: in the body they
+    /// read `{"field": {"inner_field": ["…"]}}`, as DRF nests a serializer's errors).
+    pub fn nest(&mut self, field: &str, inner: FieldErrors) {
+        for (name, messages) in inner.0 {
+            for message in messages {
+                self.add(format!("{field}.{name}"), message);
+            }
+        }
+    }
+
     fn to_json(&self) -> Value {
-        Value::Object(
-            self.0
-                .iter()
-                .map(|(field, messages)| (field.clone(), json!(messages)))
-                .collect(),
-        )
+        let mut body = Map::new();
+        for (field, messages) in &self.0 {
+            match field.split_once('.') {
+                Some((outer, inner)) => {
+                    let entry = body
+                        .entry(outer.to_owned())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(nested) = entry {
+                        nested.insert(inner.to_owned(), json!(messages));
+                    }
+                }
+                None => {
+                    body.insert(field.clone(), json!(messages));
+                }
+            }
+        }
+        Value::Object(body)
     }
 }
 

@@ -122,11 +122,25 @@ impl FieldValue for String {
 }
 
 impl FieldValue for i64 {
+    /// A JSON integer, or a string of one; like DRF, a whole number written with a zero
+    /// fraction (`2.0`, `"2.00"`, which an app's JSON encoder sends for a double) is one too.
     fn from_json(value: &Value) -> Result<Self, String> {
         const MESSAGE: &str = "A valid integer is required.";
+        let whole = |text: &str| {
+            let text = text.trim();
+            let digits = match text.split_once('.') {
+                Some((whole, fraction)) if fraction.bytes().all(|b| b == b'0') => whole,
+                Some(_) => return None,
+                None => text,
+            };
+            digits.parse::<i64>().ok()
+        };
         match value {
-            Value::Number(n) => n.as_i64().ok_or_else(|| MESSAGE.to_owned()),
-            Value::String(s) => s.trim().parse().map_err(|_| MESSAGE.to_owned()),
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| whole(&n.to_string()))
+                .ok_or_else(|| MESSAGE.to_owned()),
+            Value::String(s) => whole(s).ok_or_else(|| MESSAGE.to_owned()),
             _ => Err(MESSAGE.to_owned()),
         }
     }
@@ -379,6 +393,30 @@ impl Fields {
         Some(value)
     }
 
+    /// An optional nested object read as `T`; its problems are reported under `name`
+    /// (`{"name": {"field": ["…"]}}`).
+    pub fn nested<T: FromFields>(&mut self, name: &str) -> Option<T> {
+        let value = self.optional::<Value>(name)?;
+        let Value::Object(map) = value else {
+            self.error(
+                name,
+                format!(
+                    "Invalid data. Expected a dictionary, but got {}.",
+                    json_type(&value)
+                ),
+            );
+            return None;
+        };
+        let mut inner = Fields::new(map, self.currency);
+        let parsed = T::from_fields(&mut inner);
+        if inner.errors.is_empty() {
+            parsed
+        } else {
+            self.errors.nest(name, inner.errors);
+            None
+        }
+    }
+
     /// Records a message for `name` (a rule beyond the type, e.g. a range).
     pub fn error(&mut self, name: &str, message: impl Into<String>) {
         self.errors.add(name, message);
@@ -533,5 +571,10 @@ mod tests {
         assert!(i64::from_json(&value).is_err());
         assert_eq!(i64::from_json(&json!(" 42 ")), Ok(42));
         assert!(i64::from_json(&json!(4.5)).is_err());
+        assert_eq!(i64::from_json(&json!(2.0)), Ok(2));
+        assert_eq!(i64::from_json(&json!("2.00")), Ok(2));
+        assert!(i64::from_json(&json!("2.5")).is_err());
+        assert!(i64::from_json(&json!(1e300)).is_err());
+        assert!(i64::from_json(&json!(".")).is_err());
     }
 }

@@ -73,6 +73,17 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, job: NewJob) -> Result<i64, D
     Ok(active(job).insert(conn).await?.id)
 }
 
+/// Enqueues several jobs in one statement on `conn` (the business transaction).
+pub async fn enqueue_many<C: ConnectionTrait>(conn: &C, jobs: Vec<NewJob>) -> Result<(), DbErr> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    Jobs::insert_many(jobs.into_iter().map(active))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Enqueues a job with a unique key on its own (not inside another transaction); `None` when
 /// a job with that key already exists.
 pub async fn enqueue_unique(db: &DatabaseConnection, job: NewJob) -> Result<Option<i64>, DbErr> {

@@ -23,7 +23,7 @@ use read::{
     base_url, duration, email_transport, load_or_create_secret, media, positive_integer, rate,
     value,
 };
-pub use shop::CartSettings;
+pub use shop::{CartSettings, OrderSettings};
 pub use values::{
     CacheMode, EmailTransport, LogFormat, MediaSettings, MediaStore, S3Settings, Secret,
     SecretOrigin, SecretUrl,
@@ -138,6 +138,8 @@ pub struct Settings {
     pub cache_write_window: Duration,
     /// `EMPORIUM_CART_*` and `EMPORIUM_THROTTLE_COUPON`.
     pub cart: CartSettings,
+    /// `EMPORIUM_ORDER_PAYMENT_TIMEOUT` and `EMPORIUM_LOW_STOCK_THRESHOLD`.
+    pub orders: OrderSettings,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -423,6 +425,7 @@ impl Settings {
         )?;
 
         let cart = CartSettings::read(source)?;
+        let orders = OrderSettings::read(source)?;
 
         Ok(Settings {
             database_url,
@@ -464,6 +467,7 @@ impl Settings {
             cache_bytes,
             cache_write_window,
             cart,
+            orders,
         })
     }
 

@@ -57,3 +57,43 @@ impl CartSettings {
         })
     }
 }
+
+/// Orders' timings and thresholds.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderSettings {
+    /// `EMPORIUM_ORDER_PAYMENT_TIMEOUT`: an order still `PENDING` and unpaid this long after it
+    /// was placed is cancelled and its stock returned (default 30m).
+    pub payment_timeout: Duration,
+    /// `EMPORIUM_LOW_STOCK_THRESHOLD`: an order that takes a product's stock from above this to
+    /// this or below sends staff one stock alert (default 5; 0 alerts when it runs out).
+    pub low_stock_threshold: i64,
+}
+
+impl OrderSettings {
+    /// Reads the `EMPORIUM_ORDER_*` and `EMPORIUM_LOW_STOCK_*` variables.
+    pub(super) fn read(source: &dyn Source) -> Result<OrderSettings, SettingsError> {
+        let low_stock_threshold = match super::read::value(source, "EMPORIUM_LOW_STOCK_THRESHOLD")?
+        {
+            None => 5,
+            Some(text) => text
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=1_000_000_000).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "EMPORIUM_LOW_STOCK_THRESHOLD",
+                        format!("{text:?} is not a whole number from 0 to 1000000000"),
+                    )
+                })?,
+        };
+        Ok(OrderSettings {
+            payment_timeout: duration(
+                source,
+                "EMPORIUM_ORDER_PAYMENT_TIMEOUT",
+                Duration::from_secs(30 * 60),
+            )?,
+            low_stock_threshold,
+        })
+    }
+}

@@ -20,6 +20,8 @@ fn nothing_configured_gives_the_embedded_defaults() {
     assert_eq!(s.max_body_size, 2 * 1024 * 1024);
     assert!(s.cors_origins.is_empty());
     assert_eq!((s.cart.max_lines, s.cart.max_quantity), (100, 10_000));
+    assert_eq!(s.orders.payment_timeout, Duration::from_secs(30 * 60));
+    assert_eq!(s.orders.low_stock_threshold, 5);
     assert_eq!(s.cart.retention, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(
         s.cart.coupon_failures,
@@ -64,6 +66,8 @@ fn a_bad_value_names_its_variable() {
         ("EMPORIUM_CART_MAX_QUANTITY", "2000000"),
         ("EMPORIUM_CART_RETENTION", "a month"),
         ("EMPORIUM_THROTTLE_COUPON", "many"),
+        ("EMPORIUM_ORDER_PAYMENT_TIMEOUT", "half an hour"),
+        ("EMPORIUM_LOW_STOCK_THRESHOLD", "-1"),
     ];
     for (name, bad) in cases {
         let err = settings(&[(name, bad)]).expect_err("must be refused");

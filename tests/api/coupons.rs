@@ -371,7 +371,7 @@ async fn a_coupon_that_does_not_apply_is_refused_under_code_saying_why() {
     let tx = app.state.db.begin().await.expect("begin");
     coupons::redeem(
         &tx,
-        one.id,
+        &one,
         staff_id,
         Money::from_minor(1000),
         emporium::time::now(),
@@ -566,15 +566,22 @@ async fn users(app: &TestApp, n: usize) -> Vec<i64> {
 /// returns how many were redeemed.
 async fn redeem_in_parallel(app: &TestApp, coupon_id: i64, buyers: Vec<i64>) -> usize {
     let db = Arc::new(app.state.db.clone());
+    let coupon = Arc::new(
+        coupon::Entity::find_by_id(coupon_id)
+            .one(&app.state.db)
+            .await
+            .expect("query")
+            .expect("coupon"),
+    );
     let tasks: Vec<_> = buyers
         .into_iter()
         .map(|user_id| {
-            let db = db.clone();
+            let (db, coupon) = (db.clone(), coupon.clone());
             tokio::spawn(async move {
                 let tx = emporium::db::begin_write(&db).await.expect("begin");
                 let outcome = coupons::redeem(
                     &tx,
-                    coupon_id,
+                    &coupon,
                     user_id,
                     Money::from_minor(10_000),
                     emporium::time::now(),

@@ -1,0 +1,23 @@
+//! The `order_items` table: a product's name and price as they were when the order was placed.
+
+use sea_orm::entity::prelude::*;
+
+/// A line of an order.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "order_items")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: String,
+    /// Null once the product is deleted.
+    pub product_id: Option<i64>,
+    pub product_name: String,
+    pub price_snapshot: i64,
+    pub quantity: i64,
+    pub subtotal: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

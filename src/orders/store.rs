@@ -1,0 +1,136 @@
+//! The orders' queries: inserts, one order or a page with their lines (two queries whatever
+//! the page size), and status changes as conditional updates.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select, Set,
+};
+
+use super::lifecycle::Status;
+use super::{order, order_item};
+use crate::db;
+
+/// Inserts an order.
+pub async fn insert_order<C: ConnectionTrait>(
+    conn: &C,
+    row: order::ActiveModel,
+) -> Result<(), DbErr> {
+    order::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts an order's lines in one statement.
+pub async fn insert_items<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<order_item::ActiveModel>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    order_item::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// One order.
+pub async fn order<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<order::Model>, DbErr> {
+    order::Entity::find_by_id(id.to_owned()).one(conn).await
+}
+
+/// The lines of the given orders, by order, in the order they were placed.
+pub async fn items_of<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<order_item::Model>>, DbErr> {
+    let mut by_order: HashMap<String, Vec<order_item::Model>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(by_order);
+    }
+    let rows = order_item::Entity::find()
+        .filter(order_item::Column::OrderId.is_in(ids.iter().cloned()))
+        .order_by_asc(order_item::Column::Id)
+        .all(conn)
+        .await?;
+    for row in rows {
+        by_order.entry(row.order_id.clone()).or_default().push(row);
+    }
+    Ok(by_order)
+}
+
+/// Which orders a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    /// Only this user's (always set for a customer).
+    pub user_id: Option<i64>,
+    pub status: Option<Status>,
+}
+
+fn filtered(filter: &OrderFilter) -> Select<order::Entity> {
+    let mut query = order::Entity::find();
+    if let Some(user_id) = filter.user_id {
+        query = query.filter(order::Column::UserId.eq(user_id));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(order::Column::Status.eq(status.as_str()));
+    }
+    query
+}
+
+/// A page of orders, newest first.
+pub async fn page<C: ConnectionTrait>(
+    conn: &C,
+    filter: &OrderFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<order::Model>), DbErr> {
+    db::page(
+        conn,
+        filtered(filter),
+        |q| {
+            q.order_by_desc(order::Column::CreatedAt)
+                .order_by_desc(order::Column::Id)
+        },
+        offset,
+        limit,
+    )
+    .await
+}
+
+/// Moves an order to `to` if its status is one of `from` — one conditional update, so of two
+/// requests that race (an owner's cancel and the expiry job) exactly one wins. `false`: the
+/// status was not one of `from`.
+pub async fn move_status<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    from: &[Status],
+    to: Status,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to.as_str()))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// The row to insert for a line of a new order (its id comes from the database).
+pub fn new_item(item: &order_item::Model) -> order_item::ActiveModel {
+    order_item::ActiveModel {
+        order_id: Set(item.order_id.clone()),
+        product_id: Set(item.product_id),
+        product_name: Set(item.product_name.clone()),
+        price_snapshot: Set(item.price_snapshot),
+        quantity: Set(item.quantity),
+        subtotal: Set(item.subtotal),
+        ..Default::default()
+    }
+}
