@@ -10,8 +10,7 @@ pub mod record;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -111,7 +110,7 @@ pub async fn save<C: ConnectionTrait>(
     status: u16,
     body: &str,
 ) -> Result<(), DbErr> {
-    record::ActiveModel {
+    let row = record::ActiveModel {
         user_id: Set(keyed.user_id),
         scope: Set(keyed.scope.to_owned()),
         key: Set(keyed.key.clone()),
@@ -120,9 +119,11 @@ pub async fn save<C: ConnectionTrait>(
         response: Set(body.to_owned()),
         created_at: Set(time::now()),
         ..Default::default()
-    }
-    .insert(conn)
-    .await?;
+    };
+    // Without reading the row back (MySQL has no RETURNING: that would be a second statement).
+    record::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 

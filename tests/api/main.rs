@@ -19,3 +19,4 @@ mod inventory;
 mod jobs;
 mod media;
 mod operations;
+mod orders;
