@@ -187,28 +187,6 @@ async fn place(
         .map(Money::from_minor)
         .map_err(|_| ApiError::BadRequest("The order's amount is too large.".to_owned()))?;
 
-    // The coupon: the one named, else the cart's if it still applies (as the cart shows it).
-    let candidate: Option<coupon::Model> = match (named, cart.coupon_id) {
-        (Some(coupon), _) => Some(coupon),
-        (None, Some(id)) => coupon_store::coupon(&tx, id).await?,
-        (None, None) => None,
-    };
-    let now = time::now();
-    let mut used: Option<coupon::Model> = None;
-    let mut discount = Money::ZERO;
-    if let Some(candidate) = candidate {
-        match coupons::redeem(&tx, &candidate, user_id, subtotal, now).await? {
-            Ok(redeemed) => {
-                discount = redeemed.discount;
-                used = Some(redeemed.coupon);
-            }
-            Err(refusal) if request.coupon_code.is_some() => {
-                return Err(field_error("coupon_code", refusal.message(currency)));
-            }
-            Err(_) => {}
-        }
-    }
-
     let cause = Cause {
         reason: "order".to_owned(),
         reference: format!("order:{order_id}"),
@@ -229,6 +207,30 @@ async fn place(
         }
         Err(StockError::Database(e)) => return Err(e.into()),
     };
+
+    // The coupon: the one named, else the cart's if it still applies (as the cart shows it).
+    // Redeemed after the stock, so the coupon's row lock — which every order using it needs —
+    // is not held while this order waits for its products' rows.
+    let candidate: Option<coupon::Model> = match (named, cart.coupon_id) {
+        (Some(coupon), _) => Some(coupon),
+        (None, Some(id)) => coupon_store::coupon(&tx, id).await?,
+        (None, None) => None,
+    };
+    let now = time::now();
+    let mut used: Option<coupon::Model> = None;
+    let mut discount = Money::ZERO;
+    if let Some(candidate) = candidate {
+        match coupons::redeem(&tx, &candidate, user_id, subtotal, now).await? {
+            Ok(redeemed) => {
+                discount = redeemed.discount;
+                used = Some(redeemed.coupon);
+            }
+            Err(refusal) if request.coupon_code.is_some() => {
+                return Err(field_error("coupon_code", refusal.message(currency)));
+            }
+            Err(_) => {}
+        }
+    }
 
     let row = order::Model {
         id: order_id.clone(),

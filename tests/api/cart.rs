@@ -552,3 +552,84 @@ async fn idle_carts_and_carts_of_deactivated_accounts_are_cleaned_up() {
         "the clean-up is scheduled"
     );
 }
+
+#[tokio::test]
+async fn a_product_or_coupon_deleted_while_users_use_it_is_a_400_never_a_500() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        tokens.push(app.customer_token().await);
+    }
+    let filler = product(&app, &staff, "Filler", "1.00", 100).await;
+    for token in &tokens {
+        add(&app, token, json!({"product_id": filler})).await;
+    }
+    for round in 0..4 {
+        let doomed = product(&app, &staff, &format!("Doomed {round}"), "1.00", 100).await;
+        let (_, coupon) = app
+            .call(
+                Method::POST,
+                "/api/coupons/",
+                Some(&staff),
+                Some(json!({"code": format!("GONE{round}"), "kind": "fixed", "value": "1"})),
+            )
+            .await;
+        let coupon_id = coupon["id"].as_i64().expect("id");
+        let answers = burst(tokens.len() * 2 + 2, |i| match i {
+            0 => app
+                .client
+                .delete(app.url(&format!("/api/products/{doomed}/")))
+                .bearer_auth(&staff),
+            1 => app
+                .client
+                .delete(app.url(&format!("/api/coupons/{coupon_id}/")))
+                .bearer_auth(&staff),
+            i if i % 2 == 0 => app
+                .client
+                .post(app.url("/api/cart/add/"))
+                .bearer_auth(&tokens[i / 2 - 1])
+                .json(&json!({"product_id": doomed})),
+            i => app
+                .client
+                .post(app.url("/api/cart/coupon/"))
+                .bearer_auth(&tokens[i / 2 - 1])
+                .json(&json!({"code": format!("gone{round}")})),
+        })
+        .await;
+        assert!(
+            answers.iter().all(|a| matches!(a.status, 200 | 204 | 400)),
+            "{answers:?}"
+        );
+    }
+    for token in &tokens {
+        let body = cart(&app, token).await;
+        assert_eq!(
+            lines(&body),
+            [(filler, 1)],
+            "the deleted products left no line"
+        );
+        assert_eq!(body["coupon"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn remove_refuses_two_different_product_ids_and_quantities_may_be_whole_floats() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let token = app.customer_token().await;
+    let boot = product(&app, &staff, "Boot", "1.00", 10).await;
+    let (status, body) = add(&app, &token, json!({"product_id": boot, "quantity": 2.0})).await;
+    assert_eq!((status, lines(&body)), (200, vec![(boot, 2)]));
+    let (status, body) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/cart/remove/?product_id={}", boot + 1),
+            Some(&token),
+            Some(json!({"product_id": boot})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["product_id"].is_array());
+    assert_eq!(lines(&cart(&app, &token).await), [(boot, 2)]);
+}

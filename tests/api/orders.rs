@@ -931,3 +931,53 @@ async fn a_checkout_is_at_most_fifteen_statements_whatever_the_cart_holds() {
         "the same whatever the number of lines: {counts:?}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL or MariaDB: set EMPORIUM_TEST_DATABASE and pass --include-ignored"]
+async fn checkouts_of_different_products_never_wait_on_each_other() {
+    crate::helpers::service("EMPORIUM_TEST_DATABASE");
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let (alice, bob) = (app.customer_token().await, app.customer_token().await);
+    let boot = product(&app, &staff, "Boot", "10.00", 5).await;
+    let sock = product(&app, &staff, "Sock", "1.00", 5).await;
+    add(&app, &alice, json!({"product_id": boot})).await;
+    add(&app, &bob, json!({"product_id": sock})).await;
+    // An open checkout holds the boot's row…
+    let open = sea_orm::TransactionTrait::begin(&app.state.db)
+        .await
+        .expect("begin");
+    let cause = emporium::catalog::inventory::Cause {
+        reason: "order".to_owned(),
+        reference: "order:open".to_owned(),
+        idempotency_key: None,
+    };
+    let boot_line = [emporium::catalog::inventory::StockLine {
+        product_id: boot,
+        delta: -1,
+    }];
+    emporium::catalog::inventory::apply(&open, &boot_line, &cause)
+        .await
+        .expect("holds the boot");
+    // …while a checkout of socks goes through.
+    let socks = tokio::time::timeout(
+        Duration::from_secs(5),
+        place(&app, &bob, json!({"shipping_address": address()})),
+    )
+    .await;
+    assert_eq!(socks.expect("did not wait").0, 201);
+    // A checkout of the boot does wait (so the check above can fail).
+    let boots = tokio::time::timeout(
+        Duration::from_millis(700),
+        place(&app, &alice, json!({"shipping_address": address()})),
+    )
+    .await;
+    assert!(boots.is_err(), "a checkout of the held product should wait");
+    open.rollback().await.expect("release");
+    assert_eq!(
+        place(&app, &alice, json!({"shipping_address": address()}))
+            .await
+            .0,
+        201
+    );
+}
