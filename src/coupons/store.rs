@@ -237,7 +237,8 @@ pub async fn ensure_user_row(
     .await;
     match inserted {
         Ok(_) => Ok(()),
-        Err(e) if db::is_unique_violation(&e) => Ok(()),
+        // There already, or the coupon was deleted meanwhile (its redemption will say so).
+        Err(e) if db::is_unique_violation(&e) || db::is_foreign_key_violation(&e) => Ok(()),
         Err(e) => Err(e),
     }
 }
