@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use utoipa::OpenApi;
 
 use crate::http::openapi::{
-    BearerAuth, ConventionResponses, CreatedLinks, ErrorDetail, ValidationErrors,
+    BearerAuth, ConventionResponses, CreatedLinks, ErrorDetail, FieldMessages, ValidationErrors,
 };
 use crate::money::Currency;
 
@@ -70,7 +70,7 @@ use crate::money::Currency;
         crate::orders::routes::cancel_order,
         crate::orders::routes::change_status,
     ),
-    components(schemas(ErrorDetail, ValidationErrors)),
+    components(schemas(ErrorDetail, ValidationErrors, FieldMessages)),
     modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),
     tags(
         (name = "operations", description = "Health, readiness, metrics and the job queue"),

@@ -14,10 +14,19 @@ pub struct ErrorDetail {
     pub detail: String,
 }
 
-/// `{"field": ["message", …], "non_field_errors": […]}`.
+/// `{"field": ["message", …], "non_field_errors": […]}`; a nested object's errors nest:
+/// `{"shipping_address": {"line1": ["…"]}}`.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"quantity": ["Ensure this value is greater than or equal to 1."]}))]
-pub struct ValidationErrors(pub std::collections::BTreeMap<String, Vec<String>>);
+pub struct ValidationErrors(pub std::collections::BTreeMap<String, FieldMessages>);
+
+/// The messages of one field: a list, or per field of a nested object.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FieldMessages {
+    List(Vec<String>),
+    Nested(std::collections::BTreeMap<String, Vec<String>>),
+}
 
 /// Adds the answers every operation can give because of the conventions, not because of its
 /// own rules: 400 for a body or query it cannot read (field errors or `{"detail"}`), 401 for a
