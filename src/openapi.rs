@@ -69,6 +69,10 @@ use crate::money::Currency;
         crate::orders::routes::get_order,
         crate::orders::routes::cancel_order,
         crate::orders::routes::change_status,
+        crate::reviews::routes::list_reviews,
+        crate::reviews::routes::create_review,
+        crate::reviews::routes::update_review,
+        crate::reviews::routes::delete_review,
     ),
     components(schemas(ErrorDetail, ValidationErrors, FieldMessages)),
     modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),
@@ -79,6 +83,7 @@ use crate::money::Currency;
         (name = "cart", description = "The user's cart on the server, priced from the catalog"),
         (name = "coupons", description = "Discount codes (staff)"),
         (name = "orders", description = "Checkout from the cart, the order lifecycle"),
+        (name = "reviews", description = "Reviews and ratings by buyers"),
     ),
 )]
 pub struct ApiDoc;

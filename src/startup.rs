@@ -303,6 +303,7 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.merge(crate::cart::router());
     routes = routes.merge(crate::coupons::router());
     routes = routes.merge(crate::orders::router());
+    routes = routes.merge(crate::reviews::router());
     if let Some(extra) = extra_routes {
         routes = routes.merge(extra);
     }

@@ -40,24 +40,33 @@ pub async fn locked_cart<C: ConnectionTrait>(
 /// Creates the user's cart on its own (not inside a transaction: on MySQL two transactions
 /// that both looked for the missing row and then insert it would deadlock). A parallel request
 /// that created it first is fine: the unique `user_id` keeps one.
+///
+/// MariaDB can break a deadlock between two such inserts next to a just-deleted row of the same
+/// user (an order emptied the cart): the statement is simply tried again.
 pub async fn create_cart(
     db: &DatabaseConnection,
     user_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let inserted = shopping_cart::ActiveModel {
-        user_id: Set(user_id),
-        coupon_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await;
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(e) if db::is_unique_violation(&e) => Ok(()),
-        Err(e) => Err(e),
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let row = shopping_cart::ActiveModel {
+            user_id: Set(user_id),
+            coupon_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        match shopping_cart::Entity::insert(row)
+            .exec_without_returning(db)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if db::is_unique_violation(&e) => return Ok(()),
+            Err(e) if db::is_contention(&e) && attempt < 3 => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 

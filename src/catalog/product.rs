@@ -20,6 +20,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Moves on with every write of the product (cached responses are checked against it).
     pub version: i64,
+    /// Reviews of the product (kept with every review write).
+    pub review_count: i64,
+    /// The sum of their ratings.
+    pub rating_total: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

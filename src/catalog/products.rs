@@ -146,6 +146,20 @@ pub fn parse_filter(
     Ok(filter)
 }
 
+/// The mean of a product's ratings with two decimals, rounded half-up (`"4.50"`), or `None`
+/// before its first review.
+pub fn average_rating(product: &product::Model) -> Option<String> {
+    if product.review_count <= 0 {
+        return None;
+    }
+    let (total, count) = (
+        i128::from(product.rating_total),
+        i128::from(product.review_count),
+    );
+    let hundredths = (total * 200 + count) / (2 * count);
+    Some(format!("{}.{:02}", hundredths / 100, hundredths % 100))
+}
+
 /// A product with its category and images, ready for a view.
 pub struct ProductRow {
     pub product: product::Model,
@@ -190,6 +204,8 @@ pub async fn create_product(
             product_id: row.id,
             stock_after: row.stock,
             version: row.version,
+            price: row.price,
+            is_active: row.is_active,
         };
         let cause = Cause {
             reason: "product created".to_owned(),
@@ -259,6 +275,8 @@ pub async fn update_product(
             product_id: id,
             stock_after: row.stock,
             version,
+            price: row.price,
+            is_active: row.is_active,
         };
         let cause = Cause {
             reason: "product edit".to_owned(),
@@ -444,5 +462,35 @@ mod tests {
         .expect("valid");
         assert_eq!(ok.search, ["red", "shoe"]);
         assert_eq!(ok.max_price, Some(Money::from_minor(2050)));
+    }
+
+    #[test]
+    fn the_average_rating_has_two_decimals_rounded_half_up() {
+        let now = crate::time::now();
+        let rated = |count, total| product::Model {
+            id: 1,
+            name: String::new(),
+            slug: String::new(),
+            description: String::new(),
+            price: 0,
+            stock: 0,
+            is_active: true,
+            category_id: 1,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+            review_count: count,
+            rating_total: total,
+        };
+        assert_eq!(average_rating(&rated(0, 0)), None);
+        assert_eq!(average_rating(&rated(2, 9)).as_deref(), Some("4.50"));
+        assert_eq!(average_rating(&rated(3, 13)).as_deref(), Some("4.33"));
+        assert_eq!(average_rating(&rated(3, 14)).as_deref(), Some("4.67"));
+        assert_eq!(
+            average_rating(&rated(8, 37)).as_deref(),
+            Some("4.63"),
+            "4.625 rounds up"
+        );
+        assert_eq!(average_rating(&rated(1, 5)).as_deref(), Some("5.00"));
     }
 }

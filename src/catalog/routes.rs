@@ -95,6 +95,7 @@ fn row_of(row: &ProductRow) -> (String, i64) {
 
 fn product_view(state: &AppState, base_url: &str, row: ProductRow) -> ProductView {
     let currency = state.settings.currency;
+    let average_rating = products::average_rating(&row.product);
     ProductView {
         id: row.product.id,
         name: row.product.name,
@@ -115,9 +116,8 @@ fn product_view(state: &AppState, base_url: &str, row: ProductRow) -> ProductVie
             .iter()
             .map(|image| ImageView::new(image, &state.storage, base_url))
             .collect(),
-        // Reviews arrive with their own issue; until then nothing is rated.
-        average_rating: None,
-        review_count: 0,
+        average_rating,
+        review_count: row.product.review_count,
         created_at: row.product.created_at,
         updated_at: row.product.updated_at,
     }

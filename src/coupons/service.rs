@@ -205,13 +205,14 @@ pub struct Redeemed {
     pub discount: Money,
 }
 
-/// Uses `coupon` (as read at the start of the order) once for `user_id` on an order of
-/// `subtotal`, in `conn`'s transaction: the global count and the user's count each move by a
-/// conditional update, so any number of parallel orders stay within `max_uses` and
-/// `max_uses_per_user`. A refusal leaves both counts as they were; the caller decides whether
-/// the order goes on without the coupon. Redemptions of one coupon take turns on its row until
-/// their transactions end. Two statements when the user's counter row exists (see
-/// [`prepare_user`]).
+/// Uses `coupon` once for `user_id` on an order of `subtotal`, in `conn`'s transaction.
+/// `coupon` is read with [`store::locked`] in the same transaction, so every rule — and the
+/// discount — is judged on the coupon as it is, and redemptions of one coupon take turns on its
+/// row until their transactions end. The global count and the user's count each move by a
+/// conditional update (guards that hold even for a stale `coupon`), so any number of parallel
+/// orders stay within `max_uses` and `max_uses_per_user`. A refusal leaves both counts as they
+/// were; the caller decides whether the order goes on without the coupon. Two statements when
+/// the user's counter row exists (see [`prepare_user`]), four on a first use without it.
 pub async fn redeem<C: ConnectionTrait>(
     conn: &C,
     coupon: &coupon::Model,
@@ -219,13 +220,12 @@ pub async fn redeem<C: ConnectionTrait>(
     subtotal: Money,
     now: DateTime<Utc>,
 ) -> Result<Result<Redeemed, Refusal>, DbErr> {
-    if subtotal.minor() < coupon.min_order_amount {
-        return Ok(Err(Refusal::BelowMinimum(Money::from_minor(
-            coupon.min_order_amount,
-        ))));
+    // Everything but the user's own count, on the row as read.
+    if let Err(refusal) = rules::check(coupon, now, 0, subtotal) {
+        return Ok(Err(refusal));
     }
     if !store::take_use(conn, coupon.id, now).await? {
-        // Not usable: say why, from the row as it is now.
+        // Not usable after all (the row moved on since it was read): say why, as it is now.
         let Some(current) = store::coupon(conn, coupon.id).await? else {
             return Ok(Err(Refusal::Unknown));
         };

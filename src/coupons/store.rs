@@ -212,35 +212,47 @@ pub async fn take_user_use<C: ConnectionTrait>(
     }
 }
 
-/// Inserts `user_id`'s counter row for the coupon with no uses, unless it exists.
+/// Inserts `user_id`'s counter row for the coupon with no uses, unless it exists: one insert
+/// whose unique violation means it was there.
 pub async fn ensure_user_row(
     db: &sea_orm::DatabaseConnection,
     coupon_id: i64,
     user_id: i64,
 ) -> Result<(), DbErr> {
-    let exists = coupon_use::Entity::find()
-        .filter(coupon_use::Column::CouponId.eq(coupon_id))
-        .filter(coupon_use::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-        .is_some();
-    if exists {
-        return Ok(());
-    }
-    let inserted = coupon_use::ActiveModel {
+    let row = coupon_use::ActiveModel {
         coupon_id: Set(coupon_id),
         user_id: Set(user_id),
         uses: Set(0),
         ..Default::default()
-    }
-    .insert(db)
-    .await;
-    match inserted {
+    };
+    match coupon_use::Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+    {
         Ok(_) => Ok(()),
         // There already, or the coupon was deleted meanwhile (its redemption will say so).
         Err(e) if db::is_unique_violation(&e) || db::is_foreign_key_violation(&e) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The coupon, locked until the transaction ends, read as it is now: `by_id` or by code.
+pub async fn locked<C: ConnectionTrait>(
+    conn: &C,
+    id: Option<i64>,
+    code: Option<&str>,
+) -> Result<Option<coupon::Model>, DbErr> {
+    let mut query = coupon::Entity::find();
+    if let Some(id) = id {
+        query = query.filter(coupon::Column::Id.eq(id));
+    }
+    if let Some(code) = code {
+        query = query.filter(coupon::Column::CodeKey.eq(code_key(code)));
+    }
+    if id.is_none() && code.is_none() {
+        return Ok(None);
+    }
+    query.lock_exclusive().one(conn).await
 }
 
 /// Gives one of `user_id`'s uses of the coupon back (never below zero).

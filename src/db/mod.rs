@@ -244,6 +244,25 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
     )
 }
 
+/// A lock wait that timed out or a deadlock the database broke: the work can simply be tried
+/// again (PostgreSQL 55P03 and 40P01, MySQL 1205 and 1213, SQLite busy).
+pub fn is_contention(error: &DbErr) -> bool {
+    let text = error.to_string();
+    [
+        "55P03",
+        "40P01",
+        "1205 (HY000)",
+        "1213 (40001)",
+        "database is locked",
+    ]
+    .iter()
+    .any(|code| text.contains(code))
+        || text.contains("lock timeout")
+        || text.contains("deadlock detected")
+        || text.contains("Deadlock found")
+        || text.contains("Lock wait timeout")
+}
+
 /// True when `error` is a foreign-key violation: a row it points at was deleted by a parallel
 /// request after it was read.
 pub fn is_foreign_key_violation(error: &DbErr) -> bool {

@@ -272,25 +272,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A lock wait that timed out or a deadlock the database broke: the work can simply be tried
-/// again (PostgreSQL 55P03 and 40P01, MySQL 1205 and 1213, SQLite busy).
-fn is_contention(error: &sea_orm::DbErr) -> bool {
-    let text = error.to_string();
-    [
-        "55P03",
-        "40P01",
-        "1205 (HY000)",
-        "1213 (40001)",
-        "database is locked",
-    ]
-    .iter()
-    .any(|code| text.contains(code))
-        || text.contains("lock timeout")
-        || text.contains("deadlock detected")
-        || text.contains("Deadlock found")
-        || text.contains("Lock wait timeout")
-}
-
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> ApiError {
         use sea_orm::DbErr;
@@ -299,7 +280,7 @@ impl From<sea_orm::DbErr> for ApiError {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
                 ApiError::Unavailable(error.to_string())
             }
-            other if is_contention(&other) => ApiError::Overloaded,
+            other if crate::db::is_contention(&other) => ApiError::Overloaded,
             other => ApiError::Internal(other.to_string()),
         }
     }

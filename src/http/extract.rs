@@ -512,16 +512,27 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get("idempotency-key") else {
+        let mut values = parts.headers.get_all("idempotency-key").iter();
+        let Some(value) = values.next() else {
             return Ok(IdempotencyKey(None));
         };
+        let refused = || {
+            bad_request(format!(
+                "Idempotency-Key must be one header of 1 to {IDEMPOTENCY_KEY_MAX} visible characters."
+            ))
+        };
+        if values.next().is_some() {
+            return Err(refused());
+        }
         match value.to_str().map(str::trim) {
-            Ok(key) if !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_MAX => {
+            Ok(key)
+                if !key.is_empty()
+                    && key.len() <= IDEMPOTENCY_KEY_MAX
+                    && key.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
                 Ok(IdempotencyKey(Some(key.to_owned())))
             }
-            _ => Err(bad_request(format!(
-                "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} visible characters."
-            ))),
+            _ => Err(refused()),
         }
     }
 }

@@ -29,22 +29,19 @@ pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 pub struct Keyed {
     pub user_id: i64,
     pub scope: &'static str,
+    /// SHA-256 (hex) of the key as sent: fixed length, and compared byte for byte whatever the
+    /// column's collation (MariaDB's would make `Key-A` and `key-a` one key).
     pub key: String,
     pub request_hash: String,
 }
 
 impl Keyed {
     /// `key` for `user_id` at `scope`, for a request whose parsed form is `request`.
-    pub fn new(
-        user_id: i64,
-        scope: &'static str,
-        key: String,
-        request: &serde_json::Value,
-    ) -> Keyed {
+    pub fn new(user_id: i64, scope: &'static str, key: &str, request: &serde_json::Value) -> Keyed {
         Keyed {
             user_id,
             scope,
-            key,
+            key: hex(&Sha256::digest(key.as_bytes())),
             request_hash: request_hash(request),
         }
     }

@@ -143,7 +143,8 @@ pub async fn cancel(
     let from = who.allowed_from();
     let now = time::now();
     let tx = db::begin_write(db).await?;
-    if !store::move_status(&tx, id, from, Status::Cancelled, now).await? {
+    let unpaid_only = who == Canceller::Expiry;
+    if !store::move_status(&tx, id, from, Status::Cancelled, now, unpaid_only).await? {
         tx.rollback().await?;
         let current = store::order(db, id).await?.ok_or_else(not_found)?;
         return Err(cannot(&current, "be cancelled"));
@@ -190,7 +191,7 @@ pub async fn change_status(
         Status::Delivered => Status::Shipped,
         _ => return Err(cannot(&current, &format!("become {}", to.as_str()))),
     };
-    if !store::move_status(db, id, &[from], to, time::now()).await? {
+    if !store::move_status(db, id, &[from], to, time::now(), false).await? {
         let current = store::order(db, id).await?.ok_or_else(not_found)?;
         return Err(cannot(&current, &format!("become {}", to.as_str())));
     }
@@ -228,8 +229,20 @@ pub async fn expire_job(ctx: JobContext, payload: Value) -> Result<(), JobError>
             tracing::info!(order = %order_id, "unpaid order expired");
             Ok(())
         }
-        // Settled meanwhile (paid, or cancelled by its owner): nothing to do.
-        Err(ApiError::Conflict { .. } | ApiError::NotFound(_)) => Ok(()),
+        Err(ApiError::NotFound(_)) => Ok(()),
+        // Settled meanwhile (paid, or cancelled by its owner): nothing to do. Still pending
+        // (its stock could not be taken back): try again later rather than forget it.
+        Err(e @ ApiError::Conflict { .. }) => {
+            let still_pending = store::order(&state.db, &order_id)
+                .await?
+                .is_some_and(|o| o.status == Status::Pending.as_str());
+            if still_pending {
+                tracing::warn!(order = %order_id, error = %e, "expiry could not cancel the order");
+                Err(JobError::retry(e))
+            } else {
+                Ok(())
+            }
+        }
         Err(e) => Err(JobError::retry(e)),
     }
 }

@@ -20,8 +20,12 @@ use crate::http::pagination::{Page, Pagination};
 use crate::idempotency::Keyed;
 use crate::state::AppState;
 
-/// An order id from the path: a UUID, else no such order.
+/// An order id from the path: a UUID in its usual hyphenated form (any case), else no such
+/// order — one order, one URL.
 fn order_id(raw: &str) -> ApiResult<String> {
+    if raw.len() != 36 {
+        return Err(not_found());
+    }
     uuid::Uuid::parse_str(raw)
         .map(|id| id.hyphenated().to_string())
         .map_err(|_| not_found())
@@ -61,7 +65,7 @@ pub async fn create_order(
     IdempotencyKey(key): IdempotencyKey,
     Form(request): Form<CreateOrder>,
 ) -> ApiResult<Response> {
-    let keyed = key.map(|key| Keyed::new(user.id(), CREATE_SCOPE, key, &request.canonical()));
+    let keyed = key.map(|key| Keyed::new(user.id(), CREATE_SCOPE, &key, &request.canonical()));
     let checkout = Checkout {
         db: &state.db,
         cache: &state.cache,

@@ -16,6 +16,7 @@ use crate::cache::ResponseCache;
 use crate::cart::store as carts;
 use crate::catalog::inventory::{self, Cause, Shortage, StockError, StockLine};
 use crate::coupons::rules::Refusal;
+use crate::coupons::views::is_code;
 use crate::coupons::{coupon, service as coupons, store as coupon_store};
 use crate::http::error::{ApiError, field_error};
 use crate::idempotency::{self, Keyed, Stored};
@@ -125,18 +126,14 @@ async fn place(
         rules,
         currency,
     } = checkout;
-    // A coupon named in the request is found (and its user counter made) before the
-    // transaction: two statements that hold no lock.
-    let named = match &request.coupon_code {
-        Some(code) => {
-            let coupon = coupons::find_by_code(db, code)
-                .await?
-                .ok_or_else(|| field_error("coupon_code", Refusal::Unknown.message(currency)))?;
-            coupons::prepare_user(db, coupon.id, user_id).await?;
-            Some(coupon)
-        }
-        None => None,
-    };
+    let unknown_coupon = || field_error("coupon_code", Refusal::Unknown.message(currency));
+    if request
+        .coupon_code
+        .as_deref()
+        .is_some_and(|code| !is_code(code.trim()))
+    {
+        return Err(unknown_coupon());
+    }
 
     let tx = db::begin_write(db).await?;
     let cart = carts::locked_cart(&tx, user_id)
@@ -162,31 +159,24 @@ async fn place(
     let address = shipping_address(&tx, user_id, request.address()).await?;
 
     let order_id = uuid::Uuid::new_v4().to_string();
-    let mut subtotal: i128 = 0;
-    let mut items: Vec<order_item::Model> = Vec::with_capacity(rows.len());
-    let mut stock_lines = Vec::with_capacity(rows.len());
-    let mut taken = Vec::with_capacity(rows.len());
-    for (item, product) in &rows {
-        subtotal += i128::from(product.price) * i128::from(item.quantity);
-        items.push(order_item::Model {
-            id: 0,
-            order_id: order_id.clone(),
-            product_id: Some(product.id),
-            product_name: product.name.clone(),
-            price_snapshot: product.price,
-            quantity: item.quantity,
-            subtotal: product.price.saturating_mul(item.quantity),
-        });
-        stock_lines.push(StockLine {
+    let stock_lines: Vec<StockLine> = rows
+        .iter()
+        .map(|(item, product)| StockLine {
             product_id: product.id,
             delta: -item.quantity,
-        });
-        taken.push((product.id, item.quantity));
-    }
-    let subtotal = i64::try_from(subtotal)
-        .map(Money::from_minor)
-        .map_err(|_| ApiError::BadRequest("The order's amount is too large.".to_owned()))?;
-
+        })
+        .collect();
+    let taken: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|(item, product)| (product.id, item.quantity))
+        .collect();
+    let requested = |product_id: i64| {
+        taken
+            .iter()
+            .filter(|(id, _)| *id == product_id)
+            .map(|(_, q)| *q)
+            .sum::<i64>()
+    };
     let cause = Cause {
         reason: "order".to_owned(),
         reference: format!("order:{order_id}"),
@@ -198,22 +188,58 @@ async fn place(
         Err(StockError::NoProduct(product_id)) => {
             return Err(short(&[Shortage {
                 product_id,
-                requested: taken
-                    .iter()
-                    .find(|(id, _)| *id == product_id)
-                    .map_or(0, |(_, q)| *q),
+                requested: requested(product_id),
                 available: 0,
             }]));
         }
         Err(StockError::Database(e)) => return Err(e.into()),
     };
+    // Prices and activity as read under the products' row locks: an edit that committed while
+    // this order waited for them is what the order sees.
+    let retired: Vec<Shortage> = applied
+        .iter()
+        .filter(|a| !a.is_active)
+        .map(|a| Shortage {
+            product_id: a.product_id,
+            requested: requested(a.product_id),
+            available: 0,
+        })
+        .collect();
+    if !retired.is_empty() {
+        return Err(short(&retired));
+    }
+    let mut subtotal: i128 = 0;
+    let mut items: Vec<order_item::Model> = Vec::with_capacity(rows.len());
+    for (item, product) in &rows {
+        let price = applied
+            .iter()
+            .find(|a| a.product_id == product.id)
+            .map_or(product.price, |a| a.price);
+        subtotal += i128::from(price) * i128::from(item.quantity);
+        items.push(order_item::Model {
+            id: 0,
+            order_id: order_id.clone(),
+            product_id: Some(product.id),
+            product_name: product.name.clone(),
+            price_snapshot: price,
+            quantity: item.quantity,
+            subtotal: price.saturating_mul(item.quantity),
+        });
+    }
+    let subtotal = i64::try_from(subtotal)
+        .map(Money::from_minor)
+        .map_err(|_| ApiError::BadRequest("The order's amount is too large.".to_owned()))?;
 
-    // The coupon: the one named, else the cart's if it still applies (as the cart shows it).
-    // Redeemed after the stock, so the coupon's row lock — which every order using it needs —
-    // is not held while this order waits for its products' rows.
-    let candidate: Option<coupon::Model> = match (named, cart.coupon_id) {
-        (Some(coupon), _) => Some(coupon),
-        (None, Some(id)) => coupon_store::coupon(&tx, id).await?,
+    // The coupon: the one named, else the cart's if it still applies (as the cart shows it),
+    // read under its row lock as it is now. Redeemed after the stock, so that lock — which every
+    // order using the coupon needs — is not held while this order waits for its products.
+    let candidate: Option<coupon::Model> = match (&request.coupon_code, cart.coupon_id) {
+        (Some(code), _) => Some(
+            coupon_store::locked(&tx, None, Some(code.trim()))
+                .await?
+                .ok_or_else(unknown_coupon)?,
+        ),
+        (None, Some(id)) => coupon_store::locked(&tx, Some(id), None).await?,
         (None, None) => None,
     };
     let now = time::now();

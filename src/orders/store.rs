@@ -9,7 +9,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select, Set,
 };
 
-use super::lifecycle::Status;
+use super::lifecycle::{PaymentStatus, Status};
 use super::{order, order_item};
 use crate::db;
 
@@ -105,20 +105,25 @@ pub async fn page<C: ConnectionTrait>(
 /// Moves an order to `to` if its status is one of `from` — one conditional update, so of two
 /// requests that race (an owner's cancel and the expiry job) exactly one wins. `false`: the
 /// status was not one of `from`.
+/// With `unpaid_only`, also only while its payment is not `PAID` (the expiry: a payment that
+/// lands first wins).
 pub async fn move_status<C: ConnectionTrait>(
     conn: &C,
     id: &str,
     from: &[Status],
     to: Status,
     now: DateTime<Utc>,
+    unpaid_only: bool,
 ) -> Result<bool, DbErr> {
-    let updated = order::Entity::update_many()
+    let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(to.as_str()))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(id))
-        .filter(order::Column::Status.is_in(from.iter().map(|s| s.as_str())))
-        .exec(conn)
-        .await?;
+        .filter(order::Column::Status.is_in(from.iter().map(|s| s.as_str())));
+    if unpaid_only {
+        update = update.filter(order::Column::PaymentStatus.ne(PaymentStatus::Paid.as_str()));
+    }
+    let updated = update.exec(conn).await?;
     Ok(updated.rows_affected == 1)
 }
 

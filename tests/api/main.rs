@@ -3,6 +3,7 @@
 
 mod helpers;
 mod probes;
+mod reviews;
 mod standins;
 
 mod accounts;

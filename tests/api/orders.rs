@@ -981,3 +981,134 @@ async fn checkouts_of_different_products_never_wait_on_each_other() {
         201
     );
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL or MariaDB: set EMPORIUM_TEST_DATABASE and pass --include-ignored"]
+async fn a_checkout_that_waited_on_an_edit_of_its_product_or_coupon_sees_the_edit() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    crate::helpers::service("EMPORIUM_TEST_DATABASE");
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let (alice, bob) = (app.customer_token().await, app.customer_token().await);
+    let boot = product(&app, &staff, "Boot", "10.00", 10).await;
+    let hat = product(&app, &staff, "Hat", "10.00", 10).await;
+    let (_, body) = app
+        .call(
+            Method::POST,
+            "/api/coupons/",
+            Some(&staff),
+            Some(json!({"code": "BIG", "kind": "percent", "value": "90"})),
+        )
+        .await;
+    let coupon_id = body["id"].as_i64().expect("id");
+    add(&app, &alice, json!({"product_id": boot})).await;
+    add(&app, &bob, json!({"product_id": hat})).await;
+    app.call(
+        Method::POST,
+        "/api/cart/coupon/",
+        Some(&bob),
+        Some(json!({"code": "BIG"})),
+    )
+    .await;
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let sql = |text: String| sea_orm::Statement::from_string(backend, text);
+
+    // An edit holds the boot's row while alice checks out: she sees it retired.
+    let edit = db.begin().await.expect("begin");
+    edit.execute_raw(sql(format!(
+        "UPDATE products SET is_active = false, price = 9900 WHERE id = {boot}"
+    )))
+    .await
+    .expect("retire");
+    let checkout = place(&app, &alice, json!({"shipping_address": address()}));
+    let commit = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        edit.commit().await.expect("commit");
+    };
+    let ((status, body), ()) = tokio::join!(checkout, commit);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        body["items"],
+        json!([{"product_id": boot, "requested": 1, "available": 0}])
+    );
+    assert_eq!(stock(&app, boot).await, 10);
+
+    // An edit holds the coupon's row while bob checks out: he gets the new value.
+    let edit = db.begin().await.expect("begin");
+    edit.execute_raw(sql(format!(
+        "UPDATE coupons SET value = 1000 WHERE id = {coupon_id}"
+    )))
+    .await
+    .expect("cut the discount");
+    let checkout = place(&app, &bob, json!({"shipping_address": address()}));
+    let commit = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        edit.commit().await.expect("commit");
+    };
+    let ((status, order), ()) = tokio::join!(checkout, commit);
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(
+        (&order["discount"], &order["total_amount"]),
+        (&json!("1.00"), &json!("9.00"))
+    );
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_exact_and_well_formed_and_order_ids_have_one_form() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let token = app.customer_token().await;
+    let boot = product(&app, &staff, "Boot", "10.00", 10).await;
+    let send = |keys: Vec<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url("/api/orders/create/"))
+            .bearer_auth(&token)
+            .json(&json!({"shipping_address": address()}));
+        for key in keys {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send()
+    };
+    for keys in [vec!["has space"], vec!["one", "two"]] {
+        let response = send(keys.clone()).await.expect("sent");
+        assert_eq!(response.status(), 400, "{keys:?}");
+    }
+    add(&app, &token, json!({"product_id": boot})).await;
+    let first: Value = send(vec!["Key-A"])
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    add(&app, &token, json!({"product_id": boot})).await;
+    let second = send(vec!["key-a"]).await.expect("sent");
+    assert_eq!(second.status(), 201);
+    assert!(
+        second.headers().get("idempotent-replayed").is_none(),
+        "another key"
+    );
+    let second: Value = second.json().await.expect("json");
+    assert_ne!(first["id"], second["id"]);
+    assert_eq!(orders_in_db(&app).await.len(), 2);
+
+    let id = first["id"].as_str().expect("id");
+    let simple = id.replace('-', "");
+    for path in [
+        format!("/api/orders/{}/", id.to_uppercase()),
+        format!("/api/orders/{simple}/"),
+        format!("/api/orders/urn:uuid:{id}/"),
+    ] {
+        let expected = if path.contains(&id.to_uppercase()) {
+            200
+        } else {
+            404
+        };
+        assert_eq!(
+            app.call(Method::GET, &path, Some(&token), None).await.0,
+            expected,
+            "{path}"
+        );
+    }
+}

@@ -82,17 +82,24 @@ pub struct Applied {
     pub product_id: i64,
     pub stock_after: i64,
     pub version: i64,
+    /// The price and activity as read under the row lock: what an order must use, since no
+    /// edit of the product can commit between that read and the order's commit.
+    pub price: i64,
+    pub is_active: bool,
 }
 
+/// `(stock, version, price, is_active)` of a product.
 async fn stock_and_version<C: ConnectionTrait>(
     conn: &C,
     product_id: i64,
-) -> Result<Option<(i64, i64)>, DbErr> {
+) -> Result<Option<(i64, i64, i64, bool)>, DbErr> {
     product::Entity::find_by_id(product_id)
         .select_only()
         .column(product::Column::Stock)
         .column(product::Column::Version)
-        .into_tuple::<(i64, i64)>()
+        .column(product::Column::Price)
+        .column(product::Column::IsActive)
+        .into_tuple::<(i64, i64, i64, bool)>()
         .one(conn)
         .await
 }
@@ -165,23 +172,25 @@ pub async fn apply<C: ConnectionTrait>(
         return Ok((Vec::new(), Change::new()));
     }
     let ids: Vec<i64> = merged.iter().map(|line| line.product_id).collect();
-    let current: HashMap<i64, (i64, i64)> = product::Entity::find()
+    let current: HashMap<i64, (i64, i64, i64, bool)> = product::Entity::find()
         .select_only()
         .column(product::Column::Id)
         .column(product::Column::Stock)
         .column(product::Column::Version)
+        .column(product::Column::Price)
+        .column(product::Column::IsActive)
         .filter(product::Column::Id.is_in(ids.iter().copied()))
         .order_by_asc(product::Column::Id)
         .lock_exclusive()
-        .into_tuple::<(i64, i64, i64)>()
+        .into_tuple::<(i64, i64, i64, i64, bool)>()
         .all(conn)
         .await?
         .into_iter()
-        .map(|(id, stock, version)| (id, (stock, version)))
+        .map(|(id, stock, version, price, active)| (id, (stock, version, price, active)))
         .collect();
     let mut short = Vec::new();
     for line in &merged {
-        let Some(&(stock, _)) = current.get(&line.product_id) else {
+        let Some(&(stock, ..)) = current.get(&line.product_id) else {
             return Err(StockError::NoProduct(line.product_id));
         };
         if !(0..=MAX_STOCK).contains(&stock.saturating_add(line.delta)) {
@@ -227,11 +236,13 @@ pub async fn apply<C: ConnectionTrait>(
     let mut movements = Vec::with_capacity(merged.len());
     let mut change = Change::new();
     for line in &merged {
-        let (stock, version) = current[&line.product_id];
+        let (stock, version, price, is_active) = current[&line.product_id];
         let done = Applied {
             product_id: line.product_id,
             stock_after: stock + line.delta,
             version: version + 1,
+            price,
+            is_active,
         };
         movements.push(movement(done, line.delta, cause, now));
         stock_change(&mut change, done, stock);
@@ -264,7 +275,8 @@ pub async fn set_if<C: ConnectionTrait>(
         .exec(conn)
         .await?
         .rows_affected;
-    let Some((stock, version)) = stock_and_version(conn, product_id).await? else {
+    let Some((stock, version, price, is_active)) = stock_and_version(conn, product_id).await?
+    else {
         return Err(StockError::NoProduct(product_id));
     };
     if updated == 0 {
@@ -274,6 +286,8 @@ pub async fn set_if<C: ConnectionTrait>(
         product_id,
         stock_after: stock,
         version,
+        price,
+        is_active,
     };
     let mut change = Change::new();
     if value != expected {

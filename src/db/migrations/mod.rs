@@ -16,6 +16,7 @@ mod m20261124_000005_hardening;
 mod m20261125_000006_inventory;
 mod m20261125_000007_cart_coupons;
 mod m20261125_000008_orders;
+mod m20261125_000009_reviews;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_inventory::Migration),
             Box::new(m20261125_000007_cart_coupons::Migration),
             Box::new(m20261125_000008_orders::Migration),
+            Box::new(m20261125_000009_reviews::Migration),
         ]
     }
 
