@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod money;
 pub mod openapi;
 pub mod orders;
+pub mod payments;
 pub mod reviews;
 pub mod settings;
 pub mod startup;

@@ -73,6 +73,9 @@ use crate::money::Currency;
         crate::reviews::routes::create_review,
         crate::reviews::routes::update_review,
         crate::reviews::routes::delete_review,
+        crate::payments::routes::create_intent,
+        crate::payments::routes::webhook,
+        crate::payments::routes::confirm,
     ),
     components(schemas(ErrorDetail, ValidationErrors, FieldMessages)),
     modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),
@@ -84,6 +87,7 @@ use crate::money::Currency;
         (name = "coupons", description = "Discount codes (staff)"),
         (name = "orders", description = "Checkout from the cart, the order lifecycle"),
         (name = "reviews", description = "Reviews and ratings by buyers"),
+        (name = "payments", description = "Payment intents, provider webhooks"),
     ),
 )]
 pub struct ApiDoc;

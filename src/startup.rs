@@ -56,6 +56,7 @@ pub fn job_registry() -> Registry {
     crate::cart::register_jobs(&mut registry);
     crate::idempotency::register_jobs(&mut registry);
     crate::orders::register_jobs(&mut registry);
+    crate::payments::register_jobs(&mut registry);
     registry
 }
 
@@ -304,6 +305,7 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.merge(crate::coupons::router());
     routes = routes.merge(crate::orders::router());
     routes = routes.merge(crate::reviews::router());
+    routes = routes.merge(crate::payments::router());
     if let Some(extra) = extra_routes {
         routes = routes.merge(extra);
     }

@@ -174,6 +174,12 @@ pub async fn cancel(
     if let Some(coupon_id) = current.coupon_id {
         coupons::release(&tx, coupon_id, current.user_id).await?;
     }
+    if current.status == Status::Paid.as_str()
+        && let Some(payment) = crate::payments::store::of_order(&tx, id).await?
+    {
+        // The money goes back through the provider, by a job (it may be slow or down).
+        jobs::queue::enqueue(&tx, crate::payments::service::refund_job(&payment.id)).await?;
+    }
     cache.commit(tx, change).await?;
     store::order(db, id).await?.ok_or_else(not_found)
 }

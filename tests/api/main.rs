@@ -21,3 +21,4 @@ mod jobs;
 mod media;
 mod operations;
 mod orders;
+mod payments;

@@ -17,6 +17,7 @@ mod m20261125_000006_inventory;
 mod m20261125_000007_cart_coupons;
 mod m20261125_000008_orders;
 mod m20261125_000009_reviews;
+mod m20261125_000010_payments;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_cart_coupons::Migration),
             Box::new(m20261125_000008_orders::Migration),
             Box::new(m20261125_000009_reviews::Migration),
+            Box::new(m20261125_000010_payments::Migration),
         ]
     }
 

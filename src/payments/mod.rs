@@ -1,0 +1,38 @@
+//! Payments: an intent per order through the configured provider, provider events verified and
+//! applied exactly once, refunds. Today the offline `dummy` provider; Stripe and Razorpay join
+//! behind the same [`provider::Provider`].
+
+pub mod payment;
+pub mod payment_event;
+pub mod provider;
+pub mod routes;
+pub mod service;
+pub mod signature;
+pub mod store;
+pub mod views;
+
+use axum::Router;
+use axum::routing::post;
+
+use crate::http::route;
+use crate::state::AppState;
+
+/// The routes of `/api/payments/`.
+pub fn router() -> Router<AppState> {
+    let mut router = route(
+        Router::new(),
+        "/api/payments/create-intent/",
+        post(routes::create_intent),
+    );
+    router = route(router, "/api/payments/webhook/", post(routes::webhook));
+    route(
+        router,
+        "/api/payments/{payment_id}/confirm/",
+        post(routes::confirm),
+    )
+}
+
+/// The payments' job: refunds.
+pub fn register_jobs(registry: &mut crate::jobs::Registry) {
+    registry.register(service::REFUND_JOB, service::refund);
+}

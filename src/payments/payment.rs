@@ -1,0 +1,29 @@
+//! The `payments` table: an order's payment with its provider — the intent, its amount (from
+//! the order, never the client) and where it stands.
+
+use sea_orm::entity::prelude::*;
+
+/// A payment.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub order_id: String,
+    pub user_id: i64,
+    pub provider: String,
+    /// The provider's id of the intent (`pi_…` at Stripe).
+    pub provider_ref: String,
+    /// What the app's payment sheet needs; shown to the payment's owner only.
+    pub client_secret: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,316 @@
+//! Payment rules: an intent per order, its amount from the order; provider events verified over
+//! the raw body, then applied once each — recorded under a unique `(provider, event_id)` in the
+//! transaction of their effect — so ten parallel deliveries of one event change things once;
+//! a success for an order cancelled meanwhile is refunded, not lost.
+
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::provider::Provider;
+use super::signature::{self, SignatureError};
+use super::{payment, store};
+use crate::http::error::{ApiError, bad_request, conflict, not_found};
+use crate::jobs::queue::{self, NewJob};
+use crate::jobs::{self, JobContext, JobError};
+use crate::orders::lifecycle::{PaymentStatus, Status};
+use crate::orders::store as orders;
+use crate::{db, time};
+
+/// Where a payment is.
+pub mod status {
+    pub const PENDING: &str = "PENDING";
+    pub const PAID: &str = "PAID";
+    pub const FAILED: &str = "FAILED";
+    pub const REFUNDED: &str = "REFUNDED";
+}
+
+/// The job that refunds a payment in full through its provider.
+pub const REFUND_JOB: &str = "payments.refund";
+
+/// The [`REFUND_JOB`] for a payment.
+pub fn refund_job(payment_id: &str) -> NewJob {
+    NewJob::new(REFUND_JOB, json!({ "payment_id": payment_id }))
+}
+
+/// The order's payment intent: made once per order (a second call, or a retry after a
+/// timeout, gets the same one). The amount and currency are the order's. A paid or cancelled
+/// order → 409; another user's → 404.
+pub async fn create_intent(
+    db: &DatabaseConnection,
+    provider: &Provider,
+    user_id: i64,
+    order_id: &str,
+) -> Result<payment::Model, ApiError> {
+    let order = orders::order(db, order_id)
+        .await?
+        .filter(|o| o.user_id == user_id)
+        .ok_or_else(not_found)?;
+    if order.status != Status::Pending.as_str()
+        || order.payment_status == PaymentStatus::Paid.as_str()
+    {
+        return Err(conflict(format!(
+            "An order that is {} cannot be paid.",
+            order.status
+        )));
+    }
+    if let Some(existing) = store::of_order(db, order_id).await? {
+        return Ok(existing);
+    }
+    let intent = provider
+        .create_intent(order_id, order.total_amount, &order.currency)
+        .await;
+    let now = time::now();
+    let row = payment::Model {
+        id: uuid::Uuid::new_v4().to_string(),
+        order_id: order.id.clone(),
+        user_id,
+        provider: provider.name().to_owned(),
+        provider_ref: intent.provider_ref,
+        client_secret: intent.client_secret,
+        amount: order.total_amount,
+        currency: order.currency.clone(),
+        status: status::PENDING.to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    let tx = db::begin_write(db).await?;
+    match store::insert(&tx, &row).await {
+        Ok(()) => {
+            store::mark_order(&tx, order_id, PaymentStatus::Pending.as_str(), None, now).await?;
+            tx.commit().await?;
+            Ok(row)
+        }
+        // A parallel request made it first: that one is the intent.
+        Err(e) if db::is_unique_violation(&e) => {
+            drop(tx);
+            store::of_order(db, order_id).await?.ok_or_else(not_found)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: Value,
+}
+
+/// A webhook delivery: the signature checked over the raw `body` first (400 and nothing
+/// changes when it does not hold), then the event applied once.
+pub async fn receive(
+    db: &DatabaseConnection,
+    provider: &Provider,
+    signature_header: Option<&str>,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    signature::verify(
+        provider.webhook_secret(),
+        signature_header,
+        body,
+        Utc::now().timestamp(),
+    )
+    .map_err(|e: SignatureError| {
+        tracing::warn!(provider = provider.name(), error = %e, "webhook refused");
+        bad_request(format!("Invalid signature: {e}."))
+    })?;
+    let event: Event = serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("The event cannot be read: {e}")))?;
+    apply(db, provider, event).await
+}
+
+fn intent_ref(event: &Event) -> Option<&str> {
+    let object = &event.data.object;
+    match event.kind.as_str() {
+        "charge.refunded" => object.get("payment_intent").and_then(Value::as_str),
+        _ => object.get("id").and_then(Value::as_str),
+    }
+}
+
+async fn apply(db: &DatabaseConnection, provider: &Provider, event: Event) -> Result<(), ApiError> {
+    let Some(reference) = intent_ref(&event) else {
+        tracing::info!(event = %event.id, kind = %event.kind, "event without an intent, ignored");
+        return Ok(());
+    };
+    let Some(payment) = store::by_ref(db, provider.name(), reference).await? else {
+        tracing::warn!(event = %event.id, intent = %reference, "event for an unknown intent, ignored");
+        return Ok(());
+    };
+    let now = time::now();
+    let tx = db.begin().await?;
+    match store::record_event(
+        &tx,
+        provider.name(),
+        &event.id,
+        &event.kind,
+        Some(&payment.id),
+        now,
+    )
+    .await
+    {
+        Ok(()) => {}
+        // Applied already (a repeat, or a parallel delivery that committed first).
+        Err(e) if db::is_unique_violation(&e) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    match event.kind.as_str() {
+        "payment_intent.succeeded" => {
+            let object = &event.data.object;
+            let amount = object.get("amount").and_then(Value::as_i64);
+            let currency = object.get("currency").and_then(Value::as_str);
+            let matches = amount == Some(payment.amount)
+                && currency.is_some_and(|c| c.eq_ignore_ascii_case(&payment.currency));
+            if !matches {
+                tracing::error!(
+                    event = %event.id, payment = %payment.id, order = %payment.order_id,
+                    expected = payment.amount, ?amount, ?currency,
+                    "a payment's amount does not match its order: not marked paid; staff must look"
+                );
+            } else if store::move_payment(
+                &tx,
+                &payment.id,
+                &[status::PENDING, status::FAILED],
+                status::PAID,
+                now,
+            )
+            .await?
+            {
+                let paid = store::mark_order(
+                    &tx,
+                    &payment.order_id,
+                    PaymentStatus::Paid.as_str(),
+                    Some((Status::Pending.as_str(), Status::Paid.as_str())),
+                    now,
+                )
+                .await?;
+                if !paid {
+                    // The order was cancelled meanwhile: the money goes back.
+                    tracing::warn!(order = %payment.order_id, "payment for a cancelled order: refunding");
+                    store::mark_order(
+                        &tx,
+                        &payment.order_id,
+                        PaymentStatus::Paid.as_str(),
+                        None,
+                        now,
+                    )
+                    .await?;
+                    queue::enqueue(&tx, refund_job(&payment.id)).await?;
+                }
+            }
+        }
+        "payment_intent.payment_failed" => {
+            if store::move_payment(&tx, &payment.id, &[status::PENDING], status::FAILED, now)
+                .await?
+            {
+                store::mark_order(
+                    &tx,
+                    &payment.order_id,
+                    PaymentStatus::Failed.as_str(),
+                    None,
+                    now,
+                )
+                .await?;
+            }
+        }
+        "charge.refunded" => {
+            if store::move_payment(&tx, &payment.id, &[status::PAID], status::REFUNDED, now).await?
+            {
+                store::mark_order(
+                    &tx,
+                    &payment.order_id,
+                    PaymentStatus::Refunded.as_str(),
+                    None,
+                    now,
+                )
+                .await?;
+            }
+        }
+        other => tracing::debug!(kind = other, "event type ignored"),
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The dummy provider's confirmation: the intent's owner succeeds or fails it, and the outcome
+/// arrives as a webhook signed like the provider's, through [`receive`].
+pub async fn confirm_dummy(
+    db: &DatabaseConnection,
+    provider: &Provider,
+    user_id: i64,
+    payment_id: &str,
+    succeeded: bool,
+) -> Result<payment::Model, ApiError> {
+    let payment = store::payment(db, payment_id)
+        .await?
+        .filter(|p| p.user_id == user_id && p.provider == "dummy" && provider.name() == "dummy")
+        .ok_or_else(not_found)?;
+    let kind = if succeeded {
+        "payment_intent.succeeded"
+    } else {
+        "payment_intent.payment_failed"
+    };
+    let event = json!({
+        "id": format!("evt_dummy_{}", uuid::Uuid::new_v4().simple()),
+        "object": "event",
+        "type": kind,
+        "data": {"object": {
+            "id": payment.provider_ref,
+            "object": "payment_intent",
+            "amount": payment.amount,
+            "currency": payment.currency.to_lowercase(),
+            "metadata": {"order_id": payment.order_id},
+        }},
+    });
+    let body = serde_json::to_vec(&event).map_err(crate::http::error::internal)?;
+    let header = signature::sign(provider.webhook_secret(), Utc::now().timestamp(), &body);
+    receive(db, provider, Some(&header), &body).await?;
+    store::payment(db, payment_id).await?.ok_or_else(not_found)
+}
+
+#[derive(Deserialize)]
+struct RefundPayload {
+    payment_id: String,
+}
+
+/// Refunds a paid payment in full through its provider (safe to run twice: only a `PAID`
+/// payment is refunded, and the provider gets the payment's id as its idempotency key).
+pub async fn refund(ctx: JobContext, payload: Value) -> Result<(), JobError> {
+    let RefundPayload { payment_id } = jobs::payload(payload)?;
+    let db = &ctx.state.db;
+    let Some(payment) = store::payment(db, &payment_id).await? else {
+        return Ok(());
+    };
+    if payment.status != status::PAID {
+        return Ok(());
+    }
+    let provider = Provider::from_settings(&ctx.state.settings);
+    provider
+        .refund(&payment.provider_ref, payment.amount)
+        .await
+        .map_err(JobError::retry)?;
+    // The dummy confirms at once; a real provider confirms with its `charge.refunded` event.
+    if provider.name() == "dummy" {
+        let now = time::now();
+        let tx = db.begin().await?;
+        if store::move_payment(&tx, &payment.id, &[status::PAID], status::REFUNDED, now).await? {
+            store::mark_order(
+                &tx,
+                &payment.order_id,
+                PaymentStatus::Refunded.as_str(),
+                None,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! The payments' queries: one payment per order, events recorded once, statuses moved by
+//! conditional updates.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+
+use super::{payment, payment_event};
+use crate::orders::order;
+
+/// The payment of an order.
+pub async fn of_order<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+) -> Result<Option<payment::Model>, DbErr> {
+    payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(order_id))
+        .one(conn)
+        .await
+}
+
+/// One payment.
+pub async fn payment<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+) -> Result<Option<payment::Model>, DbErr> {
+    payment::Entity::find_by_id(id.to_owned()).one(conn).await
+}
+
+/// The payment a provider knows as `provider_ref`.
+pub async fn by_ref<C: ConnectionTrait>(
+    conn: &C,
+    provider: &str,
+    provider_ref: &str,
+) -> Result<Option<payment::Model>, DbErr> {
+    payment::Entity::find()
+        .filter(payment::Column::Provider.eq(provider))
+        .filter(payment::Column::ProviderRef.eq(provider_ref))
+        .one(conn)
+        .await
+}
+
+/// Inserts a payment (a unique violation: the order has one already).
+pub async fn insert<C: ConnectionTrait>(conn: &C, row: &payment::Model) -> Result<(), DbErr> {
+    let active = payment::ActiveModel {
+        id: Set(row.id.clone()),
+        order_id: Set(row.order_id.clone()),
+        user_id: Set(row.user_id),
+        provider: Set(row.provider.clone()),
+        provider_ref: Set(row.provider_ref.clone()),
+        client_secret: Set(row.client_secret.clone()),
+        amount: Set(row.amount),
+        currency: Set(row.currency.clone()),
+        status: Set(row.status.clone()),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+    };
+    payment::Entity::insert(active)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records an event as applied; a unique violation means it was already.
+pub async fn record_event<C: ConnectionTrait>(
+    conn: &C,
+    provider: &str,
+    event_id: &str,
+    event_type: &str,
+    payment_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let row = payment_event::ActiveModel {
+        provider: Set(provider.to_owned()),
+        event_id: Set(event_id.to_owned()),
+        event_type: Set(event_type.chars().take(100).collect()),
+        payment_id: Set(payment_id.map(str::to_owned)),
+        received_at: Set(now),
+        ..Default::default()
+    };
+    payment_event::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a payment to `to` if it is in one of `from`; `false` otherwise.
+pub async fn move_payment<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(to))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+        .filter(payment::Column::Id.eq(id))
+        .filter(payment::Column::Status.is_in(from.iter().copied()))
+        .exec(conn)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Sets an order's `payment_status` (and its `status` when `status` is given, only from
+/// `from_status`); `false` when the order was not in `from_status`.
+pub async fn mark_order<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+    payment_status: &str,
+    status: Option<(&str, &str)>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::PaymentStatus, Expr::value(payment_status))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(order_id));
+    if let Some((from, to)) = status {
+        update = update
+            .col_expr(order::Column::Status, Expr::value(to))
+            .filter(order::Column::Status.eq(from));
+    }
+    Ok(update.exec(conn).await?.rows_affected == 1)
+}

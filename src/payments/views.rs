@@ -1,0 +1,75 @@
+//! Request and response types of `/api/payments/`, with their OpenAPI schemas.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::payment;
+use crate::http::extract::{Fields, FromFields};
+use crate::money::{Currency, Money};
+
+/// A payment as its owner sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// A UUID.
+    pub payment_id: String,
+    /// `dummy` (and, with their issue, `stripe` or `razorpay`).
+    pub provider: String,
+    /// What the app's payment sheet needs.
+    pub client_secret: Option<String>,
+    /// The order's total, never the client's.
+    #[schema(example = "46.30")]
+    pub amount: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// `PENDING`, `PAID`, `FAILED` or `REFUNDED`.
+    #[schema(example = "PENDING")]
+    pub status: String,
+}
+
+impl From<payment::Model> for PaymentView {
+    fn from(p: payment::Model) -> PaymentView {
+        let currency = Currency::from_code(&p.currency).unwrap_or(Currency::USD);
+        PaymentView {
+            payment_id: p.id,
+            provider: p.provider,
+            client_secret: p.client_secret,
+            amount: Money::from_minor(p.amount).format(currency),
+            currency: p.currency,
+            status: p.status,
+        }
+    }
+}
+
+/// `POST /api/payments/create-intent/`.
+#[derive(Debug, ToSchema)]
+pub struct CreateIntent {
+    /// The order to pay (a UUID).
+    pub order_id: uuid::Uuid,
+}
+
+impl FromFields for CreateIntent {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        Some(CreateIntent {
+            order_id: fields.required("order_id")?,
+        })
+    }
+}
+
+/// `POST /api/payments/{payment_id}/confirm/` (the dummy provider).
+#[derive(Debug, ToSchema)]
+pub struct Confirm {
+    /// `succeeded` or `failed`.
+    #[schema(example = "succeeded", pattern = "^(succeeded|failed)$")]
+    pub outcome: String,
+}
+
+impl FromFields for Confirm {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let outcome = fields.required::<String>("outcome")?;
+        if !matches!(outcome.as_str(), "succeeded" | "failed") {
+            fields.error("outcome", format!("\"{outcome}\" is not a valid choice."));
+            return None;
+        }
+        Some(Confirm { outcome })
+    }
+}

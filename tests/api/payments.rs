@@ -1,0 +1,481 @@
+//! Payments over HTTP with the offline `dummy` provider: intents whose amount is the order's,
+//! one per order; webhooks signed like Stripe's, refused when the signature does not hold and
+//! applied once however often they arrive; failures, wrong amounts, a success after the order
+//! was cancelled, and refunds.
+
+use emporium::jobs::{JobContext, job};
+use emporium::orders::order;
+use emporium::payments::provider::Provider;
+use emporium::payments::{payment, payment_event, service, signature};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::cart::{add, product};
+use crate::helpers::{Spawn, TestApp, burst, count, spawn};
+
+fn address() -> Value {
+    json!({"full_name": "Ada Lovelace", "line1": "1 Main St", "city": "Springfield",
+        "postal_code": "12345", "country": "US"})
+}
+
+/// A customer with a placed order of `quantity` boots at 10.00 each: (token, order id, product).
+async fn ordered(app: &TestApp, staff: &str, quantity: i64) -> (String, String, i64) {
+    let token = app.customer_token().await;
+    let boot = product(
+        app,
+        staff,
+        &format!("Boot {}", uuid::Uuid::new_v4().simple()),
+        "10.00",
+        10,
+    )
+    .await;
+    add(
+        app,
+        &token,
+        json!({"product_id": boot, "quantity": quantity}),
+    )
+    .await;
+    let (status, order) = app
+        .call(
+            Method::POST,
+            "/api/orders/create/",
+            Some(&token),
+            Some(json!({"shipping_address": address()})),
+        )
+        .await;
+    assert_eq!(status, 201, "{order}");
+    (token, order["id"].as_str().expect("id").to_owned(), boot)
+}
+
+async fn intent(app: &TestApp, token: &str, order_id: &str) -> (u16, Value) {
+    app.call(
+        Method::POST,
+        "/api/payments/create-intent/",
+        Some(token),
+        Some(json!({"order_id": order_id, "amount": "0.01", "currency": "JPY"})),
+    )
+    .await
+}
+
+async fn stored_order(app: &TestApp, id: &str) -> order::Model {
+    order::Entity::find_by_id(id.to_owned())
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("order")
+}
+
+async fn stored_payment(app: &TestApp, id: &str) -> payment::Model {
+    payment::Entity::find_by_id(id.to_owned())
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("payment")
+}
+
+/// A Stripe-shaped event about `payment`'s intent.
+fn event(kind: &str, payment: &payment::Model, amount: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        "object": "event",
+        "type": kind,
+        "data": {"object": {"id": payment.provider_ref, "object": "payment_intent",
+            "amount": amount, "currency": payment.currency.to_lowercase(),
+            "payment_intent": payment.provider_ref}},
+    }))
+    .expect("json")
+}
+
+fn secret(app: &TestApp) -> Vec<u8> {
+    Provider::from_settings(&app.state.settings)
+        .webhook_secret()
+        .to_vec()
+}
+
+async fn deliver(app: &TestApp, body: &[u8], header: Option<String>) -> u16 {
+    let mut request = app
+        .client
+        .post(app.url("/api/payments/webhook/"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(header) = header {
+        request = request.header("Stripe-Signature", header);
+    }
+    request.send().await.expect("sent").status().as_u16()
+}
+
+fn signed(app: &TestApp, body: &[u8]) -> Option<String> {
+    Some(signature::sign(
+        &secret(app),
+        chrono::Utc::now().timestamp(),
+        body,
+    ))
+}
+
+async fn worker_less() -> TestApp {
+    spawn(Spawn {
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_intent_is_made_once_per_order_for_the_orders_amount() {
+    let app = worker_less().await;
+    let staff = app.staff_token().await;
+    let (token, order_id, _) = ordered(&app, &staff, 3).await;
+    let (status, first) = intent(&app, &token, &order_id).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(
+        (
+            &first["provider"],
+            &first["amount"],
+            &first["currency"],
+            &first["status"]
+        ),
+        (
+            &json!("dummy"),
+            &json!("30.00"),
+            &json!("USD"),
+            &json!("PENDING")
+        ),
+        "the order's amount, not the client's"
+    );
+    assert!(
+        first["client_secret"]
+            .as_str()
+            .is_some_and(|s| s.contains("_secret_"))
+    );
+    let (status, again) = intent(&app, &token, &order_id).await;
+    assert_eq!(
+        (status, &again["payment_id"]),
+        (201, &first["payment_id"]),
+        "the same intent"
+    );
+    assert_eq!(
+        stored_order(&app, &order_id).await.payment_status,
+        "PENDING"
+    );
+
+    let stranger = app.customer_token().await;
+    assert_eq!(intent(&app, &stranger, &order_id).await.0, 404);
+    assert_eq!(
+        intent(&app, &token, &uuid::Uuid::new_v4().to_string())
+            .await
+            .0,
+        404
+    );
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/payments/create-intent/",
+            Some(&token),
+            Some(json!({"order_id": "nope"})),
+        )
+        .await;
+    assert_eq!((status, body["order_id"].is_array()), (400, true));
+
+    // With a key: the first answer again; another order under the same key is refused.
+    let with_key = |key: &str, order: &str| {
+        app.client
+            .post(app.url("/api/payments/create-intent/"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&json!({"order_id": order}))
+            .send()
+    };
+    let keyed = with_key("pay-1", &order_id).await.expect("sent");
+    assert_eq!(keyed.status(), 201);
+    let replay = with_key("pay-1", &order_id).await.expect("sent");
+    assert_eq!(
+        replay
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    let (_, other_order, _) = ordered(&app, &staff, 1).await;
+    assert_eq!(
+        with_key("pay-1", &other_order)
+            .await
+            .expect("sent")
+            .status(),
+        422
+    );
+
+    // A cancelled order cannot be paid.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/orders/{order_id}/cancel/"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(intent(&app, &token, &order_id).await.0, 409);
+}
+
+#[tokio::test]
+async fn the_dummy_confirmation_pays_the_order_through_the_signed_webhook() {
+    let app = worker_less().await;
+    let staff = app.staff_token().await;
+    let (token, order_id, _) = ordered(&app, &staff, 2).await;
+    let (_, created) = intent(&app, &token, &order_id).await;
+    let payment_id = created["payment_id"].as_str().expect("id");
+    let path = format!("/api/payments/{payment_id}/confirm/");
+    let confirm = |token: &str, outcome: &str| {
+        let (app, path, token) = (&app, &path, token.to_owned());
+        let body = json!({"outcome": outcome});
+        async move { app.call(Method::POST, path, Some(&token), Some(body)).await }
+    };
+    let stranger = app.customer_token().await;
+    assert_eq!(confirm(&stranger, "succeeded").await.0, 404);
+    assert_eq!(confirm(&token, "maybe").await.0, 400);
+    let (status, failed) = confirm(&token, "failed").await;
+    assert_eq!((status, &failed["status"]), (200, &json!("FAILED")));
+    let order = stored_order(&app, &order_id).await;
+    assert_eq!(
+        (order.status.as_str(), order.payment_status.as_str()),
+        ("PENDING", "FAILED"),
+        "still payable"
+    );
+    let (status, paid) = confirm(&token, "succeeded").await;
+    assert_eq!((status, &paid["status"]), (200, &json!("PAID")));
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/orders/{order_id}/"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&order["status"], &order["payment_status"]),
+        (&json!("PAID"), &json!("PAID"))
+    );
+    assert_eq!(
+        intent(&app, &token, &order_id).await.0,
+        409,
+        "a paid order cannot be paid again"
+    );
+    let events = payment_event::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 2, "both went through the webhook path");
+}
+
+#[tokio::test]
+async fn a_webhook_whose_signature_does_not_hold_changes_nothing() {
+    let app = worker_less().await;
+    let staff = app.staff_token().await;
+    let (token, order_id, _) = ordered(&app, &staff, 1).await;
+    let (_, created) = intent(&app, &token, &order_id).await;
+    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let body = event("payment_intent.succeeded", &payment, payment.amount);
+    let now = chrono::Utc::now().timestamp();
+    let mut tampered = body.clone();
+    let last = tampered.len() - 2;
+    tampered[last] = b' ';
+    let cases = [
+        (body.clone(), None),
+        (
+            body.clone(),
+            Some(signature::sign(b"not the secret", now, &body)),
+        ),
+        (
+            body.clone(),
+            Some(signature::sign(&secret(&app), now - 301, &body)),
+        ),
+        (tampered, Some(signature::sign(&secret(&app), now, &body))),
+        (body.clone(), Some("t=abc,v1=00".to_owned())),
+    ];
+    for (payload, header) in cases {
+        assert_eq!(
+            deliver(&app, &payload, header.clone()).await,
+            400,
+            "{header:?}"
+        );
+    }
+    assert_eq!(stored_order(&app, &order_id).await.status, "PENDING");
+    assert!(
+        payment_event::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("events")
+            .is_empty()
+    );
+    // Several v1 (a secret being rolled): one matching is enough.
+    let good = signature::sign(&secret(&app), now, &body);
+    let rolled = format!(
+        "t={now},v1={},{}",
+        "ab".repeat(32),
+        good.split(',').nth(1).expect("v1")
+    );
+    assert_eq!(deliver(&app, &body, Some(rolled)).await, 200);
+    assert_eq!(stored_order(&app, &order_id).await.status, "PAID");
+}
+
+#[tokio::test]
+async fn one_event_delivered_ten_times_at_once_applies_once() {
+    let app = worker_less().await;
+    let staff = app.staff_token().await;
+    let (token, order_id, _) = ordered(&app, &staff, 1).await;
+    let (_, created) = intent(&app, &token, &order_id).await;
+    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let body = event("payment_intent.succeeded", &payment, payment.amount);
+    let header = signed(&app, &body).expect("header");
+    let answers = burst(10, |_| {
+        app.client
+            .post(app.url("/api/payments/webhook/"))
+            .header("content-type", "application/json")
+            .header("Stripe-Signature", header.clone())
+            .body(body.clone())
+    })
+    .await;
+    assert_eq!(count(&answers, 200), 10, "{answers:?}");
+    let events = payment_event::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(stored_order(&app, &order_id).await.status, "PAID");
+    // Delivered again later: still once.
+    assert_eq!(deliver(&app, &body, signed(&app, &body)).await, 200);
+    assert_eq!(
+        payment_event::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("events")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_amount_never_pays_and_unknown_events_are_ignored() {
+    let app = worker_less().await;
+    let staff = app.staff_token().await;
+    let (token, order_id, _) = ordered(&app, &staff, 2).await;
+    let (_, created) = intent(&app, &token, &order_id).await;
+    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let short = event("payment_intent.succeeded", &payment, payment.amount - 1);
+    assert_eq!(deliver(&app, &short, signed(&app, &short)).await, 200);
+    let unknown = event("customer.created", &payment, 0);
+    assert_eq!(deliver(&app, &unknown, signed(&app, &unknown)).await, 200);
+    let order = stored_order(&app, &order_id).await;
+    assert_eq!(
+        (order.status.as_str(), order.payment_status.as_str()),
+        ("PENDING", "PENDING")
+    );
+    assert_eq!(stored_payment(&app, &payment.id).await.status, "PENDING");
+}
+
+async fn run_refunds(app: &TestApp) {
+    let jobs = job::Entity::find()
+        .filter(job::Column::Kind.eq(service::REFUND_JOB))
+        .all(&app.state.db)
+        .await
+        .expect("jobs");
+    assert!(!jobs.is_empty(), "a refund was queued");
+    for job in jobs {
+        let payload: Value = serde_json::from_str(&job.payload).expect("payload");
+        let ctx = JobContext {
+            state: app.state.clone(),
+            job_id: job.id,
+            attempt: 1,
+        };
+        service::refund(ctx.clone(), payload.clone())
+            .await
+            .expect("refund");
+        service::refund(ctx, payload)
+            .await
+            .expect("a second run changes nothing");
+    }
+}
+
+#[tokio::test]
+async fn a_success_after_the_order_was_cancelled_is_refunded_not_lost() {
+    let app = worker_less().await;
+    let staff = app.staff_token().await;
+    let (token, order_id, boot) = ordered(&app, &staff, 2).await;
+    let (_, created) = intent(&app, &token, &order_id).await;
+    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    app.call(
+        Method::POST,
+        &format!("/api/orders/{order_id}/cancel/"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let body = event("payment_intent.succeeded", &payment, payment.amount);
+    assert_eq!(deliver(&app, &body, signed(&app, &body)).await, 200);
+    let order = stored_order(&app, &order_id).await;
+    assert_eq!(
+        (order.status.as_str(), order.payment_status.as_str()),
+        ("CANCELLED", "PAID")
+    );
+    run_refunds(&app).await;
+    let order = stored_order(&app, &order_id).await;
+    assert_eq!(
+        (order.status.as_str(), order.payment_status.as_str()),
+        ("CANCELLED", "REFUNDED")
+    );
+    assert_eq!(stored_payment(&app, &payment.id).await.status, "REFUNDED");
+    let stock = emporium::catalog::product::Entity::find_by_id(boot)
+        .one(&app.state.db)
+        .await
+        .expect("q")
+        .expect("p")
+        .stock;
+    assert_eq!(stock, 10, "the cancellation returned the stock once");
+}
+
+#[tokio::test]
+async fn staff_cancelling_a_paid_order_refund_it_and_return_the_stock() {
+    let app = worker_less().await;
+    let staff = app.staff_token().await;
+    let (token, order_id, boot) = ordered(&app, &staff, 3).await;
+    let (_, created) = intent(&app, &token, &order_id).await;
+    let payment_id = created["payment_id"].as_str().expect("id").to_owned();
+    app.call(
+        Method::POST,
+        &format!("/api/payments/{payment_id}/confirm/"),
+        Some(&token),
+        Some(json!({"outcome": "succeeded"})),
+    )
+    .await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/orders/{order_id}/cancel/"),
+            Some(&staff),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!("CANCELLED")),
+        "{body}"
+    );
+    run_refunds(&app).await;
+    assert_eq!(stored_payment(&app, &payment_id).await.status, "REFUNDED");
+    assert_eq!(
+        stored_order(&app, &order_id).await.payment_status,
+        "REFUNDED"
+    );
+    // A refund the provider reports is applied once too.
+    let payment = stored_payment(&app, &payment_id).await;
+    let refunded = event("charge.refunded", &payment, payment.amount);
+    assert_eq!(deliver(&app, &refunded, signed(&app, &refunded)).await, 200);
+    let stock = emporium::catalog::product::Entity::find_by_id(boot)
+        .one(&app.state.db)
+        .await
+        .expect("q")
+        .expect("p")
+        .stock;
+    assert_eq!(stock, 10);
+}
