@@ -1,6 +1,6 @@
-//! Payments: an intent per order through the configured provider, provider events verified and
-//! applied exactly once, refunds. Today the offline `dummy` provider; Stripe and Razorpay join
-//! behind the same [`provider::Provider`].
+//! Payments: an intent per order through the configured provider (the offline `dummy`, or
+//! Stripe), provider events verified and applied exactly once, verification of payments no
+//! webhook settled, refunds. Razorpay joins behind the same [`provider::Provider`].
 
 pub mod payment;
 pub mod payment_event;
@@ -32,7 +32,8 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-/// The payments' job: refunds.
+/// The payments' jobs: refunds, and verifications of payments no webhook settled.
 pub fn register_jobs(registry: &mut crate::jobs::Registry) {
     registry.register(service::REFUND_JOB, service::refund);
+    registry.register(service::VERIFY_JOB, service::verify);
 }

@@ -8,7 +8,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::provider::Provider;
+use super::provider::{Provider, ProviderError};
 use super::signature::{self, SignatureError};
 use super::{payment, store};
 use crate::http::error::{ApiError, bad_request, conflict, not_found};
@@ -32,6 +32,36 @@ pub const REFUND_JOB: &str = "payments.refund";
 /// The [`REFUND_JOB`] for a payment.
 pub fn refund_job(payment_id: &str) -> NewJob {
     NewJob::new(REFUND_JOB, json!({ "payment_id": payment_id }))
+}
+
+/// A provider failure as the client sees it: unavailable → 503 (try again: the retry gets the
+/// same intent); refused → 409 with the provider's reason.
+fn provider_error(error: ProviderError) -> ApiError {
+    match error {
+        ProviderError::Unavailable(cause) => ApiError::Unavailable(cause),
+        ProviderError::Refused(reason) => {
+            tracing::error!(%reason, "the payment provider refused a request");
+            conflict(format!("The payment provider refused: {reason}"))
+        }
+    }
+}
+
+/// The job that asks the provider about a payment no webhook has settled.
+pub const VERIFY_JOB: &str = "payments.verify";
+
+/// How long after an intent is made its verification first runs; the queue's backoff spaces the
+/// later attempts, and after [`VERIFY_ATTEMPTS`] it is left to staff (the job goes `dead`).
+pub const VERIFY_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Attempts of a verification.
+pub const VERIFY_ATTEMPTS: i32 = 6;
+
+fn verify_job(payment_id: &str, now: chrono::DateTime<Utc>) -> NewJob {
+    NewJob {
+        run_at: Some(now + chrono::Duration::from_std(VERIFY_AFTER).unwrap_or_default()),
+        max_attempts: VERIFY_ATTEMPTS,
+        ..NewJob::new(VERIFY_JOB, json!({ "payment_id": payment_id }))
+    }
 }
 
 /// The order's payment intent: made once per order (a second call, or a retry after a
@@ -59,8 +89,14 @@ pub async fn create_intent(
         return Ok(existing);
     }
     let intent = provider
-        .create_intent(order_id, order.total_amount, &order.currency)
-        .await;
+        .create_intent(
+            order_id,
+            order.total_amount,
+            &order.currency,
+            &format!("emporium-order-{order_id}"),
+        )
+        .await
+        .map_err(provider_error)?;
     let now = time::now();
     let row = payment::Model {
         id: uuid::Uuid::new_v4().to_string(),
@@ -79,6 +115,10 @@ pub async fn create_intent(
     match store::insert(&tx, &row).await {
         Ok(()) => {
             store::mark_order(&tx, order_id, PaymentStatus::Pending.as_str(), None, now).await?;
+            if provider.name() != "dummy" {
+                // Asks the provider later if no webhook has settled it by then.
+                queue::enqueue(&tx, verify_job(&row.id, now)).await?;
+            }
             tx.commit().await?;
             Ok(row)
         }
@@ -293,7 +333,10 @@ pub async fn refund(ctx: JobContext, payload: Value) -> Result<(), JobError> {
     }
     let provider = Provider::from_settings(&ctx.state.settings);
     provider
-        .refund(&payment.provider_ref, payment.amount)
+        .refund(
+            &payment.provider_ref,
+            &format!("emporium-refund-{}", payment.id),
+        )
         .await
         .map_err(JobError::retry)?;
     // The dummy confirms at once; a real provider confirms with its `charge.refunded` event.
@@ -313,4 +356,51 @@ pub async fn refund(ctx: JobContext, payload: Value) -> Result<(), JobError> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// Asks the provider where a payment still `PENDING` stands, and applies the answer through the
+/// same code as the webhook (as an event of its own, so it too applies once). Still in progress
+/// → tried again later (the queue's backoff); a payment settled meanwhile → nothing to do.
+pub async fn verify(ctx: JobContext, payload: Value) -> Result<(), JobError> {
+    let RefundPayload { payment_id } = jobs::payload(payload)?;
+    let db = &ctx.state.db;
+    let Some(payment) = store::payment(db, &payment_id).await? else {
+        return Ok(());
+    };
+    if payment.status != status::PENDING {
+        return Ok(());
+    }
+    let provider = Provider::from_settings(&ctx.state.settings);
+    if provider.name() != payment.provider {
+        return Err(JobError::Permanent(format!(
+            "payment {payment_id} is with {}, not the configured provider",
+            payment.provider
+        )));
+    }
+    let Some(state) = provider
+        .intent_state(&payment.provider_ref)
+        .await
+        .map_err(JobError::retry)?
+    else {
+        return Ok(());
+    };
+    let kind = match state.status.as_str() {
+        "succeeded" => "payment_intent.succeeded",
+        "canceled" => "payment_intent.payment_failed",
+        other => return Err(JobError::retry(format!("the payment is still {other}"))),
+    };
+    let event = Event {
+        id: format!("verify_{}_{}", payment.id, state.status),
+        kind: kind.to_owned(),
+        data: EventData {
+            object: json!({
+                "id": payment.provider_ref,
+                "amount": state.amount,
+                "currency": state.currency,
+            }),
+        },
+    };
+    apply(db, &provider, event)
+        .await
+        .map_err(|e| JobError::retry(e.to_string()))
 }

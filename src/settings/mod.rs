@@ -4,6 +4,7 @@
 //! as one line and exits with code 2. Nothing falls back silently to a default once a value has
 //! been given.
 
+mod payments;
 mod read;
 mod shop;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use ipnet::IpNet;
 
 use crate::money::Currency;
 use crate::throttle::Rate;
+pub use payments::{PaymentSettings, StripeSettings};
 use read::{
     base_url, duration, email_transport, load_or_create_secret, media, positive_integer, rate,
     value,
@@ -140,6 +142,8 @@ pub struct Settings {
     pub cart: CartSettings,
     /// `EMPORIUM_ORDER_PAYMENT_TIMEOUT` and `EMPORIUM_LOW_STOCK_THRESHOLD`.
     pub orders: OrderSettings,
+    /// `EMPORIUM_PAYMENT_PROVIDER` and its credentials.
+    pub payments: PaymentSettings,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -426,6 +430,7 @@ impl Settings {
 
         let cart = CartSettings::read(source)?;
         let orders = OrderSettings::read(source)?;
+        let payments = PaymentSettings::read(source)?;
 
         Ok(Settings {
             database_url,
@@ -468,6 +473,7 @@ impl Settings {
             cache_write_window,
             cart,
             orders,
+            payments,
         })
     }
 

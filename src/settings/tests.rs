@@ -68,6 +68,7 @@ fn a_bad_value_names_its_variable() {
         ("EMPORIUM_THROTTLE_COUPON", "many"),
         ("EMPORIUM_ORDER_PAYMENT_TIMEOUT", "half an hour"),
         ("EMPORIUM_LOW_STOCK_THRESHOLD", "-1"),
+        ("EMPORIUM_PAYMENT_PROVIDER", "paypal"),
     ];
     for (name, bad) in cases {
         let err = settings(&[(name, bad)]).expect_err("must be refused");
@@ -77,6 +78,27 @@ fn a_bad_value_names_its_variable() {
                 .starts_with(&format!("invalid setting {name}: "))
         );
     }
+}
+
+#[test]
+fn stripe_needs_its_keys_and_keeps_them_out_of_debug() {
+    let err = settings(&[("EMPORIUM_PAYMENT_PROVIDER", "stripe")]).expect_err("no keys");
+    assert_eq!(err.name, "STRIPE_SECRET_KEY");
+    let s = settings(&[
+        ("EMPORIUM_PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_SECRET_KEY", "sk_test_123"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_456"),
+    ])
+    .expect("valid");
+    let PaymentSettings::Stripe(stripe) = &s.payments else {
+        panic!("stripe")
+    };
+    assert_eq!(stripe.api_base, "https://api.stripe.com");
+    let shown = format!("{s:?}");
+    assert!(
+        !shown.contains("sk_test_123") && !shown.contains("whsec_456"),
+        "{shown}"
+    );
 }
 
 #[test]

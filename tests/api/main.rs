@@ -5,6 +5,8 @@ mod helpers;
 mod probes;
 mod reviews;
 mod standins;
+mod stripe;
+mod stripe_standin;
 
 mod accounts;
 mod cart;
