@@ -20,6 +20,7 @@ pub mod money;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
+pub mod pdf;
 pub mod reviews;
 pub mod settings;
 pub mod startup;

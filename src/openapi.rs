@@ -69,6 +69,7 @@ use crate::money::Currency;
         crate::orders::routes::get_order,
         crate::orders::routes::cancel_order,
         crate::orders::routes::change_status,
+        crate::orders::routes::invoice,
         crate::reviews::routes::list_reviews,
         crate::reviews::routes::create_review,
         crate::reviews::routes::update_review,

@@ -2,6 +2,7 @@
 //! delivered by SMTP — or printed to the log with `EMAIL_URL=console`. Nothing sends mail from
 //! a request: a slow or down mail server only delays a job, and a failed send is retried.
 
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{ConnectionTrait, DbErr};
@@ -27,6 +28,30 @@ pub struct Email {
     pub text: String,
     /// HTML part.
     pub html: String,
+    /// Files sent with it (an invoice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with a message; its bytes travel base64-encoded in the job's payload.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    /// The file, base64 (standard alphabet).
+    pub data: String,
+}
+
+impl Attachment {
+    /// A file of `bytes`.
+    pub fn new(filename: &str, content_type: &str, bytes: &[u8]) -> Attachment {
+        use base64::Engine;
+        Attachment {
+            filename: filename.to_owned(),
+            content_type: content_type.to_owned(),
+            data: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
 }
 
 impl std::fmt::Debug for Email {
@@ -63,6 +88,14 @@ pub const STOCK_ALERT: Template = Template {
     subject: "{{ shop }}: stock is running low",
     text: include_str!("templates/stock_alert.txt"),
     html: include_str!("templates/stock_alert.html"),
+};
+
+/// The order confirmation, with the invoice attached: `shop`, `order`, `total`.
+pub const ORDER_CONFIRMATION: Template = Template {
+    name: "order_confirmation",
+    subject: "{{ shop }}: your order is paid",
+    text: include_str!("templates/order_confirmation.txt"),
+    html: include_str!("templates/order_confirmation.html"),
 };
 
 /// A template asked for a value it was not given.
@@ -128,6 +161,7 @@ impl Template {
     /// Renders the message for `to` with the given values (HTML-escaped in the HTML part).
     pub fn render(&self, to: &str, vars: &[(&str, &str)]) -> Result<Email, TemplateError> {
         Ok(Email {
+            attachments: Vec::new(),
             to: to.to_owned(),
             subject: self.fill(self.subject, vars, false)?,
             text: self.fill(self.text, vars, false)?,
@@ -185,14 +219,33 @@ impl Mailer {
             .to
             .parse()
             .map_err(|e| EmailError::Invalid(format!("recipient {:?}: {e}", email.to)))?;
+        let body = MultiPart::alternative_plain_html(email.text.clone(), email.html.clone());
+        let body = if email.attachments.is_empty() {
+            body
+        } else {
+            use base64::Engine;
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for file in &email.attachments {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(&file.data)
+                    .map_err(|e| {
+                        EmailError::Invalid(format!("attachment {}: {e}", file.filename))
+                    })?;
+                let content_type = ContentType::parse(&file.content_type).map_err(|e| {
+                    EmailError::Invalid(format!("attachment {}: {e}", file.filename))
+                })?;
+                mixed = mixed.singlepart(
+                    lettre::message::Attachment::new(file.filename.clone())
+                        .body(bytes, content_type),
+                );
+            }
+            mixed
+        };
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(
-                email.text.clone(),
-                email.html.clone(),
-            ))
+            .multipart(body)
             .map_err(|e| EmailError::Invalid(e.to_string()))?;
         match &self.transport {
             Transport::Console => {

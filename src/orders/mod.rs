@@ -2,6 +2,8 @@
 //! expiry of unpaid orders ([`lifecycle`]), and stock alerts to staff ([`alerts`]).
 
 pub mod alerts;
+pub mod invoice;
+pub mod invoice_row;
 pub mod lifecycle;
 pub mod order;
 pub mod order_item;
@@ -21,6 +23,7 @@ pub fn router() -> Router<AppState> {
     let mut router = route(Router::new(), "/api/orders/", get(routes::list_orders));
     router = route(router, "/api/orders/create/", post(routes::create_order));
     router = route(router, "/api/orders/{id}/", get(routes::get_order));
+    router = route(router, "/api/orders/{id}/invoice/", get(routes::invoice));
     router = route(
         router,
         "/api/orders/{id}/cancel/",
@@ -33,8 +36,9 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-/// The orders' jobs: the expiry of unpaid orders and stock alerts.
+/// The orders' jobs: the expiry of unpaid orders, stock alerts, invoices.
 pub fn register_jobs(registry: &mut crate::jobs::Registry) {
     registry.register(lifecycle::EXPIRE_JOB, lifecycle::expire_job);
     registry.register(alerts::STOCK_ALERT_JOB, alerts::stock_alert_job);
+    registry.register(invoice::INVOICE_JOB, invoice::invoice_job_handler);
 }

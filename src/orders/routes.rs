@@ -13,7 +13,7 @@ use super::store::{self, OrderFilter};
 use super::views::{CreateOrder, OrderView, StatusChange};
 use crate::auth::{AuthUser, StaffUser};
 use crate::http::ApiResult;
-use crate::http::error::{field_error, not_found};
+use crate::http::error::{conflict, field_error, not_found};
 use crate::http::extract::{Form, IdempotencyKey};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
@@ -206,4 +206,38 @@ pub async fn change_status(
     let id = order_id(&id)?;
     let order = lifecycle::change_status(&state.db, &id, change.status).await?;
     Ok(Json(view(&state, order).await?))
+}
+
+/// The PDF invoice of a paid order (its owner or staff).
+#[utoipa::path(get, path = "/api/orders/{id}/invoice/", tag = "orders", security(("jwt" = [])),
+    params(("id" = String, Path, description = "a UUID")),
+    responses(
+        (status = 200, description = "The invoice", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, description = "No such order, or another user's", body = ErrorDetail),
+        (status = 409, description = "Not paid yet", body = ErrorDetail),
+    ))]
+pub async fn invoice(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = order_id(&id)?;
+    let order = lifecycle::visible_order(&state.db, &id, user.id(), user.is_staff()).await?;
+    let pdf = super::invoice::invoice(&state.db, &state.settings.shop_name, &order)
+        .await?
+        .ok_or_else(|| conflict("The order is not paid yet: it has no invoice."))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"invoice-{id}.pdf\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
 }

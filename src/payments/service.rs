@@ -231,7 +231,10 @@ async fn apply(db: &DatabaseConnection, provider: &Provider, event: Event) -> Re
                     now,
                 )
                 .await?;
-                if !paid {
+                if paid {
+                    queue::enqueue(&tx, crate::orders::invoice::invoice_job(&payment.order_id))
+                        .await?;
+                } else {
                     // The order was cancelled meanwhile: the money goes back.
                     tracing::warn!(order = %payment.order_id, "payment for a cancelled order: refunding");
                     store::mark_order(

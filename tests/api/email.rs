@@ -105,6 +105,7 @@ async fn a_refused_message_is_retried_until_the_server_takes_it() {
         subject: "Hello".to_owned(),
         text: "plain".to_owned(),
         html: "<p>html</p>".to_owned(),
+        attachments: Vec::new(),
     };
     email::enqueue(&app.state.db, &message)
         .await
@@ -139,6 +140,7 @@ async fn a_mail_server_that_is_down_never_loses_the_job() {
         subject: "Hello".to_owned(),
         text: "plain".to_owned(),
         html: "<p>html</p>".to_owned(),
+        attachments: Vec::new(),
     };
     email::enqueue(&app.state.db, &message)
         .await

@@ -434,6 +434,7 @@ async fn a_job_of_a_killed_worker_process_is_finished_by_another_worker() {
         subject: "Your order".to_owned(),
         text: "Thank you.".to_owned(),
         html: "<p>Thank you.</p>".to_owned(),
+        attachments: Vec::new(),
     };
     let id = emporium::email::enqueue(&state.db, &message)
         .await

@@ -310,6 +310,7 @@ async fn metrics_show_the_job_queue_and_job_outcomes() {
         subject: "Hello".to_owned(),
         text: "plain".to_owned(),
         html: "<p>html</p>".to_owned(),
+        attachments: Vec::new(),
     };
     let id = emporium::email::enqueue(&app.state.db, &message)
         .await

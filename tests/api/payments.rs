@@ -479,3 +479,118 @@ async fn staff_cancelling_a_paid_order_refund_it_and_return_the_stock() {
         .stock;
     assert_eq!(stock, 10);
 }
+
+#[tokio::test]
+async fn a_paid_order_gets_its_pdf_invoice_and_a_confirmation_mailed_with_it_once() {
+    let smtp = crate::standins::SmtpServer::start().await;
+    let app = spawn(Spawn {
+        no_worker: true,
+        settings: vec![
+            ("EMAIL_URL", smtp.url()),
+            ("EMPORIUM_SHOP_NAME", "Ada's (Test) Shop".to_owned()),
+        ],
+        ..Spawn::default()
+    })
+    .await;
+    let staff = app.staff_token().await;
+    let (token, order_id, _) = ordered(&app, &staff, 2).await;
+    let invoice_path = format!("/api/orders/{order_id}/invoice/");
+    let (status, _) = app
+        .call(Method::GET, &invoice_path, Some(&token), None)
+        .await;
+    assert_eq!(status, 409, "not paid yet");
+    let (_, created) = intent(&app, &token, &order_id).await;
+    let payment_id = created["payment_id"].as_str().expect("id");
+    app.call(
+        Method::POST,
+        &format!("/api/payments/{payment_id}/confirm/"),
+        Some(&token),
+        Some(json!({"outcome": "succeeded"})),
+    )
+    .await;
+
+    let get_pdf = |token: String| {
+        let (app, path) = (&app, invoice_path.clone());
+        async move {
+            app.client
+                .get(app.url(&path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    let early = get_pdf(token.clone()).await;
+    assert_eq!(
+        early.status(),
+        200,
+        "paid: rendered even before the job ran"
+    );
+    let early = early.bytes().await.expect("pdf");
+    let jobs_of = |kind: &'static str| {
+        let app = &app;
+        async move {
+            job::Entity::find()
+                .filter(job::Column::Kind.eq(kind))
+                .all(&app.state.db)
+                .await
+                .expect("jobs")
+        }
+    };
+    let invoices = jobs_of("orders.invoice").await;
+    assert_eq!(invoices.len(), 1, "queued with the payment");
+    let ctx = JobContext {
+        state: app.state.clone(),
+        job_id: invoices[0].id,
+        attempt: 1,
+    };
+    let payload: Value = serde_json::from_str(&invoices[0].payload).expect("payload");
+    emporium::orders::invoice::invoice_job_handler(ctx.clone(), payload.clone())
+        .await
+        .expect("issued");
+    emporium::orders::invoice::invoice_job_handler(ctx.clone(), payload)
+        .await
+        .expect("a second run changes nothing");
+    let mails = jobs_of(emporium::email::SEND_JOB).await;
+    assert_eq!(mails.len(), 1, "one confirmation");
+
+    let response = get_pdf(token.clone()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/pdf"[..])
+    );
+    let pdf = response.bytes().await.expect("pdf");
+    assert_eq!(pdf, early, "the issued invoice is the one shown before");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&pdf);
+    for expected in [
+        "(Total: 20.00 USD) Tj",
+        "(Subtotal: 20.00 USD) Tj",
+        "(Ada's \\(Test\\) Shop) Tj",
+        "(Ada Lovelace) Tj",
+    ] {
+        assert!(text.contains(expected), "{expected} in the invoice");
+    }
+    assert!(text.contains(&format!("(Order: {order_id}) Tj")));
+    assert_eq!(
+        get_pdf(staff.clone()).await.status(),
+        200,
+        "staff may read it"
+    );
+    assert_eq!(get_pdf(app.customer_token().await).await.status(), 404);
+
+    // The confirmation goes out through SMTP with the PDF attached.
+    let payload: Value = serde_json::from_str(&mails[0].payload).expect("payload");
+    emporium::email::send_job(ctx, payload).await.expect("sent");
+    let received = smtp.messages();
+    assert_eq!(received.len(), 1);
+    let data = &received[0].data;
+    assert!(data.contains("application/pdf"), "{data}");
+    assert!(data.contains(&format!("invoice-{order_id}.pdf")));
+    assert!(
+        received[0]
+            .part("text/plain")
+            .is_some_and(|t| t.contains("20.00 USD"))
+    );
+}

@@ -18,6 +18,7 @@ mod m20261125_000007_cart_coupons;
 mod m20261125_000008_orders;
 mod m20261125_000009_reviews;
 mod m20261125_000010_payments;
+mod m20261125_000011_invoices;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_orders::Migration),
             Box::new(m20261125_000009_reviews::Migration),
             Box::new(m20261125_000010_payments::Migration),
+            Box::new(m20261125_000011_invoices::Migration),
         ]
     }
 

@@ -1,0 +1,199 @@
+//! Invoices: when an order is paid, a job renders its PDF (shop, order number, date, lines with
+//! their snapshot prices, discount, total, currency, shipping address), keeps it in the
+//! database — private, served only to the owner and staff — and queues the confirmation email
+//! with the PDF attached, both in one transaction so a job that runs twice issues and mails once.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, TransactionTrait};
+use serde_json::{Value, json};
+
+use super::lifecycle::{PaymentStatus, Status};
+use super::views::ShippingAddress;
+use super::{invoice_row, order, order_item, store};
+use crate::auth::user;
+use crate::email::{self, Attachment, ORDER_CONFIRMATION};
+use crate::jobs::queue::NewJob;
+use crate::jobs::{self, JobContext, JobError};
+use crate::money::{Currency, Money};
+use crate::pdf::{self, Line};
+use crate::{db, time};
+
+/// The job that issues a paid order's invoice and mails the confirmation.
+pub const INVOICE_JOB: &str = "orders.invoice";
+
+/// The [`INVOICE_JOB`] of an order.
+pub fn invoice_job(order_id: &str) -> NewJob {
+    NewJob::new(INVOICE_JOB, json!({ "order_id": order_id }))
+}
+
+/// True once the order is paid (it stays invoiced after shipping, delivery or a refund).
+pub fn is_paid(order: &order::Model) -> bool {
+    order.payment_status == PaymentStatus::Paid.as_str()
+        || order.payment_status == PaymentStatus::Refunded.as_str()
+        || [Status::Paid, Status::Shipped, Status::Delivered]
+            .iter()
+            .any(|s| s.as_str() == order.status)
+}
+
+/// The PDF of an order's invoice.
+pub fn render(
+    shop: &str,
+    customer: &str,
+    order: &order::Model,
+    items: &[order_item::Model],
+) -> Vec<u8> {
+    let currency = Currency::from_code(&order.currency).unwrap_or(Currency::USD);
+    let money = |minor: i64| {
+        format!(
+            "{} {}",
+            Money::from_minor(minor).format(currency),
+            currency.code()
+        )
+    };
+    let mut lines = vec![
+        Line::bold(shop),
+        Line::bold("INVOICE"),
+        Line::plain(""),
+        Line::plain(format!("Order: {}", order.id)),
+        Line::plain(format!("Date: {}", order.created_at.format("%Y-%m-%d"))),
+        Line::plain(format!("Customer: {customer}")),
+        Line::plain(""),
+        Line::bold("Ship to"),
+    ];
+    if let Ok(address) = serde_json::from_str::<ShippingAddress>(&order.shipping_address) {
+        lines.push(Line::plain(address.full_name));
+        lines.push(Line::plain(address.line1));
+        if !address.line2.is_empty() {
+            lines.push(Line::plain(address.line2));
+        }
+        let state = if address.state.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", address.state)
+        };
+        lines.push(Line::plain(format!(
+            "{}{state} {}",
+            address.city, address.postal_code
+        )));
+        lines.push(Line::plain(address.country));
+        if let Some(phone) = address.phone {
+            lines.push(Line::plain(phone));
+        }
+    }
+    lines.push(Line::plain(""));
+    lines.push(Line::bold("Items"));
+    for item in items {
+        lines.push(Line::plain(format!(
+            "{} x {} at {} = {}",
+            item.quantity,
+            item.product_name,
+            money(item.price_snapshot),
+            money(item.subtotal)
+        )));
+    }
+    lines.push(Line::plain(""));
+    lines.push(Line::plain(format!("Subtotal: {}", money(order.subtotal))));
+    if order.discount > 0 {
+        let code = order.coupon.as_deref().unwrap_or("coupon");
+        lines.push(Line::plain(format!(
+            "Discount ({code}): -{}",
+            money(order.discount)
+        )));
+    }
+    lines.push(Line::bold(format!("Total: {}", money(order.total_amount))));
+    lines.push(Line::plain("Paid. Thank you."));
+    pdf::document(&format!("Invoice {}", order.id), &lines)
+}
+
+async fn customer_email<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<String, DbErr> {
+    Ok(user::Entity::find_by_id(user_id)
+        .one(conn)
+        .await?
+        .map(|u| u.email)
+        .unwrap_or_default())
+}
+
+/// The order's invoice: as issued, or — paid but not issued yet — rendered now (the same
+/// document). `None` before the order is paid.
+pub async fn invoice(
+    db: &DatabaseConnection,
+    shop: &str,
+    order: &order::Model,
+) -> Result<Option<Vec<u8>>, DbErr> {
+    if let Some(issued) = invoice_row::Entity::find_by_id(order.id.clone())
+        .one(db)
+        .await?
+    {
+        return Ok(Some(issued.pdf));
+    }
+    if !is_paid(order) {
+        return Ok(None);
+    }
+    let items = store::items_of(db, std::slice::from_ref(&order.id))
+        .await?
+        .remove(&order.id)
+        .unwrap_or_default();
+    let customer = customer_email(db, order.user_id).await?;
+    Ok(Some(render(shop, &customer, order, &items)))
+}
+
+#[derive(serde::Deserialize)]
+struct InvoicePayload {
+    order_id: String,
+}
+
+/// Issues a paid order's invoice and queues its confirmation email, once.
+pub async fn invoice_job_handler(ctx: JobContext, payload: Value) -> Result<(), JobError> {
+    let InvoicePayload { order_id } = jobs::payload(payload)?;
+    let state = &ctx.state;
+    let Some(order) = store::order(&state.db, &order_id).await? else {
+        return Ok(());
+    };
+    if !is_paid(&order) {
+        return Ok(());
+    }
+    let shop = state.settings.shop_name.as_str();
+    let customer = customer_email(&state.db, order.user_id).await?;
+    let items = store::items_of(&state.db, std::slice::from_ref(&order.id))
+        .await?
+        .remove(&order.id)
+        .unwrap_or_default();
+    let pdf = render(shop, &customer, &order, &items);
+    let tx = state.db.begin().await?;
+    let inserted = invoice_row::Entity::insert(invoice_row::ActiveModel {
+        order_id: Set(order.id.clone()),
+        pdf: Set(pdf.clone()),
+        created_at: Set(time::now()),
+    })
+    .exec_without_returning(&tx)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        // Issued (and mailed) by an earlier run.
+        Err(e) if db::is_unique_violation(&e) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    let currency = Currency::from_code(&order.currency).unwrap_or(Currency::USD);
+    let total = format!(
+        "{} {}",
+        Money::from_minor(order.total_amount).format(currency),
+        currency.code()
+    );
+    let mut message = ORDER_CONFIRMATION
+        .render(
+            &customer,
+            &[
+                ("shop", shop),
+                ("order", order.id.as_str()),
+                ("total", total.as_str()),
+            ],
+        )
+        .map_err(|e| JobError::Permanent(e.to_string()))?;
+    message.attachments.push(Attachment::new(
+        &format!("invoice-{}.pdf", order.id),
+        "application/pdf",
+        &pdf,
+    ));
+    email::enqueue(&tx, &message).await?;
+    tx.commit().await?;
+    Ok(())
+}
