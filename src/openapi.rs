@@ -77,6 +77,7 @@ use crate::money::Currency;
         crate::payments::routes::create_intent,
         crate::payments::routes::webhook,
         crate::payments::routes::confirm,
+        crate::payments::routes::razorpay_verify,
     ),
     components(schemas(ErrorDetail, ValidationErrors, FieldMessages)),
     modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),

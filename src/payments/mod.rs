@@ -25,6 +25,11 @@ pub fn router() -> Router<AppState> {
         post(routes::create_intent),
     );
     router = route(router, "/api/payments/webhook/", post(routes::webhook));
+    router = route(
+        router,
+        "/api/payments/razorpay/verify/",
+        post(routes::razorpay_verify),
+    );
     route(
         router,
         "/api/payments/{payment_id}/confirm/",

@@ -14,6 +14,9 @@ pub struct Model {
     pub provider: String,
     /// The provider's id of the intent (`pi_…` at Stripe).
     pub provider_ref: String,
+    /// The provider's id of the captured payment, where it differs from the intent's
+    /// (Razorpay's `pay_…`; refunds name it).
+    pub captured_ref: Option<String>,
     /// What the app's payment sheet needs; shown to the payment's owner only.
     pub client_secret: Option<String>,
     pub amount: i64,

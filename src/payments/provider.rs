@@ -11,7 +11,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::settings::{PaymentSettings, Settings, StripeSettings};
+use super::payment;
+use crate::settings::{PaymentSettings, RazorpaySettings, Settings, StripeSettings};
 
 /// How long a call to a provider may take before it counts as failed (and is retried later
 /// with the same idempotency key).
@@ -41,6 +42,8 @@ pub enum Provider {
     },
     /// Stripe.
     Stripe(StripeSettings),
+    /// Razorpay.
+    Razorpay(RazorpaySettings),
 }
 
 /// An intent as the provider made it.
@@ -48,6 +51,13 @@ pub enum Provider {
 pub struct Intent {
     pub provider_ref: String,
     pub client_secret: Option<String>,
+}
+
+/// What Razorpay Checkout in the app needs besides the amount: the order to pay and the key.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RazorpayCheckout {
+    pub order_id: String,
+    pub key_id: String,
 }
 
 /// Where a provider says an intent is.
@@ -84,6 +94,17 @@ struct StripeError {
 }
 
 #[derive(Deserialize)]
+struct RazorpayOrder {
+    id: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    amount: i64,
+    #[serde(default)]
+    currency: String,
+}
+
+#[derive(Deserialize)]
 struct StripeIntent {
     id: String,
     #[serde(default)]
@@ -101,6 +122,7 @@ impl Provider {
     pub fn from_settings(settings: &Settings) -> Provider {
         match &settings.payments {
             PaymentSettings::Stripe(stripe) => Provider::Stripe(stripe.clone()),
+            PaymentSettings::Razorpay(razorpay) => Provider::Razorpay(razorpay.clone()),
             PaymentSettings::Dummy => {
                 let mut mac = Hmac::<Sha256>::new_from_slice(settings.secret_key.expose())
                     .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
@@ -117,6 +139,7 @@ impl Provider {
         match self {
             Provider::Dummy { .. } => "dummy",
             Provider::Stripe(_) => "stripe",
+            Provider::Razorpay(_) => "razorpay",
         }
     }
 
@@ -125,6 +148,18 @@ impl Provider {
         match self {
             Provider::Dummy { webhook_secret } => webhook_secret,
             Provider::Stripe(stripe) => stripe.webhook_secret.expose(),
+            Provider::Razorpay(razorpay) => razorpay.webhook_secret.expose(),
+        }
+    }
+
+    /// Razorpay Checkout's parameters for a payment, when the provider is Razorpay.
+    pub fn checkout(&self, payment: &payment::Model) -> Option<RazorpayCheckout> {
+        match self {
+            Provider::Razorpay(razorpay) => Some(RazorpayCheckout {
+                order_id: payment.provider_ref.clone(),
+                key_id: razorpay.key_id.clone(),
+            }),
+            _ => None,
         }
     }
 
@@ -160,10 +195,28 @@ impl Provider {
                     .bearer_auth(stripe.secret_key.expose_str())
                     .header("Idempotency-Key", idempotency_key)
                     .form(&form);
-                let intent: StripeIntent = stripe_call(request).await?;
+                let intent: StripeIntent = call(request, stripe_error).await?;
                 Ok(Intent {
                     provider_ref: intent.id,
                     client_secret: intent.client_secret,
+                })
+            }
+            Provider::Razorpay(razorpay) => {
+                // The receipt names the order (Razorpay keeps it unique per order it made).
+                let body = serde_json::json!({
+                    "amount": amount,
+                    "currency": currency.to_uppercase(),
+                    "receipt": order_id,
+                    "notes": {"order_id": order_id, "idempotency_key": idempotency_key},
+                });
+                let request = client()
+                    .post(format!("{}/v1/orders", razorpay.api_base))
+                    .basic_auth(&razorpay.key_id, Some(razorpay.key_secret.expose_str()))
+                    .json(&body);
+                let order: RazorpayOrder = call(request, razorpay_error).await?;
+                Ok(Intent {
+                    provider_ref: order.id,
+                    client_secret: None,
                 })
             }
         }
@@ -184,20 +237,37 @@ impl Provider {
                         stripe.api_base
                     ))
                     .bearer_auth(stripe.secret_key.expose_str());
-                let intent: StripeIntent = stripe_call(request).await?;
+                let intent: StripeIntent = call(request, stripe_error).await?;
                 Ok(Some(IntentState {
                     status: intent.status,
                     amount: intent.amount,
                     currency: intent.currency,
                 }))
             }
+            Provider::Razorpay(razorpay) => {
+                let request = client()
+                    .get(format!("{}/v1/orders/{provider_ref}", razorpay.api_base))
+                    .basic_auth(&razorpay.key_id, Some(razorpay.key_secret.expose_str()));
+                let order: RazorpayOrder = call(request, razorpay_error).await?;
+                // Razorpay's order is `paid` once a payment of it is captured.
+                let status = match order.status.as_str() {
+                    "paid" => "succeeded".to_owned(),
+                    other => other.to_owned(),
+                };
+                Ok(Some(IntentState {
+                    status,
+                    amount: order.amount,
+                    currency: order.currency,
+                }))
+            }
         }
     }
 
-    /// Refunds a captured payment in full; `idempotency_key` makes a retried refund one refund.
+    /// Refunds a captured payment in full; `idempotency_key` makes a retried refund one refund
+    /// (Razorpay refuses a second full refund, which counts as done).
     pub async fn refund(
         &self,
-        provider_ref: &str,
+        payment: &payment::Model,
         idempotency_key: &str,
     ) -> Result<(), ProviderError> {
         match self {
@@ -207,18 +277,71 @@ impl Provider {
                     .post(format!("{}/v1/refunds", stripe.api_base))
                     .bearer_auth(stripe.secret_key.expose_str())
                     .header("Idempotency-Key", idempotency_key)
-                    .form(&[("payment_intent", provider_ref)]);
-                let _: serde_json::Value = stripe_call(request).await?;
+                    .form(&[("payment_intent", payment.provider_ref.as_str())]);
+                let _: serde_json::Value = call(request, stripe_error).await?;
                 Ok(())
+            }
+            Provider::Razorpay(razorpay) => {
+                let captured = payment.captured_ref.as_deref().ok_or_else(|| {
+                    ProviderError::Refused("no captured Razorpay payment to refund".to_owned())
+                })?;
+                let request = client()
+                    .post(format!(
+                        "{}/v1/payments/{captured}/refund",
+                        razorpay.api_base
+                    ))
+                    .basic_auth(&razorpay.key_id, Some(razorpay.key_secret.expose_str()))
+                    .json(&serde_json::json!({"notes": {"idempotency_key": idempotency_key}}));
+                match call::<serde_json::Value>(request, razorpay_error).await {
+                    Err(ProviderError::Refused(reason)) if reason.contains("fully refunded") => {
+                        Ok(())
+                    }
+                    other => other.map(|_| ()),
+                }
             }
         }
     }
 }
 
-/// Sends a request to Stripe and reads its answer: the object on 2xx, its error body's message
-/// on 4xx, "unavailable" on 5xx, a timeout or no connection.
-async fn stripe_call<T: serde::de::DeserializeOwned>(
+#[derive(Deserialize)]
+struct RazorpayErrorBody {
+    error: RazorpayError,
+}
+
+#[derive(Deserialize)]
+struct RazorpayError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// The message of Stripe's error body, `{"error": {"message", "type"}}`.
+fn stripe_error(bytes: &[u8]) -> Option<String> {
+    let body: StripeErrorBody = serde_json::from_slice(bytes).ok()?;
+    Some(format!(
+        "{} ({})",
+        body.error.message.unwrap_or_default(),
+        body.error.kind.unwrap_or_default()
+    ))
+}
+
+/// The message of Razorpay's error body, `{"error": {"description", "code"}}`.
+fn razorpay_error(bytes: &[u8]) -> Option<String> {
+    let body: RazorpayErrorBody = serde_json::from_slice(bytes).ok()?;
+    Some(format!(
+        "{} ({})",
+        body.error.description.unwrap_or_default(),
+        body.error.code.unwrap_or_default()
+    ))
+}
+
+/// Sends a request to a provider and reads its answer: the object on 2xx; the error body's
+/// message (read by `read_error`) as a refusal on 4xx; "unavailable" on 5xx, 429, a timeout or
+/// no connection.
+async fn call<T: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
+    read_error: fn(&[u8]) -> Option<String>,
 ) -> Result<T, ProviderError> {
     let response = request
         .send()
@@ -233,16 +356,7 @@ async fn stripe_call<T: serde::de::DeserializeOwned>(
         return serde_json::from_slice(&bytes)
             .map_err(|e| ProviderError::Unavailable(format!("unreadable answer: {e}")));
     }
-    let message = serde_json::from_slice::<StripeErrorBody>(&bytes)
-        .ok()
-        .map(|body| {
-            format!(
-                "{} ({})",
-                body.error.message.unwrap_or_default(),
-                body.error.kind.unwrap_or_default()
-            )
-        })
-        .unwrap_or_else(|| format!("HTTP {status}"));
+    let message = read_error(&bytes).unwrap_or_else(|| format!("HTTP {status}"));
     if status.is_server_error() || status.as_u16() == 429 {
         Err(ProviderError::Unavailable(message))
     } else {

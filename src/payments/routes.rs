@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::provider::Provider;
 use super::service;
-use super::views::{Confirm, CreateIntent, PaymentView};
+use super::views::{Confirm, CreateIntent, PaymentView, RazorpayVerify};
 use crate::auth::AuthUser;
 use crate::http::ApiResult;
 use crate::http::error::not_found;
@@ -54,7 +54,8 @@ pub async fn create_intent(
     }
     let provider = Provider::from_settings(&state.settings);
     let payment = service::create_intent(&state.db, &provider, user.id(), &order_id).await?;
-    let view = PaymentView::from(payment);
+    let checkout = provider.checkout(&payment);
+    let view = PaymentView::new(payment, checkout);
     if let Some(keyed) = &keyed {
         let body = serde_json::to_string(&view).map_err(crate::http::error::internal)?;
         if let Err(e) = idempotency::save(&state.db, keyed, 201, &body).await
@@ -69,7 +70,10 @@ pub async fn create_intent(
 /// Provider events (no JWT): the signature (`Stripe-Signature`) is checked over the raw body
 /// before anything is read; each event applies once.
 #[utoipa::path(post, path = "/api/payments/webhook/", tag = "payments",
-    params(("Stripe-Signature" = String, Header, description = "t=…,v1=…")),
+    params(
+        ("Stripe-Signature" = Option<String>, Header, description = "Stripe and dummy: t=…,v1=…"),
+        ("X-Razorpay-Signature" = Option<String>, Header, description = "Razorpay: hex HMAC-SHA256 of the body"),
+    ),
     request_body(content = serde_json::Value, description = "the provider's event, as it sent it"),
     responses(
         (status = 200, description = "Received (applied now, or before)"),
@@ -81,10 +85,7 @@ pub async fn webhook(
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
     let provider = Provider::from_settings(&state.settings);
-    let signature = headers
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok());
-    service::receive(&state.db, &provider, signature, &body).await?;
+    service::receive(&state.db, &provider, &headers, &body).await?;
     Ok(Json(json!({"received": true})))
 }
 
@@ -118,5 +119,34 @@ pub async fn confirm(
         request.outcome == "succeeded",
     )
     .await?;
-    Ok(Json(payment.into()))
+    let checkout = provider.checkout(&payment);
+    Ok(Json(PaymentView::new(payment, checkout)))
+}
+
+/// Razorpay Checkout's result from the app: the signature (HMAC-SHA256 of
+/// `order_id|payment_id` with the key secret) is checked, and the payment applied as captured.
+#[utoipa::path(post, path = "/api/payments/razorpay/verify/", tag = "payments", security(("jwt" = [])),
+    request_body = RazorpayVerify,
+    responses(
+        (status = 200, description = "The payment afterwards", body = PaymentView),
+        (status = 400, description = "The signature does not match", body = ValidationErrors),
+        (status = 404, description = "No such payment of yours, or another provider", body = ErrorDetail),
+    ))]
+pub async fn razorpay_verify(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Form(request): Form<RazorpayVerify>,
+) -> ApiResult<Json<PaymentView>> {
+    let provider = Provider::from_settings(&state.settings);
+    let payment = service::verify_checkout(
+        &state.db,
+        &provider,
+        user.id(),
+        &request.razorpay_order_id,
+        &request.razorpay_payment_id,
+        &request.razorpay_signature,
+    )
+    .await?;
+    let checkout = provider.checkout(&payment);
+    Ok(Json(PaymentView::new(payment, checkout)))
 }

@@ -3,6 +3,7 @@
 //! transaction of their effect — so ten parallel deliveries of one event change things once;
 //! a success for an order cancelled meanwhile is refunded, not lost.
 
+use axum::http::HeaderMap;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::Deserialize;
@@ -104,6 +105,7 @@ pub async fn create_intent(
         user_id,
         provider: provider.name().to_owned(),
         provider_ref: intent.provider_ref,
+        captured_ref: None,
         client_secret: intent.client_secret,
         amount: order.total_amount,
         currency: order.currency.clone(),
@@ -145,26 +147,133 @@ struct EventData {
 }
 
 /// A webhook delivery: the signature checked over the raw `body` first (400 and nothing
-/// changes when it does not hold), then the event applied once.
+/// changes when it does not hold) — Stripe's `Stripe-Signature` (also the dummy's), or
+/// Razorpay's `X-Razorpay-Signature` — then the event applied once.
 pub async fn receive(
     db: &DatabaseConnection,
     provider: &Provider,
-    signature_header: Option<&str>,
+    headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), ApiError> {
-    signature::verify(
-        provider.webhook_secret(),
-        signature_header,
-        body,
-        Utc::now().timestamp(),
-    )
-    .map_err(|e: SignatureError| {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let refused = |e: SignatureError| {
         tracing::warn!(provider = provider.name(), error = %e, "webhook refused");
         bad_request(format!("Invalid signature: {e}."))
-    })?;
-    let event: Event = serde_json::from_slice(body)
-        .map_err(|e| bad_request(format!("The event cannot be read: {e}")))?;
+    };
+    let event = match provider {
+        Provider::Razorpay(_) => {
+            signature::verify_razorpay(
+                provider.webhook_secret(),
+                header("x-razorpay-signature"),
+                body,
+            )
+            .map_err(refused)?;
+            razorpay_event(header("x-razorpay-event-id"), body)?
+        }
+        _ => {
+            signature::verify(
+                provider.webhook_secret(),
+                header("stripe-signature"),
+                body,
+                Utc::now().timestamp(),
+            )
+            .map_err(refused)?;
+            serde_json::from_slice(body)
+                .map_err(|e| bad_request(format!("The event cannot be read: {e}")))?
+        }
+    };
     apply(db, provider, event).await
+}
+
+/// A Razorpay webhook in the shape [`apply`] reads: its payment events named as Stripe's, the
+/// intent being Razorpay's order, and the captured payment's id kept for refunds. Its event id
+/// is the `X-Razorpay-Event-Id` header (else a digest of the body).
+fn razorpay_event(event_id: Option<&str>, body: &[u8]) -> Result<Event, ApiError> {
+    use sha2::{Digest, Sha256};
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("The event cannot be read: {e}")))?;
+    let name = value
+        .get("event")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let payment = value
+        .pointer("/payload/payment/entity")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let order_ref = payment.get("order_id").and_then(Value::as_str).or_else(|| {
+        value
+            .pointer("/payload/order/entity/id")
+            .and_then(Value::as_str)
+    });
+    let kind = match name {
+        "payment.captured" | "order.paid" => "payment_intent.succeeded",
+        "payment.failed" => "payment_intent.payment_failed",
+        "refund.processed" | "payment.refunded" => "charge.refunded",
+        other => other,
+    };
+    let id = match event_id {
+        Some(id) => id.to_owned(),
+        None => Sha256::digest(body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    };
+    Ok(Event {
+        id: format!("rzp_{id}"),
+        kind: kind.to_owned(),
+        data: EventData {
+            object: json!({
+                "id": order_ref,
+                "payment_intent": order_ref,
+                "amount": payment.get("amount"),
+                "currency": payment.get("currency"),
+                "captured": payment.get("id"),
+            }),
+        },
+    })
+}
+
+/// Razorpay Checkout's answer in the app: `razorpay_signature` is the HMAC-SHA256 of
+/// `"{razorpay_order_id}|{razorpay_payment_id}"` with the key secret. When it holds, the payment
+/// is applied as captured through the same code as a webhook (once, whichever comes first).
+pub async fn verify_checkout(
+    db: &DatabaseConnection,
+    provider: &Provider,
+    user_id: i64,
+    order_ref: &str,
+    payment_ref: &str,
+    signature_hex: &str,
+) -> Result<payment::Model, ApiError> {
+    let Provider::Razorpay(razorpay) = provider else {
+        return Err(not_found());
+    };
+    let payment = store::by_ref(db, provider.name(), order_ref)
+        .await?
+        .filter(|p| p.user_id == user_id)
+        .ok_or_else(not_found)?;
+    signature::verify_razorpay(
+        razorpay.key_secret.expose(),
+        Some(signature_hex),
+        format!("{order_ref}|{payment_ref}").as_bytes(),
+    )
+    .map_err(|e| {
+        tracing::warn!(payment = %payment.id, error = %e, "Razorpay Checkout signature refused");
+        crate::http::error::field_error("razorpay_signature", "The signature does not match.")
+    })?;
+    let event = Event {
+        id: format!("rzp_checkout_{payment_ref}"),
+        kind: "payment_intent.succeeded".to_owned(),
+        data: EventData {
+            object: json!({
+                "id": order_ref,
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "captured": payment_ref,
+            }),
+        },
+    };
+    apply(db, provider, event).await?;
+    store::payment(db, &payment.id).await?.ok_or_else(not_found)
 }
 
 fn intent_ref(event: &Event) -> Option<&str> {
@@ -223,6 +332,9 @@ async fn apply(db: &DatabaseConnection, provider: &Provider, event: Event) -> Re
             )
             .await?
             {
+                if let Some(captured) = object.get("captured").and_then(Value::as_str) {
+                    store::set_captured(&tx, &payment.id, captured).await?;
+                }
                 let paid = store::mark_order(
                     &tx,
                     &payment.order_id,
@@ -314,7 +426,12 @@ pub async fn confirm_dummy(
     });
     let body = serde_json::to_vec(&event).map_err(crate::http::error::internal)?;
     let header = signature::sign(provider.webhook_secret(), Utc::now().timestamp(), &body);
-    receive(db, provider, Some(&header), &body).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "stripe-signature",
+        header.parse().map_err(crate::http::error::internal)?,
+    );
+    receive(db, provider, &headers, &body).await?;
     store::payment(db, payment_id).await?.ok_or_else(not_found)
 }
 
@@ -336,12 +453,13 @@ pub async fn refund(ctx: JobContext, payload: Value) -> Result<(), JobError> {
     }
     let provider = Provider::from_settings(&ctx.state.settings);
     provider
-        .refund(
-            &payment.provider_ref,
-            &format!("emporium-refund-{}", payment.id),
-        )
+        .refund(&payment, &format!("emporium-refund-{}", payment.id))
         .await
-        .map_err(JobError::retry)?;
+        .map_err(|e| match e {
+            ProviderError::Unavailable(_) => JobError::retry(e),
+            // Refused: retrying will not help; the job stays dead for staff to look at.
+            ProviderError::Refused(_) => JobError::Permanent(e.to_string()),
+        })?;
     // The dummy confirms at once; a real provider confirms with its `charge.refunded` event.
     if provider.name() == "dummy" {
         let now = time::now();

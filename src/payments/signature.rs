@@ -94,6 +94,30 @@ pub fn verify(
     }
 }
 
+/// Checks Razorpay's signature: the hex HMAC-SHA256 of `message` with `secret` — the raw body
+/// of a webhook (`X-Razorpay-Signature`), or `"{order_id}|{payment_id}"` from its Checkout.
+pub fn verify_razorpay(
+    secret: &[u8],
+    signature: Option<&str>,
+    message: &[u8],
+) -> Result<(), SignatureError> {
+    let signature = signature.ok_or(SignatureError::Missing)?;
+    let bytes = unhex(signature.trim()).ok_or(SignatureError::Malformed)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+    mac.update(message);
+    mac.verify_slice(&bytes)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+/// Razorpay's signature of `message` (what its servers and Checkout send).
+pub fn sign_razorpay(secret: &[u8], message: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+    mac.update(message);
+    hex(&mac.finalize().into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +162,27 @@ mod tests {
         assert_eq!(
             verify(b"another secret", Some(&header), body, now),
             Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn razorpay_signatures_are_checked_in_constant_time_over_the_message() {
+        let signature = sign_razorpay(SECRET, b"order_1|pay_2");
+        assert_eq!(
+            verify_razorpay(SECRET, Some(&signature), b"order_1|pay_2"),
+            Ok(())
+        );
+        assert_eq!(
+            verify_razorpay(SECRET, Some(&signature), b"order_1|pay_3"),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_razorpay(SECRET, None, b"x"),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_razorpay(SECRET, Some("zz"), b"x"),
+            Err(SignatureError::Malformed)
         );
     }
 

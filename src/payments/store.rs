@@ -48,6 +48,7 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, row: &payment::Model) -> Resul
         user_id: Set(row.user_id),
         provider: Set(row.provider.clone()),
         provider_ref: Set(row.provider_ref.clone()),
+        captured_ref: Set(row.captured_ref.clone()),
         client_secret: Set(row.client_secret.clone()),
         amount: Set(row.amount),
         currency: Set(row.currency.clone()),
@@ -101,6 +102,20 @@ pub async fn move_payment<C: ConnectionTrait>(
         .await?
         .rows_affected
         == 1)
+}
+
+/// Records the provider's id of the captured payment.
+pub async fn set_captured<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    captured_ref: &str,
+) -> Result<(), DbErr> {
+    payment::Entity::update_many()
+        .col_expr(payment::Column::CapturedRef, Expr::value(captured_ref))
+        .filter(payment::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Sets an order's `payment_status` (and its `status` when `status` is given, only from

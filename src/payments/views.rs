@@ -4,6 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::payment;
+use super::provider::RazorpayCheckout;
 use crate::http::extract::{Fields, FromFields};
 use crate::money::{Currency, Money};
 
@@ -24,10 +25,13 @@ pub struct PaymentView {
     /// `PENDING`, `PAID`, `FAILED` or `REFUNDED`.
     #[schema(example = "PENDING")]
     pub status: String,
+    /// With Razorpay: what its Checkout needs (the order to pay and the key id); else null.
+    pub razorpay: Option<RazorpayCheckout>,
 }
 
-impl From<payment::Model> for PaymentView {
-    fn from(p: payment::Model) -> PaymentView {
+impl PaymentView {
+    /// The view of a payment, with Razorpay Checkout's parameters when they apply.
+    pub fn new(p: payment::Model, razorpay: Option<RazorpayCheckout>) -> PaymentView {
         let currency = Currency::from_code(&p.currency).unwrap_or(Currency::USD);
         PaymentView {
             payment_id: p.id,
@@ -36,7 +40,33 @@ impl From<payment::Model> for PaymentView {
             amount: Money::from_minor(p.amount).format(currency),
             currency: p.currency,
             status: p.status,
+            razorpay,
         }
+    }
+}
+
+/// `POST /api/payments/razorpay/verify/`: what Razorpay Checkout hands the app.
+#[derive(Debug, ToSchema)]
+pub struct RazorpayVerify {
+    #[schema(max_length = 100)]
+    pub razorpay_order_id: String,
+    #[schema(max_length = 100)]
+    pub razorpay_payment_id: String,
+    /// Hex HMAC-SHA256 of `razorpay_order_id|razorpay_payment_id` with the key secret.
+    #[schema(max_length = 200)]
+    pub razorpay_signature: String,
+}
+
+impl FromFields for RazorpayVerify {
+    fn from_fields(fields: &mut Fields) -> Option<Self> {
+        let order = fields.required_text("razorpay_order_id", 100);
+        let payment = fields.required_text("razorpay_payment_id", 100);
+        let signature = fields.required_text("razorpay_signature", 200);
+        Some(RazorpayVerify {
+            razorpay_order_id: order?,
+            razorpay_payment_id: payment?,
+            razorpay_signature: signature?,
+        })
     }
 }
 

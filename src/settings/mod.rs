@@ -20,7 +20,7 @@ use ipnet::IpNet;
 
 use crate::money::Currency;
 use crate::throttle::Rate;
-pub use payments::{PaymentSettings, StripeSettings};
+pub use payments::{PaymentSettings, RazorpaySettings, StripeSettings};
 use read::{
     base_url, duration, email_transport, load_or_create_secret, media, positive_integer, rate,
     value,

@@ -3,6 +3,8 @@
 
 mod helpers;
 mod probes;
+mod razorpay;
+mod razorpay_standin;
 mod reviews;
 mod standins;
 mod stripe;

@@ -30,6 +30,7 @@ enum Payments {
     UserId,
     Provider,
     ProviderRef,
+    CapturedRef,
     ClientSecret,
     Amount,
     Currency,
@@ -62,6 +63,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Payments::UserId))
                     .col(string_len(Payments::Provider, 16))
                     .col(string_len(Payments::ProviderRef, 100))
+                    .col(string_len_null(Payments::CapturedRef, 100))
                     .col(string_len_null(Payments::ClientSecret, 200))
                     .col(big_integer(Payments::Amount))
                     .col(string_len(Payments::Currency, 3))
