@@ -329,3 +329,38 @@ async fn cancelling_a_paid_order_refunds_it_at_stripe_once() {
         ("CANCELLED".to_owned(), "REFUNDED".to_owned())
     );
 }
+
+#[tokio::test]
+async fn a_retry_after_stripe_timed_out_gets_the_intent_stripe_made_meanwhile() {
+    let stripe = Stripe::start().await;
+    let app = with_stripe(&stripe).await;
+    let staff = app.staff_token().await;
+    let (token, order_id) = ordered(&app, &staff, "10.00", 1).await;
+    stripe.set_delay(Some(
+        emporium::payments::provider::TIMEOUT + std::time::Duration::from_secs(1),
+    ));
+    let (status, body) = intent(&app, &token, &order_id).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        payment::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+    stripe.set_delay(None);
+    let (status, created) = intent(&app, &token, &order_id).await;
+    assert_eq!(status, 201, "{created}");
+    let calls = stripe.received();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls[0].idempotency_key, calls[1].idempotency_key,
+        "the same key twice"
+    );
+    let stored = stored_payment(&app, &order_id).await;
+    let secret = created["client_secret"].as_str().expect("secret");
+    assert!(
+        secret.starts_with(&stored.provider_ref),
+        "the intent Stripe made during the timed-out call"
+    );
+}

@@ -30,6 +30,8 @@ pub struct Received {
 
 #[derive(Default)]
 struct Inner {
+    /// How long to sit on an answer (after doing the work), to play a timeout.
+    delay: Option<std::time::Duration>,
     intents: HashMap<String, Value>,
     by_key: HashMap<String, Value>,
     received: Vec<Received>,
@@ -84,7 +86,22 @@ async fn create_intent(State(stripe): State<Stripe>, headers: HeaderMap, body: S
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let mut inner = stripe.inner.lock().expect("lock");
+    let (answer, delay) = {
+        let mut inner = stripe.inner.lock().expect("lock");
+        let delay = inner.delay;
+        (intent_answer(&mut inner, form, key), delay)
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    answer
+}
+
+fn intent_answer(
+    inner: &mut Inner,
+    form: HashMap<String, String>,
+    key: Option<String>,
+) -> Response {
     inner.received.push(Received {
         method: "POST",
         path: "/v1/payment_intents".to_owned(),
@@ -223,6 +240,12 @@ impl Stripe {
             ("STRIPE_SECRET_KEY", SECRET_KEY.to_owned()),
             ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
         ]
+    }
+
+    /// Makes intent creations answer only after `delay` (the work is done at once), or at
+    /// once again with `None`.
+    pub fn set_delay(&self, delay: Option<std::time::Duration>) {
+        self.inner.lock().expect("lock").delay = delay;
     }
 
     /// Every request received so far.
