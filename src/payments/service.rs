@@ -375,19 +375,7 @@ async fn apply(db: &DatabaseConnection, provider: &Provider, event: Event) -> Re
                 .await?;
             }
         }
-        "charge.refunded" => {
-            if store::move_payment(&tx, &payment.id, &[status::PAID], status::REFUNDED, now).await?
-            {
-                store::mark_order(
-                    &tx,
-                    &payment.order_id,
-                    PaymentStatus::Refunded.as_str(),
-                    None,
-                    now,
-                )
-                .await?;
-            }
-        }
+        "charge.refunded" => mark_refunded(&tx, &payment, now).await?,
         other => tracing::debug!(kind = other, "event type ignored"),
     }
     tx.commit().await?;
@@ -436,21 +424,48 @@ pub async fn confirm_dummy(
 }
 
 #[derive(Deserialize)]
-struct RefundPayload {
+struct PaymentPayload {
     payment_id: String,
+}
+
+/// The payment a job's payload names, if it is still `status` (else the job has nothing to do).
+async fn payment_still(
+    db: &DatabaseConnection,
+    payload: Value,
+    status: &str,
+) -> Result<Option<payment::Model>, JobError> {
+    let PaymentPayload { payment_id } = jobs::payload(payload)?;
+    Ok(store::payment(db, &payment_id)
+        .await?
+        .filter(|p| p.status == status))
+}
+
+/// Marks a paid payment and its order `REFUNDED` (the provider confirmed).
+async fn mark_refunded<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    payment: &payment::Model,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    if store::move_payment(conn, &payment.id, &[status::PAID], status::REFUNDED, now).await? {
+        store::mark_order(
+            conn,
+            &payment.order_id,
+            PaymentStatus::Refunded.as_str(),
+            None,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Refunds a paid payment in full through its provider (safe to run twice: only a `PAID`
 /// payment is refunded, and the provider gets the payment's id as its idempotency key).
 pub async fn refund(ctx: JobContext, payload: Value) -> Result<(), JobError> {
-    let RefundPayload { payment_id } = jobs::payload(payload)?;
     let db = &ctx.state.db;
-    let Some(payment) = store::payment(db, &payment_id).await? else {
+    let Some(payment) = payment_still(db, payload, status::PAID).await? else {
         return Ok(());
     };
-    if payment.status != status::PAID {
-        return Ok(());
-    }
     let provider = Provider::from_settings(&ctx.state.settings);
     provider
         .refund(&payment, &format!("emporium-refund-{}", payment.id))
@@ -462,19 +477,7 @@ pub async fn refund(ctx: JobContext, payload: Value) -> Result<(), JobError> {
         })?;
     // The dummy confirms at once; a real provider confirms with its `charge.refunded` event.
     if provider.name() == "dummy" {
-        let now = time::now();
-        let tx = db.begin().await?;
-        if store::move_payment(&tx, &payment.id, &[status::PAID], status::REFUNDED, now).await? {
-            store::mark_order(
-                &tx,
-                &payment.order_id,
-                PaymentStatus::Refunded.as_str(),
-                None,
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
+        mark_refunded(db, &payment, time::now()).await?;
     }
     Ok(())
 }
@@ -483,19 +486,15 @@ pub async fn refund(ctx: JobContext, payload: Value) -> Result<(), JobError> {
 /// same code as the webhook (as an event of its own, so it too applies once). Still in progress
 /// → tried again later (the queue's backoff); a payment settled meanwhile → nothing to do.
 pub async fn verify(ctx: JobContext, payload: Value) -> Result<(), JobError> {
-    let RefundPayload { payment_id } = jobs::payload(payload)?;
     let db = &ctx.state.db;
-    let Some(payment) = store::payment(db, &payment_id).await? else {
+    let Some(payment) = payment_still(db, payload, status::PENDING).await? else {
         return Ok(());
     };
-    if payment.status != status::PENDING {
-        return Ok(());
-    }
     let provider = Provider::from_settings(&ctx.state.settings);
     if provider.name() != payment.provider {
         return Err(JobError::Permanent(format!(
-            "payment {payment_id} is with {}, not the configured provider",
-            payment.provider
+            "payment {} is with {}, not the configured provider",
+            payment.id, payment.provider
         )));
     }
     let Some(state) = provider
