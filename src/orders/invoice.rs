@@ -6,7 +6,7 @@
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, TransactionTrait};
 use serde_json::{Value, json};
 
-use super::lifecycle::{PaymentStatus, Status};
+use super::lifecycle::Status;
 use super::views::ShippingAddress;
 use super::{invoice_row, order, order_item, store};
 use crate::auth::user;
@@ -25,13 +25,13 @@ pub fn invoice_job(order_id: &str) -> NewJob {
     NewJob::new(INVOICE_JOB, json!({ "order_id": order_id }))
 }
 
-/// True once the order is paid (it stays invoiced after shipping, delivery or a refund).
+/// True while the order stands paid (paid, shipped or delivered). An order cancelled before
+/// its payment landed — refunded at once — gets no invoice; one cancelled after it keeps the
+/// invoice already issued.
 pub fn is_paid(order: &order::Model) -> bool {
-    order.payment_status == PaymentStatus::Paid.as_str()
-        || order.payment_status == PaymentStatus::Refunded.as_str()
-        || [Status::Paid, Status::Shipped, Status::Delivered]
-            .iter()
-            .any(|s| s.as_str() == order.status)
+    [Status::Paid, Status::Shipped, Status::Delivered]
+        .iter()
+        .any(|s| s.as_str() == order.status)
 }
 
 /// The PDF of an order's invoice.

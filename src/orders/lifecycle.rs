@@ -174,8 +174,10 @@ pub async fn cancel(
     if let Some(coupon_id) = current.coupon_id {
         coupons::release(&tx, coupon_id, current.user_id).await?;
     }
-    if current.status == Status::Paid.as_str()
-        && let Some(payment) = crate::payments::store::of_order(&tx, id).await?
+    // Decided in the transaction from the payment as it is, not from the order read before:
+    // a payment that landed meanwhile is refunded too.
+    if let Some(payment) = crate::payments::store::of_order(&tx, id).await?
+        && payment.status == crate::payments::service::status::PAID
     {
         // The money goes back through the provider, by a job (it may be slow or down).
         jobs::queue::enqueue(&tx, crate::payments::service::refund_job(&payment.id)).await?;

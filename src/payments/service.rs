@@ -375,7 +375,15 @@ async fn apply(db: &DatabaseConnection, provider: &Provider, event: Event) -> Re
                 .await?;
             }
         }
-        "charge.refunded" => mark_refunded(&tx, &payment, now).await?,
+        "charge.refunded" => {
+            // Stripe says `refunded: false` for a partial refund: the payment stays paid.
+            let partial = event.data.object.get("refunded").and_then(Value::as_bool) == Some(false);
+            if partial {
+                tracing::warn!(event = %event.id, payment = %payment.id, "a partial refund: staff must look");
+            } else {
+                mark_refunded(&tx, &payment, now).await?;
+            }
+        }
         other => tracing::debug!(kind = other, "event type ignored"),
     }
     tx.commit().await?;

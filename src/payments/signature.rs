@@ -80,7 +80,7 @@ pub fn verify(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECONDS {
+    if now.abs_diff(timestamp) > TOLERANCE_SECONDS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let expected = mac(secret, timestamp, body);

@@ -71,9 +71,20 @@ pub async fn record_event<C: ConnectionTrait>(
     payment_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    // Ids longer than the column are kept as a digest (still one per event).
+    let event_id = if event_id.len() > 100 {
+        use sha2::{Digest, Sha256};
+        let digest: String = Sha256::digest(event_id.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("sha256:{digest}")
+    } else {
+        event_id.to_owned()
+    };
     let row = payment_event::ActiveModel {
         provider: Set(provider.to_owned()),
-        event_id: Set(event_id.to_owned()),
+        event_id: Set(event_id),
         event_type: Set(event_type.chars().take(100).collect()),
         payment_id: Set(payment_id.map(str::to_owned)),
         received_at: Set(now),

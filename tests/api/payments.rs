@@ -594,3 +594,39 @@ async fn a_paid_order_gets_its_pdf_invoice_and_a_confirmation_mailed_with_it_onc
             .is_some_and(|t| t.contains("20.00 USD"))
     );
 }
+
+#[tokio::test]
+async fn a_long_event_id_applies_and_a_partial_refund_leaves_the_payment_paid() {
+    let app = worker_less().await;
+    let staff = app.staff_token().await;
+    let (token, order_id, _) = ordered(&app, &staff, 1).await;
+    let (_, created) = intent(&app, &token, &order_id).await;
+    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let body = serde_json::to_vec(&json!({
+        "id": format!("evt_{}", "x".repeat(150)),
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"id": payment.provider_ref, "amount": payment.amount, "currency": "usd"}},
+    }))
+    .expect("json");
+    assert_eq!(deliver(&app, &body, signed(&app, &body)).await, 200);
+    assert_eq!(deliver(&app, &body, signed(&app, &body)).await, 200);
+    assert_eq!(stored_payment(&app, &payment.id).await.status, "PAID");
+    assert_eq!(
+        payment_event::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("q")
+            .len(),
+        1
+    );
+    let partial = serde_json::to_vec(&json!({
+        "id": "evt_partial",
+        "type": "charge.refunded",
+        "data": {"object": {"id": "ch_1", "payment_intent": payment.provider_ref,
+            "amount_refunded": 1, "refunded": false}},
+    }))
+    .expect("json");
+    assert_eq!(deliver(&app, &partial, signed(&app, &partial)).await, 200);
+    assert_eq!(stored_payment(&app, &payment.id).await.status, "PAID");
+    assert_eq!(stored_order(&app, &order_id).await.payment_status, "PAID");
+}
