@@ -58,6 +58,29 @@ async fn intent(app: &TestApp, token: &str, order_id: &str) -> (u16, Value) {
     .await
 }
 
+/// A customer's placed order of `quantity` boots and its intent: (token, order id, product,
+/// payment).
+async fn with_intent(
+    app: &TestApp,
+    staff: &str,
+    quantity: i64,
+) -> (String, String, i64, payment::Model) {
+    let (token, order_id, boot) = ordered(app, staff, quantity).await;
+    let (status, created) = intent(app, &token, &order_id).await;
+    assert_eq!(status, 201, "{created}");
+    let payment = stored_payment(app, created["payment_id"].as_str().expect("id")).await;
+    (token, order_id, boot, payment)
+}
+
+async fn stock(app: &TestApp, id: i64) -> i64 {
+    emporium::catalog::product::Entity::find_by_id(id)
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("product")
+        .stock
+}
+
 async fn stored_order(app: &TestApp, id: &str) -> order::Model {
     order::Entity::find_by_id(id.to_owned())
         .one(&app.state.db)
@@ -272,9 +295,7 @@ async fn the_dummy_confirmation_pays_the_order_through_the_signed_webhook() {
 async fn a_webhook_whose_signature_does_not_hold_changes_nothing() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
-    let (token, order_id, _) = ordered(&app, &staff, 1).await;
-    let (_, created) = intent(&app, &token, &order_id).await;
-    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let (_, order_id, _, payment) = with_intent(&app, &staff, 1).await;
     let body = event("payment_intent.succeeded", &payment, payment.amount);
     let now = chrono::Utc::now().timestamp();
     let mut tampered = body.clone();
@@ -323,9 +344,7 @@ async fn a_webhook_whose_signature_does_not_hold_changes_nothing() {
 async fn one_event_delivered_ten_times_at_once_applies_once() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
-    let (token, order_id, _) = ordered(&app, &staff, 1).await;
-    let (_, created) = intent(&app, &token, &order_id).await;
-    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let (_, order_id, _, payment) = with_intent(&app, &staff, 1).await;
     let body = event("payment_intent.succeeded", &payment, payment.amount);
     let header = signed(&app, &body).expect("header");
     let answers = burst(10, |_| {
@@ -359,9 +378,7 @@ async fn one_event_delivered_ten_times_at_once_applies_once() {
 async fn a_wrong_amount_never_pays_and_unknown_events_are_ignored() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
-    let (token, order_id, _) = ordered(&app, &staff, 2).await;
-    let (_, created) = intent(&app, &token, &order_id).await;
-    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let (_, order_id, _, payment) = with_intent(&app, &staff, 2).await;
     let short = event("payment_intent.succeeded", &payment, payment.amount - 1);
     assert_eq!(deliver(&app, &short, signed(&app, &short)).await, 200);
     let unknown = event("customer.created", &payment, 0);
@@ -401,9 +418,7 @@ async fn run_refunds(app: &TestApp) {
 async fn a_success_after_the_order_was_cancelled_is_refunded_not_lost() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
-    let (token, order_id, boot) = ordered(&app, &staff, 2).await;
-    let (_, created) = intent(&app, &token, &order_id).await;
-    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let (token, order_id, boot, payment) = with_intent(&app, &staff, 2).await;
     app.call(
         Method::POST,
         &format!("/api/orders/{order_id}/cancel/"),
@@ -425,13 +440,11 @@ async fn a_success_after_the_order_was_cancelled_is_refunded_not_lost() {
         ("CANCELLED", "REFUNDED")
     );
     assert_eq!(stored_payment(&app, &payment.id).await.status, "REFUNDED");
-    let stock = emporium::catalog::product::Entity::find_by_id(boot)
-        .one(&app.state.db)
-        .await
-        .expect("q")
-        .expect("p")
-        .stock;
-    assert_eq!(stock, 10, "the cancellation returned the stock once");
+    assert_eq!(
+        stock(&app, boot).await,
+        10,
+        "the cancellation returned the stock once"
+    );
 }
 
 #[tokio::test]
@@ -471,13 +484,7 @@ async fn staff_cancelling_a_paid_order_refund_it_and_return_the_stock() {
     let payment = stored_payment(&app, &payment_id).await;
     let refunded = event("charge.refunded", &payment, payment.amount);
     assert_eq!(deliver(&app, &refunded, signed(&app, &refunded)).await, 200);
-    let stock = emporium::catalog::product::Entity::find_by_id(boot)
-        .one(&app.state.db)
-        .await
-        .expect("q")
-        .expect("p")
-        .stock;
-    assert_eq!(stock, 10);
+    assert_eq!(stock(&app, boot).await, 10);
 }
 
 #[tokio::test]
@@ -599,9 +606,7 @@ async fn a_paid_order_gets_its_pdf_invoice_and_a_confirmation_mailed_with_it_onc
 async fn a_long_event_id_applies_and_a_partial_refund_leaves_the_payment_paid() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
-    let (token, order_id, _) = ordered(&app, &staff, 1).await;
-    let (_, created) = intent(&app, &token, &order_id).await;
-    let payment = stored_payment(&app, created["payment_id"].as_str().expect("id")).await;
+    let (_, order_id, _, payment) = with_intent(&app, &staff, 1).await;
     let body = serde_json::to_vec(&json!({
         "id": format!("evt_{}", "x".repeat(150)),
         "type": "payment_intent.succeeded",
