@@ -22,9 +22,18 @@
 //! the entry was built under, and every row's mirror equals the version the entry holds;
 //! while a scope is in flight the response is built from the database and not stored.
 //!
+//! **Reads without a round trip.** With Redis, the prepare and finish steps also append their
+//! change to a log (a Redis stream) that every node follows a few milliseconds behind into its
+//! own copy of the versions (`follower.rs`). A read checks the copy — no network — while the
+//! node's last completed poll of the log started less than the lease (15 ms) ago, and a write
+//! returns no sooner than the lease after its prepare step; so the copy a read uses always
+//! holds every write that returned before the read began. A node whose polls are late, or
+//! that has not learnt a version yet, reads Redis as described above.
+//!
 //! **What is guaranteed.** Once a write has returned — whatever happened to step 3: Redis failing,
 //! the request cancelled, the process killed — no node serves a response built from data the
-//! write replaced. A row's mirror names a version that only the committed write can have
+//! write replaced (with Redis, a write returns only after the lease, so a node following the
+//! log has it; a node that stopped following reads Redis). A row's mirror names a version that only the committed write can have
 //! produced, so an entry built before the commit never matches it; a scope's new value is only
 //! readable without its in-flight mark after step 3 or after the window (30 s), by which time
 //! the commit has happened (prepare refuses to let a commit start later than half the window
@@ -38,6 +47,7 @@
 //! bodies are in each node's memory, bounded by `EMPORIUM_CACHE_BYTES`.
 
 mod bodies;
+mod follower;
 mod scripts;
 mod versions;
 
@@ -185,6 +195,13 @@ impl ResponseCache {
         self.lose_finish_steps.store(fail, Ordering::SeqCst);
     }
 
+    /// Test hook: this node stops following the change log (`true`), as a node that stalls
+    /// would, or follows it again. Without Redis it does nothing.
+    #[doc(hidden)]
+    pub fn pause_following(&self, paused: bool) {
+        self.versions.pause_following(paused);
+    }
+
     /// True unless the cache is off.
     pub fn is_enabled(&self) -> bool {
         !matches!(self.versions, Versions::Off)
@@ -278,9 +295,11 @@ impl ResponseCache {
                 return Err(error);
             }
         };
+        let returns_after = finish.returns_after;
         if self.lose_finish_steps.load(Ordering::SeqCst) {
             finish.lose();
             tx.commit().await?;
+            wait_until(returns_after).await;
             return Ok(());
         }
         if started.elapsed() > self.window / 2 {
@@ -295,6 +314,14 @@ impl ResponseCache {
             // task running.
             let _ = task.await;
         }
+        wait_until(returns_after).await;
         Ok(committed?)
+    }
+}
+
+/// Holds a write back until the followers' lease has passed since its prepare step.
+async fn wait_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at.into()).await;
     }
 }

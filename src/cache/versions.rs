@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot};
 
+use super::follower::{self, Follower, LogEntry, Seen, SeenScope};
 use super::scripts::{FINISH, HEAL, PREPARE, READ};
 use super::{CacheError, Change};
 
@@ -31,8 +32,8 @@ struct LocalScope {
     deadline: AtomicU64,
 }
 
-/// The Redis side: one connection, the key prefix, the scripts (loaded once, run by hash), and
-/// the queue of reads.
+/// The Redis side: one connection, the key prefix, the scripts (loaded once, run by hash), the
+/// queue of reads, and this node's copy of the versions, kept from the change log.
 pub(super) struct Redis {
     conn: ConnectionManager,
     /// `{prefix}{cache}:` — the hash tag keeps every key in one Redis Cluster slot.
@@ -41,6 +42,7 @@ pub(super) struct Redis {
     finish: redis::Script,
     heal: redis::Script,
     reads: mpsc::Sender<ReadRequest>,
+    follower: Arc<Follower>,
 }
 
 /// One lookup's read, waiting for the next batch.
@@ -53,15 +55,15 @@ struct ReadRequest {
 /// Most reads answered by one round trip.
 const MAX_BATCH: usize = 256;
 
-/// Reads versions for every lookup of this node in batches: one task takes whatever lookups
-/// are waiting, asks Redis once for the union of their keys, and answers each. A lookup joins
-/// a batch that starts after it was queued, so it still sees every write that returned before
-/// it began — the guarantee of the module docs is unchanged — while a busy node makes one
-/// round trip per batch instead of one per request.
+/// Reads versions for the lookups the node's copy cannot answer, in batches: one task takes
+/// whatever lookups are waiting, asks Redis once for the union of their keys, teaches the copy
+/// what it saw, and answers each. A lookup joins a batch that starts after it was queued, so it
+/// still sees every write that returned before it began.
 struct Reader {
     conn: ConnectionManager,
     prefix: String,
     script: redis::Script,
+    follower: Arc<Follower>,
 }
 
 fn redis_error(error: redis::RedisError) -> CacheError {
@@ -97,11 +99,14 @@ impl Versions {
     /// runtime). The task ends when these versions are dropped.
     pub(super) fn redis(conn: ConnectionManager, prefix: &str) -> Versions {
         let prefix = format!("{prefix}{{cache}}:");
+        let follower =
+            Follower::start(conn.clone(), format!("{prefix}log"), format!("{prefix}seq"));
         let (reads, requests) = mpsc::channel(4 * MAX_BATCH);
         let reader = Reader {
             conn: conn.clone(),
             prefix: prefix.clone(),
             script: redis::Script::new(READ),
+            follower: follower.clone(),
         };
         tokio::spawn(reader.run(requests));
         Versions::Redis(Arc::new(Redis {
@@ -111,7 +116,15 @@ impl Versions {
             finish: redis::Script::new(FINISH),
             heal: redis::Script::new(HEAL),
             reads,
+            follower,
         }))
+    }
+
+    /// Test hook: this node stops following the change log (`true`), or follows it again.
+    pub(super) fn pause_following(&self, paused: bool) {
+        if let Versions::Redis(redis) = self {
+            redis.follower.pause(paused);
+        }
     }
 
     /// The current scope values and row mirrors; `Ok(None)` when a scope has a write in flight
@@ -220,6 +233,7 @@ impl Local {
         Finish {
             target: Target::Local(marked),
             pending: true,
+            returns_after: None,
         }
     }
 
@@ -258,24 +272,31 @@ impl Reader {
                     }
                 }
             }
-            let result = self.read(&scopes, &rows).await;
+            let generation = self.follower.generation();
+            let result = self.read(&scopes, rows).await;
+            if let Ok(seen) = &result {
+                self.follower.learn(generation, seen);
+            }
             for request in batch.drain(..) {
                 let answer = match &result {
                     Err(error) => Err(CacheError::Versions(error.to_string())),
-                    Ok((scope_values, mirrors)) => {
+                    Ok(seen) => {
                         let mut current = Vec::with_capacity(request.scopes.len());
                         let mut in_flight = false;
                         for scope in &request.scopes {
-                            let at = scopes.iter().position(|s| s == scope);
-                            match at.and_then(|i| scope_values[i]) {
-                                Some(value) => current.push((*scope, value)),
+                            let at = seen.scopes.iter().find(|(name, _)| name == scope);
+                            match at {
+                                Some((_, seen)) => {
+                                    in_flight |= !seen.marks.is_empty();
+                                    current.push((*scope, seen.value));
+                                }
                                 None => in_flight = true,
                             }
                         }
                         let rows = request
                             .rows
                             .iter()
-                            .map(|row| row_index.get(row).and_then(|i| mirrors[*i]))
+                            .map(|row| row_index.get(row).and_then(|i| seen.rows[*i].1))
                             .collect();
                         Ok((!in_flight).then_some((current, rows)))
                     }
@@ -285,14 +306,12 @@ impl Reader {
         }
     }
 
-    /// Each scope's value (`None`: a write in flight) and each row's mirror, in one round trip.
-    async fn read(
-        &self,
-        scopes: &[&'static str],
-        rows: &[String],
-    ) -> Result<(Vec<Option<u64>>, Vec<Option<i64>>), CacheError> {
+    /// Each scope's value and marks and each row's mirror, and where the log stood, in one
+    /// round trip.
+    async fn read(&self, scopes: &[&'static str], rows: Vec<String>) -> Result<Seen, CacheError> {
         let prefix = &self.prefix;
-        let mut keys: Vec<String> = Vec::with_capacity(scopes.len() * 2 + rows.len());
+        let mut keys: Vec<String> = Vec::with_capacity(1 + scopes.len() * 2 + rows.len());
+        keys.push(format!("{prefix}seq"));
         keys.extend(scopes.iter().map(|s| format!("{prefix}v:{s}")));
         keys.extend(scopes.iter().map(|s| format!("{prefix}w:{s}")));
         keys.extend(rows.iter().map(|r| format!("{prefix}m:{r}")));
@@ -305,12 +324,36 @@ impl Reader {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(redis_error)?;
-        let (scope_values, row_values) = values.split_at(scopes.len().min(values.len()));
-        // Not a number: the empty string of a write in flight.
-        let scope_values = scope_values.iter().map(|v| v.parse().ok()).collect();
-        let mirrors = row_values.iter().map(|v| v.parse().ok()).collect();
-        Ok((scope_values, mirrors))
+        parse_read(scopes, rows, &values)
+            .ok_or_else(|| CacheError::Versions("malformed cache versions reply".to_owned()))
     }
+}
+
+/// The reply of the `READ` script (see `scripts.rs`).
+fn parse_read(scopes: &[&'static str], rows: Vec<String>, reply: &[String]) -> Option<Seen> {
+    let mut values = reply.iter();
+    let at = values.next()?.parse().ok();
+    let mut seen_scopes = Vec::with_capacity(scopes.len());
+    for name in scopes {
+        let value = values.next()?.parse().ok()?;
+        let count: usize = values.next()?.parse().ok()?;
+        let mut marks = Vec::with_capacity(count);
+        for _ in 0..count {
+            let token = values.next()?.clone();
+            let left = values.next()?.parse().ok()?;
+            marks.push((token, left));
+        }
+        seen_scopes.push((*name, SeenScope { value, marks }));
+    }
+    let mut seen_rows = Vec::with_capacity(rows.len());
+    for row in rows {
+        seen_rows.push((row, values.next()?.parse().ok()));
+    }
+    Some(Seen {
+        at,
+        scopes: seen_scopes,
+        rows: seen_rows,
+    })
 }
 
 impl Redis {
@@ -319,6 +362,9 @@ impl Redis {
         scopes: &[&'static str],
         rows: &[&str],
     ) -> Result<Option<Current>, CacheError> {
+        if let Some(answer) = self.follower.read(scopes, rows) {
+            return Ok(answer);
+        }
         let (reply, answer) = oneshot::channel();
         let request = ReadRequest {
             scopes: scopes.to_vec(),
@@ -337,15 +383,33 @@ impl Redis {
     ) -> Result<Finish, CacheError> {
         let prefix = &self.prefix;
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let mut keys: Vec<String> = Vec::new();
+        let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        let values: Vec<u64> = change.scopes.iter().map(|_| random_value()).collect();
+        let entry = LogEntry::Prepare {
+            t: token.clone(),
+            w: window,
+            s: change
+                .scopes
+                .iter()
+                .zip(&values)
+                .map(|(scope, value)| ((*scope).to_owned(), *value))
+                .collect(),
+            r: change.rows.clone(),
+        };
+        let mut keys: Vec<String> = vec![format!("{prefix}log"), format!("{prefix}seq")];
         keys.extend(change.scopes.iter().map(|s| format!("{prefix}v:{s}")));
         keys.extend(change.scopes.iter().map(|s| format!("{prefix}w:{s}")));
         keys.extend(change.rows.iter().map(|(r, _)| format!("{prefix}m:{r}")));
-        let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
         let mut script = self.prepare.key(keys);
-        script.arg(change.scopes.len()).arg(&token).arg(window);
-        for _ in &change.scopes {
-            script.arg(random_value());
+        script
+            .arg(change.scopes.len())
+            .arg(&token)
+            .arg(window)
+            .arg(follower::counter_start())
+            .arg(log_text(&entry)?)
+            .arg(follower::LOG_LENGTH);
+        for value in &values {
+            script.arg(*value);
         }
         for (_, version) in &change.rows {
             script.arg(*version);
@@ -357,14 +421,11 @@ impl Redis {
         Ok(Finish {
             target: Target::Redis {
                 redis: self.clone(),
-                marks: change
-                    .scopes
-                    .iter()
-                    .map(|s| format!("{prefix}w:{s}"))
-                    .collect(),
+                scopes: change.scopes.clone(),
                 token,
             },
             pending: true,
+            returns_after: Some(Instant::now() + follower::LEASE),
         })
     }
 
@@ -372,10 +433,12 @@ impl Redis {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = rows
-            .iter()
-            .map(|(r, _)| format!("{}m:{r}", self.prefix))
-            .collect();
+        if let Some(mirrors) = self.follower.mirrors(rows) {
+            return Ok(mirrors);
+        }
+        let generation = self.follower.generation();
+        let mut keys: Vec<String> = vec![format!("{}seq", self.prefix)];
+        keys.extend(rows.iter().map(|(r, _)| format!("{}m:{r}", self.prefix)));
         let mut script = self.heal.key(keys);
         for (_, version) in rows {
             script.arg(*version);
@@ -384,11 +447,28 @@ impl Redis {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(redis_error)?;
-        Ok(values
-            .into_iter()
-            .map(|v| v.and_then(|v| v.parse().ok()))
-            .collect())
+        let mut values = values.into_iter();
+        let at = values.next().flatten().and_then(|seq| seq.parse().ok());
+        let mirrors: Vec<Option<i64>> = values.map(|v| v.and_then(|v| v.parse().ok())).collect();
+        self.follower.learn(
+            generation,
+            &Seen {
+                at,
+                scopes: Vec::new(),
+                rows: rows
+                    .iter()
+                    .zip(&mirrors)
+                    .map(|((tag, _), mirror)| (tag.clone(), *mirror))
+                    .collect(),
+            },
+        );
+        Ok(mirrors)
     }
+}
+
+/// A change as the log's entry holds it.
+fn log_text(entry: &LogEntry) -> Result<String, CacheError> {
+    serde_json::to_string(entry).map_err(|e| CacheError::Versions(e.to_string()))
 }
 
 enum Target {
@@ -396,7 +476,7 @@ enum Target {
     Local(Vec<Arc<LocalScope>>),
     Redis {
         redis: Arc<Redis>,
-        marks: Vec<String>,
+        scopes: Vec<&'static str>,
         token: String,
     },
 }
@@ -406,6 +486,9 @@ enum Target {
 pub(super) struct Finish {
     target: Target,
     pending: bool,
+    /// The write must not return before this instant (the followers' lease; see
+    /// `follower.rs`).
+    pub(super) returns_after: Option<Instant>,
 }
 
 impl Finish {
@@ -413,6 +496,7 @@ impl Finish {
         Finish {
             target: Target::None,
             pending: false,
+            returns_after: None,
         }
     }
 
@@ -438,18 +522,28 @@ impl Finish {
             }
             Target::Redis {
                 redis,
-                marks,
+                scopes,
                 token,
             } => {
+                let prefix = &redis.prefix;
+                let mut keys = vec![format!("{prefix}log"), format!("{prefix}seq")];
+                keys.extend(scopes.iter().map(|s| format!("{prefix}w:{s}")));
+                let entry = LogEntry::Finish {
+                    t: token.clone(),
+                    s: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                };
+                let entry = serde_json::to_string(&entry).unwrap_or_default();
                 let redis = redis.clone();
-                let marks = marks.clone();
                 let token = token.clone();
                 let runtime = tokio::runtime::Handle::try_current().ok()?;
                 Some(runtime.spawn(async move {
                     let done = redis
                         .finish
-                        .key(marks)
+                        .key(keys)
                         .arg(token)
+                        .arg(follower::counter_start())
+                        .arg(entry)
+                        .arg(follower::LOG_LENGTH)
                         .invoke_async::<i64>(&mut redis.conn.clone())
                         .await;
                     if let Err(error) = done {

@@ -11,6 +11,7 @@ mod stripe;
 mod stripe_standin;
 
 mod accounts;
+mod cache_log;
 mod cart;
 mod catalog;
 mod cli;
