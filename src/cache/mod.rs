@@ -43,8 +43,10 @@
 //! prepare and its commit: then a reader may record the old version as the mirror. Run Redis
 //! with `maxmemory-policy noeviction` or `volatile-*` (these keys have no expiry).
 //!
-//! Only the small version keys are in Redis (one per product written, a few per scope); the
-//! bodies are in each node's memory, bounded by `EMPORIUM_CACHE_BYTES`.
+//! Only the small version keys are in Redis (one per product written, a few per scope) and the
+//! change log (about 20,000 entries, trimmed as it grows, and its counter); the bodies are in
+//! each node's memory, bounded by `EMPORIUM_CACHE_BYTES`, and each node's copy of the versions
+//! holds one number per product written and per scope.
 
 mod bodies;
 mod follower;

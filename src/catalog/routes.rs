@@ -64,17 +64,35 @@ where
     Fut: Future<Output = ApiResult<Built>>,
 {
     let Some(key) = key else {
+        count_lookup(2);
         return Ok(json_response(build().await?.0, "bypass"));
     };
     match cache.lookup(&key, scopes).await {
-        Lookup::Hit(body) => Ok(json_response(body, "hit")),
-        Lookup::Bypass => Ok(json_response(build().await?.0, "bypass")),
+        Lookup::Hit(body) => {
+            count_lookup(0);
+            Ok(json_response(body, "hit"))
+        }
+        Lookup::Bypass => {
+            count_lookup(2);
+            Ok(json_response(build().await?.0, "bypass"))
+        }
         Lookup::Miss(snapshot) => {
+            count_lookup(1);
             let (body, rows) = build().await?;
             cache.store(key, snapshot, rows, body.clone()).await;
             Ok(json_response(body, "miss"))
         }
     }
+}
+
+/// Counts a cached read in `cache_lookups_total` by `result`: 0 hit, 1 miss, 2 bypass (the
+/// handles are made once).
+fn count_lookup(result: usize) {
+    static COUNTERS: std::sync::LazyLock<[metrics::Counter; 3]> = std::sync::LazyLock::new(|| {
+        ["hit", "miss", "bypass"]
+            .map(|result| metrics::counter!("cache_lookups_total", "result" => result))
+    });
+    COUNTERS[result].increment(1);
 }
 
 /// A list's pagination with links (and cache key) made of its known parameters only.

@@ -342,3 +342,16 @@ async fn metrics_show_the_job_queue_and_job_outcomes() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_count_cached_catalog_reads_by_result() {
+    let app = spawn_app().await;
+    for _ in 0..2 {
+        assert_eq!(app.get("/api/products/").await.status(), 200);
+    }
+    let text = app.get("/metrics").await.text().await.expect("body");
+    for result in ["hit", "miss"] {
+        let line = format!("cache_lookups_total{{result=\"{result}\"}}");
+        assert!(text.contains(&line), "{line} in {text}");
+    }
+}
