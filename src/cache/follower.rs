@@ -81,9 +81,9 @@ pub(super) enum LogEntry {
         s: Vec<(String, u64)>,
         r: Vec<(String, i64)>,
     },
-    /// A finish step: the token's marks are removed from these scopes.
+    /// A finish step: the token's marks are removed from these scopes, which take new values.
     #[serde(rename = "f")]
-    Finish { t: String, s: Vec<String> },
+    Finish { t: String, s: Vec<(String, u64)> },
 }
 
 /// A scope as read from Redis: its value and its unexpired marks (token, ms left).
@@ -303,9 +303,10 @@ impl Follower {
                     }
                 }
                 LogEntry::Finish { t, s } => {
-                    for name in s {
+                    for (name, value) in s {
                         if let Some(scope) = known.scopes.get_mut(name.as_str()) {
                             scope.marks.retain(|(token, _)| *token != t);
+                            scope.value = value;
                         }
                     }
                 }
@@ -402,16 +403,19 @@ impl Poller {
                 .first()
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(malformed)?;
+            let last = reply
+                .get(1)
+                .and_then(|s| EntryId::parse(s))
+                .ok_or_else(malformed)?;
             if position.is_none() {
-                let id = reply
-                    .get(1)
-                    .and_then(|s| EntryId::parse(s))
-                    .ok_or_else(malformed)?;
-                node.restart(Position { id, seq: counter });
+                node.restart(Position {
+                    id: last,
+                    seq: counter,
+                });
                 return Ok(Polled::CaughtUp);
             }
             let mut entries = Vec::with_capacity(reply.len() / 3);
-            for chunk in reply[1..].chunks(3) {
+            for chunk in reply[2..].chunks(3) {
                 let [id, seq, data] = chunk else {
                     return Err(malformed());
                 };
@@ -432,8 +436,9 @@ impl Poller {
                 continue;
             }
             let mut known = node.write_known();
-            if known.position.map(|p| p.seq) != Some(counter) {
-                // Entries this node never saw were trimmed, or Redis began a new counter.
+            if known.position.map(|p| (p.seq, p.id)) != Some((counter, last)) {
+                // Entries this node never saw were trimmed, or Redis began a new counter, or
+                // came back with older entries than this node had read.
                 known.position = None;
                 return Ok(Polled::Gap);
             }

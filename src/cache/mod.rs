@@ -33,15 +33,19 @@
 //! **What is guaranteed.** Once a write has returned — whatever happened to step 3: Redis failing,
 //! the request cancelled, the process killed — no node serves a response built from data the
 //! write replaced (with Redis, a write returns only after the lease, so a node following the
-//! log has it; a node that stopped following reads Redis). A row's mirror names a version that only the committed write can have
-//! produced, so an entry built before the commit never matches it; a scope's new value is only
+//! log has it; a node that stopped following reads Redis). A row's mirror names a version that
+//! only the committed write can have produced, so an entry built before the commit never matches it; a scope's new value is only
 //! readable without its in-flight mark after step 3 or after the window (30 s), by which time
 //! the commit has happened (prepare refuses to let a commit start later than half the window
-//! after it). If Redis does not answer a read, the response is built from the database. The
-//! one thing outside the guarantee is Redis *losing* keys it acknowledged (a flush, or an
-//! eviction policy that evicts keys without an expiry) in the instant between a write's
-//! prepare and its commit: then a reader may record the old version as the mirror. Run Redis
-//! with `maxmemory-policy noeviction` or `volatile-*` (these keys have no expiry).
+//! after it); and a commit that somehow lands later still is covered by the finish step giving
+//! its scopes new values once more. If Redis does not answer a read, the response is built from
+//! the database. Outside the guarantee: Redis *losing* or *rolling back* keys it acknowledged —
+//! a flush or an eviction (run it with `maxmemory-policy noeviction` or a `volatile-*` policy:
+//! none of these keys has an expiry), or a restart from a snapshot or a failover to a replica
+//! that had not received the latest writes (run it without persistence, so that it restarts
+//! empty, or with `appendfsync always`); and nodes of a version without the change log writing
+//! to the same Redis (stop them before starting this version, or give it another
+//! `EMPORIUM_REDIS_PREFIX`).
 //!
 //! Only the small version keys are in Redis (one per product written, a few per scope) and the
 //! change log (about 20,000 entries, trimmed as it grows, and its counter); the bodies are in
@@ -310,12 +314,18 @@ impl ResponseCache {
                 "the cache's prepare step took longer than half the write window".to_owned(),
             ));
         }
-        let committed = tx.commit().await;
-        if let Some(task) = finish.run() {
-            // Awaited so the next read normally finds no mark; a cancelled request leaves the
-            // task running.
-            let _ = task.await;
-        }
+        // The commit and the finish step run in a task of their own, so a request cancelled
+        // while its COMMIT is on the wire cannot remove the marks before the commit lands.
+        let steps = tokio::spawn(async move {
+            let committed = tx.commit().await;
+            if let Some(task) = finish.run() {
+                let _ = task.await;
+            }
+            committed
+        });
+        let committed = steps
+            .await
+            .map_err(|e| CacheError::Versions(format!("the commit task failed: {e}")))?;
         wait_until(returns_after).await;
         Ok(committed?)
     }

@@ -33,8 +33,9 @@ end
 return out
 ";
 
-/// Marks each scope in flight until now + window and gives it a new value; sets each row's
-/// mirror to the version the transaction wrote; appends the change to the log.
+/// Marks each scope in flight until now + window (expired marks are pruned here; no key has a
+/// TTL, so a `volatile-*` eviction policy never evicts one) and gives it a new value; sets each
+/// row's mirror to the version the transaction wrote; appends the change to the log.
 ///
 /// KEYS: log, seq, `v:` × n, `w:` × n, `m:` × rows. ARGV: n, token, window (ms), counter
 /// start, the log entry, the log's length, a new value × n, a version × rows.
@@ -47,7 +48,6 @@ for i = 1, n do
   local marks = KEYS[2 + n + i]
   redis.call('ZREMRANGEBYSCORE', marks, '-inf', now - 1)
   redis.call('ZADD', marks, now + window, ARGV[2])
-  redis.call('PEXPIRE', marks, window * 2)
   redis.call('SET', KEYS[2 + i], ARGV[6 + i])
 end
 for j = 2 * n + 3, #KEYS do
@@ -59,11 +59,18 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*', 'n', string.format('%d'
 return 1
 ";
 
-/// Removes a write's marks and appends that to the log.
+/// Removes a write's marks, gives its scopes new values once more (an entry stored in the
+/// moment between a mark's expiry and a late commit cannot outlive the finish), and appends
+/// that to the log.
 ///
-/// KEYS: log, seq, `w:` × scopes. ARGV: token, counter start, the log entry, the log's length.
+/// KEYS: log, seq, `v:` × n, `w:` × n. ARGV: token, counter start, the log entry, the log's
+/// length, a new value × n.
 pub(super) const FINISH: &str = r"
-for i = 3, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+local n = (#KEYS - 2) / 2
+for i = 1, n do
+  redis.call('ZREM', KEYS[2 + n + i], ARGV[1])
+  redis.call('SET', KEYS[2 + i], ARGV[4 + i])
+end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[2]) end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'n', string.format('%d', seq), 'd', ARGV[3])
@@ -83,8 +90,8 @@ end
 return out
 ";
 
-/// The log's counter (started at the value given when missing), then either the log's last
-/// entry id (no position given) or the entries after the position: id, number, change.
+/// The log's counter (started at the value given when missing) and its last entry id, then
+/// (when a position is given) the entries after the position: id, number, change.
 ///
 /// KEYS: log, seq. ARGV: position (`''`: the end), most entries, counter start.
 pub(super) const POLL: &str = r"
@@ -93,12 +100,11 @@ if not seq then
   seq = ARGV[3]
   redis.call('SET', KEYS[2], seq)
 end
-if ARGV[1] == '' then
-  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-  if #last > 0 then return {seq, last[1][1]} end
-  return {seq, '0-0'}
-end
-local out = {seq}
+local id = '0-0'
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 then id = last[1][1] end
+if ARGV[1] == '' then return {seq, id} end
+local out = {seq, id}
 local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))
 for _, e in ipairs(entries) do
   out[#out + 1] = e[1]

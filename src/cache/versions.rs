@@ -363,8 +363,10 @@ impl Redis {
         rows: &[&str],
     ) -> Result<Option<Current>, CacheError> {
         if let Some(answer) = self.follower.read(scopes, rows) {
+            count_read(0);
             return Ok(answer);
         }
+        count_read(1);
         let (reply, answer) = oneshot::channel();
         let request = ReadRequest {
             scopes: scopes.to_vec(),
@@ -414,19 +416,23 @@ impl Redis {
         for (_, version) in &change.rows {
             script.arg(*version);
         }
-        script
-            .invoke_async::<i64>(&mut self.conn.clone())
-            .await
-            .map_err(redis_error)?;
-        Ok(Finish {
+        // The finish step exists before the script is sent: a prepare that Redis ran but whose
+        // answer was lost (a timeout, a cancelled request) still has its marks removed.
+        let mut finish = Finish {
             target: Target::Redis {
                 redis: self.clone(),
                 scopes: change.scopes.clone(),
                 token,
             },
             pending: true,
-            returns_after: Some(Instant::now() + follower::LEASE),
-        })
+            returns_after: None,
+        };
+        script
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(redis_error)?;
+        finish.returns_after = Some(Instant::now() + follower::LEASE);
+        Ok(finish)
     }
 
     async fn heal(&self, rows: &[(String, i64)]) -> Result<Vec<Option<i64>>, CacheError> {
@@ -464,6 +470,16 @@ impl Redis {
         );
         Ok(mirrors)
     }
+}
+
+/// Counts where a lookup's versions came from in `cache_version_reads_total` by `source`: 0 the
+/// node's copy, 1 Redis (the handles are made once).
+fn count_read(source: usize) {
+    static COUNTERS: std::sync::LazyLock<[metrics::Counter; 2]> = std::sync::LazyLock::new(|| {
+        ["copy", "redis"]
+            .map(|source| metrics::counter!("cache_version_reads_total", "source" => source))
+    });
+    COUNTERS[source].increment(1);
 }
 
 /// A change as the log's entry holds it.
@@ -527,23 +543,32 @@ impl Finish {
             } => {
                 let prefix = &redis.prefix;
                 let mut keys = vec![format!("{prefix}log"), format!("{prefix}seq")];
+                keys.extend(scopes.iter().map(|s| format!("{prefix}v:{s}")));
                 keys.extend(scopes.iter().map(|s| format!("{prefix}w:{s}")));
+                let values: Vec<u64> = scopes.iter().map(|_| random_value()).collect();
                 let entry = LogEntry::Finish {
                     t: token.clone(),
-                    s: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                    s: scopes
+                        .iter()
+                        .zip(&values)
+                        .map(|(scope, value)| ((*scope).to_owned(), *value))
+                        .collect(),
                 };
                 let entry = serde_json::to_string(&entry).unwrap_or_default();
                 let redis = redis.clone();
                 let token = token.clone();
                 let runtime = tokio::runtime::Handle::try_current().ok()?;
                 Some(runtime.spawn(async move {
-                    let done = redis
-                        .finish
-                        .key(keys)
+                    let mut script = redis.finish.key(keys);
+                    script
                         .arg(token)
                         .arg(follower::counter_start())
                         .arg(entry)
-                        .arg(follower::LOG_LENGTH)
+                        .arg(follower::LOG_LENGTH);
+                    for value in values {
+                        script.arg(value);
+                    }
+                    let done = script
                         .invoke_async::<i64>(&mut redis.conn.clone())
                         .await;
                     if let Err(error) = done {

@@ -136,7 +136,8 @@ pub struct Settings {
     /// `EMPORIUM_CACHE_BYTES`: most bytes of cached responses held per process (default 64 MiB).
     pub cache_bytes: u64,
     /// `EMPORIUM_CACHE_WRITE_WINDOW`: how long a catalog write's in-flight mark outlives a
-    /// finish step that never ran (default 30s; a commit must start within half of it).
+    /// finish step that never ran (default 30s, 1s to 1h; a commit must start within half of
+    /// it).
     pub cache_write_window: Duration,
     /// `EMPORIUM_CART_*` and `EMPORIUM_THROTTLE_COUPON`.
     pub cart: CartSettings,
@@ -427,6 +428,12 @@ impl Settings {
             "EMPORIUM_CACHE_WRITE_WINDOW",
             Duration::from_secs(30),
         )?;
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&cache_write_window) {
+            return Err(invalid(
+                "EMPORIUM_CACHE_WRITE_WINDOW",
+                "must be between 1s and 1h",
+            ));
+        }
 
         let cart = CartSettings::read(source)?;
         let orders = OrderSettings::read(source)?;

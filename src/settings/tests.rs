@@ -69,6 +69,8 @@ fn a_bad_value_names_its_variable() {
         ("EMPORIUM_ORDER_PAYMENT_TIMEOUT", "half an hour"),
         ("EMPORIUM_LOW_STOCK_THRESHOLD", "-1"),
         ("EMPORIUM_PAYMENT_PROVIDER", "paypal"),
+        ("EMPORIUM_CACHE_WRITE_WINDOW", "100ms"),
+        ("EMPORIUM_CACHE_WRITE_WINDOW", "2h"),
     ];
     for (name, bad) in cases {
         let err = settings(&[(name, bad)]).expect_err("must be refused");
