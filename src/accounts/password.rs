@@ -5,10 +5,14 @@
 //! The 19 MiB of working memory is not allocated per hash: each running hash borrows a buffer
 //! from a pool and gives it back, so the process holds one buffer per hash that ever ran at
 //! once (at most the gate's concurrency) — allocating and freeing 19 MiB per request made the
-//! allocator keep hundreds of megabytes of freed arenas under a flood. The stored form is the
-//! standard PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`), as before.
+//! allocator keep hundreds of megabytes of freed arenas under a flood. Once no hash has run for
+//! [`IDLE_RELEASE`], the pool is emptied, so a server that only serves the catalog and the cart
+//! between logins does not carry the hashing memory. The stored form is the standard PHC string
+//! (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`), as before.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -36,33 +40,84 @@ impl From<PasswordError> for ApiError {
     }
 }
 
-/// Working memory of hashes that have finished, kept for the next ones.
-static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+/// Working memory of hashes that have finished, kept for the next ones, and emptied once no
+/// hash has run for a while.
+struct Pool {
+    buffers: Mutex<Vec<Vec<Block>>>,
+    /// Moves on with every hash, so that a release scheduled before it does nothing.
+    hashes: AtomicU64,
+    idle: Duration,
+}
 
-/// Runs `work` with at least `blocks` blocks of working memory borrowed from the pool.
-fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
-    let mut memory = MEMORY
-        .lock()
-        .ok()
-        .and_then(|mut pool| pool.pop())
-        .unwrap_or_default();
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::new());
+/// The process's pool.
+static MEMORY: Pool = Pool::new(IDLE_RELEASE);
+
+/// How long the pool outlives the last hash.
+const IDLE_RELEASE: Duration = Duration::from_secs(10);
+
+impl Pool {
+    const fn new(idle: Duration) -> Pool {
+        Pool {
+            buffers: Mutex::new(Vec::new()),
+            hashes: AtomicU64::new(0),
+            idle,
+        }
     }
-    let result = work(&mut memory);
-    if let Ok(mut pool) = MEMORY.lock() {
-        pool.push(memory);
+
+    /// Runs `work` with at least `blocks` blocks of working memory borrowed from the pool.
+    fn with_memory<T>(&'static self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        let mut memory = self
+            .buffers
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::new());
+        }
+        self.hashes.fetch_add(1, Ordering::SeqCst);
+        let result = work(&mut memory);
+        if let Ok(mut pool) = self.buffers.lock() {
+            pool.push(memory);
+        }
+        self.release_when_idle();
+        result
     }
-    result
+
+    /// Empties the pool after its idle time unless another hash ran meanwhile (one still
+    /// running holds its buffer outside the pool, and schedules a release when it ends).
+    /// Without a runtime (a plain test) nothing is scheduled.
+    fn release_when_idle(&'static self) {
+        let seen = self.hashes.load(Ordering::SeqCst);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            tokio::time::sleep(self.idle).await;
+            if let Ok(mut pool) = self.buffers.lock()
+                && self.hashes.load(Ordering::SeqCst) == seen
+            {
+                pool.clear();
+                pool.shrink_to_fit();
+            }
+        });
+    }
+
+    /// Buffers held now.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.buffers.lock().map(|pool| pool.len()).unwrap_or(0)
+    }
 }
 
 /// The raw Argon2 output of `password` with `salt`, `len` bytes long.
 fn compute(argon: &Argon2<'_>, password: &[u8], salt: &[u8], len: usize) -> Result<Output, String> {
     let mut out = vec![0_u8; len];
-    with_memory(argon.params().block_count(), |memory| {
-        argon.hash_password_into_with_memory(password, salt, &mut out, memory)
-    })
-    .map_err(|e| e.to_string())?;
+    MEMORY
+        .with_memory(argon.params().block_count(), |memory| {
+            argon.hash_password_into_with_memory(password, salt, &mut out, memory)
+        })
+        .map_err(|e| e.to_string())?;
     Output::new(&out).map_err(|e| e.to_string())
 }
 
@@ -315,6 +370,24 @@ mod tests {
                 .await
                 .expect("runs")
         );
+    }
+
+    #[tokio::test]
+    async fn hashing_memory_is_kept_between_hashes_and_released_when_idle() {
+        let pool: &'static Pool = Box::leak(Box::new(Pool::new(Duration::from_secs(1))));
+        pool.with_memory(8, |memory| assert!(memory.len() >= 8));
+        assert_eq!(pool.held(), 1, "kept for the next hash");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        pool.with_memory(8, |_| ());
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(pool.held(), 1, "a hash 0.6 s ago keeps it");
+        for _ in 0..100 {
+            if pool.held() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the pool was not released once idle");
     }
 
     #[test]

@@ -36,7 +36,7 @@ use super::versions::Current;
 
 /// How long a completed poll vouches for a node's copy, and how long a write waits after its
 /// prepare step before it returns. Every node must use the same value: it is not a setting.
-pub(super) const LEASE: Duration = Duration::from_millis(15);
+pub(super) const LEASE: Duration = Duration::from_millis(10);
 
 /// How often a node that is serving reads polls the log.
 const POLL_EVERY: Duration = Duration::from_millis(2);

@@ -25,7 +25,7 @@
 //! **Reads without a round trip.** With Redis, the prepare and finish steps also append their
 //! change to a log (a Redis stream) that every node follows a few milliseconds behind into its
 //! own copy of the versions (`follower.rs`). A read checks the copy — no network — while the
-//! node's last completed poll of the log started less than the lease (15 ms) ago, and a write
+//! node's last completed poll of the log started less than the lease (10 ms) ago, and a write
 //! returns no sooner than the lease after its prepare step; so the copy a read uses always
 //! holds every write that returned before the read began. A node whose polls are late, or
 //! that has not learnt a version yet, reads Redis as described above.
