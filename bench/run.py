@@ -265,6 +265,7 @@ def wrk(base: str, mode: str, threads: int, connections: int, duration: float, w
         log(f"{base} {mode}: refused{line[:400]}")
     seconds = figures["duration_us"] / 1e6
     return {
+        "requests": figures["requests"],
         "rps": figures["requests"] / seconds,
         "orders": figures["orders"] / seconds,
         "p50": figures["p50_us"] / 1000,
@@ -273,7 +274,26 @@ def wrk(base: str, mode: str, threads: int, connections: int, duration: float, w
     }
 
 
+def cpu_times() -> tuple[int, int]:
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields)
+
+
+def wait_quiet(seconds: float = 20) -> None:
+    """Waits until the machine is mostly idle (a server may still be working off a backlog
+    the last run left, e.g. queued registrations), at most `seconds`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        idle0, total0 = cpu_times()
+        time.sleep(0.5)
+        idle1, total1 = cpu_times()
+        if total1 > total0 and (idle1 - idle0) / (total1 - total0) > 0.85:
+            return
+
+
 def measure(server: Server, run) -> dict:
+    wait_quiet()
     with Sampler(server.process.pid) as sampler:
         result = run()
     result["rss_mib"] = sampler.peak / 1024
@@ -372,8 +392,18 @@ def median_of(results: list[dict]) -> dict:
         "errors": sum(r["errors"] for r in results),
         "rss_mib": max(r["rss_mib"] for r in results),
         "runs": [round(r["orders"] if r.get("is_orders") else r["rps"]) for r in results],
-        "extra": results[0].get("extra", {}),
+        "extra": median_extras([r.get("extra", {}) for r in results]),
     }
+
+
+def median_extras(extras: list[dict]) -> dict:
+    """The median of each numeric figure beside the main ones; others from the first run."""
+    out = dict(extras[0]) if extras else {}
+    for key in out:
+        values = [e.get(key) for e in extras]
+        if all(isinstance(v, (int, float)) for v in values):
+            out[key] = statistics.median(values)
+    return out
 
 
 def main() -> None:
@@ -452,6 +482,8 @@ def main() -> None:
         time.sleep(0.5)
 
         results = run_workloads(args, work, [pg, embedded, sync, gthread], ceiling, pgbench_db)
+        for server in (sync, gthread):
+            server.stop()  # a baseline still working off the flood would share the cores
         profiles = profile(args, work, pg) if args.profile else []
         report(args, results, profiles, time.time() - began, load_before)
     finally:
@@ -500,6 +532,7 @@ def workload(letter: str, server: Server, args, work: Path, round_number: int) -
 
 def mixed(server: Server, args, work: Path) -> dict:
     """(m): 32 connections browsing (a–c) while 16 users check out, at once."""
+    wait_quiet()
     data = server.data
     browse_paths = (["/api/products/"] * len(data["ids"])
                     + [f"/api/products/?category={data['category']}&min_price=20.00&search=sturdy&ordering=price"]
@@ -542,6 +575,7 @@ def flood(server: Server, args, work: Path) -> dict:
     /health/ and the product list; the probes' p99 and the server's peak memory."""
     out: dict = {}
     d = args.flood_duration
+    wait_quiet(60)
 
     def run_flood():
         text = subprocess.run(["wrk", "-t2", "-c256", f"-d{d}s", "--timeout", "5s", "-s", str(FLOOD_LUA), server.base],
@@ -564,7 +598,8 @@ def flood(server: Server, args, work: Path) -> dict:
     return {
         "rps": out["flood"]["rps"], "orders": 0.0, "p50": out["catalog"]["p50"], "p99": out["catalog"]["p99"],
         "errors": out["health"]["errors"] + out["catalog"]["errors"], "rss_mib": sampler.peak / 1024,
-        "extra": {"statuses": out["flood"]["statuses"], "health_p99": out["health"]["p99"]},
+        "extra": {"statuses": out["flood"]["statuses"], "health_p99": out["health"]["p99"],
+                  "health_answers": out["health"]["requests"], "catalog_answers": out["catalog"]["requests"]},
     }
 
 
@@ -599,6 +634,7 @@ def profile(args, work: Path, server: Server) -> list[Path]:
     saved = []
     for letter in ("a", "c", "f", "m"):
         data_file = work / f"perf-{letter}.data"
+        wait_quiet(60)
         recorder = subprocess.Popen(["perf", "record", "-a", "-F", "499", "-e", "cpu-clock", "-o", str(data_file),
                                      "--", "sleep", str(args.duration)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -609,7 +645,7 @@ def profile(args, work: Path, server: Server) -> list[Path]:
             workload(letter, server, args, work, 0)
         recorder.wait()
         by_process = perf_table(data_file, ["--sort", "comm"], 1.0, 12)
-        functions = perf_table(data_file, ["--comms", "emporium,tokio-runtime-w", "--sort", "dso,symbol"], 0.4, 45)
+        functions = perf_table(data_file, ["--comms", "tokio-rt-worker,emporium", "--sort", "dso,symbol"], 0.4, 45)
         path = folder / f"{stamp}-{letter}.txt"
         path.write_text(
             f"# perf (cpu-clock, 499 Hz, whole machine) while Emporium on PostgreSQL + Redis ran ({letter})\n\n"
@@ -717,8 +753,10 @@ def report(args, results: dict, profiles: list[Path], elapsed: float, load_befor
     out.append("| --- | --- | --- | --- | --- | --- | --- |")
     for name in ("emporium-pg", "emporium-sqlite", "baseline-sync", "baseline-gthread"):
         x = results[("x", name)]
-        out.append(f"| {name} | {x['extra']['statuses']} | {x['rps']:,.0f} | {fmt_ms(x['extra']['health_p99'])} "
-                   f"| {fmt_ms(x['p99'])} | {x['errors']} | {x['rss_mib']:.0f} |")
+        health = fmt_ms(x["extra"]["health_p99"]) if x["extra"]["health_answers"] else "no answer"
+        listed = fmt_ms(x["p99"]) if x["extra"]["catalog_answers"] else "no answer"
+        out.append(f"| {name} | {x['extra']['statuses']} | {x['rps']:,.0f} | {health} "
+                   f"| {listed} | {x['errors']} | {x['rss_mib']:.0f} |")
     if profiles:
         out.append("")
         out.append("Profiles: " + ", ".join(str(p.relative_to(ROOT)) for p in profiles))

@@ -9,12 +9,25 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Spawn, TestDatabase, service, spawn};
+use crate::helpers::{Spawn, TestApp, TestDatabase, service, spawn};
 use crate::inventory::{read, two_cached_products, two_nodes};
 
 /// The Redis key of the change log for a node's settings.
-fn log_key(app: &crate::helpers::TestApp) -> String {
+fn log_key(app: &TestApp) -> String {
     format!("{}{{cache}}:log", app.state.settings.redis_prefix)
+}
+
+/// Staff set a product's price through `node`.
+async fn set_price(node: &TestApp, staff: &str, detail: &str, price: &str) {
+    let (status, body) = node
+        .call(
+            Method::PATCH,
+            detail,
+            Some(staff),
+            Some(json!({ "price": price })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 async fn redis() -> redis::aio::MultiplexedConnection {
@@ -40,15 +53,7 @@ async fn with_redis_every_write_on_one_node_is_in_the_other_nodes_next_read() {
             assert_eq!(read(&a, path).await.0, "hit", "round {round}: {path}");
         }
         let price = format!("{}.25", 6 + round);
-        let (status, _) = b
-            .call(
-                Method::PATCH,
-                &detail,
-                Some(&staff),
-                Some(json!({"price": price})),
-            )
-            .await;
-        assert_eq!(status, 200);
+        set_price(&b, &staff, &detail, &price).await;
         let (_, one) = read(&a, &detail).await;
         assert_eq!(one["price"], json!(price), "round {round}: detail");
         let (_, list) = read(&a, &page).await;
@@ -70,15 +75,7 @@ async fn with_redis_a_node_that_stops_following_the_log_reads_redis_instead() {
     read(&a, &detail).await;
     assert_eq!(read(&a, &detail).await.0, "hit");
     a.state.cache.pause_following(true);
-    let (status, _) = b
-        .call(
-            Method::PATCH,
-            &detail,
-            Some(&staff),
-            Some(json!({"price": "8.50"})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    set_price(&b, &staff, &detail, "8.50").await;
     // A's copy is behind and its lease has run out: it asks Redis, which has the write.
     let (cache, one) = read(&a, &detail).await;
     assert_eq!((cache.as_str(), &one["price"]), ("miss", &json!("8.50")));
@@ -103,15 +100,7 @@ async fn with_redis_a_node_whose_part_of_the_log_was_trimmed_starts_again() {
         assert_eq!(read(&a, path).await.0, "hit", "{path}");
     }
     a.state.cache.pause_following(true);
-    let (status, _) = b
-        .call(
-            Method::PATCH,
-            &boot_detail,
-            Some(&staff),
-            Some(json!({"price": "9.75"})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    set_price(&b, &staff, &boot_detail, "9.75").await;
     // The entries A has not read are trimmed away, as when a node falls far behind.
     let trimmed: i64 = redis::cmd("XTRIM")
         .arg(log_key(&a))
