@@ -34,8 +34,9 @@
 //! the request cancelled, the process killed — no node serves a response built from data the
 //! write replaced (with Redis, a write returns only after the lease, so a node following the
 //! log has it; a node that stopped following reads Redis). A row's mirror names a version that
-//! only the committed write can have produced, so an entry built before the commit never matches it; a scope's new value is only
-//! readable without its in-flight mark after step 3 or after the window (30 s), by which time
+//! only the committed write can have produced, so an entry built before the commit never
+//! matches it; a scope's new value is only readable without its in-flight mark after step 3 or
+//! after the window (30 s), by which time
 //! the commit has happened (prepare refuses to let a commit start later than half the window
 //! after it); and a commit that somehow lands later still is covered by the finish step giving
 //! its scopes new values once more. If Redis does not answer a read, the response is built from
