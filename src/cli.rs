@@ -136,7 +136,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         }
         Command::Migrate => {
             let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
-            db::migrate(&db).await?;
+            crate::startup::migrate(&db, &settings).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -158,9 +158,10 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         }
         Command::DemoData => {
             let state = build_state(settings, false).await?;
-            let added = crate::catalog::demo::load(&state.db, &state.cache)
-                .await
-                .map_err(|e| CliError::Message(format!("demo data: {e}")))?;
+            let added =
+                crate::catalog::demo::load(&state.db, &state.cache, state.settings.search_language)
+                    .await
+                    .map_err(|e| CliError::Message(format!("demo data: {e}")))?;
             println!("demo catalog loaded ({added} products added)");
             Ok(())
         }

@@ -27,5 +27,6 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod text;
 pub mod throttle;
 pub mod time;

@@ -45,6 +45,8 @@ use crate::money::Currency;
         crate::catalog::routes::update_category,
         crate::catalog::routes::delete_category,
         crate::catalog::routes::list_products,
+        crate::catalog::routes::product_facets,
+        crate::catalog::routes::suggest,
         crate::catalog::routes::get_product,
         crate::catalog::routes::create_product,
         crate::catalog::routes::update_product,

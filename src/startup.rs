@@ -72,6 +72,17 @@ pub struct BuildOptions {
     pub worker: Option<Registry>,
 }
 
+/// Applies the migrations, then builds the search index if it was never built or was built
+/// in another language than `EMPORIUM_SEARCH_LANGUAGE`.
+pub async fn migrate(
+    db: &sea_orm::DatabaseConnection,
+    settings: &Settings,
+) -> Result<(), sea_orm::DbErr> {
+    db::migrate(db).await?;
+    crate::catalog::search::index::ensure(db, settings.search_language).await?;
+    Ok(())
+}
+
 /// Connects the database (migrating unless `skip_migrations`), the mailer and the media store.
 pub async fn build_state(
     settings: Settings,
@@ -85,7 +96,7 @@ pub async fn build_state(
     )
     .await?;
     if !skip_migrations {
-        db::migrate(&db).await?;
+        migrate(&db, &settings).await?;
     }
     let mailer = Mailer::new(&settings.email_transport, &settings.email_from)
         .map_err(StartupError::Service)?;

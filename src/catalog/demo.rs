@@ -51,6 +51,7 @@ const DEMO: &[(&str, Option<&str>, &[DemoProduct])] = &[
 pub async fn load(
     db: &DatabaseConnection,
     cache: &ResponseCache,
+    language: crate::text::Language,
 ) -> Result<u64, crate::http::error::ApiError> {
     let mut added = 0;
     for (name, parent, products) in DEMO {
@@ -94,6 +95,7 @@ pub async fn load(
             products::create_product(
                 db,
                 cache,
+                language,
                 ProductInput {
                     name: Some((*product_name).to_owned()),
                     description: Some(format!("{product_name}, from the demo catalog.")),

@@ -10,6 +10,7 @@ pub mod product;
 pub mod product_image;
 pub mod products;
 pub mod routes;
+pub mod search;
 pub mod stock_movement;
 pub mod store;
 pub mod views;
@@ -42,6 +43,8 @@ pub fn router() -> Router<AppState> {
         "/api/products/",
         get(routes::list_products).post(routes::create_product),
     );
+    router = route(router, "/api/products/facets/", get(routes::product_facets));
+    router = route(router, "/api/products/suggest/", get(routes::suggest));
     router = route(
         router,
         "/api/products/{id}/",

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use super::inventory::{self, Applied, Cause, IN_STOCK_SCOPE};
+use super::search::index;
 use super::views::ProductInput;
 use super::{category, images, product, product_image};
 use crate::cache::{Change, ResponseCache};
@@ -19,12 +20,13 @@ use crate::http::error::{ApiError, field_error, not_found};
 use crate::http::pagination::query_param;
 use crate::money::{Currency, Money};
 use crate::storage::Storage;
+use crate::text::{self, Language};
 use crate::time;
 
 use super::categories::slugify;
 use super::store::{Slugged, free_slug, insert_slugged, slug_error};
 use super::store::{check_category, touch};
-pub use super::store::{get_product, list_products};
+pub use super::store::{get_product, list_products, product_facets};
 
 /// The scope of every product list: which products they show and in what order (a product
 /// created, deleted, renamed, re-priced, moved, switched on or off).
@@ -108,12 +110,12 @@ pub fn parse_filter(
                 "Null characters and control characters are not allowed.",
             );
         }
-        filter.search = text
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-            .take(10)
-            .map(str::to_lowercase)
-            .collect();
+        filter.search = text::words(text).take(10).collect();
+        if filter.search.is_empty() && !text.trim().is_empty() {
+            // Only punctuation: kept as one word, which no product has (nothing is found, as a
+            // search for "%" should find nothing, rather than everything).
+            filter.search = vec![text.trim().chars().take(40).collect()];
+        }
     }
     for (name, slot) in [
         ("min_price", &mut filter.min_price),
@@ -172,6 +174,7 @@ pub struct ProductRow {
 pub async fn create_product(
     db: &DatabaseConnection,
     cache: &ResponseCache,
+    language: Language,
     input: ProductInput,
     reference: String,
 ) -> Result<ProductRow, ApiError> {
@@ -198,6 +201,14 @@ pub async fn create_product(
         ..Default::default()
     };
     let row = insert_slugged(&tx, row, slug, true, "product").await?;
+    index::index_product(
+        &tx,
+        &language.stemmer(),
+        row.id,
+        &row.name,
+        &row.description,
+    )
+    .await?;
     if row.stock > 0 {
         // The first movement, so that a product's movements always add up to its stock.
         let applied = Applied {
@@ -228,6 +239,7 @@ pub async fn create_product(
 pub async fn update_product(
     db: &DatabaseConnection,
     cache: &ResponseCache,
+    language: Language,
     id: i64,
     input: ProductInput,
     reference: String,
@@ -250,6 +262,11 @@ pub async fn update_product(
         || input.price.is_some_and(|v| v.minor() != current.price)
         || input.is_active.is_some_and(|v| v != current.is_active)
         || input.category.is_some_and(|v| v != current.category_id);
+    let words_change = input.name.as_ref().is_some_and(|v| *v != current.name)
+        || input
+            .description
+            .as_ref()
+            .is_some_and(|v| *v != current.description);
     let stock_before = current.stock;
     let version = current.version + 1;
     let mut row: product::ActiveModel = current.into();
@@ -265,6 +282,9 @@ pub async fn update_product(
         .update(&tx)
         .await
         .map_err(|e| slug_error(e, "product"))?;
+    if words_change {
+        index::index_product(&tx, &language.stemmer(), id, &row.name, &row.description).await?;
+    }
     let mut change = Change::new();
     change.row(product_tag(id), version);
     if lists_change {
@@ -308,6 +328,7 @@ pub async fn delete_product(
         .into_iter()
         .map(|image| image.storage_key)
         .collect();
+    index::remove_product(&tx, id).await?;
     let deleted = product::Entity::delete_by_id(id).exec(&tx).await?;
     if deleted.rows_affected == 0 {
         return Err(not_found());

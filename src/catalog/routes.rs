@@ -13,18 +13,20 @@ use super::categories::{self, CATEGORIES_SCOPE};
 use super::inventory::views::{MovementView, StockRequest};
 use super::inventory::{self, IN_STOCK_SCOPE};
 use super::products::{self, LISTING_SCOPE, ProductRow, product_tag};
+use super::search::{DatabaseSearch, SearchBackend};
 use super::views::{
-    CategoryChanges, CategoryRequest, CategorySummary, CategoryView, ImageUpload, ImageView,
-    ProductChanges, ProductRequest, ProductView,
+    CategoryChanges, CategoryCount, CategoryRequest, CategorySummary, CategoryView, FacetsView,
+    ImageUpload, ImageView, PriceRange, ProductChanges, ProductRequest, ProductView, Suggestion,
+    SuggestionsView,
 };
 use crate::auth::{MaybeAuthUser, StaffUser};
 use crate::cache::{Lookup, ResponseCache};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
-use crate::http::error::{bad_request, internal};
+use crate::http::error::{bad_request, field_error, internal};
 use crate::http::extract::{Form, IdempotencyKey, PathId};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
-use crate::http::pagination::{Page, Pagination};
+use crate::http::pagination::{Page, Pagination, query_param};
 use crate::money::Money;
 use crate::state::AppState;
 
@@ -240,7 +242,7 @@ pub async fn delete_category(
 #[utoipa::path(get, path = "/api/products/", tag = "catalog",
     params(
         ("category" = Option<i64>, Query, description = "a category id; includes sub-categories"),
-        ("search" = Option<String>, Query, description = "every word must appear in the name or description"),
+        ("search" = Option<String>, Query, description = "words in the name or description; without `ordering`, best matches first (more of the words, name above description, exact above stemmed above one-letter-off)"),
         ("min_price" = Option<String>, Query), ("max_price" = Option<String>, Query),
         ("in_stock" = Option<bool>, Query),
         ("ordering" = Option<String>, Query, description = "price, -price, name, -name, created_at, -created_at (default)"),
@@ -272,6 +274,7 @@ pub async fn list_products(
     cached(&state.cache, key, scopes, || async {
         let (count, rows) = products::list_products(
             &state.db,
+            &search(&state),
             &filter,
             staff,
             pagination.offset(),
@@ -285,6 +288,133 @@ pub async fn list_products(
             .collect();
         Ok((to_bytes(&pagination.page(count, views)?)?, shown))
     })
+    .await
+}
+
+/// The search backend, in the shop's language.
+fn search(state: &AppState) -> DatabaseSearch {
+    DatabaseSearch {
+        language: state.settings.search_language,
+    }
+}
+
+/// The list's filters from a query string, and the key of their normal form.
+fn filter_and_key(
+    uri: &axum::http::Uri,
+    currency: crate::money::Currency,
+    kind: &str,
+) -> ApiResult<(products::ProductFilter, String)> {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|_| bad_request("The query string is malformed."))?;
+    let filter = products::parse_filter(&query, currency)?;
+    let normal = serde_urlencoded::to_string(filter.normal_query(currency)).map_err(internal)?;
+    Ok((filter, format!("{kind}\u{1f}{normal}")))
+}
+
+/// Counts for the products the list's filters select (same filters as the list; `ordering`
+/// and pages do not apply): per category with its sub-categories, per price bucket, in stock.
+#[utoipa::path(get, path = "/api/products/facets/", tag = "catalog",
+    params(
+        ("category" = Option<i64>, Query), ("search" = Option<String>, Query),
+        ("min_price" = Option<String>, Query), ("max_price" = Option<String>, Query),
+        ("in_stock" = Option<bool>, Query),
+    ),
+    responses(
+        (status = 200, description = "Counts for the result set", body = FacetsView),
+        (status = 400, description = "A malformed filter", body = ValidationErrors),
+    ))]
+pub async fn product_facets(
+    State(state): State<AppState>,
+    user: MaybeAuthUser,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Response> {
+    let currency = state.settings.currency;
+    let (filter, key) = filter_and_key(&uri, currency, "facets")?;
+    let staff = user.is_staff();
+    let key = (!staff).then_some(key);
+    let scopes = &[CATEGORIES_SCOPE, LISTING_SCOPE, IN_STOCK_SCOPE];
+    cached(&state.cache, key, scopes, || async {
+        let facets =
+            products::product_facets(&state.db, &search(&state), &filter, staff, currency).await?;
+        let view = FacetsView {
+            categories: facets
+                .categories
+                .into_iter()
+                .map(|(category, count)| CategoryCount {
+                    id: category.id,
+                    name: category.name,
+                    count,
+                })
+                .collect(),
+            price_ranges: facets
+                .price_ranges
+                .into_iter()
+                .map(|(min, max, count)| PriceRange {
+                    min: Money::from_minor(min).format(currency),
+                    max: max.map(|max| Money::from_minor(max).format(currency)),
+                    count,
+                })
+                .collect(),
+            in_stock: facets.in_stock,
+            count: facets.count,
+        };
+        Ok((to_bytes(&view)?, Vec::new()))
+    })
+    .await
+}
+
+/// Longest text `suggest` takes.
+const MAX_TYPED: usize = 200;
+
+/// Products and categories for what a shopper is typing: the last word is a prefix, the
+/// words before it must be in the product.
+#[utoipa::path(get, path = "/api/products/suggest/", tag = "catalog",
+    params(("q" = Option<String>, Query, description = "what has been typed so far")),
+    responses(
+        (status = 200, description = "Up to ten products and ten categories", body = SuggestionsView),
+        (status = 400, description = "Control characters, or over 200 characters", body = ValidationErrors),
+    ))]
+pub async fn suggest(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Response> {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|_| bad_request("The query string is malformed."))?;
+    let typed = query_param(&query, "q").unwrap_or("");
+    if typed
+        .chars()
+        .any(crate::http::extract::is_forbidden_control)
+    {
+        return Err(field_error(
+            "q",
+            "Null characters and control characters are not allowed.",
+        ));
+    }
+    if typed.chars().count() > MAX_TYPED {
+        return Err(field_error(
+            "q",
+            format!("Ensure this field has no more than {MAX_TYPED} characters."),
+        ));
+    }
+    let words: Vec<String> = crate::text::words(typed).take(10).collect();
+    let key = format!("suggest\u{1f}{}", words.join(" "));
+    cached(
+        &state.cache,
+        Some(key),
+        &[CATEGORIES_SCOPE, LISTING_SCOPE],
+        || async {
+            let found = search(&state)
+                .suggest(&state.db, &words.join(" "))
+                .await
+                .map_err(crate::http::error::ApiError::from)?;
+            let named = |(id, name, slug): (i64, String, String)| Suggestion { id, name, slug };
+            let view = SuggestionsView {
+                products: found.products.into_iter().map(named).collect(),
+                categories: found.categories.into_iter().map(named).collect(),
+            };
+            Ok((to_bytes(&view)?, Vec::new()))
+        },
+    )
     .await
 }
 
@@ -329,7 +459,14 @@ pub async fn create_product(
     Form(request): Form<ProductRequest>,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
     let reference = format!("user:{}", staff.0.id());
-    let row = products::create_product(&state.db, &state.cache, request.into(), reference).await?;
+    let row = products::create_product(
+        &state.db,
+        &state.cache,
+        state.settings.search_language,
+        request.into(),
+        reference,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(product_view(&state, &context.base_url, row)),
@@ -353,8 +490,15 @@ pub async fn update_product(
     Form(changes): Form<ProductChanges>,
 ) -> ApiResult<Json<ProductView>> {
     let reference = format!("user:{}", staff.0.id());
-    let row =
-        products::update_product(&state.db, &state.cache, id, changes.into(), reference).await?;
+    let row = products::update_product(
+        &state.db,
+        &state.cache,
+        state.settings.search_language,
+        id,
+        changes.into(),
+        reference,
+    )
+    .await?;
     Ok(Json(product_view(&state, &context.base_url, row)))
 }
 

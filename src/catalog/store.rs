@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -12,9 +12,12 @@ use sea_orm::{
 
 use super::categories::{descendants, missing_category};
 use super::products::{ProductFilter, ProductRow};
+use super::search::query::{Narrowing, Order};
+use super::search::{Facets, SearchBackend};
 use super::{category, product, product_image};
 use crate::db;
 use crate::http::error::{ApiError, field_error, internal, not_found};
+use crate::money::{Currency, Money};
 
 /// Which table a slug must be unique in.
 #[derive(Clone, Copy)]
@@ -187,38 +190,86 @@ pub async fn images_of<C: ConnectionTrait>(
     Ok(by_product)
 }
 
+/// The category filter as the ids it admits (the category and its sub-categories); an unknown
+/// category is a 400 on `category`.
+async fn category_ids(
+    db: &sea_orm::DatabaseConnection,
+    filter: &ProductFilter,
+) -> Result<Option<Vec<i64>>, ApiError> {
+    let Some(root) = filter.category else {
+        return Ok(None);
+    };
+    let tree = tree(db).await?;
+    if !tree.iter().any(|(id, _)| *id == root) {
+        return Err(field_error(
+            "category",
+            "Select a valid choice. That choice is not one of the available choices.",
+        ));
+    }
+    Ok(Some(descendants(&tree, root)))
+}
+
+/// The filters besides `search` in the form the search queries take.
+async fn narrowing(
+    db: &sea_orm::DatabaseConnection,
+    filter: &ProductFilter,
+    include_inactive: bool,
+) -> Result<Narrowing, ApiError> {
+    Ok(Narrowing {
+        include_inactive,
+        categories: category_ids(db, filter).await?,
+        min_price: filter.min_price.map(Money::minor),
+        max_price: filter.max_price.map(Money::minor),
+        in_stock: filter.in_stock,
+    })
+}
+
+/// A column to order by and whether descending, from an `ordering` (default newest first).
+fn ordering(ordering: Option<&str>) -> (product::Column, bool) {
+    match ordering.unwrap_or("-created_at") {
+        "price" => (product::Column::Price, false),
+        "-price" => (product::Column::Price, true),
+        "name" => (product::Column::Name, false),
+        "-name" => (product::Column::Name, true),
+        "created_at" => (product::Column::CreatedAt, false),
+        _ => (product::Column::CreatedAt, true),
+    }
+}
+
 /// One page of products: a count, the page joined with its categories, and the page's images —
-/// three queries (four with a category filter) whatever the page size.
+/// three queries (four with a category filter) whatever the page size. With `search`, the
+/// search backend picks and orders the page (relevance unless an `ordering` is given).
 pub async fn list_products(
     db: &sea_orm::DatabaseConnection,
+    search: &impl SearchBackend,
     filter: &ProductFilter,
     include_inactive: bool,
     offset: u64,
     limit: u64,
 ) -> Result<(u64, Vec<ProductRow>), ApiError> {
+    if !filter.search.is_empty() {
+        let narrowing = narrowing(db, filter, include_inactive).await?;
+        let order = match filter.ordering {
+            None => Order::Relevance,
+            Some(text) => {
+                let (column, descending) = ordering(Some(text));
+                Order::Column {
+                    column: column_name(column),
+                    descending,
+                }
+            }
+        };
+        let (count, ids) = search
+            .page(db, &filter.search, &narrowing, order, offset, limit)
+            .await?;
+        return Ok((count, products_in_order(db, &ids).await?));
+    }
     let mut condition = Condition::all();
     if !include_inactive {
         condition = condition.add(product::Column::IsActive.eq(true));
     }
-    if let Some(root) = filter.category {
-        let tree = tree(db).await?;
-        if !tree.iter().any(|(id, _)| *id == root) {
-            return Err(field_error(
-                "category",
-                "Select a valid choice. That choice is not one of the available choices.",
-            ));
-        }
-        condition = condition.add(product::Column::CategoryId.is_in(descendants(&tree, root)));
-    }
-    for word in &filter.search {
-        let pattern = format!("%{}%", like_escape(word));
-        let lower =
-            |column: product::Column| Expr::expr(Func::lower(Expr::col((product::Entity, column))));
-        condition = condition.add(
-            Condition::any()
-                .add(lower(product::Column::Name).like(LikeExpr::new(pattern.clone()).escape('\\')))
-                .add(lower(product::Column::Description).like(LikeExpr::new(pattern).escape('\\'))),
-        );
+    if let Some(ids) = category_ids(db, filter).await? {
+        condition = condition.add(product::Column::CategoryId.is_in(ids));
     }
     if let Some(min) = filter.min_price {
         condition = condition.add(product::Column::Price.gte(min.minor()));
@@ -233,14 +284,7 @@ pub async fn list_products(
     }
     let query = product::Entity::find().filter(condition);
     let count = query.clone().count(db).await?;
-    let (column, descending) = match filter.ordering.unwrap_or("-created_at") {
-        "price" => (product::Column::Price, false),
-        "-price" => (product::Column::Price, true),
-        "name" => (product::Column::Name, false),
-        "-name" => (product::Column::Name, true),
-        "created_at" => (product::Column::CreatedAt, false),
-        _ => (product::Column::CreatedAt, true),
-    };
+    let (column, descending) = ordering(filter.ordering);
     let ordered = if descending {
         query
             .order_by_desc(column)
@@ -254,10 +298,44 @@ pub async fn list_products(
         .limit(limit)
         .all(db)
         .await?;
+    Ok((count, with_images(db, page).await?))
+}
+
+/// The SQL name of an orderable column.
+fn column_name(column: product::Column) -> &'static str {
+    match column {
+        product::Column::Price => "price",
+        product::Column::Name => "name",
+        _ => "created_at",
+    }
+}
+
+/// Products by id with their categories and images, in the order of `ids`.
+async fn products_in_order(
+    db: &sea_orm::DatabaseConnection,
+    ids: &[i64],
+) -> Result<Vec<ProductRow>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = product::Entity::find()
+        .filter(product::Column::Id.is_in(ids.iter().copied()))
+        .find_also_related(category::Entity)
+        .all(db)
+        .await?;
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    found.sort_by_key(|(p, _)| position.get(&p.id).copied().unwrap_or(usize::MAX));
+    with_images(db, found).await
+}
+
+/// Rows for a page of products and their categories, with their images (one query).
+async fn with_images(
+    db: &sea_orm::DatabaseConnection,
+    page: Vec<(product::Model, Option<category::Model>)>,
+) -> Result<Vec<ProductRow>, ApiError> {
     let ids: Vec<i64> = page.iter().map(|(p, _)| p.id).collect();
     let mut images = images_of(db, &ids).await?;
-    let rows = page
-        .into_iter()
+    page.into_iter()
         .map(|(product, category)| {
             let category = category
                 .ok_or_else(|| internal(format!("product {} has no category", product.id)))?;
@@ -268,8 +346,21 @@ pub async fn list_products(
                 images,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok((count, rows))
+        .collect()
+}
+
+/// Facet counts for the products the list's filters select (ordering and pages aside).
+pub async fn product_facets(
+    db: &sea_orm::DatabaseConnection,
+    search: &impl SearchBackend,
+    filter: &ProductFilter,
+    include_inactive: bool,
+    currency: Currency,
+) -> Result<Facets, ApiError> {
+    let narrowing = narrowing(db, filter, include_inactive).await?;
+    Ok(search
+        .facets(db, &filter.search, &narrowing, currency)
+        .await?)
 }
 
 /// One product; an inactive one is "not found" unless `include_inactive` (staff).

@@ -448,3 +448,48 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ImageUpload {
         Ok(ImageUpload { image, is_primary })
     }
 }
+
+/// A category of the result set and how many of its products (with its sub-categories') are
+/// in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryCount {
+    pub id: i64,
+    pub name: String,
+    pub count: u64,
+}
+
+/// A price bucket: `min` ≤ price < `max` (no `max` for the last).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceRange {
+    #[schema(example = "25.00")]
+    pub min: String,
+    #[schema(example = "50.00")]
+    pub max: Option<String>,
+    pub count: u64,
+}
+
+/// Counts for the products the list's filters select: by category (sub-categories included),
+/// by price bucket (empty buckets left out), in stock, and in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetsView {
+    pub categories: Vec<CategoryCount>,
+    pub price_ranges: Vec<PriceRange>,
+    pub in_stock: u64,
+    pub count: u64,
+}
+
+/// What a typed prefix may be completing: up to ten products (a word of the name starts with
+/// the prefix, and they have the words typed before it) and up to ten categories.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestionsView {
+    pub products: Vec<Suggestion>,
+    pub categories: Vec<Suggestion>,
+}
+
+/// A product or category suggested for a prefix.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestion {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+}

@@ -6,6 +6,7 @@
 //! then writes waits for the write lock up front instead of failing with "database is locked".
 
 pub mod migrations;
+pub mod sql;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -19,6 +19,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::money::Currency;
+use crate::text::Language;
 use crate::throttle::Rate;
 pub use payments::{PaymentSettings, RazorpaySettings, StripeSettings};
 use read::{
@@ -68,6 +69,9 @@ pub struct Settings {
     pub secret_origin: SecretOrigin,
     /// `EMPORIUM_CURRENCY`: the shop's ISO 4217 currency.
     pub currency: Currency,
+    /// `EMPORIUM_SEARCH_LANGUAGE`: the language product search stems words in (default
+    /// English; `none` turns stemming off).
+    pub search_language: Language,
     /// `EMPORIUM_CORS_ORIGINS`: exact origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
     /// `EMPORIUM_TRUSTED_PROXIES`: peers whose `X-Forwarded-*` headers are believed.
@@ -265,6 +269,19 @@ impl Settings {
             })?,
         };
 
+        let search_language = match value(source, "EMPORIUM_SEARCH_LANGUAGE")? {
+            None => Language::ENGLISH,
+            Some(name) => Language::from_name(&name.to_ascii_lowercase()).ok_or_else(|| {
+                invalid(
+                    "EMPORIUM_SEARCH_LANGUAGE",
+                    format!(
+                        "{name:?} is not one of: {}",
+                        Language::names().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?,
+        };
+
         let cors_origins = value(source, "EMPORIUM_CORS_ORIGINS")?
             .map(|list| {
                 list.split(',')
@@ -447,6 +464,7 @@ impl Settings {
             secret_key,
             secret_origin,
             currency,
+            search_language,
             cors_origins,
             trusted_proxies,
             max_body_size,

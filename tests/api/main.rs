@@ -27,3 +27,4 @@ mod media;
 mod operations;
 mod orders;
 mod payments;
+mod search;

@@ -43,11 +43,17 @@ async fn product(
         is_active: Some(true),
         category: Some(category),
     };
-    products::create_product(db, cache, input, "test".to_owned())
-        .await
-        .expect("product")
-        .product
-        .id
+    products::create_product(
+        db,
+        cache,
+        crate::text::Language::ENGLISH,
+        input,
+        "test".to_owned(),
+    )
+    .await
+    .expect("product")
+    .product
+    .id
 }
 
 fn cause(reason: &str) -> Cause {

@@ -19,6 +19,7 @@ mod m20261125_000008_orders;
 mod m20261125_000009_reviews;
 mod m20261125_000010_payments;
 mod m20261125_000011_invoices;
+mod m20261206_000012_search;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_reviews::Migration),
             Box::new(m20261125_000010_payments::Migration),
             Box::new(m20261125_000011_invoices::Migration),
+            Box::new(m20261206_000012_search::Migration),
         ]
     }
 

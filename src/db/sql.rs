@@ -1,0 +1,108 @@
+//! Hand-written SQL with bound values, for queries the query builder cannot say plainly (a
+//! ranking over a derived table, a grouped count with computed keys): [`Sql`] writes each
+//! value's placeholder in the engine's syntax (`$1` on PostgreSQL, `?` elsewhere).
+
+use sea_orm::{DbBackend, Statement, Value};
+
+/// A statement being written: text and the values its placeholders stand for.
+pub struct Sql {
+    backend: DbBackend,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    pub fn new(backend: DbBackend) -> Sql {
+        Sql {
+            backend,
+            text: String::with_capacity(256),
+            values: Vec::new(),
+        }
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// Appends SQL text (never a value from outside: those go through [`Sql::value`]).
+    pub fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn value(&mut self, value: impl Into<Value>) -> &mut Sql {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => {
+                self.text.push('$');
+                self.text.push_str(&self.values.len().to_string());
+            }
+            _ => self.text.push('?'),
+        }
+        self
+    }
+
+    /// Appends `(v1, v2, …)`; an empty list is `(NULL)`, which matches nothing in `IN`.
+    pub fn list<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Sql {
+        self.text.push('(');
+        let mut first = true;
+        for value in values {
+            if !first {
+                self.text.push_str(", ");
+            }
+            first = false;
+            self.value(value);
+        }
+        if first {
+            self.text.push_str("NULL");
+        }
+        self.text.push(')');
+        self
+    }
+
+    /// How many values are bound so far.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn statement(self) -> Statement {
+        Statement::from_sql_and_values(self.backend, self.text, self.values)
+    }
+
+    /// The statement so far, leaving this one empty (for a statement written in one chain).
+    pub fn take(&mut self) -> Statement {
+        Statement::from_sql_and_values(
+            self.backend,
+            std::mem::take(&mut self.text),
+            std::mem::take(&mut self.values),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_engine() {
+        let mut pg = Sql::new(DbBackend::Postgres);
+        pg.push("SELECT 1 WHERE a = ")
+            .value(1_i64)
+            .push(" AND b IN ")
+            .list(["x", "y"])
+            .push(" AND c IN ")
+            .list(Vec::<i64>::new());
+        assert_eq!(
+            pg.statement().sql,
+            "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c IN (NULL)"
+        );
+        let mut my = Sql::new(DbBackend::MySql);
+        my.push("a = ").value(1_i64).push(" AND b IN ").list(["x"]);
+        assert_eq!(my.statement().sql, "a = ? AND b IN (?)");
+    }
+}
