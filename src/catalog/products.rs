@@ -184,6 +184,12 @@ pub async fn create_product(
             "name, price and category are required.",
         ));
     };
+    index::add_words(
+        db,
+        &language.stemmer(),
+        &[&name, input.description.as_deref().unwrap_or("")],
+    )
+    .await?;
     let tx = db::begin_write(db).await?;
     check_category(&tx, category_id).await?;
     let slug = free_slug(&tx, Slugged::Product, &slugify(&name, 203)).await?;
@@ -201,14 +207,7 @@ pub async fn create_product(
         ..Default::default()
     };
     let row = insert_slugged(&tx, row, slug, true, "product").await?;
-    index::index_product(
-        &tx,
-        &language.stemmer(),
-        row.id,
-        &row.name,
-        &row.description,
-    )
-    .await?;
+    index::index_product(&tx, row.id, &row.name, &row.description, true).await?;
     if row.stock > 0 {
         // The first movement, so that a product's movements always add up to its stock.
         let applied = Applied {
@@ -244,6 +243,13 @@ pub async fn update_product(
     input: ProductInput,
     reference: String,
 ) -> Result<ProductRow, ApiError> {
+    let texts = [input.name.as_deref(), input.description.as_deref()];
+    index::add_words(
+        db,
+        &language.stemmer(),
+        &texts.into_iter().flatten().collect::<Vec<_>>(),
+    )
+    .await?;
     let tx = db::begin_write(db).await?;
     // Locked, so that the version and the stock movement are computed from what is replaced.
     let current = product::Entity::find_by_id(id)
@@ -283,7 +289,7 @@ pub async fn update_product(
         .await
         .map_err(|e| slug_error(e, "product"))?;
     if words_change {
-        index::index_product(&tx, &language.stemmer(), id, &row.name, &row.description).await?;
+        index::index_product(&tx, id, &row.name, &row.description, false).await?;
     }
     let mut change = Change::new();
     change.row(product_tag(id), version);

@@ -8,49 +8,137 @@ use sea_orm::{
 
 use crate::catalog::product;
 use crate::db::{self, sql::Sql};
-use crate::text::{Language, Stems, product_words};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::text::{Language, Stems, product_words, words};
 
 /// Weight of a word in a product's name; one only in its description weighs 1.
 pub const NAME_WEIGHT: i16 = 2;
 pub const DESCRIPTION_WEIGHT: i16 = 1;
 
-/// Rows written by one statement (three values each, well under every engine's limit).
-const ROWS_PER_INSERT: usize = 1_000;
+/// Rows written or words looked up by one statement (well under every engine's limit of values).
+const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// Products reindexed per transaction by [`ensure`].
 const REBUILD_BATCH: u64 = 500;
 
-/// Puts a product's current name and description in the index in place of what was there.
-/// Call it in the transaction that writes the product.
+/// Adds to the vocabulary the words of `texts` it lacks. Call it before the transaction that
+/// writes the product: each word is inserted in a statement of its own, outside any
+/// transaction, so that products written in parallel with the same new words never wait on
+/// each other's uncommitted words (a deadlock on MySQL) and SQLite's one write lock is not
+/// already held by the product's transaction. A word a failed write leaves behind is harmless.
+pub async fn add_words(
+    db: &DatabaseConnection,
+    stems: &Stems,
+    texts: &[&str],
+) -> Result<(), DbErr> {
+    let words: BTreeSet<String> = texts.iter().flat_map(|text| words(text)).collect();
+    if words.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let mut known = BTreeSet::new();
+    let listed: Vec<&String> = words.iter().collect();
+    for chunk in listed.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(backend);
+        sql.push("SELECT word FROM search_terms WHERE word IN ")
+            .list(chunk.iter().map(|w| w.as_str()));
+        for row in db.query_all_raw(sql.statement()).await? {
+            known.insert(row.try_get_by_index::<String>(0)?);
+        }
+    }
+    for word in words.difference(&known) {
+        let mut sql = Sql::new(backend);
+        sql.push(if backend == DbBackend::MySql {
+            "INSERT IGNORE INTO search_terms (word, stem) VALUES ("
+        } else {
+            "INSERT INTO search_terms (word, stem) VALUES ("
+        })
+        .value(word.as_str())
+        .push(", ")
+        .value(stems.stem(word))
+        .push(")");
+        if backend != DbBackend::MySql {
+            sql.push(" ON CONFLICT (word) DO NOTHING");
+        }
+        db.execute_raw(sql.statement()).await?;
+    }
+    Ok(())
+}
+
+/// Makes product `id`'s postings those of its name and description: words it no longer has
+/// go, new ones come, the rest are reweighed where they moved in or out of the name — each
+/// row by its primary key, so that no gap of the index is locked. Call it in the transaction
+/// that writes the product, with the product's row locked (or just inserted: `fresh`).
 pub async fn index_product<C: ConnectionTrait>(
     conn: &C,
-    stems: &Stems,
     id: i64,
     name: &str,
     description: &str,
+    fresh: bool,
 ) -> Result<(), DbErr> {
-    remove_product(conn, id).await?;
-    let words = product_words(name, description);
-    add_terms(conn, stems, words.iter().map(|(word, _)| word.as_str())).await?;
     let backend = conn.get_database_backend();
-    for chunk in words.chunks(ROWS_PER_INSERT) {
+    let mut had: BTreeMap<String, i16> = BTreeMap::new();
+    if !fresh {
         let mut sql = Sql::new(backend);
-        sql.push("INSERT INTO search_postings (word, product_id, weight) VALUES ");
-        for (i, (word, in_name)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            let weight = if *in_name {
+        sql.push("SELECT word, weight FROM search_postings WHERE product_id = ")
+            .value(id);
+        for row in conn.query_all_raw(sql.statement()).await? {
+            had.insert(row.try_get_by_index(0)?, number(&row, 1)?);
+        }
+    }
+    let wanted: BTreeMap<String, i16> = product_words(name, description)
+        .into_iter()
+        .map(|(word, in_name)| {
+            let weight = if in_name {
                 NAME_WEIGHT
             } else {
                 DESCRIPTION_WEIGHT
             };
+            (word, weight)
+        })
+        .collect();
+    for (word, _) in had.iter().filter(|(w, _)| !wanted.contains_key(*w)) {
+        let mut sql = Sql::new(backend);
+        sql.push("DELETE FROM search_postings WHERE word = ")
+            .value(word.as_str())
+            .push(" AND product_id = ")
+            .value(id);
+        conn.execute_raw(sql.statement()).await?;
+    }
+    for (word, weight) in &wanted {
+        match had.get(word) {
+            Some(old) if old == weight => {}
+            Some(_) => {
+                let mut sql = Sql::new(backend);
+                sql.push("UPDATE search_postings SET weight = ")
+                    .value(*weight)
+                    .push(" WHERE word = ")
+                    .value(word.as_str())
+                    .push(" AND product_id = ")
+                    .value(id);
+                conn.execute_raw(sql.statement()).await?;
+            }
+            None => {}
+        }
+    }
+    let added: Vec<(&String, &i16)> = wanted
+        .iter()
+        .filter(|(w, _)| !had.contains_key(*w))
+        .collect();
+    for chunk in added.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(backend);
+        sql.push("INSERT INTO search_postings (word, product_id, weight) VALUES ");
+        for (i, (word, weight)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
             sql.push("(")
                 .value(word.as_str())
                 .push(", ")
                 .value(id)
                 .push(", ")
-                .value(weight)
+                .value(**weight)
                 .push(")");
         }
         conn.execute_raw(sql.statement()).await?;
@@ -58,46 +146,19 @@ pub async fn index_product<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Takes a product out of the index.
+/// A small integer column as every engine returns it.
+fn number(row: &sea_orm::QueryResult, index: usize) -> Result<i16, DbErr> {
+    row.try_get_by_index::<i16>(index)
+        .or_else(|_| row.try_get_by_index::<i32>(index).map(|n| n as i16))
+        .or_else(|_| row.try_get_by_index::<i64>(index).map(|n| n as i16))
+}
+
+/// Takes a product out of the index (in the transaction that deletes it).
 pub async fn remove_product<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push("DELETE FROM search_postings WHERE product_id = ")
         .value(id);
     conn.execute_raw(sql.statement()).await?;
-    Ok(())
-}
-
-/// Adds the words the vocabulary lacks, in sorted order (`words` is sorted), so that two
-/// transactions adding the same words wait for each other instead of deadlocking.
-async fn add_terms<'a, C: ConnectionTrait>(
-    conn: &C,
-    stems: &Stems,
-    words: impl Iterator<Item = &'a str>,
-) -> Result<(), DbErr> {
-    let words: Vec<&str> = words.collect();
-    let backend = conn.get_database_backend();
-    for chunk in words.chunks(ROWS_PER_INSERT) {
-        let mut sql = Sql::new(backend);
-        sql.push(if backend == DbBackend::MySql {
-            "INSERT IGNORE INTO search_terms (word, stem) VALUES "
-        } else {
-            "INSERT INTO search_terms (word, stem) VALUES "
-        });
-        for (i, word) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(")
-                .value(*word)
-                .push(", ")
-                .value(stems.stem(word))
-                .push(")");
-        }
-        if backend != DbBackend::MySql {
-            sql.push(" ON CONFLICT (word) DO NOTHING");
-        }
-        conn.execute_raw(sql.statement()).await?;
-    }
     Ok(())
 }
 
@@ -130,26 +191,37 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
     let mut after = 0_i64;
     let mut indexed = 0_usize;
     loop {
+        let next = || {
+            product::Entity::find()
+                .select_only()
+                .column(product::Column::Id)
+                .column(product::Column::Name)
+                .column(product::Column::Description)
+                .filter(product::Column::Id.gt(after))
+                .order_by_asc(product::Column::Id)
+                .limit(REBUILD_BATCH)
+        };
+        // The words first, outside the transaction (see `add_words`).
+        let preview: Vec<(i64, String, String)> = next().into_tuple().all(db).await?;
+        if preview.is_empty() {
+            break;
+        }
+        let texts: Vec<&str> = preview
+            .iter()
+            .flat_map(|(_, name, description)| [name.as_str(), description.as_str()])
+            .collect();
+        add_words(db, &stems, &texts).await?;
         let tx = db::begin_write(db).await?;
-        let batch: Vec<(i64, String, String)> = product::Entity::find()
-            .select_only()
-            .column(product::Column::Id)
-            .column(product::Column::Name)
-            .column(product::Column::Description)
-            .filter(product::Column::Id.gt(after))
-            .order_by_asc(product::Column::Id)
-            .limit(REBUILD_BATCH)
-            .lock_exclusive()
-            .into_tuple()
-            .all(&tx)
-            .await?;
+        let batch: Vec<(i64, String, String)> =
+            next().lock_exclusive().into_tuple().all(&tx).await?;
         let Some((last, _, _)) = batch.last() else {
             tx.commit().await?;
             break;
         };
         after = *last;
         for (id, name, description) in &batch {
-            index_product(&tx, &stems, *id, name, description).await?;
+            // A product renamed since the preview added its own words before its write.
+            index_product(&tx, *id, name, description, false).await?;
         }
         indexed += batch.len();
         tx.commit().await?;

@@ -44,13 +44,16 @@ enum SearchIndexState {
 
 /// A word column compared byte for byte.
 fn word(manager: &SchemaManager<'_>, name: impl IntoIden, length: u32) -> ColumnDef {
-    let mut column = string_len(name, length);
     match manager.get_database_backend() {
-        DbBackend::Postgres => column.extra("COLLATE \"C\""),
-        DbBackend::MySql => column.extra("CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
-        _ => &mut column,
-    };
-    column
+        DbBackend::MySql => ColumnDef::new(name)
+            .custom(format!(
+                "VARCHAR({length}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            ))
+            .not_null()
+            .take(),
+        DbBackend::Postgres => string_len(name, length).extra("COLLATE \"C\"").take(),
+        _ => string_len(name, length),
+    }
 }
 
 #[async_trait::async_trait]
