@@ -880,9 +880,67 @@ async fn seed_big_catalog(db: &sea_orm::DatabaseConnection) {
             .await
             .expect("products");
     }
+    // The search index of those products, written in bulk: the name's word `p{n}`, and in
+    // the description `d` (every product) and `w{n % 500}` (40 products each).
+    let backend = db.get_database_backend();
+    let first_product = product::Entity::find()
+        .all(db)
+        .await
+        .expect("products")
+        .iter()
+        .map(|p| p.id)
+        .min()
+        .expect("a product");
+    for chunk in (1..=20_000_i64).collect::<Vec<_>>().chunks(500) {
+        let mut postings = emporium::db::sql::Sql::new(backend);
+        postings.push("INSERT INTO search_postings (word, product_id, weight) VALUES ");
+        let mut terms = emporium::db::sql::Sql::new(backend);
+        terms.push("INSERT INTO search_terms (word, stem) VALUES ");
+        for (i, n) in chunk.iter().enumerate() {
+            let id = first_product + n - 1;
+            if i > 0 {
+                postings.push(", ");
+                terms.push(", ");
+            }
+            let name = format!("p{n}");
+            terms
+                .push("(")
+                .value(name.as_str())
+                .push(", ")
+                .value(name.as_str())
+                .push(")");
+            for (word, weight) in [
+                (name, 2_i16),
+                ("d".to_owned(), 1),
+                (format!("w{}", n % 500), 1),
+            ] {
+                if word != format!("p{n}") {
+                    postings.push(", ");
+                }
+                postings
+                    .push("(")
+                    .value(word)
+                    .push(", ")
+                    .value(id)
+                    .push(", ")
+                    .value(weight)
+                    .push(")");
+            }
+        }
+        db.execute_raw(postings.statement())
+            .await
+            .expect("postings");
+        db.execute_raw(terms.statement()).await.expect("terms");
+    }
+    let mut terms = emporium::db::sql::Sql::new(backend);
+    terms.push("INSERT INTO search_terms (word, stem) VALUES ('d', 'd')");
+    for n in 0..500 {
+        terms.push(&format!(", ('w{n}', 'w{n}')"));
+    }
+    db.execute_raw(terms.statement()).await.expect("terms");
     let analyze = match engine() {
         Engine::Postgres => "ANALYZE",
-        Engine::MySql => "ANALYZE TABLE products, categories",
+        Engine::MySql => "ANALYZE TABLE products, categories, search_postings, search_terms",
         Engine::Sqlite => "ANALYZE",
     };
     db.execute_unprepared(analyze).await.expect("analyze");
@@ -990,6 +1048,128 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
         );
         for full_scan in ["Seq Scan on products", "SCAN products\n", "products key=\n"] {
             assert!(!format!("{plan}\n").contains(full_scan), "?{query}: {plan}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_queries_search_sends_use_the_indexes() {
+    use emporium::catalog::search::{DatabaseSearch, SearchBackend};
+    use sea_orm::EntityTrait;
+    use std::sync::{Arc, Mutex};
+    let app = spawn(Spawn {
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    seed_big_catalog(&app.state.db).await;
+    let sent: Arc<Mutex<Vec<sea_orm::Statement>>> = Arc::default();
+    let mut db = emporium::db::connect(app.db_url(), 2)
+        .await
+        .expect("connect");
+    let recorder = sent.clone();
+    db.set_metric_callback(move |info| {
+        if let Ok(mut sent) = recorder.lock() {
+            sent.push(info.statement.clone());
+        }
+    });
+    let category = emporium::catalog::category::Entity::find()
+        .one(&db)
+        .await
+        .expect("query")
+        .expect("a category")
+        .id;
+    let search = DatabaseSearch {
+        language: emporium::text::Language::ENGLISH,
+    };
+    let filter = |query: &str| {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("query");
+        emporium::catalog::products::parse_filter(&pairs, emporium::money::Currency::USD)
+            .expect("filter")
+    };
+    // The ranked page of a two-word search in a category, its facets, and a suggestion: each
+    // reads the postings through an index (the words' keys, or the name words' prefix range)
+    // and never scans the postings or the products.
+    let ranked = filter(&format!("search=w7+w8&category={category}"));
+    let facets = filter("search=w7+p12");
+    let checks: [(&str, &str, &[&str]); 3] = [
+        (
+            "ranked page",
+            "GROUP BY product_id",
+            &[
+                "search_postings_pkey",
+                "PRIMARY KEY",
+                "sqlite_autoindex_search_postings",
+                "search_postings key=PRIMARY",
+            ],
+        ),
+        (
+            "facets",
+            "GROUP BY 1, 2, 3",
+            &[
+                "search_postings_pkey",
+                "PRIMARY KEY",
+                "sqlite_autoindex_search_postings",
+                "search_postings key=PRIMARY",
+            ],
+        ),
+        // MySQL walks the word range of the clustered primary key (which holds the weight).
+        (
+            "suggestion",
+            "s.word >=",
+            &["idx_search_postings_weight_word", "s key=PRIMARY"],
+        ),
+    ];
+    for (what, marker, indexes) in checks {
+        sent.lock().expect("lock").clear();
+        match what {
+            "ranked page" => {
+                emporium::catalog::products::list_products(&db, &search, &ranked, false, 0, 20)
+                    .await
+                    .map(|_| ())
+                    .expect("list");
+            }
+            "facets" => {
+                emporium::catalog::products::product_facets(
+                    &db,
+                    &search,
+                    &facets,
+                    false,
+                    emporium::money::Currency::USD,
+                )
+                .await
+                .map(|_| ())
+                .expect("facets");
+            }
+            _ => {
+                search
+                    .suggest(&db, "p12")
+                    .await
+                    .map(|_| ())
+                    .expect("suggest");
+            }
+        }
+        let statements = sent.lock().expect("lock").clone();
+        let statement = statements
+            .iter()
+            .find(|s| s.sql.contains(marker))
+            .unwrap_or_else(|| panic!("{what}: no query with {marker:?} among {statements:?}"));
+        let plan = plan_of(&app.state.db, statement).await;
+        assert!(
+            indexes.iter().any(|index| plan.contains(index)),
+            "{what}: {}\n{plan}",
+            statement.sql
+        );
+        for full_scan in [
+            "Seq Scan on search_postings",
+            "Seq Scan on products",
+            "SCAN search_postings\n",
+            "SCAN s\n",
+            "SCAN p\n",
+            "search_postings key=\n",
+            "products key=\n",
+        ] {
+            assert!(!format!("{plan}\n").contains(full_scan), "{what}: {plan}");
         }
     }
 }

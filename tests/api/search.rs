@@ -278,6 +278,37 @@ async fn products_created_in_parallel_with_the_same_words_are_all_indexed() {
         let page = get(&app, &format!("/api/products/?search={word}&page_size=50")).await;
         assert_eq!(page["count"], 16, "{word}");
     }
+
+    // Every one rewritten while more are created: words leave and come row by row.
+    let ids: Vec<i64> = answers
+        .iter()
+        .map(|a| a.body["id"].as_i64().expect("id"))
+        .collect();
+    let answers = burst(24, |n| match ids.get(n) {
+        Some(id) => client
+            .patch(app.url(&format!("/api/products/{id}/")))
+            .bearer_auth(&staff)
+            .json(&json!({"description": format!("forge bellows rivet{n}")})),
+        None => client.post(&url).bearer_auth(&staff).json(&json!({
+            "name": format!("Forge kit {n}"),
+            "description": "hammer rivet",
+            "price": "10.00",
+            "category": category,
+        })),
+    })
+    .await;
+    assert_eq!(count(&answers, 200), 16, "{answers:?}");
+    assert_eq!(count(&answers, 201), 8, "{answers:?}");
+    for (word, expected) in [
+        ("forge", 24),
+        ("bellows", 16),
+        ("anvil", 0),
+        ("hammer", 8),
+        ("rivet3", 1),
+    ] {
+        let page = get(&app, &format!("/api/products/?search={word}&page_size=50")).await;
+        assert_eq!(page["count"], expected, "{word}");
+    }
 }
 
 #[tokio::test]
