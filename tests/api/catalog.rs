@@ -1095,12 +1095,12 @@ async fn the_queries_search_sends_use_the_indexes() {
     let checks: [(&str, &str, &[&str]); 3] = [
         (
             "ranked page",
-            "GROUP BY product_id",
+            "GROUP BY p.id",
             &[
                 "search_postings_pkey",
                 "PRIMARY KEY",
                 "sqlite_autoindex_search_postings",
-                "search_postings key=PRIMARY",
+                "s key=PRIMARY",
             ],
         ),
         (

@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 
 use crate::catalog::product;
@@ -226,20 +226,17 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
         indexed += batch.len();
         tx.commit().await?;
     }
-    let tx = db.begin().await?;
-    tx.execute_raw(
-        Sql::new(backend)
-            .push("DELETE FROM search_index_state WHERE id = 1")
-            .take(),
-    )
-    .await?;
-    let mut insert = Sql::new(backend);
-    insert
+    // An upsert: two processes that started at once may both get here.
+    let mut record = Sql::new(backend);
+    record
         .push("INSERT INTO search_index_state (id, language) VALUES (1, ")
         .value(language.name())
-        .push(")");
-    tx.execute_raw(insert.statement()).await?;
-    tx.commit().await?;
+        .push(if backend == DbBackend::MySql {
+            ") ON DUPLICATE KEY UPDATE language = VALUES(language)"
+        } else {
+            ") ON CONFLICT (id) DO UPDATE SET language = excluded.language"
+        });
+    db.execute_raw(record.statement()).await?;
     tracing::info!(products = indexed, "search index built");
     Ok(true)
 }

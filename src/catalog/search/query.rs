@@ -142,7 +142,6 @@ impl Narrowing {
 /// Per product, the best match of searched word `i` as `s{i}`: 6, 5, 4 for an exact, stemmed,
 /// fuzzy match in the name, 3, 2, 1 in the description only, 0 for none.
 fn scores(sql: &mut Sql, meanings: &[Meaning]) {
-    sql.push("SELECT product_id");
     for (i, meaning) in meanings.iter().enumerate() {
         sql.push(", MAX(CASE");
         for quality in [Quality::Exact, Quality::Stemmed, Quality::Fuzzy] {
@@ -150,19 +149,25 @@ fn scores(sql: &mut Sql, meanings: &[Meaning]) {
             if words.is_empty() {
                 continue;
             }
-            sql.push(" WHEN word IN ")
+            sql.push(" WHEN s.word IN ")
                 .list(words)
-                .push(&format!(" THEN 3 * weight - {}", 3 - quality as i32));
+                .push(&format!(" THEN 3 * s.weight - {}", 3 - quality as i32));
         }
         sql.push(&format!(" ELSE 0 END) AS s{i}"));
     }
+}
+
+/// ` FROM` the postings of every word the searched words stand for, joined with their
+/// products and narrowed: the filters apply before the grouping, so the engine may start from
+/// whichever side is smaller (a category's products, or a rare word's postings).
+fn matching(sql: &mut Sql, meanings: &[Meaning], narrowing: &Narrowing) {
     let all: BTreeSet<&str> = meanings
         .iter()
         .flat_map(|m| m.words.iter().map(|(w, _)| w.as_str()))
         .collect();
-    sql.push(" FROM search_postings WHERE word IN ")
-        .list(all)
-        .push(" GROUP BY product_id");
+    sql.push(" FROM search_postings s JOIN products p ON p.id = s.product_id WHERE s.word IN ")
+        .list(all);
+    narrowing.conditions(sql);
 }
 
 /// How the page is ordered: by relevance, or by a column the client asked for.
@@ -189,30 +194,23 @@ pub async fn page<C: ConnectionTrait>(
         return Ok((0, Vec::new()));
     }
     let backend = conn.get_database_backend();
-    let matched = |sql: &mut Sql| {
-        sql.push(" FROM (");
-        scores(sql, meanings);
-        sql.push(") m JOIN products p ON p.id = m.product_id WHERE 1 = 1");
-        narrowing.conditions(sql);
-    };
     let mut sql = Sql::new(backend);
-    sql.push("SELECT p.id, COUNT(*) OVER () AS total");
-    matched(&mut sql);
+    // One row per product with its scores and the total, then the page of them.
+    sql.push("SELECT id, total FROM (SELECT p.id, p.created_at, p.price, p.name, COUNT(*) OVER () AS total");
+    scores(&mut sql, meanings);
+    matching(&mut sql, meanings, narrowing);
+    sql.push(" GROUP BY p.id, p.created_at, p.price, p.name) r");
     match order {
         Order::Relevance => {
             let words = (0..meanings.len())
                 .map(|i| format!("CASE WHEN s{i} > 0 THEN 100 ELSE 0 END + s{i}"))
                 .collect::<Vec<_>>()
                 .join(" + ");
-            sql.push(&format!(
-                " ORDER BY {words} DESC, p.created_at DESC, p.id DESC"
-            ));
+            sql.push(&format!(" ORDER BY {words} DESC, created_at DESC, id DESC"));
         }
         Order::Column { column, descending } => {
             let direction = if descending { "DESC" } else { "ASC" };
-            sql.push(&format!(
-                " ORDER BY p.{column} {direction}, p.id {direction}"
-            ));
+            sql.push(&format!(" ORDER BY {column} {direction}, id {direction}"));
         }
     }
     sql.push(" LIMIT ")
@@ -230,8 +228,8 @@ pub async fn page<C: ConnectionTrait>(
     }
     // A page past the end still needs the count (for its error or its links).
     let mut sql = Sql::new(backend);
-    sql.push("SELECT COUNT(*)");
-    matched(&mut sql);
+    sql.push("SELECT COUNT(DISTINCT p.id)");
+    matching(&mut sql, meanings, narrowing);
     let total: i64 = match conn.query_one_raw(sql.statement()).await? {
         Some(row) => row.try_get_by_index(0)?,
         None => 0,
