@@ -207,7 +207,7 @@ pub async fn create_product(
         ..Default::default()
     };
     let row = insert_slugged(&tx, row, slug, true, "product").await?;
-    index::index_product(&tx, row.id, &row.name, &row.description, true).await?;
+    index::index_product(&tx, indexed(&row), true).await?;
     if row.stock > 0 {
         // The first movement, so that a product's movements always add up to its stock.
         let applied = Applied {
@@ -231,6 +231,17 @@ pub async fn create_product(
         .row(product_tag(row.id), created.product.version);
     cache.commit(tx, change).await?;
     Ok(created)
+}
+
+/// What the search index keeps of a product.
+fn indexed(row: &product::Model) -> index::Indexed<'_> {
+    index::Indexed {
+        id: row.id,
+        name: &row.name,
+        description: &row.description,
+        is_active: row.is_active,
+        category_id: row.category_id,
+    }
 }
 
 /// Changes the given fields of a product. A new `stock` is an absolute set, recorded as a
@@ -268,11 +279,14 @@ pub async fn update_product(
         || input.price.is_some_and(|v| v.minor() != current.price)
         || input.is_active.is_some_and(|v| v != current.is_active)
         || input.category.is_some_and(|v| v != current.category_id);
-    let words_change = input.name.as_ref().is_some_and(|v| *v != current.name)
+    // What the search index keeps: the words, and the flag and category on every posting.
+    let index_change = input.name.as_ref().is_some_and(|v| *v != current.name)
         || input
             .description
             .as_ref()
-            .is_some_and(|v| *v != current.description);
+            .is_some_and(|v| *v != current.description)
+        || input.is_active.is_some_and(|v| v != current.is_active)
+        || input.category.is_some_and(|v| v != current.category_id);
     let stock_before = current.stock;
     let version = current.version + 1;
     let mut row: product::ActiveModel = current.into();
@@ -288,8 +302,8 @@ pub async fn update_product(
         .update(&tx)
         .await
         .map_err(|e| slug_error(e, "product"))?;
-    if words_change {
-        index::index_product(&tx, id, &row.name, &row.description, false).await?;
+    if index_change {
+        index::index_product(&tx, indexed(&row), false).await?;
     }
     let mut change = Change::new();
     change.row(product_tag(id), version);

@@ -66,28 +66,54 @@ pub async fn add_words(
     Ok(())
 }
 
-/// Makes product `id`'s postings those of its name and description: words it no longer has
-/// go, new ones come, the rest are reweighed where they moved in or out of the name — each
-/// row by its primary key, so that no gap of the index is locked. Call it in the transaction
-/// that writes the product, with the product's row locked (or just inserted: `fresh`).
+/// What the index keeps of a product: its words come from `name` and `description`; every
+/// posting also carries `is_active` and `category_id`.
+pub struct Indexed<'a> {
+    pub id: i64,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub is_active: bool,
+    pub category_id: i64,
+}
+
+/// One posting's columns besides its key.
+#[derive(PartialEq, Eq)]
+struct Posting {
+    weight: i16,
+    is_active: bool,
+    category_id: i64,
+}
+
+/// Makes a product's postings match it: words it no longer has go, new ones come, the rest
+/// are rewritten where their weight, `is_active` or `category_id` changed — each row by its
+/// primary key, so that no gap of the index is locked. Call it in the transaction that writes
+/// the product, with the product's row locked (or just inserted: `fresh`).
 pub async fn index_product<C: ConnectionTrait>(
     conn: &C,
-    id: i64,
-    name: &str,
-    description: &str,
+    product: Indexed<'_>,
     fresh: bool,
 ) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
-    let mut had: BTreeMap<String, i16> = BTreeMap::new();
+    let id = product.id;
+    let mut had: BTreeMap<String, Posting> = BTreeMap::new();
     if !fresh {
         let mut sql = Sql::new(backend);
-        sql.push("SELECT word, weight FROM search_postings WHERE product_id = ")
-            .value(id);
+        sql.push(
+            "SELECT word, weight, is_active, category_id FROM search_postings WHERE product_id = ",
+        )
+        .value(id);
         for row in conn.query_all_raw(sql.statement()).await? {
-            had.insert(row.try_get_by_index(0)?, number(&row, 1)?);
+            had.insert(
+                row.try_get_by_index(0)?,
+                Posting {
+                    weight: number(&row, 1)?,
+                    is_active: row.try_get_by_index(2)?,
+                    category_id: row.try_get_by_index(3)?,
+                },
+            );
         }
     }
-    let wanted: BTreeMap<String, i16> = product_words(name, description)
+    let wanted: BTreeMap<String, Posting> = product_words(product.name, product.description)
         .into_iter()
         .map(|(word, in_name)| {
             let weight = if in_name {
@@ -95,10 +121,15 @@ pub async fn index_product<C: ConnectionTrait>(
             } else {
                 DESCRIPTION_WEIGHT
             };
-            (word, weight)
+            let posting = Posting {
+                weight,
+                is_active: product.is_active,
+                category_id: product.category_id,
+            };
+            (word, posting)
         })
         .collect();
-    for (word, _) in had.iter().filter(|(w, _)| !wanted.contains_key(*w)) {
+    for word in had.keys().filter(|w| !wanted.contains_key(*w)) {
         let mut sql = Sql::new(backend);
         sql.push("DELETE FROM search_postings WHERE word = ")
             .value(word.as_str())
@@ -106,30 +137,32 @@ pub async fn index_product<C: ConnectionTrait>(
             .value(id);
         conn.execute_raw(sql.statement()).await?;
     }
-    for (word, weight) in &wanted {
-        match had.get(word) {
-            Some(old) if old == weight => {}
-            Some(_) => {
-                let mut sql = Sql::new(backend);
-                sql.push("UPDATE search_postings SET weight = ")
-                    .value(*weight)
-                    .push(" WHERE word = ")
-                    .value(word.as_str())
-                    .push(" AND product_id = ")
-                    .value(id);
-                conn.execute_raw(sql.statement()).await?;
-            }
-            None => {}
+    for (word, posting) in &wanted {
+        if had.get(word).is_some_and(|old| old != posting) {
+            let mut sql = Sql::new(backend);
+            sql.push("UPDATE search_postings SET weight = ")
+                .value(posting.weight)
+                .push(", is_active = ")
+                .value(posting.is_active)
+                .push(", category_id = ")
+                .value(posting.category_id)
+                .push(" WHERE word = ")
+                .value(word.as_str())
+                .push(" AND product_id = ")
+                .value(id);
+            conn.execute_raw(sql.statement()).await?;
         }
     }
-    let added: Vec<(&String, &i16)> = wanted
+    let added: Vec<(&String, &Posting)> = wanted
         .iter()
         .filter(|(w, _)| !had.contains_key(*w))
         .collect();
     for chunk in added.chunks(ROWS_PER_STATEMENT) {
         let mut sql = Sql::new(backend);
-        sql.push("INSERT INTO search_postings (word, product_id, weight) VALUES ");
-        for (i, (word, weight)) in chunk.iter().enumerate() {
+        sql.push(
+            "INSERT INTO search_postings (word, product_id, weight, is_active, category_id) VALUES ",
+        );
+        for (i, (word, posting)) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
             }
@@ -138,7 +171,11 @@ pub async fn index_product<C: ConnectionTrait>(
                 .push(", ")
                 .value(id)
                 .push(", ")
-                .value(**weight)
+                .value(posting.weight)
+                .push(", ")
+                .value(posting.is_active)
+                .push(", ")
+                .value(posting.category_id)
                 .push(")");
         }
         conn.execute_raw(sql.statement()).await?;
@@ -197,31 +234,40 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
                 .column(product::Column::Id)
                 .column(product::Column::Name)
                 .column(product::Column::Description)
+                .column(product::Column::IsActive)
+                .column(product::Column::CategoryId)
                 .filter(product::Column::Id.gt(after))
                 .order_by_asc(product::Column::Id)
                 .limit(REBUILD_BATCH)
         };
         // The words first, outside the transaction (see `add_words`).
-        let preview: Vec<(i64, String, String)> = next().into_tuple().all(db).await?;
+        let preview: Vec<(i64, String, String, bool, i64)> = next().into_tuple().all(db).await?;
         if preview.is_empty() {
             break;
         }
         let texts: Vec<&str> = preview
             .iter()
-            .flat_map(|(_, name, description)| [name.as_str(), description.as_str()])
+            .flat_map(|(_, name, description, _, _)| [name.as_str(), description.as_str()])
             .collect();
         add_words(db, &stems, &texts).await?;
         let tx = db::begin_write(db).await?;
-        let batch: Vec<(i64, String, String)> =
+        let batch: Vec<(i64, String, String, bool, i64)> =
             next().lock_exclusive().into_tuple().all(&tx).await?;
-        let Some((last, _, _)) = batch.last() else {
+        let Some((last, ..)) = batch.last() else {
             tx.commit().await?;
             break;
         };
         after = *last;
-        for (id, name, description) in &batch {
+        for (id, name, description, is_active, category_id) in &batch {
             // A product renamed since the preview added its own words before its write.
-            index_product(&tx, *id, name, description, false).await?;
+            let product = Indexed {
+                id: *id,
+                name,
+                description,
+                is_active: *is_active,
+                category_id: *category_id,
+            };
+            index_product(&tx, product, false).await?;
         }
         indexed += batch.len();
         tx.commit().await?;

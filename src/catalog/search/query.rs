@@ -112,7 +112,23 @@ pub struct Narrowing {
 }
 
 impl Narrowing {
-    /// ` AND …` conditions on `p` (products).
+    /// Whether it filters on what only the product row has (price, stock).
+    fn needs_products(&self) -> bool {
+        self.min_price.is_some() || self.max_price.is_some() || self.in_stock.is_some()
+    }
+
+    /// ` AND …` conditions on what every posting `s` carries: active, category.
+    fn posting_conditions(&self, sql: &mut Sql) {
+        if !self.include_inactive {
+            sql.push(" AND s.is_active = ").value(true);
+        }
+        if let Some(categories) = &self.categories {
+            sql.push(" AND s.category_id IN ")
+                .list(categories.iter().copied());
+        }
+    }
+
+    /// ` AND …` conditions on products `p`: all of them.
     fn conditions(&self, sql: &mut Sql) {
         if !self.include_inactive {
             sql.push(" AND p.is_active = ").value(true);
@@ -121,6 +137,11 @@ impl Narrowing {
             sql.push(" AND p.category_id IN ")
                 .list(categories.iter().copied());
         }
+        self.product_conditions(sql);
+    }
+
+    /// ` AND …` conditions on what only products `p` have: price, stock.
+    fn product_conditions(&self, sql: &mut Sql) {
         if let Some(min) = self.min_price {
             sql.push(" AND p.price >= ").value(min);
         }
@@ -157,17 +178,23 @@ fn scores(sql: &mut Sql, meanings: &[Meaning]) {
     }
 }
 
-/// ` FROM` the postings of every word the searched words stand for, joined with their
-/// products and narrowed: the filters apply before the grouping, so the engine may start from
-/// whichever side is smaller (a category's products, or a rare word's postings).
-fn matching(sql: &mut Sql, meanings: &[Meaning], narrowing: &Narrowing) {
+/// ` FROM` the postings of every word the searched words stand for, narrowed: by what the
+/// postings carry (active, category) from the covering index alone, and joined with their
+/// products only when the narrowing or the order needs a product's column (`with_products`).
+fn matching(sql: &mut Sql, meanings: &[Meaning], narrowing: &Narrowing, with_products: bool) {
     let all: BTreeSet<&str> = meanings
         .iter()
         .flat_map(|m| m.words.iter().map(|(w, _)| w.as_str()))
         .collect();
-    sql.push(" FROM search_postings s JOIN products p ON p.id = s.product_id WHERE s.word IN ")
-        .list(all);
-    narrowing.conditions(sql);
+    sql.push(" FROM search_postings s");
+    if with_products {
+        sql.push(" JOIN products p ON p.id = s.product_id");
+    }
+    sql.push(" WHERE s.word IN ").list(all);
+    narrowing.posting_conditions(sql);
+    if with_products {
+        narrowing.product_conditions(sql);
+    }
 }
 
 /// How the page is ordered: by relevance, or by a column the client asked for.
@@ -194,23 +221,36 @@ pub async fn page<C: ConnectionTrait>(
         return Ok((0, Vec::new()));
     }
     let backend = conn.get_database_backend();
+    let column = match order {
+        Order::Column { column, .. } => Some(column),
+        Order::Relevance => None,
+    };
+    let with_products = column.is_some() || narrowing.needs_products();
     let mut sql = Sql::new(backend);
     // One row per product with its scores and the total, then the page of them.
-    sql.push("SELECT id, total FROM (SELECT p.id, p.created_at, p.price, p.name, COUNT(*) OVER () AS total");
+    sql.push("SELECT id, total FROM (SELECT s.product_id AS id, COUNT(*) OVER () AS total");
+    if let Some(column) = column {
+        sql.push(&format!(", p.{column} AS sort_key"));
+    }
     scores(&mut sql, meanings);
-    matching(&mut sql, meanings, narrowing);
-    sql.push(" GROUP BY p.id, p.created_at, p.price, p.name) r");
+    matching(&mut sql, meanings, narrowing, with_products);
+    sql.push(" GROUP BY s.product_id");
+    if let Some(column) = column {
+        sql.push(&format!(", p.{column}"));
+    }
+    sql.push(") r");
     match order {
         Order::Relevance => {
             let words = (0..meanings.len())
                 .map(|i| format!("CASE WHEN s{i} > 0 THEN 100 ELSE 0 END + s{i}"))
                 .collect::<Vec<_>>()
                 .join(" + ");
-            sql.push(&format!(" ORDER BY {words} DESC, created_at DESC, id DESC"));
+            // Ties: newest first (ids grow with creation).
+            sql.push(&format!(" ORDER BY {words} DESC, id DESC"));
         }
-        Order::Column { column, descending } => {
+        Order::Column { descending, .. } => {
             let direction = if descending { "DESC" } else { "ASC" };
-            sql.push(&format!(" ORDER BY {column} {direction}, id {direction}"));
+            sql.push(&format!(" ORDER BY sort_key {direction}, id {direction}"));
         }
     }
     sql.push(" LIMIT ")
@@ -228,8 +268,8 @@ pub async fn page<C: ConnectionTrait>(
     }
     // A page past the end still needs the count (for its error or its links).
     let mut sql = Sql::new(backend);
-    sql.push("SELECT COUNT(DISTINCT p.id)");
-    matching(&mut sql, meanings, narrowing);
+    sql.push("SELECT COUNT(DISTINCT s.product_id)");
+    matching(&mut sql, meanings, narrowing, narrowing.needs_products());
     let total: i64 = match conn.query_one_raw(sql.statement()).await? {
         Some(row) => row.try_get_by_index(0)?,
         None => 0,
@@ -257,21 +297,28 @@ pub async fn facet_counts<C: ConnectionTrait>(
             .push(&format!(" THEN {i}"));
     }
     sql.push(&format!(
-        " ELSE {} END, CASE WHEN p.stock > 0 THEN 1 ELSE 0 END, COUNT(*) FROM products p",
+        " ELSE {} END, CASE WHEN p.stock > 0 THEN 1 ELSE 0 END, COUNT(*)",
         bounds.len()
     ));
-    if let Some(meanings) = meanings {
-        let all: BTreeSet<&str> = meanings
-            .iter()
-            .flat_map(|m| m.words.iter().map(|(w, _)| w.as_str()))
-            .collect();
-        sql.push(" WHERE p.id IN (SELECT product_id FROM search_postings WHERE word IN ")
-            .list(all)
-            .push(")");
-    } else {
-        sql.push(" WHERE 1 = 1");
+    match meanings {
+        // The matching products from the postings (active, category: from the index), then
+        // their rows.
+        Some(meanings) => {
+            let all: BTreeSet<&str> = meanings
+                .iter()
+                .flat_map(|m| m.words.iter().map(|(w, _)| w.as_str()))
+                .collect();
+            sql.push(" FROM (SELECT DISTINCT s.product_id FROM search_postings s WHERE s.word IN ")
+                .list(all);
+            narrowing.posting_conditions(&mut sql);
+            sql.push(") m JOIN products p ON p.id = m.product_id WHERE 1 = 1");
+            narrowing.product_conditions(&mut sql);
+        }
+        None => {
+            sql.push(" FROM products p WHERE 1 = 1");
+            narrowing.conditions(&mut sql);
+        }
     }
-    narrowing.conditions(&mut sql);
     sql.push(" GROUP BY 1, 2, 3");
     for row in conn.query_all_raw(sql.statement()).await? {
         let category: i64 = row.try_get_by_index(0)?;

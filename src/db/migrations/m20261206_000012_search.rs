@@ -1,13 +1,14 @@
 //! The product search index, kept in the same transaction as every product write:
 //! `search_terms` is the vocabulary (each word once, with its stem), `search_postings` says which
 //! products have which word and whether in the name (weight 2) or only the description
-//! (weight 1), and `search_index_state` records the language the stems were made in. Words are
+//! (weight 1), with a copy of the product's `is_active` and `category_id` so that a search
+//! in a category reads one index and no product row; and `search_index_state` records the language the stems were made in. Words are
 //! compared byte for byte (`C` collation on PostgreSQL, `utf8mb4_bin` on MySQL), so that
 //! `café` and `cafe` are two words and a prefix is a range of the index.
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{big_integer, integer, small_integer, string_len};
+use sea_orm_migration::schema::{big_integer, boolean, integer, small_integer, string_len};
 
 use super::create_index_once;
 
@@ -33,6 +34,8 @@ enum SearchPostings {
     Word,
     ProductId,
     Weight,
+    IsActive,
+    CategoryId,
 }
 
 #[derive(DeriveIden)]
@@ -84,6 +87,8 @@ impl MigrationTrait for Migration {
                     .col(word(manager, SearchPostings::Word, 40))
                     .col(big_integer(SearchPostings::ProductId))
                     .col(small_integer(SearchPostings::Weight))
+                    .col(boolean(SearchPostings::IsActive))
+                    .col(big_integer(SearchPostings::CategoryId))
                     .primary_key(
                         Index::create()
                             .col(SearchPostings::Word)
@@ -103,6 +108,21 @@ impl MigrationTrait for Migration {
             "search_postings",
             "idx_search_postings_product",
             Index::create().col(SearchPostings::ProductId).to_owned(),
+        )
+        .await?;
+        // A search reads the postings of its words, of active products in its categories, with
+        // their weights, from this index alone.
+        create_index_once(
+            manager,
+            "search_postings",
+            "idx_search_postings_cover",
+            Index::create()
+                .col(SearchPostings::Word)
+                .col(SearchPostings::IsActive)
+                .col(SearchPostings::CategoryId)
+                .col(SearchPostings::ProductId)
+                .col(SearchPostings::Weight)
+                .to_owned(),
         )
         .await?;
         // Suggestions walk the words of product names in order from a prefix.
