@@ -9,7 +9,8 @@ end), migrates it, writes 120 categories (20 with 5 sub-categories each) and the
 straight into the tables with COPY — names like "Rustic Walnut Chair K7Q2M" (a model code
 each: a vocabulary of over 100,000 words), descriptions of 12–30 words drawn with a Zipf-like
 skew from 3,000 — then times `emporium migrate` building the search index of all of them,
-and measures with wrk (latency under `--connections` connections, one wrk thread each):
+and measures with wrk (latency under `--connections` connections, one wrk thread each, after
+2 s of each workload to warm up):
 
   (s1) two words and a category (with its sub-categories), by relevance
   (s2) two words, no other filter
@@ -224,31 +225,46 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument("--reuse", action="store_true", help="use the database a --keep run left")
     args = parser.parse_args()
     rng = random.Random(20261206)
     log("building the release binary")
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "emporium"], cwd=bench.ROOT, check=True)
-    bench.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE}")
+    if not args.reuse:
+        bench.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE}")
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         try:
-            subprocess.run([binary(), "migrate"], env=emporium_env(), cwd=work, check=True, stdout=subprocess.DEVNULL)
-            log(f"seeding {args.products:,} products")
-            tops = seed(args.products, rng)
-            sql("DELETE FROM search_index_state")
-            started = time.time()
-            subprocess.run([binary(), "migrate"], env=emporium_env(), cwd=work, check=True, stdout=subprocess.DEVNULL)
-            built = time.time() - started
-            sql("ANALYZE")
+            if args.reuse:
+                tops = [int(n) for n in sql("SELECT id FROM categories WHERE parent_id IS NULL ORDER BY id").split()]
+                built = float("nan")
+            else:
+                subprocess.run([binary(), "migrate"], env=emporium_env(), cwd=work, check=True,
+                               stdout=subprocess.DEVNULL)
+                log(f"seeding {args.products:,} products")
+                tops = seed(args.products, rng)
+                sql("DELETE FROM search_index_state")
+                started = time.time()
+                subprocess.run([binary(), "migrate"], env=emporium_env(), cwd=work, check=True,
+                               stdout=subprocess.DEVNULL)
+                built = time.time() - started
+                # As autovacuum leaves a table after a bulk insert: statistics, and the
+                # visibility map that lets PostgreSQL read an index without the table.
+                sql("VACUUM ANALYZE")
             sizes = sql("SELECT (SELECT count(*) FROM search_terms) || ' words, ' || "
                         "(SELECT count(*) FROM search_postings) || ' postings, ' || "
                         "pg_size_pretty(pg_total_relation_size('search_postings') + "
                         "pg_total_relation_size('search_terms'))")
             log(f"index built by `emporium migrate` in {built:.1f} s: {sizes}")
-            paths = workloads(tops, rng)
+            paths = workloads(tops, random.Random(7))
             process = serve(work)
             try:
+                # Warm-up, not counted: the server's pool, PostgreSQL's buffers and plans.
+                for kind_paths in paths.values():
+                    bench.wrk(f"http://127.0.0.1:{PORT}", "paths", args.connections, args.connections,
+                              2, work, paths=kind_paths)
                 for round_number in range(args.rounds):
                     for kind, kind_paths in paths.items():
                         bench.wait_quiet(10)
@@ -261,7 +277,8 @@ def main() -> None:
                 stop(process)
             explained = plans(work, paths)
         finally:
-            bench.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            if not args.keep:
+                bench.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=bench.ROOT,
                               capture_output=True, text=True).stdout.strip()
     lines = [

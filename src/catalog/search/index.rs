@@ -47,23 +47,46 @@ pub async fn add_words(
             known.insert(row.try_get_by_index::<String>(0)?);
         }
     }
-    for word in words.difference(&known) {
-        let mut sql = Sql::new(backend);
-        sql.push(if backend == DbBackend::MySql {
-            "INSERT IGNORE INTO search_terms (word, stem) VALUES ("
-        } else {
-            "INSERT INTO search_terms (word, stem) VALUES ("
-        })
-        .value(word.as_str())
-        .push(", ")
-        .value(stems.stem(word))
-        .push(")");
-        if backend != DbBackend::MySql {
-            sql.push(" ON CONFLICT (word) DO NOTHING");
+    let new: Vec<&String> = words.difference(&known).collect();
+    for chunk in new.chunks(ROWS_PER_STATEMENT) {
+        // Many at once; should two such statements deadlock (MySQL can, over each other's
+        // duplicates), one word a statement, which cannot.
+        match db.execute_raw(insert_terms(backend, stems, chunk)).await {
+            Ok(_) => {}
+            Err(e) if chunk.len() > 1 && db::is_contention(&e) => {
+                for word in chunk {
+                    db.execute_raw(insert_terms(backend, stems, &[word]))
+                        .await?;
+                }
+            }
+            Err(e) => return Err(e),
         }
-        db.execute_raw(sql.statement()).await?;
     }
     Ok(())
+}
+
+/// Inserts words into the vocabulary unless there.
+fn insert_terms(backend: DbBackend, stems: &Stems, words: &[&String]) -> sea_orm::Statement {
+    let mut sql = Sql::new(backend);
+    sql.push(if backend == DbBackend::MySql {
+        "INSERT IGNORE INTO search_terms (word, stem) VALUES "
+    } else {
+        "INSERT INTO search_terms (word, stem) VALUES "
+    });
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .value(word.as_str())
+            .push(", ")
+            .value(stems.stem(word))
+            .push(")");
+    }
+    if backend != DbBackend::MySql {
+        sql.push(" ON CONFLICT (word) DO NOTHING");
+    }
+    sql.statement()
 }
 
 /// What the index keeps of a product: its words come from `name` and `description`; every
@@ -93,29 +116,36 @@ pub async fn index_product<C: ConnectionTrait>(
     product: Indexed<'_>,
     fresh: bool,
 ) -> Result<(), DbErr> {
+    index_products(conn, &[product], fresh).await
+}
+
+/// [`index_product`] for many products at once: one read of what they had, and their new
+/// postings in statements of many rows.
+pub async fn index_products<C: ConnectionTrait>(
+    conn: &C,
+    products: &[Indexed<'_>],
+    fresh: bool,
+) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
-    let id = product.id;
-    let mut had: BTreeMap<String, Posting> = BTreeMap::new();
-    if !fresh {
+    let mut had: BTreeMap<(i64, String), Posting> = BTreeMap::new();
+    if !fresh && !products.is_empty() {
         let mut sql = Sql::new(backend);
-        sql.push(
-            "SELECT word, weight, is_active, category_id FROM search_postings WHERE product_id = ",
-        )
-        .value(id);
+        sql.push("SELECT product_id, word, weight, is_active, category_id FROM search_postings WHERE product_id IN ")
+            .list(products.iter().map(|p| p.id));
         for row in conn.query_all_raw(sql.statement()).await? {
             had.insert(
-                row.try_get_by_index(0)?,
+                (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
                 Posting {
-                    weight: number(&row, 1)?,
-                    is_active: row.try_get_by_index(2)?,
-                    category_id: row.try_get_by_index(3)?,
+                    weight: number(&row, 2)?,
+                    is_active: row.try_get_by_index(3)?,
+                    category_id: row.try_get_by_index(4)?,
                 },
             );
         }
     }
-    let wanted: BTreeMap<String, Posting> = product_words(product.name, product.description)
-        .into_iter()
-        .map(|(word, in_name)| {
+    let mut wanted: BTreeMap<(i64, String), Posting> = BTreeMap::new();
+    for product in products {
+        for (word, in_name) in product_words(product.name, product.description) {
             let weight = if in_name {
                 NAME_WEIGHT
             } else {
@@ -126,19 +156,22 @@ pub async fn index_product<C: ConnectionTrait>(
                 is_active: product.is_active,
                 category_id: product.category_id,
             };
-            (word, posting)
-        })
-        .collect();
-    for word in had.keys().filter(|w| !wanted.contains_key(*w)) {
+            wanted.insert((product.id, word), posting);
+        }
+    }
+    for (id, word) in had.keys().filter(|key| !wanted.contains_key(*key)) {
         let mut sql = Sql::new(backend);
         sql.push("DELETE FROM search_postings WHERE word = ")
             .value(word.as_str())
             .push(" AND product_id = ")
-            .value(id);
+            .value(*id);
         conn.execute_raw(sql.statement()).await?;
     }
-    for (word, posting) in &wanted {
-        if had.get(word).is_some_and(|old| old != posting) {
+    for ((id, word), posting) in &wanted {
+        if had
+            .get(&(*id, word.clone()))
+            .is_some_and(|old| old != posting)
+        {
             let mut sql = Sql::new(backend);
             sql.push("UPDATE search_postings SET weight = ")
                 .value(posting.weight)
@@ -149,27 +182,27 @@ pub async fn index_product<C: ConnectionTrait>(
                 .push(" WHERE word = ")
                 .value(word.as_str())
                 .push(" AND product_id = ")
-                .value(id);
+                .value(*id);
             conn.execute_raw(sql.statement()).await?;
         }
     }
-    let added: Vec<(&String, &Posting)> = wanted
+    let added: Vec<(&(i64, String), &Posting)> = wanted
         .iter()
-        .filter(|(w, _)| !had.contains_key(*w))
+        .filter(|(key, _)| !had.contains_key(*key))
         .collect();
     for chunk in added.chunks(ROWS_PER_STATEMENT) {
         let mut sql = Sql::new(backend);
         sql.push(
             "INSERT INTO search_postings (word, product_id, weight, is_active, category_id) VALUES ",
         );
-        for (i, (word, posting)) in chunk.iter().enumerate() {
+        for (i, ((id, word), posting)) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
             }
             sql.push("(")
                 .value(word.as_str())
                 .push(", ")
-                .value(id)
+                .value(*id)
                 .push(", ")
                 .value(posting.weight)
                 .push(", ")
@@ -258,17 +291,18 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
             break;
         };
         after = *last;
-        for (id, name, description, is_active, category_id) in &batch {
-            // A product renamed since the preview added its own words before its write.
-            let product = Indexed {
+        // A product renamed since the preview added its own words before its write.
+        let products: Vec<Indexed> = batch
+            .iter()
+            .map(|(id, name, description, is_active, category_id)| Indexed {
                 id: *id,
                 name,
                 description,
                 is_active: *is_active,
                 category_id: *category_id,
-            };
-            index_product(&tx, product, false).await?;
-        }
+            })
+            .collect();
+        index_products(&tx, &products, false).await?;
         indexed += batch.len();
         tx.commit().await?;
     }
