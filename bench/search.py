@@ -215,7 +215,11 @@ def plans(work: Path, paths: dict[str, list[str]]) -> str:
         text = handle.read()
     # One record per log line that starts with a timestamp; a plan's lines follow its own.
     records = re.split(r"\n(?=\d{4}-\d\d-\d\d )", text)
-    kept = [record.strip() for record in records if "plan:" in record and "search_" in record]
+    kept = []
+    for record in records:
+        if "plan:" in record and ("search_postings" in record or "search_terms" in record):
+            lines = record.strip().splitlines()
+            kept.append("\n".join(line if len(line) <= 240 else line[:240] + " …" for line in lines))
     return "\n\n".join(kept) or "(auto_explain logged nothing)"
 
 

@@ -9,7 +9,7 @@ use super::index::NAME_WEIGHT;
 use crate::db::sql::Sql;
 use crate::text::{Stems, one_edit_away};
 
-/// Fewest words of a query looked up for misspellings (each costs a few hundred spellings).
+/// Most words of a query looked up as misspellings (each costs a few hundred spellings).
 const MAX_FUZZY_WORDS: usize = 4;
 
 /// How a searched word matched a word of the index, best first.
@@ -253,10 +253,11 @@ pub async fn page<C: ConnectionTrait>(
             sql.push(&format!(" ORDER BY sort_key {direction}, id {direction}"));
         }
     }
+    // Pagination keeps both within a signed 64-bit number; saturate rather than wrap anyway.
     sql.push(" LIMIT ")
-        .value(limit as i64)
+        .value(i64::try_from(limit).unwrap_or(i64::MAX))
         .push(" OFFSET ")
-        .value(offset as i64);
+        .value(i64::try_from(offset).unwrap_or(i64::MAX));
     let rows = conn.query_all_raw(sql.statement()).await?;
     if let Some(first) = rows.first() {
         let total: i64 = first.try_get_by_index(1)?;
@@ -372,7 +373,7 @@ pub async fn suggest_products<C: ConnectionTrait>(
     }
     // A product whose name has several words with the prefix comes once per word.
     sql.push(" ORDER BY s.word, s.product_id LIMIT ")
-        .value((limit * 4) as i64);
+        .value(i64::try_from(limit.saturating_mul(4)).unwrap_or(i64::MAX));
     let mut seen = BTreeMap::new();
     let mut found = Vec::new();
     for row in conn.query_all_raw(sql.statement()).await? {
