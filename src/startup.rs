@@ -72,15 +72,21 @@ pub struct BuildOptions {
     pub worker: Option<Registry>,
 }
 
-/// Applies the migrations, then builds the search index if it was never built or was built
-/// in another language than `EMPORIUM_SEARCH_LANGUAGE`.
+/// Applies the migrations, then — under the same lock — builds the search index if it was
+/// never built or was built in another language than `EMPORIUM_SEARCH_LANGUAGE`. Returns
+/// whether it did (cached search results are then stale).
 pub async fn migrate(
     db: &sea_orm::DatabaseConnection,
     settings: &Settings,
-) -> Result<(), sea_orm::DbErr> {
-    db::migrate(db).await?;
-    crate::catalog::search::index::ensure(db, settings.search_language).await?;
-    Ok(())
+) -> Result<bool, sea_orm::DbErr> {
+    let rebuilt = std::sync::atomic::AtomicBool::new(false);
+    db::migrate_then(db, || async {
+        let done = crate::catalog::search::index::ensure(db, settings.search_language).await?;
+        rebuilt.store(done, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    })
+    .await?;
+    Ok(rebuilt.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// Connects the database (migrating unless `skip_migrations`), the mailer and the media store.
@@ -95,9 +101,7 @@ pub async fn build_state(
         queries.clone(),
     )
     .await?;
-    if !skip_migrations {
-        migrate(&db, &settings).await?;
-    }
+    let rebuilt = !skip_migrations && migrate(&db, &settings).await?;
     let mailer = Mailer::new(&settings.email_transport, &settings.email_from)
         .map_err(StartupError::Service)?;
     let storage =
@@ -142,6 +146,15 @@ pub async fn build_state(
         }
     };
     let cache = cache.with_write_window(settings.cache_write_window);
+    if rebuilt {
+        // Other nodes may have cached searches of the old index.
+        let mut change = crate::cache::Change::new();
+        change.scope(crate::catalog::products::LISTING_SCOPE);
+        cache
+            .commit(db::begin_write(&db).await?, change)
+            .await
+            .map_err(|e| StartupError::Service(format!("search index: {e}")))?;
+    }
     let tokens = TokenKeys::new(
         settings.secret_key.expose(),
         settings.access_ttl,

@@ -20,9 +20,10 @@ pub const MAX_FUZZY_CHARS: usize = 20;
 
 /// The words of `text`, in order, lowercased; a run longer than [`MAX_WORD_CHARS`] is skipped.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    // Lowercased first: a lowercase letter can be longer than its capital (`İ`).
     text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && w.chars().count() <= MAX_WORD_CHARS)
         .map(str::to_lowercase)
+        .filter(|w| !w.is_empty() && w.chars().count() <= MAX_WORD_CHARS)
 }
 
 /// The shop's language for stemming (`EMPORIUM_SEARCH_LANGUAGE`): a Snowball stemmer, or none.
@@ -164,6 +165,8 @@ mod tests {
         assert_eq!(found, ["knife", "set", "100", "café", "au", "lait"]);
         let long = "x".repeat(MAX_WORD_CHARS + 1);
         assert_eq!(words(&format!("a {long} b")).count(), 2);
+        let grows = "İ".repeat(MAX_WORD_CHARS / 2 + 1);
+        assert_eq!(words(&grows).count(), 0, "too long once lowercased");
     }
 
     #[test]

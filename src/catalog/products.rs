@@ -110,7 +110,14 @@ pub fn parse_filter(
                 "Null characters and control characters are not allowed.",
             );
         }
-        filter.search = text::words(text).take(10).collect();
+        for word in text::words(text) {
+            if filter.search.len() == 10 {
+                break;
+            }
+            if !filter.search.contains(&word) {
+                filter.search.push(word);
+            }
+        }
         if filter.search.is_empty() && !text.trim().is_empty() {
             // Only punctuation: kept as one word, which no product has (nothing is found, as a
             // search for "%" should find nothing, rather than everything).
@@ -184,12 +191,8 @@ pub async fn create_product(
             "name, price and category are required.",
         ));
     };
-    index::add_words(
-        db,
-        &language.stemmer(),
-        &[&name, input.description.as_deref().unwrap_or("")],
-    )
-    .await?;
+    let description = input.description.as_deref().unwrap_or("");
+    index::add_words(db, &language.stemmer(), &name, description).await?;
     let tx = db::begin_write(db).await?;
     check_category(&tx, category_id).await?;
     let slug = free_slug(&tx, Slugged::Product, &slugify(&name, 203)).await?;
@@ -254,13 +257,11 @@ pub async fn update_product(
     input: ProductInput,
     reference: String,
 ) -> Result<ProductRow, ApiError> {
-    let texts = [input.name.as_deref(), input.description.as_deref()];
-    index::add_words(
-        db,
-        &language.stemmer(),
-        &texts.into_iter().flatten().collect::<Vec<_>>(),
-    )
-    .await?;
+    if input.name.is_some() || input.description.is_some() {
+        let name = input.name.as_deref().unwrap_or("");
+        let description = input.description.as_deref().unwrap_or("");
+        index::add_words(db, &language.stemmer(), name, description).await?;
+    }
     let tx = db::begin_write(db).await?;
     // Locked, so that the version and the stock movement are computed from what is replaced.
     let current = product::Entity::find_by_id(id)
@@ -341,6 +342,12 @@ pub async fn delete_product(
     id: i64,
 ) -> Result<(), ApiError> {
     let tx = db::begin_write(db).await?;
+    // Locked first, as every other write of a product does, then its postings and itself.
+    product::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(not_found)?;
     let keys: Vec<String> = product_image::Entity::find()
         .filter(product_image::Column::ProductId.eq(id))
         .all(&tx)

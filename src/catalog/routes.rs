@@ -298,15 +298,17 @@ fn search(state: &AppState) -> DatabaseSearch {
     }
 }
 
-/// The list's filters from a query string, and the key of their normal form.
-fn filter_and_key(
+/// The list's filters from a query string (its `ordering` checked, then dropped: counts have
+/// no order), and the key of their normal form.
+fn facet_filter_and_key(
     uri: &axum::http::Uri,
     currency: crate::money::Currency,
     kind: &str,
 ) -> ApiResult<(products::ProductFilter, String)> {
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| bad_request("The query string is malformed."))?;
-    let filter = products::parse_filter(&query, currency)?;
+    let mut filter = products::parse_filter(&query, currency)?;
+    filter.ordering = None;
     let normal = serde_urlencoded::to_string(filter.normal_query(currency)).map_err(internal)?;
     Ok((filter, format!("{kind}\u{1f}{normal}")))
 }
@@ -329,7 +331,7 @@ pub async fn product_facets(
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Response> {
     let currency = state.settings.currency;
-    let (filter, key) = filter_and_key(&uri, currency, "facets")?;
+    let (filter, key) = facet_filter_and_key(&uri, currency, "facets")?;
     let staff = user.is_staff();
     let key = (!staff).then_some(key);
     let scopes = &[CATEGORIES_SCOPE, LISTING_SCOPE, IN_STOCK_SCOPE];

@@ -262,7 +262,7 @@ pub async fn list_products(
         let (count, ids) = search
             .page(db, &filter.search, &narrowing, order, offset, limit)
             .await?;
-        return Ok((count, products_in_order(db, &ids).await?));
+        return Ok((count, products_in_order(db, &ids, include_inactive).await?));
     }
     let mut condition = Condition::all();
     if !include_inactive {
@@ -314,12 +314,18 @@ fn column_name(column: product::Column) -> &'static str {
 async fn products_in_order(
     db: &sea_orm::DatabaseConnection,
     ids: &[i64],
+    include_inactive: bool,
 ) -> Result<Vec<ProductRow>, ApiError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let mut condition = Condition::all().add(product::Column::Id.is_in(ids.iter().copied()));
+    if !include_inactive {
+        // The index says active; the row has the last word.
+        condition = condition.add(product::Column::IsActive.eq(true));
+    }
     let mut found = product::Entity::find()
-        .filter(product::Column::Id.is_in(ids.iter().copied()))
+        .filter(condition)
         .find_also_related(category::Entity)
         .all(db)
         .await?;

@@ -277,7 +277,21 @@ pub fn is_foreign_key_violation(error: &DbErr) -> bool {
 /// several processes at once: PostgreSQL and MySQL hold a named lock for the duration, SQLite
 /// takes its write lock, so the second process waits and then finds nothing left to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    migrate_then(db, || async { Ok(()) }).await
+}
+
+/// [`migrate`], then `after` while the migration lock is still held: work that must follow the
+/// schema and run in one process at a time (an app's index built from its rows).
+pub async fn migrate_then<F, Fut>(db: &DatabaseConnection, after: F) -> Result<(), DbErr>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), DbErr>>,
+{
     const LOCK_KEY: i64 = 0x656d_706f_7269; // "empori"
+    let up = || async {
+        Migrator::up(db, None).await?;
+        after().await
+    };
     let exec_err = |e: sqlx::Error| DbErr::Custom(format!("migration lock: {e}"));
     match db.get_database_backend() {
         DbBackend::Postgres => {
@@ -291,7 +305,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
                 .execute(&mut conn)
                 .await
                 .map_err(exec_err)?;
-            let result = Migrator::up(db, None).await;
+            let result = up().await;
             let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(LOCK_KEY)
                 .execute(&mut conn)
@@ -315,7 +329,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
                     "migration lock: another process held it for 5 minutes".to_owned(),
                 ));
             }
-            let result = Migrator::up(db, None).await;
+            let result = up().await;
             let unlocked = conn.execute("DO RELEASE_LOCK('emporium_migrate')").await;
             let _ = conn.close().await;
             result?;
@@ -328,7 +342,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
             let options = db.get_sqlite_connection_pool().connect_options();
             let file = options.get_filename();
             if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
-                return Migrator::up(db, None).await;
+                return up().await;
             }
             let mut lock_path = file.as_os_str().to_owned();
             lock_path.push(".migrate-lock");
@@ -344,10 +358,10 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
             .await
             .map_err(|e| DbErr::Custom(format!("migration lock: {e}")))?
             .map_err(|e| DbErr::Custom(format!("migration lock: {e}")))?;
-            let result = Migrator::up(db, None).await;
+            let result = up().await;
             drop(lock);
             result
         }
-        _ => Migrator::up(db, None).await,
+        _ => up().await,
     }
 }

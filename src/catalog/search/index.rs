@@ -10,7 +10,7 @@ use crate::catalog::product;
 use crate::db::{self, sql::Sql};
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::text::{Language, Stems, product_words, words};
+use crate::text::{Language, Stems, product_words};
 
 /// Weight of a word in a product's name; one only in its description weighs 1.
 pub const NAME_WEIGHT: i16 = 2;
@@ -22,17 +22,33 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// Products reindexed per transaction by [`ensure`].
 const REBUILD_BATCH: u64 = 500;
 
-/// Adds to the vocabulary the words of `texts` it lacks. Call it before the transaction that
-/// writes the product: each word is inserted in a statement of its own, outside any
-/// transaction, so that products written in parallel with the same new words never wait on
-/// each other's uncommitted words (a deadlock on MySQL) and SQLite's one write lock is not
-/// already held by the product's transaction. A word a failed write leaves behind is harmless.
+/// Adds to the vocabulary the words a product with this name and description is indexed
+/// under that it lacks. Call it before the transaction that writes the product: the words go
+/// in outside any transaction, so that products written in parallel with the same new words
+/// never wait on each other's uncommitted words (a deadlock on MySQL) and SQLite's one write
+/// lock is not already held by the product's transaction. A word a failed write leaves behind
+/// is harmless: queries only use words some product has.
 pub async fn add_words(
     db: &DatabaseConnection,
     stems: &Stems,
-    texts: &[&str],
+    name: &str,
+    description: &str,
 ) -> Result<(), DbErr> {
-    let words: BTreeSet<String> = texts.iter().flat_map(|text| words(text)).collect();
+    let words: BTreeSet<String> = product_words(name, description)
+        .into_iter()
+        .map(|(word, _)| word)
+        .collect();
+    add_terms(db, stems, &words, false).await
+}
+
+/// Adds `words` to the vocabulary; with `restem`, gives the ones already there their stem
+/// in `stems`' language too.
+async fn add_terms(
+    db: &DatabaseConnection,
+    stems: &Stems,
+    words: &BTreeSet<String>,
+    restem: bool,
+) -> Result<(), DbErr> {
     if words.is_empty() {
         return Ok(());
     }
@@ -40,6 +56,9 @@ pub async fn add_words(
     let mut known = BTreeSet::new();
     let listed: Vec<&String> = words.iter().collect();
     for chunk in listed.chunks(ROWS_PER_STATEMENT) {
+        if restem {
+            break;
+        }
         let mut sql = Sql::new(backend);
         sql.push("SELECT word FROM search_terms WHERE word IN ")
             .list(chunk.iter().map(|w| w.as_str()));
@@ -51,11 +70,14 @@ pub async fn add_words(
     for chunk in new.chunks(ROWS_PER_STATEMENT) {
         // Many at once; should two such statements deadlock (MySQL can, over each other's
         // duplicates), one word a statement, which cannot.
-        match db.execute_raw(insert_terms(backend, stems, chunk)).await {
+        match db
+            .execute_raw(insert_terms(backend, stems, chunk, restem))
+            .await
+        {
             Ok(_) => {}
             Err(e) if chunk.len() > 1 && db::is_contention(&e) => {
                 for word in chunk {
-                    db.execute_raw(insert_terms(backend, stems, &[word]))
+                    db.execute_raw(insert_terms(backend, stems, &[word], restem))
                         .await?;
                 }
             }
@@ -66,9 +88,14 @@ pub async fn add_words(
 }
 
 /// Inserts words into the vocabulary unless there.
-fn insert_terms(backend: DbBackend, stems: &Stems, words: &[&String]) -> sea_orm::Statement {
+fn insert_terms(
+    backend: DbBackend,
+    stems: &Stems,
+    words: &[&String],
+    restem: bool,
+) -> sea_orm::Statement {
     let mut sql = Sql::new(backend);
-    sql.push(if backend == DbBackend::MySql {
+    sql.push(if backend == DbBackend::MySql && !restem {
         "INSERT IGNORE INTO search_terms (word, stem) VALUES "
     } else {
         "INSERT INTO search_terms (word, stem) VALUES "
@@ -83,8 +110,17 @@ fn insert_terms(backend: DbBackend, stems: &Stems, words: &[&String]) -> sea_orm
             .value(stems.stem(word))
             .push(")");
     }
-    if backend != DbBackend::MySql {
-        sql.push(" ON CONFLICT (word) DO NOTHING");
+    match (backend, restem) {
+        (DbBackend::MySql, false) => {}
+        (DbBackend::MySql, true) => {
+            sql.push(" ON DUPLICATE KEY UPDATE stem = VALUES(stem)");
+        }
+        (_, false) => {
+            sql.push(" ON CONFLICT (word) DO NOTHING");
+        }
+        (_, true) => {
+            sql.push(" ON CONFLICT (word) DO UPDATE SET stem = excluded.stem");
+        }
     }
     sql.statement()
 }
@@ -224,11 +260,27 @@ fn number(row: &sea_orm::QueryResult, index: usize) -> Result<i16, DbErr> {
 }
 
 /// Takes a product out of the index (in the transaction that deletes it).
+/// Call it with the product's row locked; its postings go by primary key (a range delete by
+/// product would lock a gap on MySQL).
 pub async fn remove_product<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("DELETE FROM search_postings WHERE product_id = ")
+    let backend = conn.get_database_backend();
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT word FROM search_postings WHERE product_id = ")
         .value(id);
-    conn.execute_raw(sql.statement()).await?;
+    let words = conn
+        .query_all_raw(sql.statement())
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    for chunk in words.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(backend);
+        sql.push("DELETE FROM search_postings WHERE product_id = ")
+            .value(id)
+            .push(" AND word IN ")
+            .list(chunk.iter().map(String::as_str));
+        conn.execute_raw(sql.statement()).await?;
+    }
     Ok(())
 }
 
@@ -247,7 +299,9 @@ async fn built_in(db: &DatabaseConnection) -> Result<Option<String>, DbErr> {
 /// Builds the index when it was never built (a database from before search) or was built in
 /// another language, batch by batch with each batch's products locked, so that a product
 /// written meanwhile is indexed either by its own write or by the batch that reads it after.
-/// Searches during a rebuild can miss products not reached yet. Returns whether it rebuilt.
+/// Searches during a rebuild can miss products not reached yet. Run it under the migration
+/// lock (`db::migrate_then`), so that of processes starting at once one builds and the others
+/// find it built. Returns whether it rebuilt.
 pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool, DbErr> {
     if built_in(db).await?.as_deref() == Some(language.name()) {
         return Ok(false);
@@ -255,9 +309,6 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
     tracing::info!(language = language.name(), "building the search index");
     let backend = db.get_database_backend();
     let stems = language.stemmer();
-    // Stems of the other language go; words written from now on get the new ones.
-    db.execute_raw(Sql::new(backend).push("DELETE FROM search_terms").take())
-        .await?;
     let mut after = 0_i64;
     let mut indexed = 0_usize;
     loop {
@@ -278,11 +329,14 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
         if preview.is_empty() {
             break;
         }
-        let texts: Vec<&str> = preview
+        // Every word of the batch, with its stem in this language (a word already there from
+        // another language gets the new stem).
+        let words: BTreeSet<String> = preview
             .iter()
-            .flat_map(|(_, name, description, _, _)| [name.as_str(), description.as_str()])
+            .flat_map(|(_, name, description, _, _)| product_words(name, description))
+            .map(|(word, _)| word)
             .collect();
-        add_words(db, &stems, &texts).await?;
+        add_terms(db, &stems, &words, true).await?;
         let tx = db::begin_write(db).await?;
         let batch: Vec<(i64, String, String, bool, i64)> =
             next().lock_exclusive().into_tuple().all(&tx).await?;

@@ -6,8 +6,10 @@
 //! Two tables, written in the transaction that writes the product ([`index`]): the vocabulary
 //! (`search_terms`: each word once, with its stem in the shop's language) and the postings
 //! (`search_postings`: which products have which word, weight 2 in the name, 1 only in the
-//! description). A product is findable the moment its creation commits. Deactivating it needs no
-//! index write: every query joins `products` and keeps active ones only (staff see all).
+//! description, with the product's `is_active` and `category_id`, so that a search in a
+//! category reads one covering index and no product row). A product is findable the moment
+//! its creation commits, and gone for shoppers the moment its deactivation does (staff see
+//! all).
 //!
 //! # A query
 //! 1. [`query::resolve`] turns each searched word into vocabulary words: itself (exact), words
@@ -110,8 +112,10 @@ impl DatabaseSearch {
         conn: &C,
         searched: &[String],
         fuzzy: bool,
+        include_inactive: bool,
     ) -> Result<Vec<Meaning>, DbErr> {
-        query::resolve(conn, &self.language.stemmer(), searched, fuzzy).await
+        let stems = self.language.stemmer();
+        query::resolve(conn, &stems, searched, fuzzy, include_inactive).await
     }
 }
 
@@ -125,7 +129,9 @@ impl SearchBackend for DatabaseSearch {
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<i64>), DbErr> {
-        let meanings = self.meanings(conn, searched, true).await?;
+        let meanings = self
+            .meanings(conn, searched, true, narrowing.include_inactive)
+            .await?;
         query::page(conn, &meanings, narrowing, order, offset, limit).await
     }
 
@@ -139,7 +145,10 @@ impl SearchBackend for DatabaseSearch {
         let meanings = if searched.is_empty() {
             None
         } else {
-            Some(self.meanings(conn, searched, true).await?)
+            Some(
+                self.meanings(conn, searched, true, narrowing.include_inactive)
+                    .await?,
+            )
         };
         let unit = 10_i64.pow(u32::from(currency.minor_digits()));
         let bounds: Vec<i64> = PRICE_BOUNDS.iter().map(|b| b * unit).collect();
@@ -157,7 +166,11 @@ impl SearchBackend for DatabaseSearch {
         let Some(prefix) = words.pop() else {
             return Ok(Suggestions::default());
         };
-        let before = self.meanings(conn, &words, false).await?;
+        let before = if words.is_empty() {
+            Vec::new()
+        } else {
+            self.meanings(conn, &words, false, false).await?
+        };
         let products = query::suggest_products(conn, &before, &prefix, SUGGESTIONS).await?;
         let categories = category::Entity::find()
             .select_only()

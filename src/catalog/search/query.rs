@@ -42,14 +42,17 @@ pub async fn resolve<C: ConnectionTrait>(
     stems: &Stems,
     searched: &[String],
     fuzzy: bool,
+    include_inactive: bool,
 ) -> Result<Vec<Meaning>, DbErr> {
     let backend = conn.get_database_backend();
     let stemmed: Vec<String> = searched.iter().map(|w| stems.stem(w)).collect();
     let mut sql = Sql::new(backend);
-    sql.push("SELECT word, stem FROM search_terms WHERE word IN ")
+    sql.push("SELECT word, stem FROM search_terms t WHERE (word IN ")
         .list(searched.iter().map(String::as_str))
         .push(" OR stem IN ")
-        .list(stemmed.iter().map(String::as_str));
+        .list(stemmed.iter().map(String::as_str))
+        .push(")");
+    in_use(&mut sql, include_inactive);
     let mut meanings: Vec<Meaning> = searched.iter().map(|_| Meaning::default()).collect();
     for row in conn.query_all_raw(sql.statement()).await? {
         let word: String = row.try_get_by_index(0)?;
@@ -70,7 +73,9 @@ pub async fn resolve<C: ConnectionTrait>(
     let unknown: Vec<(usize, BTreeSet<String>)> = meanings
         .iter()
         .enumerate()
-        .filter(|(_, meaning)| meaning.words.is_empty())
+        .filter(|(i, meaning)| {
+            meaning.words.is_empty() && searched[*i].chars().all(char::is_alphanumeric)
+        })
         .take(MAX_FUZZY_WORDS)
         .map(|(i, _)| {
             let mut near = one_edit_away(&searched[i]);
@@ -87,8 +92,9 @@ pub async fn resolve<C: ConnectionTrait>(
         .flat_map(|(_, near)| near.iter().map(String::as_str))
         .collect();
     let mut sql = Sql::new(backend);
-    sql.push("SELECT word FROM search_terms WHERE word IN ")
+    sql.push("SELECT word FROM search_terms t WHERE word IN ")
         .list(all);
+    in_use(&mut sql, include_inactive);
     for row in conn.query_all_raw(sql.statement()).await? {
         let word: String = row.try_get_by_index(0)?;
         for (i, near) in &unknown {
@@ -98,6 +104,17 @@ pub async fn resolve<C: ConnectionTrait>(
         }
     }
     Ok(meanings)
+}
+
+/// ` AND` the vocabulary word `t` is in some product (an active one unless `include_inactive`):
+/// the vocabulary keeps words no product has any more, which must neither match nor stop a
+/// misspelling of another word from being looked up.
+fn in_use(sql: &mut Sql, include_inactive: bool) {
+    sql.push(" AND EXISTS (SELECT 1 FROM search_postings s WHERE s.word = t.word");
+    if !include_inactive {
+        sql.push(" AND s.is_active = ").value(true);
+    }
+    sql.push(")");
 }
 
 /// The filters besides the words, as the search queries apply them.
@@ -164,6 +181,11 @@ impl Narrowing {
 /// fuzzy match in the name, 3, 2, 1 in the description only, 0 for none.
 fn scores(sql: &mut Sql, meanings: &[Meaning]) {
     for (i, meaning) in meanings.iter().enumerate() {
+        if meaning.words.is_empty() {
+            // A word that stands for nothing scores nothing (a CASE needs a WHEN).
+            sql.push(&format!(", 0 AS s{i}"));
+            continue;
+        }
         sql.push(", MAX(CASE");
         for quality in [Quality::Exact, Quality::Stemmed, Quality::Fuzzy] {
             let words: Vec<&str> = meaning.of(quality).collect();
