@@ -984,19 +984,20 @@ async fn plan_of(db: &sea_orm::DatabaseConnection, statement: &sea_orm::Statemen
         .join("\n")
 }
 
-#[tokio::test]
-async fn the_queries_the_product_list_sends_use_the_indexes() {
-    use sea_orm::EntityTrait;
-    use std::sync::{Arc, Mutex};
+/// Statements a connection sent, in order.
+type Sent = std::sync::Arc<std::sync::Mutex<Vec<sea_orm::Statement>>>;
+
+/// An application on a [`seed_big_catalog`], and a connection to its database that records
+/// what it sends: tests call the same service functions the handlers call through it, so the
+/// plan checked is the plan of the real query.
+async fn big_catalog_recorded() -> (TestApp, sea_orm::DatabaseConnection, Sent) {
     let app = spawn(Spawn {
         no_worker: true,
         ..Spawn::default()
     })
     .await;
     seed_big_catalog(&app.state.db).await;
-    // A connection that records what the list sends: the same service function the handler
-    // calls, so the plan checked is the plan of the real query.
-    let sent: Arc<Mutex<Vec<sea_orm::Statement>>> = Arc::default();
+    let sent: Sent = Sent::default();
     let mut db = emporium::db::connect(app.db_url(), 2)
         .await
         .expect("connect");
@@ -1006,6 +1007,13 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
             sent.push(info.statement.clone());
         }
     });
+    (app, db, sent)
+}
+
+#[tokio::test]
+async fn the_queries_the_product_list_sends_use_the_indexes() {
+    use sea_orm::EntityTrait;
+    let (app, db, sent) = big_catalog_recorded().await;
     let category = emporium::catalog::category::Entity::find()
         .one(&db)
         .await
@@ -1062,23 +1070,7 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
 async fn the_queries_search_sends_use_the_indexes() {
     use emporium::catalog::search::{DatabaseSearch, SearchBackend};
     use sea_orm::EntityTrait;
-    use std::sync::{Arc, Mutex};
-    let app = spawn(Spawn {
-        no_worker: true,
-        ..Spawn::default()
-    })
-    .await;
-    seed_big_catalog(&app.state.db).await;
-    let sent: Arc<Mutex<Vec<sea_orm::Statement>>> = Arc::default();
-    let mut db = emporium::db::connect(app.db_url(), 2)
-        .await
-        .expect("connect");
-    let recorder = sent.clone();
-    db.set_metric_callback(move |info| {
-        if let Ok(mut sent) = recorder.lock() {
-            sent.push(info.statement.clone());
-        }
-    });
+    let (app, db, sent) = big_catalog_recorded().await;
     let category = emporium::catalog::category::Entity::find()
         .one(&db)
         .await

@@ -41,8 +41,8 @@ pub async fn add_words(
     add_terms(db, stems, &words, false).await
 }
 
-/// Adds `words` to the vocabulary; with `restem`, gives the ones already there their stem
-/// in `stems`' language too.
+/// Adds `words` to the vocabulary; with `restem`, gives the ones already there with another
+/// stem their stem in `stems`' language too.
 async fn add_terms(
     db: &DatabaseConnection,
     stems: &Stems,
@@ -53,17 +53,19 @@ async fn add_terms(
         return Ok(());
     }
     let backend = db.get_database_backend();
+    // Words already there with the stem they should have need nothing.
     let mut known = BTreeSet::new();
     let listed: Vec<&String> = words.iter().collect();
     for chunk in listed.chunks(ROWS_PER_STATEMENT) {
-        if restem {
-            break;
-        }
         let mut sql = Sql::new(backend);
-        sql.push("SELECT word FROM search_terms WHERE word IN ")
+        sql.push("SELECT word, stem FROM search_terms WHERE word IN ")
             .list(chunk.iter().map(|w| w.as_str()));
         for row in db.query_all_raw(sql.statement()).await? {
-            known.insert(row.try_get_by_index::<String>(0)?);
+            let word: String = row.try_get_by_index(0)?;
+            let stem: String = row.try_get_by_index(1)?;
+            if !restem || stems.stem(&word) == stem {
+                known.insert(word);
+            }
         }
     }
     let new: Vec<&String> = words.difference(&known).collect();

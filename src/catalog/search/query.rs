@@ -136,25 +136,25 @@ impl Narrowing {
 
     /// ` AND …` conditions on what every posting `s` carries: active, category.
     fn posting_conditions(&self, sql: &mut Sql) {
-        if !self.include_inactive {
-            sql.push(" AND s.is_active = ").value(true);
-        }
-        if let Some(categories) = &self.categories {
-            sql.push(" AND s.category_id IN ")
-                .list(categories.iter().copied());
-        }
+        self.carried_conditions(sql, "s");
     }
 
     /// ` AND …` conditions on products `p`: all of them.
     fn conditions(&self, sql: &mut Sql) {
+        self.carried_conditions(sql, "p");
+        self.product_conditions(sql);
+    }
+
+    /// ` AND …` conditions on the active flag and category, which products and postings both
+    /// have, of `table`.
+    fn carried_conditions(&self, sql: &mut Sql, table: &str) {
         if !self.include_inactive {
-            sql.push(" AND p.is_active = ").value(true);
+            sql.push(&format!(" AND {table}.is_active = ")).value(true);
         }
         if let Some(categories) = &self.categories {
-            sql.push(" AND p.category_id IN ")
+            sql.push(&format!(" AND {table}.category_id IN "))
                 .list(categories.iter().copied());
         }
-        self.product_conditions(sql);
     }
 
     /// ` AND …` conditions on what only products `p` have: price, stock.
