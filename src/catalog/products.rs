@@ -104,11 +104,8 @@ pub fn parse_filter(
         }
     }
     if let Some(text) = param("search") {
-        if text.chars().any(crate::http::extract::is_forbidden_control) {
-            errors.add(
-                "search",
-                "Null characters and control characters are not allowed.",
-            );
+        if let Some(problem) = crate::http::extract::text_problem(text, usize::MAX) {
+            errors.add("search", problem);
         }
         for word in text::words(text) {
             if filter.search.len() == 10 {

@@ -303,14 +303,13 @@ fn search(state: &AppState) -> DatabaseSearch {
 fn facet_filter_and_key(
     uri: &axum::http::Uri,
     currency: crate::money::Currency,
-    kind: &str,
 ) -> ApiResult<(products::ProductFilter, String)> {
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| bad_request("The query string is malformed."))?;
     let mut filter = products::parse_filter(&query, currency)?;
     filter.ordering = None;
     let normal = serde_urlencoded::to_string(filter.normal_query(currency)).map_err(internal)?;
-    Ok((filter, format!("{kind}\u{1f}{normal}")))
+    Ok((filter, format!("facets\u{1f}{normal}")))
 }
 
 /// Counts for the products the list's filters select (same filters as the list; `ordering`
@@ -331,7 +330,7 @@ pub async fn product_facets(
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Response> {
     let currency = state.settings.currency;
-    let (filter, key) = facet_filter_and_key(&uri, currency, "facets")?;
+    let (filter, key) = facet_filter_and_key(&uri, currency)?;
     let staff = user.is_staff();
     let key = (!staff).then_some(key);
     let scopes = &[CATEGORIES_SCOPE, LISTING_SCOPE, IN_STOCK_SCOPE];
@@ -383,20 +382,8 @@ pub async fn suggest(
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| bad_request("The query string is malformed."))?;
     let typed = query_param(&query, "q").unwrap_or("");
-    if typed
-        .chars()
-        .any(crate::http::extract::is_forbidden_control)
-    {
-        return Err(field_error(
-            "q",
-            "Null characters and control characters are not allowed.",
-        ));
-    }
-    if typed.chars().count() > MAX_TYPED {
-        return Err(field_error(
-            "q",
-            format!("Ensure this field has no more than {MAX_TYPED} characters."),
-        ));
+    if let Some(problem) = crate::http::extract::text_problem(typed, MAX_TYPED) {
+        return Err(field_error("q", problem));
     }
     let words: Vec<String> = crate::text::words(typed).take(10).collect();
     let key = format!("suggest\u{1f}{}", words.join(" "));
@@ -406,7 +393,7 @@ pub async fn suggest(
         &[CATEGORIES_SCOPE, LISTING_SCOPE],
         || async {
             let found = search(&state)
-                .suggest(&state.db, &words.join(" "))
+                .suggest(&state.db, &words)
                 .await
                 .map_err(crate::http::error::ApiError::from)?;
             let named = |(id, name, slug): (i64, String, String)| Suggestion { id, name, slug };

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IdenStatic,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::categories::{descendants, missing_category};
@@ -254,7 +254,7 @@ pub async fn list_products(
             Some(text) => {
                 let (column, descending) = ordering(Some(text));
                 Order::Column {
-                    column: column_name(column),
+                    column: column.as_str(),
                     descending,
                 }
             }
@@ -299,15 +299,6 @@ pub async fn list_products(
         .all(db)
         .await?;
     Ok((count, with_images(db, page).await?))
-}
-
-/// The SQL name of an orderable column.
-fn column_name(column: product::Column) -> &'static str {
-    match column {
-        product::Column::Price => "price",
-        product::Column::Name => "name",
-        _ => "created_at",
-    }
 }
 
 /// Products by id with their categories and images, in the order of `ids`.

@@ -84,6 +84,15 @@ impl Sql {
     }
 }
 
+/// An integer column of a hand-written query, whichever width the engine gave it (a `CASE` of
+/// literals is `INT` on PostgreSQL, `BIGINT` on MySQL and SQLite; a `SMALLINT` column is
+/// `INT2` on PostgreSQL).
+pub fn integer(row: &sea_orm::QueryResult, index: usize) -> Result<i64, sea_orm::DbErr> {
+    row.try_get_by_index::<i64>(index)
+        .or_else(|_| row.try_get_by_index::<i32>(index).map(i64::from))
+        .or_else(|_| row.try_get_by_index::<i16>(index).map(i64::from))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

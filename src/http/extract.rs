@@ -281,20 +281,8 @@ impl Fields {
             self.errors.add(name, "This field may not be blank.");
             return None;
         }
-        if value.chars().count() > max {
-            self.errors.add(
-                name,
-                format!("Ensure this field has no more than {max} characters."),
-            );
-            return None;
-        }
-        // NUL and the other control characters (but tab and line breaks) are no text a person
-        // typed, and PostgreSQL refuses NUL in `text`.
-        if value.chars().any(is_forbidden_control) {
-            self.errors.add(
-                name,
-                "Null characters and control characters are not allowed.",
-            );
+        if let Some(problem) = text_problem(&value, max) {
+            self.errors.add(name, problem);
             return None;
         }
         Some(value)
@@ -433,8 +421,23 @@ impl Fields {
     }
 }
 
+/// What is wrong with a text a person typed (a field, or a query parameter such as `search`),
+/// if anything: over `max` characters, or a control character — NUL and the others but tab
+/// and line breaks are no text a person typed, and PostgreSQL refuses NUL in `text`.
+pub fn text_problem(value: &str, max: usize) -> Option<String> {
+    if value.chars().count() > max {
+        return Some(format!(
+            "Ensure this field has no more than {max} characters."
+        ));
+    }
+    if value.chars().any(is_forbidden_control) {
+        return Some("Null characters and control characters are not allowed.".to_owned());
+    }
+    None
+}
+
 /// A control character that text fields refuse: any but tab, line feed and carriage return.
-pub fn is_forbidden_control(c: char) -> bool {
+fn is_forbidden_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 

@@ -987,10 +987,11 @@ async fn plan_of(db: &sea_orm::DatabaseConnection, statement: &sea_orm::Statemen
 /// Statements a connection sent, in order.
 type Sent = std::sync::Arc<std::sync::Mutex<Vec<sea_orm::Statement>>>;
 
-/// An application on a [`seed_big_catalog`], and a connection to its database that records
-/// what it sends: tests call the same service functions the handlers call through it, so the
+/// An application on a [`seed_big_catalog`], a connection to its database that records what it
+/// sends, and one of its categories: tests call the same service functions the handlers call through it, so the
 /// plan checked is the plan of the real query.
-async fn big_catalog_recorded() -> (TestApp, sea_orm::DatabaseConnection, Sent) {
+async fn big_catalog_recorded() -> (TestApp, sea_orm::DatabaseConnection, Sent, i64) {
+    use sea_orm::EntityTrait;
     let app = spawn(Spawn {
         no_worker: true,
         ..Spawn::default()
@@ -1007,22 +1008,42 @@ async fn big_catalog_recorded() -> (TestApp, sea_orm::DatabaseConnection, Sent) 
             sent.push(info.statement.clone());
         }
     });
-    (app, db, sent)
-}
-
-#[tokio::test]
-async fn the_queries_the_product_list_sends_use_the_indexes() {
-    use sea_orm::EntityTrait;
-    let (app, db, sent) = big_catalog_recorded().await;
     let category = emporium::catalog::category::Entity::find()
         .one(&db)
         .await
         .expect("query")
         .expect("a category")
         .id;
+    (app, db, sent, category)
+}
+
+/// The statement among those `sent` that `is_it` picks, and the engine's plan for it.
+async fn sent_plan(
+    app: &TestApp,
+    sent: &Sent,
+    what: &str,
+    is_it: impl Fn(&str) -> bool,
+) -> (String, String) {
+    let statements = sent.lock().expect("lock").clone();
+    let statement = statements
+        .iter()
+        .find(|s| is_it(&s.sql))
+        .unwrap_or_else(|| panic!("{what}: no such query among {statements:?}"));
+    (
+        statement.sql.clone(),
+        plan_of(&app.state.db, statement).await,
+    )
+}
+
+#[tokio::test]
+async fn the_queries_the_product_list_sends_use_the_indexes() {
+    let (app, db, sent, category) = big_catalog_recorded().await;
     // Each list reads products through an index — the one for its order, or, for a selective
     // filter, either that filter's index or the order's (both avoid a scan and a sort of the
     // whole table; the planner picks by its statistics).
+    let search = emporium::catalog::search::DatabaseSearch {
+        language: emporium::text::Language::ENGLISH,
+    };
     let by_category = format!("category={category}");
     let cases: [(&str, &[&str]); 5] = [
         ("ordering=price", &["products_active_price"]),
@@ -1043,22 +1064,16 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
             emporium::catalog::products::parse_filter(&pairs, emporium::money::Currency::USD)
                 .expect("filter");
         sent.lock().expect("lock").clear();
-        let search = emporium::catalog::search::DatabaseSearch {
-            language: emporium::text::Language::ENGLISH,
-        };
         emporium::catalog::products::list_products(&db, &search, &filter, false, 0, 20)
             .await
             .expect("list");
-        let statements = sent.lock().expect("lock").clone();
-        let page = statements
-            .iter()
-            .find(|s| s.sql.contains("LIMIT") && s.sql.contains("products"))
-            .unwrap_or_else(|| panic!("no page query among {statements:?}"));
-        let plan = plan_of(&app.state.db, page).await;
+        let (sql, plan) = sent_plan(&app, &sent, query, |sql| {
+            sql.contains("LIMIT") && sql.contains("products")
+        })
+        .await;
         assert!(
             indexes.iter().any(|index| plan.contains(index)),
-            "?{query}: {}\n{plan}",
-            page.sql
+            "?{query}: {sql}\n{plan}"
         );
         for full_scan in ["Seq Scan on products", "SCAN products\n", "products key=\n"] {
             assert!(!format!("{plan}\n").contains(full_scan), "?{query}: {plan}");
@@ -1069,14 +1084,7 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
 #[tokio::test]
 async fn the_queries_search_sends_use_the_indexes() {
     use emporium::catalog::search::{DatabaseSearch, SearchBackend};
-    use sea_orm::EntityTrait;
-    let (app, db, sent) = big_catalog_recorded().await;
-    let category = emporium::catalog::category::Entity::find()
-        .one(&db)
-        .await
-        .expect("query")
-        .expect("a category")
-        .id;
+    let (app, db, sent, category) = big_catalog_recorded().await;
     let search = DatabaseSearch {
         language: emporium::text::Language::ENGLISH,
     };
@@ -1144,22 +1152,16 @@ async fn the_queries_search_sends_use_the_indexes() {
             }
             _ => {
                 search
-                    .suggest(&db, "p12")
+                    .suggest(&db, &["p12".to_owned()])
                     .await
                     .map(|_| ())
                     .expect("suggest");
             }
         }
-        let statements = sent.lock().expect("lock").clone();
-        let statement = statements
-            .iter()
-            .find(|s| s.sql.contains(marker))
-            .unwrap_or_else(|| panic!("{what}: no query with {marker:?} among {statements:?}"));
-        let plan = plan_of(&app.state.db, statement).await;
+        let (sql, plan) = sent_plan(&app, &sent, what, |sql| sql.contains(marker)).await;
         assert!(
             indexes.iter().any(|index| plan.contains(index)),
-            "{what}: {}\n{plan}",
-            statement.sql
+            "{what}: {sql}\n{plan}"
         );
         for full_scan in [
             "Seq Scan on search_postings",

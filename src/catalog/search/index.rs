@@ -6,10 +6,10 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use crate::catalog::product;
-use crate::db::{self, sql::Sql};
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::catalog::product;
+use crate::db::{self, sql::Sql, sql::integer};
 use crate::text::{Language, Stems, product_words};
 
 /// Weight of a word in a product's name; one only in its description weighs 1.
@@ -174,7 +174,8 @@ pub async fn index_products<C: ConnectionTrait>(
             had.insert(
                 (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
                 Posting {
-                    weight: number(&row, 2)?,
+                    weight: i16::try_from(integer(&row, 2)?)
+                        .map_err(|e| DbErr::Custom(format!("posting weight: {e}")))?,
                     is_active: row.try_get_by_index(3)?,
                     category_id: row.try_get_by_index(4)?,
                 },
@@ -205,11 +206,9 @@ pub async fn index_products<C: ConnectionTrait>(
             .value(*id);
         conn.execute_raw(sql.statement()).await?;
     }
-    for ((id, word), posting) in &wanted {
-        if had
-            .get(&(*id, word.clone()))
-            .is_some_and(|old| old != posting)
-        {
+    for (key, posting) in &wanted {
+        if had.get(key).is_some_and(|old| old != posting) {
+            let (id, word) = key;
             let mut sql = Sql::new(backend);
             sql.push("UPDATE search_postings SET weight = ")
                 .value(posting.weight)
@@ -252,13 +251,6 @@ pub async fn index_products<C: ConnectionTrait>(
         conn.execute_raw(sql.statement()).await?;
     }
     Ok(())
-}
-
-/// A small integer column as every engine returns it.
-fn number(row: &sea_orm::QueryResult, index: usize) -> Result<i16, DbErr> {
-    row.try_get_by_index::<i16>(index)
-        .or_else(|_| row.try_get_by_index::<i32>(index).map(|n| n as i16))
-        .or_else(|_| row.try_get_by_index::<i64>(index).map(|n| n as i16))
 }
 
 /// Takes a product out of the index (in the transaction that deletes it).
@@ -362,7 +354,7 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
         indexed += batch.len();
         tx.commit().await?;
     }
-    // An upsert: two processes that started at once may both get here.
+    // The row is there already when the index was built in another language.
     let mut record = Sql::new(backend);
     record
         .push("INSERT INTO search_index_state (id, language) VALUES (1, ")

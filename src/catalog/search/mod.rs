@@ -92,11 +92,12 @@ pub trait SearchBackend {
         currency: Currency,
     ) -> impl Future<Output = Result<Facets, DbErr>> + Send;
 
-    /// Products and categories a shopper typing `typed` may be looking for.
+    /// Products and categories a shopper who typed `words` (the last one perhaps unfinished)
+    /// may be looking for.
     fn suggest<C: ConnectionTrait>(
         &self,
         conn: &C,
-        typed: &str,
+        words: &[String],
     ) -> impl Future<Output = Result<Suggestions, DbErr>> + Send;
 }
 
@@ -160,18 +161,17 @@ impl SearchBackend for DatabaseSearch {
     async fn suggest<C: ConnectionTrait>(
         &self,
         conn: &C,
-        typed: &str,
+        words: &[String],
     ) -> Result<Suggestions, DbErr> {
-        let mut words: Vec<String> = text::words(typed).take(10).collect();
-        let Some(prefix) = words.pop() else {
+        let Some((prefix, words)) = words.split_last() else {
             return Ok(Suggestions::default());
         };
         let before = if words.is_empty() {
             Vec::new()
         } else {
-            self.meanings(conn, &words, false, false).await?
+            self.meanings(conn, words, false, false).await?
         };
-        let products = query::suggest_products(conn, &before, &prefix, SUGGESTIONS).await?;
+        let products = query::suggest_products(conn, &before, prefix, SUGGESTIONS).await?;
         let categories = category::Entity::find()
             .select_only()
             .column(category::Column::Id)
@@ -182,7 +182,7 @@ impl SearchBackend for DatabaseSearch {
             .await?;
         let mut categories: Vec<(i64, String, String)> = categories
             .into_iter()
-            .filter(|(_, name, _)| text::words(name).any(|w| w.starts_with(&prefix)))
+            .filter(|(_, name, _)| text::words(name).any(|w| w.starts_with(prefix.as_str())))
             .collect();
         categories.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
         categories.truncate(SUGGESTIONS);

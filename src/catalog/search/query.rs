@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::index::NAME_WEIGHT;
-use crate::db::sql::Sql;
+use crate::db::sql::{Sql, integer};
 use crate::text::{Stems, one_edit_away};
 
 /// Most words of a query looked up as misspellings (each costs a few hundred spellings).
@@ -200,15 +200,20 @@ fn scores(sql: &mut Sql, meanings: &[Meaning]) {
     }
 }
 
+/// Every vocabulary word any searched word stands for.
+fn all_words(meanings: &[Meaning]) -> BTreeSet<&str> {
+    meanings
+        .iter()
+        .flat_map(|m| m.words.iter().map(|(w, _)| w.as_str()))
+        .collect()
+}
+
 /// ` FROM` the postings of every word the searched words stand for, narrowed: by what the
 /// postings carry (active, category) from the covering index alone, and joined with their
 /// products only when the narrowing or the order needs a product's column (`with_products`).
 fn matching(sql: &mut Sql, meanings: &[Meaning], narrowing: &Narrowing, with_products: bool) {
-    let all: BTreeSet<&str> = meanings
-        .iter()
-        .flat_map(|m| m.words.iter().map(|(w, _)| w.as_str()))
-        .collect();
     sql.push(" FROM search_postings s");
+    let all = all_words(meanings);
     if with_products {
         sql.push(" JOIN products p ON p.id = s.product_id");
     }
@@ -327,12 +332,8 @@ pub async fn facet_counts<C: ConnectionTrait>(
         // The matching products from the postings (active, category: from the index), then
         // their rows.
         Some(meanings) => {
-            let all: BTreeSet<&str> = meanings
-                .iter()
-                .flat_map(|m| m.words.iter().map(|(w, _)| w.as_str()))
-                .collect();
             sql.push(" FROM (SELECT DISTINCT s.product_id FROM search_postings s WHERE s.word IN ")
-                .list(all);
+                .list(all_words(meanings));
             narrowing.posting_conditions(&mut sql);
             sql.push(") m JOIN products p ON p.id = m.product_id WHERE 1 = 1");
             narrowing.product_conditions(&mut sql);
@@ -345,8 +346,8 @@ pub async fn facet_counts<C: ConnectionTrait>(
     sql.push(" GROUP BY 1, 2, 3");
     for row in conn.query_all_raw(sql.statement()).await? {
         let category: i64 = row.try_get_by_index(0)?;
-        let bucket: i64 = number(&row, 1)?;
-        let in_stock: i64 = number(&row, 2)?;
+        let bucket = integer(&row, 1)?;
+        let in_stock = integer(&row, 2)?;
         let count: i64 = row.try_get_by_index(3)?;
         counts.insert(
             (
@@ -358,13 +359,6 @@ pub async fn facet_counts<C: ConnectionTrait>(
         );
     }
     Ok(counts)
-}
-
-/// An integer column that one engine types narrower than another (a `CASE` of literals is
-/// `INT` on PostgreSQL, `BIGINT` on MySQL and SQLite).
-fn number(row: &sea_orm::QueryResult, index: usize) -> Result<i64, DbErr> {
-    row.try_get_by_index::<i64>(index)
-        .or_else(|_| row.try_get_by_index::<i32>(index).map(i64::from))
 }
 
 /// Up to `limit` active products with a word in their name that starts with `prefix`, and
