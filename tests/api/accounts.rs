@@ -8,71 +8,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Spawn, TestApp, eventually, json, service, spawn, spawn_app};
+use crate::fixtures::{app_with_mail, login, refresh, register, reset_code_in, signed_up};
+use crate::helpers::{PASSWORD, Spawn, eventually, json, service, spawn, spawn_app};
 use crate::standins::SmtpServer;
-
-async fn register(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
-    json(
-        app.post_json(
-            "/api/auth/register/",
-            &json!({"email": email, "password": password}),
-        )
-        .await,
-    )
-    .await
-}
-
-async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
-    json(
-        app.post_json(
-            "/api/auth/login/",
-            &json!({"email": email, "password": password}),
-        )
-        .await,
-    )
-    .await
-}
-
-/// Registers and logs in; returns (access, refresh).
-async fn signed_up(app: &TestApp, email: &str) -> (String, String) {
-    let (status, _) = register(app, email, PASSWORD).await;
-    assert_eq!(status, 201);
-    let (status, body) = login(app, email, PASSWORD).await;
-    assert_eq!(status, 200, "{body}");
-    (
-        body["access"].as_str().expect("access").to_owned(),
-        body["refresh"].as_str().expect("refresh").to_owned(),
-    )
-}
-
-async fn get_as(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    app.call(reqwest::Method::GET, path, Some(token), None)
-        .await
-}
-
-async fn send_as(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: &Value,
-) -> reqwest::Response {
-    app.client
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("sent")
-}
-
-async fn refresh(app: &TestApp, token: &str) -> (u16, Value) {
-    json(
-        app.post_json("/api/auth/refresh/", &json!({"refresh": token}))
-            .await,
-    )
-    .await
-}
 
 fn b64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -114,13 +52,7 @@ fn claims(token: &str) -> Value {
 #[tokio::test]
 async fn registering_creates_a_user_with_a_hashed_password() {
     let app = spawn_app().await;
-    let (status, body) = json(
-        app.post_json(
-            "/api/auth/register/",
-            &json!({"email": " Ada@Example.COM ", "password": PASSWORD, "first_name": "Ada", "last_name": "Lovelace"}),
-        )
-        .await,
-    )
+    let (status, body) = app.post("/api/auth/register/", None, json!({"email": " Ada@Example.COM ", "password": PASSWORD, "first_name": "Ada", "last_name": "Lovelace"}))
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["email"], "ada@example.com");
@@ -154,15 +86,14 @@ async fn registering_creates_a_user_with_a_hashed_password() {
 #[tokio::test]
 async fn a_client_cannot_set_staff_id_or_join_date() {
     let app = spawn_app().await;
-    let (status, body) = json(
-        app.post_json(
+    let (status, body) = app
+        .post(
             "/api/auth/register/",
-            &json!({"email": "eve@example.com", "password": PASSWORD, "is_staff": true, "id": 999,
+            None,
+            json!({"email": "eve@example.com", "password": PASSWORD, "is_staff": true, "id": 999,
                     "date_joined": "2000-01-01T00:00:00Z", "is_active": false}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 201);
     assert_eq!(body["is_staff"], false);
     assert_ne!(body["id"], 999);
@@ -177,15 +108,14 @@ async fn a_client_cannot_set_staff_id_or_join_date() {
         assert_eq!(status, 200, "the account is active");
         (tokens["access"].as_str().expect("access").to_owned(), ())
     };
-    let response = send_as(
-        &app,
-        reqwest::Method::PATCH,
-        "/api/auth/me/",
-        &access,
-        &json!({"is_staff": true, "email": "boss@example.com", "first_name": "Eve"}),
-    )
-    .await;
-    let (status, me) = json(response).await;
+    let response = app
+        .patch(
+            "/api/auth/me/",
+            Some(&access),
+            json!({"is_staff": true, "email": "boss@example.com", "first_name": "Eve"}),
+        )
+        .await;
+    let (status, me) = response;
     assert_eq!(status, 200);
     assert_eq!(
         (&me["is_staff"], &me["email"], &me["first_name"]),
@@ -262,7 +192,7 @@ async fn login_returns_a_pair_with_the_simplejwt_claims() {
         refresh_claims["exp"].as_i64().expect("exp") - refresh_claims["iat"].as_i64().expect("iat"),
         86_400
     );
-    let (status, me) = get_as(&app, "/api/auth/me/", &access).await;
+    let (status, me) = app.get_as("/api/auth/me/", Some(&access)).await;
     assert_eq!(status, 200);
     assert_eq!(me["email"], "ada@example.com");
 }
@@ -280,11 +210,13 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_401() {
         login(&app, "nobody@example.com", PASSWORD).await,
         (401, expected)
     );
-    let (status, body) = json(
-        app.post_json("/api/auth/login/", &json!({"email": "ada@example.com"}))
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .post(
+            "/api/auth/login/",
+            None,
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
     assert_eq!(
         (status, body),
         (400, json!({"password": ["This field is required."]}))
@@ -296,7 +228,7 @@ async fn forged_and_misused_tokens_are_refused() {
     let app = spawn_app().await;
     let (access, refresh_token) = signed_up(&app, "ada@example.com").await;
 
-    let (status, body) = json(app.get("/api/auth/me/").await).await;
+    let (status, body) = app.get("/api/auth/me/").await;
     assert_eq!(status, 401);
     assert_eq!(
         body,
@@ -341,7 +273,7 @@ async fn forged_and_misused_tokens_are_refused() {
         ("algorithm swapped", hs512),
         ("foreign key", foreign),
     ] {
-        let (status, body) = get_as(&app, "/api/auth/me/", &token).await;
+        let (status, body) = app.get_as("/api/auth/me/", Some(&token)).await;
         assert_eq!(status, 401, "{name}");
         assert_eq!(body["code"], "token_not_valid", "{name}: {body}");
     }
@@ -359,7 +291,7 @@ async fn an_expired_access_token_is_refused() {
     .await;
     let (access, _) = signed_up(&app, "ada@example.com").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (status, body) = get_as(&app, "/api/auth/me/", &access).await;
+    let (status, body) = app.get_as("/api/auth/me/", Some(&access)).await;
     assert_eq!(status, 401);
     assert_eq!(body["code"], "token_not_valid");
 }
@@ -377,10 +309,9 @@ async fn refresh_rotates_and_a_token_reused_after_the_grace_revokes_its_family()
     let second = pair["refresh"].as_str().expect("refresh").to_owned();
     assert_ne!(second, first);
     assert_eq!(
-        get_as(
-            &app,
+        app.get_as(
             "/api/auth/me/",
-            pair["access"].as_str().expect("access")
+            Some(pair["access"].as_str().expect("access"))
         )
         .await
         .0,
@@ -406,15 +337,13 @@ async fn logout_revokes_the_refresh_token() {
     let app = spawn_app().await;
     let (_, token) = signed_up(&app, "ada@example.com").await;
     let response = app
-        .post_json("/api/auth/logout/", &json!({"refresh": token}))
+        .post("/api/auth/logout/", None, json!({"refresh": token}))
         .await;
-    assert_eq!(response.status(), 205);
+    assert_eq!(response.0, 205);
     assert_eq!(refresh(&app, &token).await.0, 401);
-    let (status, body) = json(
-        app.post_json("/api/auth/logout/", &json!({"refresh": "junk"}))
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .post("/api/auth/logout/", None, json!({"refresh": "junk"}))
+        .await;
     assert_eq!((status, &body["code"]), (401, &json!("token_not_valid")));
 }
 
@@ -425,39 +354,36 @@ async fn changing_the_password_revokes_every_session() {
     let (_, tablet) = login(&app, "ada@example.com", PASSWORD).await;
     let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
 
-    let wrong = send_as(
-        &app,
-        reqwest::Method::POST,
-        "/api/auth/password/change/",
-        &access,
-        &change("not my password", "Tr1cky-Quokka-Harbour"),
-    )
-    .await;
-    let (status, body) = json(wrong).await;
+    let wrong = app
+        .post(
+            "/api/auth/password/change/",
+            Some(&access),
+            change("not my password", "Tr1cky-Quokka-Harbour"),
+        )
+        .await;
+    let (status, body) = wrong;
     assert_eq!(status, 400);
     assert_eq!(
         body,
         json!({"old_password": ["Your old password was entered incorrectly. Please enter it again."]})
     );
-    let weak = send_as(
-        &app,
-        reqwest::Method::POST,
-        "/api/auth/password/change/",
-        &access,
-        &change(PASSWORD, "12345678"),
-    )
-    .await;
-    assert_eq!(weak.status(), 400);
+    let weak = app
+        .post(
+            "/api/auth/password/change/",
+            Some(&access),
+            change(PASSWORD, "12345678"),
+        )
+        .await;
+    assert_eq!(weak.0, 400);
 
-    let ok = send_as(
-        &app,
-        reqwest::Method::POST,
-        "/api/auth/password/change/",
-        &access,
-        &change(PASSWORD, "Tr1cky-Quokka-Harbour"),
-    )
-    .await;
-    assert_eq!(ok.status(), 204);
+    let ok = app
+        .post(
+            "/api/auth/password/change/",
+            Some(&access),
+            change(PASSWORD, "Tr1cky-Quokka-Harbour"),
+        )
+        .await;
+    assert_eq!(ok.0, 204);
     assert_eq!(refresh(&app, &phone).await.0, 401);
     assert_eq!(
         refresh(&app, tablet["refresh"].as_str().expect("refresh"))
@@ -474,40 +400,24 @@ async fn changing_the_password_revokes_every_session() {
     );
 }
 
-async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
-    spawn(Spawn {
-        settings: vec![
-            ("EMAIL_URL", smtp.url()),
-            ("EMAIL_FROM", "Shop <shop@shop.example>".to_owned()),
-        ],
-        ..Spawn::default()
-    })
-    .await
-}
-
-/// The reset code from the text part of the newest mail.
+/// The reset code in the newest mail.
 fn reset_code(smtp: &SmtpServer) -> String {
-    let mail = smtp.messages().pop().expect("a mail");
-    let text = mail.part("text/plain").expect("text part");
-    text.lines()
-        .map(str::trim)
-        .find(|line| line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()))
-        .unwrap_or_else(|| panic!("no code in {text}"))
-        .to_owned()
+    reset_code_in(&smtp.messages().pop().expect("a mail"))
 }
 
 #[tokio::test]
 async fn a_password_reset_mails_a_single_use_code() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(&smtp).await;
+    let app = app_with_mail(&smtp, &[("EMAIL_FROM", "Shop <shop@shop.example>")]).await;
     let (_, session) = signed_up(&app, "ada@example.com").await;
     let response = app
-        .post_json(
+        .post(
             "/api/auth/password/reset/",
-            &json!({"email": "ADA@example.com"}),
+            None,
+            json!({"email": "ADA@example.com"}),
         )
         .await;
-    assert_eq!(response.status(), 204);
+    assert_eq!(response.0, 204);
     assert!(
         eventually(Duration::from_secs(15), || async {
             !smtp.messages().is_empty()
@@ -538,21 +448,23 @@ async fn a_password_reset_mails_a_single_use_code() {
 
     let confirm = |token: &str, password: &str| json!({"token": token, "new_password": password});
     let weak = app
-        .post_json(
+        .post(
             "/api/auth/password/reset/confirm/",
-            &confirm(&code, "password1"),
+            None,
+            confirm(&code, "password1"),
         )
         .await;
-    let (status, body) = json(weak).await;
+    let (status, body) = weak;
     assert_eq!(status, 400);
     assert!(body["new_password"].is_array());
     let ok = app
-        .post_json(
+        .post(
             "/api/auth/password/reset/confirm/",
-            &confirm(&code, "Tr1cky-Quokka-Harbour"),
+            None,
+            confirm(&code, "Tr1cky-Quokka-Harbour"),
         )
         .await;
-    assert_eq!(ok.status(), 204);
+    assert_eq!(ok.0, 204);
     assert_eq!(
         login(&app, "ada@example.com", "Tr1cky-Quokka-Harbour")
             .await
@@ -566,33 +478,36 @@ async fn a_password_reset_mails_a_single_use_code() {
     );
 
     let again = app
-        .post_json(
+        .post(
             "/api/auth/password/reset/confirm/",
-            &confirm(&code, "Another-Fine-Walrus"),
+            None,
+            confirm(&code, "Another-Fine-Walrus"),
         )
         .await;
-    let (status, body) = json(again).await;
+    let (status, body) = again;
     assert_eq!(
         (status, body),
         (400, json!({"token": ["Invalid or expired token."]}))
     );
     let bogus = app
-        .post_json(
+        .post(
             "/api/auth/password/reset/confirm/",
-            &confirm("0123", "Another-Fine-Walrus"),
+            None,
+            confirm("0123", "Another-Fine-Walrus"),
         )
         .await;
-    assert_eq!(bogus.status(), 400);
+    assert_eq!(bogus.0, 400);
 }
 
 #[tokio::test]
 async fn an_expired_reset_code_is_refused() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(&smtp).await;
+    let app = app_with_mail(&smtp, &[("EMAIL_FROM", "Shop <shop@shop.example>")]).await;
     signed_up(&app, "ada@example.com").await;
-    app.post_json(
+    app.post(
         "/api/auth/password/reset/",
-        &json!({"email": "ada@example.com"}),
+        None,
+        json!({"email": "ada@example.com"}),
     )
     .await;
     assert!(
@@ -611,13 +526,14 @@ async fn an_expired_reset_code_is_refused() {
         .await
         .expect("expire");
     let response = app
-        .post_json(
+        .post(
             "/api/auth/password/reset/confirm/",
-            &json!({"token": code, "new_password": "Tr1cky-Quokka-Harbour"}),
+            None,
+            json!({"token": code, "new_password": "Tr1cky-Quokka-Harbour"}),
         )
         .await;
     assert_eq!(
-        json(response).await,
+        response,
         (400, json!({"token": ["Invalid or expired token."]}))
     );
 }
@@ -625,14 +541,15 @@ async fn an_expired_reset_code_is_refused() {
 #[tokio::test]
 async fn a_reset_for_an_unknown_email_answers_the_same_and_mails_nothing() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(&smtp).await;
+    let app = app_with_mail(&smtp, &[("EMAIL_FROM", "Shop <shop@shop.example>")]).await;
     let response = app
-        .post_json(
+        .post(
             "/api/auth/password/reset/",
-            &json!({"email": "ghost@example.com"}),
+            None,
+            json!({"email": "ghost@example.com"}),
         )
         .await;
-    assert_eq!(response.status(), 204);
+    assert_eq!(response.0, 204);
     let processed = eventually(Duration::from_secs(10), || async {
         emporium::jobs::job::Entity::find()
             .filter(emporium::jobs::job::Column::Kind.eq(reset::PASSWORD_RESET_JOB))
@@ -653,15 +570,16 @@ async fn repeated_reset_requests_are_throttled() {
     let app = spawn_app().await;
     for _ in 0..3 {
         let response = app
-            .post_json(
+            .post(
                 "/api/auth/password/reset/",
-                &json!({"email": "ada@example.com"}),
+                None,
+                json!({"email": "ada@example.com"}),
             )
             .await;
-        assert_eq!(response.status(), 204);
+        assert_eq!(response.0, 204);
     }
     let response = app
-        .post_json(
+        .post_json_response(
             "/api/auth/password/reset/",
             &json!({"email": "ada@example.com"}),
         )
@@ -681,15 +599,10 @@ async fn addresses_are_private_and_one_is_the_default() {
     let (ada, _) = signed_up(&app, "ada@example.com").await;
     let (bob, _) = signed_up(&app, "bob@example.com").await;
 
-    let first = send_as(
-        &app,
-        reqwest::Method::POST,
-        "/api/auth/addresses/",
-        &ada,
-        &address("Ada Home"),
-    )
-    .await;
-    let (status, home) = json(first).await;
+    let first = app
+        .post("/api/auth/addresses/", Some(&ada), address("Ada Home"))
+        .await;
+    let (status, home) = first;
     assert_eq!(status, 201, "{home}");
     assert_eq!(
         (&home["is_default"], &home["country"]),
@@ -698,21 +611,11 @@ async fn addresses_are_private_and_one_is_the_default() {
     let mut office = address("Ada Office");
     office["is_default"] = json!(true);
     office["user_id"] = json!(999);
-    let (status, office) = json(
-        send_as(
-            &app,
-            reqwest::Method::POST,
-            "/api/auth/addresses/",
-            &ada,
-            &office,
-        )
-        .await,
-    )
-    .await;
+    let (status, office) = app.post("/api/auth/addresses/", Some(&ada), office).await;
     assert_eq!(status, 201);
     assert_eq!(office["is_default"], true);
 
-    let (status, list) = get_as(&app, "/api/auth/addresses/", &ada).await;
+    let (status, list) = app.get_as("/api/auth/addresses/", Some(&ada)).await;
     assert_eq!(status, 200);
     assert_eq!(list["count"], 2);
     let defaults: Vec<&Value> = list["results"]
@@ -730,47 +633,50 @@ async fn addresses_are_private_and_one_is_the_default() {
         reqwest::Method::PATCH,
         reqwest::Method::DELETE,
     ] {
-        let response = send_as(
-            &app,
-            method.clone(),
-            &home_path,
-            &bob,
-            &json!({"city": "Elsewhere"}),
-        )
-        .await;
-        assert_eq!(response.status(), 404, "{method} of another user's address");
+        let response = app
+            .call(
+                method.clone(),
+                &home_path,
+                Some(&bob),
+                Some(json!({"city": "Elsewhere"})),
+            )
+            .await;
+        assert_eq!(response.0, 404, "{method} of another user's address");
     }
-    let (status, bob_list) = get_as(&app, "/api/auth/addresses/", &bob).await;
+    let (status, bob_list) = app.get_as("/api/auth/addresses/", Some(&bob)).await;
     assert_eq!((status, &bob_list["count"]), (200, &json!(0)));
 
-    let (status, patched) = json(
-        send_as(
-            &app,
-            reqwest::Method::PATCH,
+    let (status, patched) = app
+        .patch(
             &home_path,
-            &ada,
-            &json!({"city": "Shelbyville", "is_default": true}),
+            Some(&ada),
+            json!({"city": "Shelbyville", "is_default": true}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         (&patched["city"], &patched["line1"]),
         (&json!("Shelbyville"), &json!("1 Main St"))
     );
-    let (_, list) = get_as(&app, "/api/auth/addresses/", &ada).await;
+    let (_, list) = app.get_as("/api/auth/addresses/", Some(&ada)).await;
     assert_eq!(
         list["results"][0]["id"], home["id"],
         "the new default comes first"
     );
     assert_eq!(list["results"][1]["is_default"], false);
 
-    let deleted = send_as(&app, reqwest::Method::DELETE, &home_path, &ada, &json!({})).await;
-    assert_eq!(deleted.status(), 204);
-    assert_eq!(get_as(&app, &home_path, &ada).await.0, 404);
+    let deleted = app
+        .call(
+            reqwest::Method::DELETE,
+            &home_path,
+            Some(&ada),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(deleted.0, 204);
+    assert_eq!(app.get_as(&home_path, Some(&ada)).await.0, 404);
     assert_eq!(
-        get_as(&app, "/api/auth/addresses/not-a-number/", &ada)
+        app.get_as("/api/auth/addresses/not-a-number/", Some(&ada))
             .await
             .0,
         404
@@ -781,15 +687,14 @@ async fn addresses_are_private_and_one_is_the_default() {
 async fn an_address_with_bad_fields_is_refused_field_by_field() {
     let app = spawn_app().await;
     let (ada, _) = signed_up(&app, "ada@example.com").await;
-    let response = send_as(
-        &app,
-        reqwest::Method::POST,
-        "/api/auth/addresses/",
-        &ada,
-        &json!({"full_name": "  ", "line1": "1 Main St", "country": "XX", "phone": "call me"}),
-    )
-    .await;
-    let (status, body) = json(response).await;
+    let response = app
+        .post(
+            "/api/auth/addresses/",
+            Some(&ada),
+            json!({"full_name": "  ", "line1": "1 Main St", "country": "XX", "phone": "call me"}),
+        )
+        .await;
+    let (status, body) = response;
     assert_eq!(status, 400);
     assert_eq!(
         body,
@@ -801,7 +706,7 @@ async fn an_address_with_bad_fields_is_refused_field_by_field() {
             "phone": ["Enter a valid phone number."],
         })
     );
-    let (_, list) = get_as(&app, "/api/auth/addresses/", &ada).await;
+    let (_, list) = app.get_as("/api/auth/addresses/", Some(&ada)).await;
     assert_eq!(list["count"], 0);
 }
 
@@ -822,7 +727,7 @@ async fn repeated_failed_logins_lock_the_account_even_for_the_right_password() {
         );
     }
     let response = app
-        .post_json(
+        .post_json_response(
             "/api/auth/login/",
             &json!({"email": "ada@example.com", "password": PASSWORD}),
         )
@@ -887,7 +792,7 @@ async fn login_failures_are_shared_between_nodes_through_redis() {
     };
     let a = node(prefix.clone(), redis.clone()).await;
     let b = node(prefix, redis).await;
-    let (status, ready) = json(a.get("/ready/").await).await;
+    let (status, ready) = a.get("/ready/").await;
     assert_eq!((status, &ready["checks"]["redis"]), (200, &json!("ok")));
     for _ in 0..2 {
         assert_eq!(
@@ -913,7 +818,7 @@ async fn staff_endpoints_answer_401_403_and_200_by_role() {
     let staff_token = app.staff_token().await;
     let staff_access = staff_token.as_str();
 
-    let (status, body) = json(app.get("/api/admin/jobs/").await).await;
+    let (status, body) = app.get("/api/admin/jobs/").await;
     assert_eq!(
         (status, body),
         (
@@ -921,7 +826,7 @@ async fn staff_endpoints_answer_401_403_and_200_by_role() {
             json!({"detail": "Authentication credentials were not provided."})
         )
     );
-    let (status, body) = get_as(&app, "/api/admin/jobs/", &user_access).await;
+    let (status, body) = app.get_as("/api/admin/jobs/", Some(&user_access)).await;
     assert_eq!(
         (status, body),
         (
@@ -929,10 +834,12 @@ async fn staff_endpoints_answer_401_403_and_200_by_role() {
             json!({"detail": "You do not have permission to perform this action."})
         )
     );
-    let (status, body) = get_as(&app, "/api/admin/jobs/", staff_access).await;
+    let (status, body) = app.get_as("/api/admin/jobs/", Some(staff_access)).await;
     assert_eq!(status, 200);
     assert!(body["results"].is_array());
-    let (status, body) = get_as(&app, "/api/admin/jobs/?state=zombie", staff_access).await;
+    let (status, body) = app
+        .get_as("/api/admin/jobs/?state=zombie", Some(staff_access))
+        .await;
     assert_eq!(status, 400);
     assert!(body["state"].is_array());
 }
@@ -972,7 +879,9 @@ async fn staff_can_list_dead_jobs_and_retry_them() {
             .await
             .expect("update");
     }
-    let (status, page) = get_as(&app, "/api/admin/jobs/?state=dead", staff_access).await;
+    let (status, page) = app
+        .get_as("/api/admin/jobs/?state=dead", Some(staff_access))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(page["count"], 1);
     assert_eq!(page["results"][0]["id"], dead);
@@ -980,19 +889,17 @@ async fn staff_can_list_dead_jobs_and_retry_them() {
     assert_eq!(page["results"][0]["payload"], json!({"to": "x"}));
 
     let retry = |id: i64| {
-        app.client
-            .post(app.url(&format!("/api/admin/jobs/{id}/retry/")))
-            .bearer_auth(staff_access)
-            .send()
+        let (app, path) = (&app, format!("/api/admin/jobs/{id}/retry/"));
+        async move { app.post_empty(&path, Some(staff_access)).await }
     };
-    let (status, job) = json(retry(dead).await.expect("sent")).await;
+    let (status, job) = retry(dead).await;
     assert_eq!(status, 200);
     assert_eq!(
         (&job["state"], &job["attempts"]),
         (&json!("queued"), &json!(0))
     );
-    let (status, body) = json(retry(done).await.expect("sent")).await;
+    let (status, body) = retry(done).await;
     assert_eq!(status, 409);
     assert!(body["detail"].is_string());
-    assert_eq!(retry(987_654).await.expect("sent").status(), 404);
+    assert_eq!(retry(987_654).await.0, 404);
 }

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{Spawn, TestApp, TestDatabase, service, spawn};
@@ -20,12 +19,7 @@ fn log_key(app: &TestApp) -> String {
 /// Staff set a product's price through `node`.
 async fn set_price(node: &TestApp, staff: &str, detail: &str, price: &str) {
     let (status, body) = node
-        .call(
-            Method::PATCH,
-            detail,
-            Some(staff),
-            Some(json!({ "price": price })),
-        )
+        .patch(detail, Some(staff), json!({ "price": price }))
         .await;
     assert_eq!(status, 200, "{body}");
 }
@@ -137,11 +131,10 @@ async fn with_redis_a_node_started_while_a_write_is_in_flight_waits_for_it() {
     // B's writes never finish: their in-flight marks stay until the window ends.
     b.state.cache.fail_finish_steps(true);
     let (status, _) = b
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/products/{boot}/"),
             Some(&staff),
-            Some(json!({"name": "Aardvark boot"})),
+            json!({"name": "Aardvark boot"}),
         )
         .await;
     assert_eq!(status, 200);

@@ -10,37 +10,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::catalog::{new_category, new_product};
+use crate::fixtures::{add_to_cart, cart, product};
 use crate::helpers::{Spawn, TestApp, burst, count, spawn, spawn_app};
-
-/// A product in a new category; returns its id.
-pub(crate) async fn product(
-    app: &TestApp,
-    staff: &str,
-    name: &str,
-    price: &str,
-    stock: i64,
-) -> i64 {
-    let category = new_category(app, staff, &format!("{name} shelf"), None).await;
-    let body = new_product(
-        app,
-        staff,
-        json!({"name": name, "price": price, "category": category, "stock": stock}),
-    )
-    .await;
-    body["id"].as_i64().expect("id")
-}
-
-pub(crate) async fn add(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    app.call(Method::POST, "/api/cart/add/", Some(token), Some(body))
-        .await
-}
-
-pub(crate) async fn cart(app: &TestApp, token: &str) -> Value {
-    let (status, body) = app.call(Method::GET, "/api/cart/", Some(token), None).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
 
 /// `(product id, quantity)` of every line.
 fn lines(cart: &Value) -> Vec<(i64, i64)> {
@@ -58,9 +29,7 @@ fn lines(cart: &Value) -> Vec<(i64, i64)> {
 }
 
 async fn user_id(app: &TestApp, token: &str) -> i64 {
-    let (_, me) = app
-        .call(Method::GET, "/api/auth/me/", Some(token), None)
-        .await;
+    let (_, me) = app.get_as("/api/auth/me/", Some(token)).await;
     me["id"].as_i64().expect("id")
 }
 
@@ -71,7 +40,7 @@ async fn each_user_has_one_cart_priced_from_the_catalog_whatever_the_client_says
     let (alice, bob) = (app.customer_token().await, app.customer_token().await);
     let boot = product(&app, &staff, "Boot", "19.99", 10).await;
 
-    let (status, _) = app.call(Method::GET, "/api/cart/", None, None).await;
+    let (status, _) = app.get("/api/cart/").await;
     assert_eq!(status, 401);
     let empty = cart(&app, &alice).await;
     assert_eq!(empty["items"], json!([]));
@@ -81,7 +50,7 @@ async fn each_user_has_one_cart_priced_from_the_catalog_whatever_the_client_says
     );
     assert!(empty["updated_at"].is_string());
 
-    let (status, body) = add(
+    let (status, body) = add_to_cart(
         &app,
         &alice,
         json!({"product_id": boot, "quantity": 2, "price": "0.01", "unit_price": "0.01",
@@ -116,11 +85,10 @@ async fn each_user_has_one_cart_priced_from_the_catalog_whatever_the_client_says
 
     // A price change shows in the cart at once: nothing is stored but the quantity.
     let (status, _) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/products/{boot}/"),
             Some(&staff),
-            Some(json!({"price": "25.00"})),
+            json!({"price": "25.00"}),
         )
         .await;
     assert_eq!(status, 200);
@@ -131,9 +99,7 @@ async fn each_user_has_one_cart_priced_from_the_catalog_whatever_the_client_says
     );
 
     let response = app
-        .client
-        .get(app.url("/api/cart/"))
-        .bearer_auth(&alice)
+        .request(Method::GET, "/api/cart/", Some(&alice))
         .send()
         .await
         .expect("sent");
@@ -156,21 +122,20 @@ async fn add_accumulates_update_sets_and_zero_or_remove_takes_the_line_out() {
     let hat = product(&app, &staff, "Hat", "5.00", 20).await;
 
     assert_eq!(
-        add(&app, &token, json!({"product_id": boot, "quantity": 2}))
+        add_to_cart(&app, &token, json!({"product_id": boot, "quantity": 2}))
             .await
             .0,
         200
     );
-    let (_, body) = add(&app, &token, json!({"product_id": boot})).await;
+    let (_, body) = add_to_cart(&app, &token, json!({"product_id": boot})).await;
     assert_eq!(
         lines(&body),
         [(boot, 3)],
         "the default quantity is 1, added on top"
     );
-    add(&app, &token, json!({"product_id": hat, "quantity": "4"})).await;
+    add_to_cart(&app, &token, json!({"product_id": hat, "quantity": "4"})).await;
 
-    let update =
-        |body: Value| app.call(Method::PATCH, "/api/cart/update/", Some(&token), Some(body));
+    let update = |body: Value| app.patch("/api/cart/update/", Some(&token), body);
     let (status, body) = update(json!({"product_id": boot, "quantity": 7})).await;
     assert_eq!((status, lines(&body)), (200, vec![(boot, 7), (hat, 4)]));
     let (status, body) = update(json!({"product_id": boot, "quantity": 0})).await;
@@ -189,7 +154,7 @@ async fn add_accumulates_update_sets_and_zero_or_remove_takes_the_line_out() {
     assert_eq!(status, 400, "{body}");
 
     // Remove by body, then by query; a product not in the cart is a 404.
-    add(&app, &token, json!({"product_id": boot})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot})).await;
     let (status, body) = app
         .call(
             Method::DELETE,
@@ -200,26 +165,20 @@ async fn add_accumulates_update_sets_and_zero_or_remove_takes_the_line_out() {
         .await;
     assert_eq!((status, lines(&body)), (200, vec![(boot, 1)]));
     let (status, body) = app
-        .call(
-            Method::DELETE,
+        .delete(
             &format!("/api/cart/remove/?product_id={boot}"),
             Some(&token),
-            None,
         )
         .await;
     assert_eq!((status, lines(&body)), (200, vec![]));
     let (status, _) = app
-        .call(
-            Method::DELETE,
+        .delete(
             &format!("/api/cart/remove/?product_id={boot}"),
             Some(&token),
-            None,
         )
         .await;
     assert_eq!(status, 404);
-    let (status, body) = app
-        .call(Method::DELETE, "/api/cart/remove/", Some(&token), None)
-        .await;
+    let (status, body) = app.delete("/api/cart/remove/", Some(&token)).await;
     assert_eq!(
         (status, &body["product_id"]),
         (400, &json!(["This field is required."]))
@@ -238,11 +197,10 @@ async fn quantities_are_checked_against_stock_and_limits_and_bad_adds_change_not
     let boot = product(&app, &staff, "Boot", "10.00", 3).await;
     let plenty = product(&app, &staff, "Sock", "1.00", 1000).await;
     let gone = product(&app, &staff, "Old boot", "10.00", 5).await;
-    app.call(
-        Method::PATCH,
+    app.patch(
         &format!("/api/products/{gone}/"),
         Some(&staff),
-        Some(json!({"is_active": false})),
+        json!({"is_active": false}),
     )
     .await;
 
@@ -294,7 +252,7 @@ async fn quantities_are_checked_against_stock_and_limits_and_bad_adds_change_not
         ),
     ];
     for (body, field, message) in cases {
-        let (status, answer) = add(&app, &token, body.clone()).await;
+        let (status, answer) = add_to_cart(&app, &token, body.clone()).await;
         assert_eq!(status, 400, "{body}: {answer}");
         assert_eq!(answer[field], json!([message]), "{body}: {answer}");
     }
@@ -306,22 +264,22 @@ async fn quantities_are_checked_against_stock_and_limits_and_bad_adds_change_not
 
     // What is already in the cart counts: 2 + 2 > 3.
     assert_eq!(
-        add(&app, &token, json!({"product_id": boot, "quantity": 2}))
+        add_to_cart(&app, &token, json!({"product_id": boot, "quantity": 2}))
             .await
             .0,
         200
     );
-    let (status, body) = add(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
+    let (status, body) =
+        add_to_cart(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
     assert_eq!(
         (status, &body["quantity"]),
         (400, &json!(["Only 3 left in stock."]))
     );
     let (status, body) = app
-        .call(
-            Method::PATCH,
+        .patch(
             "/api/cart/update/",
             Some(&token),
-            Some(json!({"product_id": boot, "quantity": 4})),
+            json!({"product_id": boot, "quantity": 4}),
         )
         .await;
     assert_eq!(
@@ -346,9 +304,12 @@ async fn a_cart_holds_at_most_the_configured_number_of_different_products() {
         product(&app, &staff, "C", "1.00", 5).await,
     ];
     for id in &ids[..2] {
-        assert_eq!(add(&app, &token, json!({"product_id": id})).await.0, 200);
+        assert_eq!(
+            add_to_cart(&app, &token, json!({"product_id": id})).await.0,
+            200
+        );
     }
-    let (status, body) = add(&app, &token, json!({"product_id": ids[2]})).await;
+    let (status, body) = add_to_cart(&app, &token, json!({"product_id": ids[2]})).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(
         body["product_id"],
@@ -356,7 +317,9 @@ async fn a_cart_holds_at_most_the_configured_number_of_different_products() {
     );
     // More of a product already there is still fine.
     assert_eq!(
-        add(&app, &token, json!({"product_id": ids[0]})).await.0,
+        add_to_cart(&app, &token, json!({"product_id": ids[0]}))
+            .await
+            .0,
         200
     );
     assert_eq!(lines(&cart(&app, &token).await), [(ids[0], 2), (ids[1], 1)]);
@@ -373,7 +336,7 @@ async fn lines_that_can_no_longer_be_bought_are_shown_as_such_and_left_out_of_th
     let sold_out = product(&app, &staff, "Sold out", "4.00", 10).await;
     for (id, quantity) in [(fine, 2), (retired, 1), (short, 5), (sold_out, 1)] {
         assert_eq!(
-            add(
+            add_to_cart(
                 &app,
                 &token,
                 json!({"product_id": id, "quantity": quantity})
@@ -388,12 +351,7 @@ async fn lines_that_can_no_longer_be_bought_are_shown_as_such_and_left_out_of_th
         let app = &app;
         async move {
             let (status, _) = app
-                .call(
-                    Method::PATCH,
-                    &format!("/api/products/{id}/"),
-                    Some(&staff),
-                    Some(body),
-                )
+                .patch(&format!("/api/products/{id}/"), Some(&staff), body)
                 .await;
             assert_eq!(status, 200);
         }
@@ -435,11 +393,10 @@ async fn lines_that_can_no_longer_be_bought_are_shown_as_such_and_left_out_of_th
     );
     // The short line can be brought back within the stock.
     let (status, body) = app
-        .call(
-            Method::PATCH,
+        .patch(
             "/api/cart/update/",
             Some(&token),
-            Some(json!({"product_id": short, "quantity": 3})),
+            json!({"product_id": short, "quantity": 3}),
         )
         .await;
     assert_eq!(
@@ -459,9 +416,7 @@ async fn parallel_adds_of_one_product_make_one_line_with_every_quantity() {
 
     // The first adds of a user without a cart: the cart is created once, the line once.
     let answers = burst(12, |_| {
-        app.client
-            .post(app.url("/api/cart/add/"))
-            .bearer_auth(&token)
+        app.request(Method::POST, "/api/cart/add/", Some(&token))
             .json(&json!({"product_id": boot, "quantity": 2}))
     })
     .await;
@@ -483,9 +438,7 @@ async fn parallel_adds_of_one_product_make_one_line_with_every_quantity() {
 
     // Near the stock, parallel adds never take the line past it.
     let answers = burst(10, |_| {
-        app.client
-            .post(app.url("/api/cart/add/"))
-            .bearer_auth(&token)
+        app.request(Method::POST, "/api/cart/add/", Some(&token))
             .json(&json!({"product_id": boot, "quantity": 10}))
     })
     .await;
@@ -505,7 +458,7 @@ async fn idle_carts_and_carts_of_deactivated_accounts_are_cleaned_up() {
     let mut users = Vec::new();
     for _ in 0..3 {
         let token = app.customer_token().await;
-        add(&app, &token, json!({"product_id": boot})).await;
+        add_to_cart(&app, &token, json!({"product_id": boot})).await;
         users.push(user_id(&app, &token).await);
     }
     let (idle, fresh, deactivated) = (users[0], users[1], users[2]);
@@ -563,37 +516,34 @@ async fn a_product_or_coupon_deleted_while_users_use_it_is_a_400_never_a_500() {
     }
     let filler = product(&app, &staff, "Filler", "1.00", 100).await;
     for token in &tokens {
-        add(&app, token, json!({"product_id": filler})).await;
+        add_to_cart(&app, token, json!({"product_id": filler})).await;
     }
     for round in 0..4 {
         let doomed = product(&app, &staff, &format!("Doomed {round}"), "1.00", 100).await;
         let (_, coupon) = app
-            .call(
-                Method::POST,
+            .post(
                 "/api/coupons/",
                 Some(&staff),
-                Some(json!({"code": format!("GONE{round}"), "kind": "fixed", "value": "1"})),
+                json!({"code": format!("GONE{round}"), "kind": "fixed", "value": "1"}),
             )
             .await;
         let coupon_id = coupon["id"].as_i64().expect("id");
         let answers = burst(tokens.len() * 2 + 2, |i| match i {
-            0 => app
-                .client
-                .delete(app.url(&format!("/api/products/{doomed}/")))
-                .bearer_auth(&staff),
-            1 => app
-                .client
-                .delete(app.url(&format!("/api/coupons/{coupon_id}/")))
-                .bearer_auth(&staff),
+            0 => app.request(
+                Method::DELETE,
+                &format!("/api/products/{doomed}/"),
+                Some(&staff),
+            ),
+            1 => app.request(
+                Method::DELETE,
+                &format!("/api/coupons/{coupon_id}/"),
+                Some(&staff),
+            ),
             i if i % 2 == 0 => app
-                .client
-                .post(app.url("/api/cart/add/"))
-                .bearer_auth(&tokens[i / 2 - 1])
+                .request(Method::POST, "/api/cart/add/", Some(&tokens[i / 2 - 1]))
                 .json(&json!({"product_id": doomed})),
             i => app
-                .client
-                .post(app.url("/api/cart/coupon/"))
-                .bearer_auth(&tokens[i / 2 - 1])
+                .request(Method::POST, "/api/cart/coupon/", Some(&tokens[i / 2 - 1]))
                 .json(&json!({"code": format!("gone{round}")})),
         })
         .await;
@@ -619,7 +569,8 @@ async fn remove_refuses_two_different_product_ids_and_quantities_may_be_whole_fl
     let staff = app.staff_token().await;
     let token = app.customer_token().await;
     let boot = product(&app, &staff, "Boot", "1.00", 10).await;
-    let (status, body) = add(&app, &token, json!({"product_id": boot, "quantity": 2.0})).await;
+    let (status, body) =
+        add_to_cart(&app, &token, json!({"product_id": boot, "quantity": 2.0})).await;
     assert_eq!((status, lines(&body)), (200, vec![(boot, 2)]));
     let (status, body) = app
         .call(

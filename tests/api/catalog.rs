@@ -7,34 +7,9 @@ use emporium::accounts::service::create_superuser;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::fixtures::{new_category, new_product};
 use crate::helpers::{Engine, PASSWORD, Spawn, TestApp, engine, json, service, spawn, spawn_app};
 use crate::media::PNG;
-
-pub(crate) async fn new_category(
-    app: &TestApp,
-    staff: &str,
-    name: &str,
-    parent: Option<i64>,
-) -> i64 {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/categories/",
-            Some(staff),
-            Some(json!({"name": name, "parent": parent})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().expect("id")
-}
-
-pub(crate) async fn new_product(app: &TestApp, staff: &str, fields: Value) -> Value {
-    let (status, body) = app
-        .call(Method::POST, "/api/products/", Some(staff), Some(fields))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 pub(crate) fn names(page: &Value) -> Vec<String> {
     page["results"]
@@ -94,14 +69,7 @@ async fn anonymous_users_and_customers_cannot_change_the_catalog() {
             json!({"detail": "You do not have permission to perform this action."})
         );
     }
-    let (_, fetched) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/{}/", product["id"]),
-            None,
-            None,
-        )
-        .await;
+    let (_, fetched) = app.get(&format!("/api/products/{}/", product["id"])).await;
     assert_eq!(fetched["name"], "Boot", "nothing changed");
 }
 
@@ -110,11 +78,10 @@ async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     let (status, shoes) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "Running Shoes", "description": "Fast."})),
+            json!({"name": "Running Shoes", "description": "Fast."}),
         )
         .await;
     assert_eq!(status, 201);
@@ -123,20 +90,18 @@ async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
         json!({"id": shoes["id"], "name": "Running Shoes", "slug": "running-shoes", "parent": null, "description": "Fast."})
     );
     let (_, again) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "Running shoes!"})),
+            json!({"name": "Running shoes!"}),
         )
         .await;
     assert_eq!(again["slug"], "running-shoes-2");
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "X", "slug": "running-shoes"})),
+            json!({"name": "X", "slug": "running-shoes"}),
         )
         .await;
     assert_eq!(
@@ -147,21 +112,19 @@ async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
         )
     );
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "X", "slug": "Not A Slug"})),
+            json!({"name": "X", "slug": "Not A Slug"}),
         )
         .await;
     assert_eq!(status, 400);
     assert!(body["slug"].is_array());
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "X", "parent": 999_999})),
+            json!({"name": "X", "parent": 999_999}),
         )
         .await;
     assert_eq!(
@@ -177,22 +140,20 @@ async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
     let bottom = new_category(&app, &staff, "Ultra", Some(middle)).await;
     for parent in [top, bottom] {
         let (status, body) = app
-            .call(
-                Method::PATCH,
+            .patch(
                 &format!("/api/categories/{top}/"),
                 Some(&staff),
-                Some(json!({"parent": parent})),
+                json!({"parent": parent}),
             )
             .await;
         assert_eq!(status, 400, "parent {parent}");
         assert!(body["parent"].is_array());
     }
     let (status, moved) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/categories/{bottom}/"),
             Some(&staff),
-            Some(json!({"parent": null, "slug": "ultra-running"})),
+            json!({"parent": null, "slug": "ultra-running"}),
         )
         .await;
     assert_eq!(status, 200);
@@ -200,23 +161,11 @@ async fn categories_get_unique_slugs_and_form_a_tree_without_cycles() {
         (&moved["parent"], &moved["slug"]),
         (&json!(null), &json!("ultra-running"))
     );
-    let (status, page) = app.call(Method::GET, "/api/categories/", None, None).await;
+    let (status, page) = app.get("/api/categories/").await;
     assert_eq!((status, &page["count"]), (200, &json!(4)));
-    let (status, one) = app
-        .call(
-            Method::GET,
-            &format!("/api/categories/{middle}/"),
-            None,
-            None,
-        )
-        .await;
+    let (status, one) = app.get(&format!("/api/categories/{middle}/")).await;
     assert_eq!((status, &one["parent"]), (200, &json!(top)));
-    assert_eq!(
-        app.call(Method::GET, "/api/categories/424242/", None, None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(app.get("/api/categories/424242/").await.0, 404);
 }
 
 #[tokio::test]
@@ -233,70 +182,35 @@ async fn a_category_with_products_or_children_cannot_be_deleted() {
     .await;
 
     let (status, body) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/categories/{parent}/"),
-            Some(&staff),
-            None,
-        )
+        .delete(&format!("/api/categories/{parent}/"), Some(&staff))
         .await;
     assert_eq!(status, 409);
     assert!(body["detail"].is_string());
     assert_eq!(
-        app.call(
-            Method::DELETE,
-            &format!("/api/categories/{child}/"),
-            Some(&staff),
-            None
-        )
-        .await
-        .0,
+        app.delete(&format!("/api/categories/{child}/"), Some(&staff))
+            .await
+            .0,
         409
     );
     assert_eq!(
-        app.call(
-            Method::DELETE,
-            &format!("/api/products/{}/", product["id"]),
-            Some(&staff),
-            None
-        )
-        .await
-        .0,
+        app.delete(&format!("/api/products/{}/", product["id"]), Some(&staff))
+            .await
+            .0,
         204
     );
     assert_eq!(
-        app.call(
-            Method::DELETE,
-            &format!("/api/categories/{child}/"),
-            Some(&staff),
-            None
-        )
-        .await
-        .0,
+        app.delete(&format!("/api/categories/{child}/"), Some(&staff))
+            .await
+            .0,
         204
     );
     assert_eq!(
-        app.call(
-            Method::DELETE,
-            &format!("/api/categories/{parent}/"),
-            Some(&staff),
-            None
-        )
-        .await
-        .0,
+        app.delete(&format!("/api/categories/{parent}/"), Some(&staff))
+            .await
+            .0,
         204
     );
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("/api/categories/{parent}/"),
-            None,
-            None
-        )
-        .await
-        .0,
-        404
-    );
+    assert_eq!(app.get(&format!("/api/categories/{parent}/")).await.0, 404);
 }
 
 #[tokio::test]
@@ -363,12 +277,7 @@ async fn a_product_has_exactly_the_contract_shape() {
 
     let path = format!("/api/products/{}/", product["id"]);
     let (status, patched) = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&staff),
-            Some(json!({"price": "79", "stock": 0})),
-        )
+        .patch(&path, Some(&staff), json!({"price": "79", "stock": 0}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -430,20 +339,11 @@ async fn product_fields_are_validated_and_nothing_is_stored_on_error() {
         ),
     ];
     for (body, field, message) in cases {
-        let (status, errors) = app
-            .call(
-                Method::POST,
-                "/api/products/",
-                Some(&staff),
-                Some(body.clone()),
-            )
-            .await;
+        let (status, errors) = app.post("/api/products/", Some(&staff), body.clone()).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(errors[field], json!([message]), "{body}: {errors}");
     }
-    let (_, page) = app
-        .call(Method::GET, "/api/products/", Some(&staff), None)
-        .await;
+    let (_, page) = app.get_as("/api/products/", Some(&staff)).await;
     assert_eq!(page["count"], 0);
 }
 
@@ -467,18 +367,13 @@ async fn inactive_products_are_hidden_from_everybody_but_staff() {
     .await;
     let path = format!("/api/products/{}/", hidden["id"]);
     for who in [None, Some(customer.as_str())] {
-        let (_, page) = app.call(Method::GET, "/api/products/", who, None).await;
+        let (_, page) = app.get_as("/api/products/", who).await;
         assert_eq!(names(&page), ["Shown"]);
-        assert_eq!(app.call(Method::GET, &path, who, None).await.0, 404);
+        assert_eq!(app.get_as(&path, who).await.0, 404);
     }
-    let (_, page) = app
-        .call(Method::GET, "/api/products/", Some(&staff), None)
-        .await;
+    let (_, page) = app.get_as("/api/products/", Some(&staff)).await;
     assert_eq!(page["count"], 2);
-    assert_eq!(
-        app.call(Method::GET, &path, Some(&staff), None).await.0,
-        200
-    );
+    assert_eq!(app.get_as(&path, Some(&staff)).await.0, 200);
 }
 
 #[tokio::test]
@@ -501,7 +396,7 @@ async fn the_list_filters_searches_and_orders() {
     let list = |query: &str| {
         let path = format!("/api/products/?{query}");
         let app = &app;
-        async move { app.call(Method::GET, &path, None, None).await }
+        async move { app.get(&path).await }
     };
     let (_, page) = list(&format!("category={clothing}&ordering=name")).await;
     assert_eq!(
@@ -624,14 +519,7 @@ async fn images_are_checked_by_content_stored_and_served() {
 
     let (status, second) = json(post(upload(PNG, "side.png", true)).await.expect("sent")).await;
     assert_eq!((status, &second["is_primary"]), (201, &json!(true)));
-    let (_, detail) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/{}/", product["id"]),
-            None,
-            None,
-        )
-        .await;
+    let (_, detail) = app.get(&format!("/api/products/{}/", product["id"])).await;
     let images = detail["images"].as_array().expect("images");
     assert_eq!(images.len(), 2);
     assert_eq!(
@@ -645,28 +533,18 @@ async fn images_are_checked_by_content_stored_and_served() {
     );
 
     let delete_path = format!("/api/products/{}/images/{}/", product["id"], first["id"]);
-    assert_eq!(
-        app.call(Method::DELETE, &delete_path, Some(&staff), None)
-            .await
-            .0,
-        204
-    );
+    assert_eq!(app.delete(&delete_path, Some(&staff)).await.0, 204);
     assert_eq!(
         app.client.get(&url).send().await.expect("sent").status(),
         404,
         "the file is gone too"
     );
-    assert_eq!(
-        app.call(Method::DELETE, &delete_path, Some(&staff), None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(app.delete(&delete_path, Some(&staff)).await.0, 404);
 }
 
 async fn queries_for(app: &TestApp, path: &str, token: Option<&str>) -> (u64, reqwest::Response) {
     let before = app.state.queries.load(Ordering::SeqCst);
-    let mut request = app.client.get(app.url(path));
+    let mut request = app.request(Method::GET, path, None);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -692,9 +570,11 @@ async fn a_list_page_costs_the_same_queries_whatever_its_size() {
         .await;
         let form = upload(PNG, "shoe.png", true);
         let response = app
-            .client
-            .post(app.url(&format!("/api/products/{}/images/", product["id"])))
-            .bearer_auth(&staff)
+            .request(
+                Method::POST,
+                &format!("/api/products/{}/images/", product["id"]),
+                Some(&staff),
+            )
             .multipart(form)
             .send()
             .await
@@ -739,31 +619,25 @@ async fn a_cached_read_asks_the_database_nothing_and_a_write_shows_at_once() {
         assert_eq!(queries, 0, "{path}: a hit asks the database nothing");
     }
     let (status, _) = app
-        .call(
-            Method::PATCH,
-            &detail,
-            Some(&staff),
-            Some(json!({"price": "12.50"})),
-        )
+        .patch(&detail, Some(&staff), json!({"price": "12.50"}))
         .await;
     assert_eq!(status, 200);
-    let (_, page) = app.call(Method::GET, "/api/products/", None, None).await;
+    let (_, page) = app.get("/api/products/").await;
     assert_eq!(
         page["results"][0]["price"], "12.50",
         "no stale price after a write"
     );
-    let (_, one) = app.call(Method::GET, &detail, None, None).await;
+    let (_, one) = app.get(&detail).await;
     assert_eq!(one["price"], "12.50");
-    app.call(
-        Method::PATCH,
+    app.patch(
         &format!("/api/categories/{category}/"),
         Some(&staff),
-        Some(json!({"name": "Boots"})),
+        json!({"name": "Boots"}),
     )
     .await;
-    let (_, categories) = app.call(Method::GET, "/api/categories/", None, None).await;
+    let (_, categories) = app.get("/api/categories/").await;
     assert_eq!(categories["results"][0]["name"], "Boots");
-    let (_, one) = app.call(Method::GET, &detail, None, None).await;
+    let (_, one) = app.get(&detail).await;
     assert_eq!(
         one["category"]["name"], "Boots",
         "a category write reaches product pages"
@@ -818,15 +692,10 @@ async fn with_redis_a_hit_asks_the_database_nothing_and_every_node_sees_a_write(
     // A write through node B: node A's next read shows it.
     let staff_b = b.access_token("boss@shop.example", PASSWORD).await;
     let (status, _) = b
-        .call(
-            Method::PATCH,
-            &detail,
-            Some(&staff_b),
-            Some(json!({"price": "11.00"})),
-        )
+        .patch(&detail, Some(&staff_b), json!({"price": "11.00"}))
         .await;
     assert_eq!(status, 200);
-    let (_, seen) = a.call(Method::GET, &detail, None, None).await;
+    let (_, seen) = a.get(&detail).await;
     assert_eq!(seen["price"], "11.00");
 }
 
@@ -1202,7 +1071,7 @@ async fn demo_data_loads_once() {
         .expect("loaded"),
         0
     );
-    let (_, page) = app.call(Method::GET, "/api/products/", None, None).await;
+    let (_, page) = app.get("/api/products/").await;
     assert_eq!(page["count"], json!(added));
     assert!(
         page["results"][0]["price"]

@@ -1,5 +1,6 @@
 //! The contract's conventions, over HTTP: paths, bodies, errors, pagination, request ids, CORS.
 
+use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{Spawn, TestApp, json, raw_request, spawn};
@@ -28,30 +29,26 @@ async fn paths_are_served_with_and_without_the_trailing_slash() {
         "/api/schema/",
         "/api/schema",
     ] {
-        let response = app.get(path).await;
+        let response = app.get_response(path).await;
         assert_eq!(response.status(), 200, "{path}");
         assert!(
             response.headers().get("location").is_none(),
             "{path} redirected"
         );
     }
-    let with = json(
-        app.post_json("/api/_probe/echo/", &json!({"name": "a"}))
-            .await,
-    )
-    .await;
-    let without = json(
-        app.post_json("/api/_probe/echo", &json!({"name": "a"}))
-            .await,
-    )
-    .await;
+    let with = app
+        .post("/api/_probe/echo/", None, json!({"name": "a"}))
+        .await;
+    let without = app
+        .post("/api/_probe/echo", None, json!({"name": "a"}))
+        .await;
     assert_eq!((with.0, without.0), (200, 200));
 }
 
 #[tokio::test]
 async fn an_unknown_route_is_a_json_404() {
     let app = app_with_probes(&[]).await;
-    let (status, body) = json(app.get("/api/no-such-thing/").await).await;
+    let (status, body) = app.get("/api/no-such-thing/").await;
     assert_eq!(status, 404);
     assert_eq!(body, json!({"detail": "Not found."}));
 }
@@ -60,8 +57,7 @@ async fn an_unknown_route_is_a_json_404() {
 async fn a_wrong_method_is_a_json_405_with_allow() {
     let app = app_with_probes(&[]).await;
     let response = app
-        .client
-        .delete(app.url("/health/"))
+        .request(Method::DELETE, "/health/", None)
         .send()
         .await
         .expect("sent");
@@ -82,7 +78,7 @@ async fn a_wrong_method_is_a_json_405_with_allow() {
 async fn malformed_json_is_a_400_detail() {
     let app = app_with_probes(&[]).await;
     let response = app
-        .post_raw(
+        .post_bytes_response(
             "/api/_probe/echo/",
             "application/json",
             b"{\"name\": ".to_vec(),
@@ -105,7 +101,7 @@ async fn a_body_that_is_not_an_object_is_a_400_detail() {
         ("null", "null"),
     ] {
         let response = app
-            .post_raw(
+            .post_bytes_response(
                 "/api/_probe/echo/",
                 "application/json",
                 raw.as_bytes().to_vec(),
@@ -124,7 +120,7 @@ async fn a_body_that_is_not_an_object_is_a_400_detail() {
 async fn a_wrong_content_type_is_a_415() {
     let app = app_with_probes(&[]).await;
     let response = app
-        .post_raw(
+        .post_bytes_response(
             "/api/_probe/echo/",
             "text/plain",
             b"{\"name\": \"a\"}".to_vec(),
@@ -138,7 +134,7 @@ async fn a_wrong_content_type_is_a_415() {
     );
 
     let form = app
-        .post_raw(
+        .post_bytes_response(
             "/api/_probe/echo/",
             "application/x-www-form-urlencoded",
             b"name=a".to_vec(),
@@ -154,7 +150,7 @@ async fn invalid_utf8_is_a_400() {
     body.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28]);
     body.extend_from_slice(b"\"}");
     let (status, body) = json(
-        app.post_raw("/api/_probe/echo/", "application/json", body)
+        app.post_bytes_response("/api/_probe/echo/", "application/json", body)
             .await,
     )
     .await;
@@ -172,7 +168,7 @@ async fn ten_thousand_levels_of_nesting_are_refused_and_the_server_keeps_serving
     let app = app_with_probes(&[]).await;
     let deep = format!("{{\"name\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
     let (status, body) = json(
-        app.post_raw("/api/_probe/echo/", "application/json", deep.into_bytes())
+        app.post_bytes_response("/api/_probe/echo/", "application/json", deep.into_bytes())
             .await,
     )
     .await;
@@ -183,7 +179,7 @@ async fn ten_thousand_levels_of_nesting_are_refused_and_the_server_keeps_serving
             .expect("detail")
             .contains("recursion limit")
     );
-    assert_eq!(app.get("/health/").await.status(), 200);
+    assert_eq!(app.get("/health/").await.0, 200);
 }
 
 #[tokio::test]
@@ -191,7 +187,7 @@ async fn numbers_beyond_64_bits_are_field_errors() {
     let app = app_with_probes(&[]).await;
     let raw = br#"{"name": "a", "quantity": 123456789012345678901234567890}"#.to_vec();
     let (status, body) = json(
-        app.post_raw("/api/_probe/echo/", "application/json", raw)
+        app.post_bytes_response("/api/_probe/echo/", "application/json", raw)
             .await,
     )
     .await;
@@ -200,7 +196,7 @@ async fn numbers_beyond_64_bits_are_field_errors() {
 
     let raw = br#"{"name": "a", "quantity": 1e400}"#.to_vec();
     let (status, _) = json(
-        app.post_raw("/api/_probe/echo/", "application/json", raw)
+        app.post_bytes_response("/api/_probe/echo/", "application/json", raw)
             .await,
     )
     .await;
@@ -212,7 +208,7 @@ async fn a_body_over_the_limit_is_a_413() {
     let app = app_with_probes(&[]).await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
     let (status, body) = json(
-        app.post_raw(
+        app.post_bytes_response(
             "/api/_probe/echo/",
             "application/json",
             big.clone().into_bytes(),
@@ -240,31 +236,28 @@ async fn a_body_over_the_limit_is_a_413() {
 async fn the_body_limit_is_a_setting() {
     let app = app_with_probes(&[("EMPORIUM_MAX_BODY_SIZE", "100")]).await;
     let body = json!({"name": "x".repeat(200)});
-    let (status, _) = json(app.post_json("/api/_probe/echo/", &body).await).await;
+    let (status, _) = app.post("/api/_probe/echo/", None, body).await;
     assert_eq!(status, 413);
-    let (status, _) = json(
-        app.post_json("/api/_probe/echo/", &json!({"name": "short"}))
-            .await,
-    )
-    .await;
+    let (status, _) = app
+        .post("/api/_probe/echo/", None, json!({"name": "short"}))
+        .await;
     assert_eq!(status, 200);
 }
 
 #[tokio::test]
 async fn field_errors_have_one_key_per_field() {
     let app = app_with_probes(&[]).await;
-    let (status, body) = json(app.post_json("/api/_probe/echo/", &json!({})).await).await;
+    let (status, body) = app.post("/api/_probe/echo/", None, json!({})).await;
     assert_eq!(status, 400);
     assert_eq!(body, json!({"name": ["This field is required."]}));
 
-    let (status, body) = json(
-        app.post_json(
+    let (status, body) = app
+        .post(
             "/api/_probe/echo/",
-            &json!({"name": null, "quantity": 0, "price": "1.999"}),
+            None,
+            json!({"name": null, "quantity": 0, "price": "1.999"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 400);
     assert_eq!(
         body,
@@ -275,11 +268,9 @@ async fn field_errors_have_one_key_per_field() {
         })
     );
 
-    let (status, body) = json(
-        app.post_json("/api/_probe/echo/", &json!({"name": "forbidden"}))
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .post("/api/_probe/echo/", None, json!({"name": "forbidden"}))
+        .await;
     assert_eq!(status, 400);
     assert_eq!(
         body,
@@ -290,14 +281,13 @@ async fn field_errors_have_one_key_per_field() {
 #[tokio::test]
 async fn unknown_keys_are_ignored_and_money_and_time_use_the_contract_formats() {
     let app = app_with_probes(&[]).await;
-    let (status, body) = json(
-        app.post_json(
+    let (status, body) = app
+        .post(
             "/api/_probe/echo/",
-            &json!({"name": "a", "price": "19.9", "is_staff": true, "user": 7}),
+            None,
+            json!({"name": "a", "price": "19.9", "is_staff": true, "user": 7}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["price"], "19.90");
     assert_eq!(body["currency"], "USD");
@@ -310,18 +300,16 @@ async fn unknown_keys_are_ignored_and_money_and_time_use_the_contract_formats() 
 #[tokio::test]
 async fn the_currency_setting_drives_money_formatting() {
     let app = app_with_probes(&[("EMPORIUM_CURRENCY", "JPY")]).await;
-    let (status, body) = json(
-        app.post_json("/api/_probe/echo/", &json!({"name": "a"}))
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .post("/api/_probe/echo/", None, json!({"name": "a"}))
+        .await;
     assert_eq!((status, &body["currency"]), (200, &json!("JPY")));
 }
 
 #[tokio::test]
 async fn lists_are_paginated_with_absolute_links() {
     let app = app_with_probes(&[]).await;
-    let (status, body) = json(app.get("/api/_probe/numbers/?count=45").await).await;
+    let (status, body) = app.get("/api/_probe/numbers/?count=45").await;
     assert_eq!(status, 200);
     assert_eq!(body["count"], 45);
     assert_eq!(body["results"].as_array().map(Vec::len), Some(20));
@@ -335,7 +323,7 @@ async fn lists_are_paginated_with_absolute_links() {
     );
     assert_eq!(body["previous"], json!(null));
 
-    let (_, page3) = json(app.get("/api/_probe/numbers/?count=45&page=3").await).await;
+    let (_, page3) = app.get("/api/_probe/numbers/?count=45&page=3").await;
     assert_eq!(page3["results"], json!([41, 42, 43, 44, 45]));
     assert_eq!(page3["next"], json!(null));
     assert_eq!(
@@ -345,7 +333,7 @@ async fn lists_are_paginated_with_absolute_links() {
             app.address
         ))
     );
-    let (_, page2) = json(app.get("/api/_probe/numbers/?count=45&page=2").await).await;
+    let (_, page2) = app.get("/api/_probe/numbers/?count=45&page=2").await;
     assert_eq!(
         page2["previous"],
         json!(format!("{}/api/_probe/numbers/?count=45", app.address))
@@ -355,14 +343,12 @@ async fn lists_are_paginated_with_absolute_links() {
 #[tokio::test]
 async fn page_size_is_clamped_to_one_hundred() {
     let app = app_with_probes(&[]).await;
-    let (status, body) = json(
-        app.get("/api/_probe/numbers/?count=250&page_size=1000")
-            .await,
-    )
-    .await;
+    let (status, body) = app
+        .get("/api/_probe/numbers/?count=250&page_size=1000")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["results"].as_array().map(Vec::len), Some(100));
-    let (_, body) = json(app.get("/api/_probe/numbers/?count=250&page_size=7").await).await;
+    let (_, body) = app.get("/api/_probe/numbers/?count=250&page_size=7").await;
     assert_eq!(body["results"].as_array().map(Vec::len), Some(7));
 }
 
@@ -375,11 +361,11 @@ async fn a_page_past_the_end_or_unreadable_is_invalid() {
         "count=45&page=two",
         "count=0&page=2",
     ] {
-        let (status, body) = json(app.get(&format!("/api/_probe/numbers/?{query}")).await).await;
+        let (status, body) = app.get(&format!("/api/_probe/numbers/?{query}")).await;
         assert_eq!(status, 404, "{query}");
         assert_eq!(body, json!({"detail": "Invalid page."}), "{query}");
     }
-    let (status, body) = json(app.get("/api/_probe/numbers/?count=0").await).await;
+    let (status, body) = app.get("/api/_probe/numbers/?count=0").await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
@@ -390,7 +376,7 @@ async fn a_page_past_the_end_or_unreadable_is_invalid() {
 #[tokio::test]
 async fn links_honour_the_public_url_setting() {
     let app = app_with_probes(&[("EMPORIUM_PUBLIC_URL", "https://api.shop.example")]).await;
-    let (_, body) = json(app.get("/api/_probe/numbers/?count=45").await).await;
+    let (_, body) = app.get("/api/_probe/numbers/?count=45").await;
     assert_eq!(
         body["next"],
         json!("https://api.shop.example/api/_probe/numbers/?count=45&page=2")
@@ -400,8 +386,7 @@ async fn links_honour_the_public_url_setting() {
 #[tokio::test]
 async fn forwarded_headers_count_only_from_trusted_proxies() {
     let forwarded = |app: &TestApp| {
-        app.client
-            .get(app.url("/api/_probe/numbers/?count=45"))
+        app.request(Method::GET, "/api/_probe/numbers/?count=45", None)
             .header("x-forwarded-proto", "https")
             .header("x-forwarded-host", "shop.example")
             .send()
@@ -427,7 +412,7 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
 #[tokio::test]
 async fn every_response_has_a_request_id_and_a_clients_plain_id_is_kept() {
     let app = app_with_probes(&[]).await;
-    let response = app.get("/health/").await;
+    let response = app.get_response("/health/").await;
     let generated = response.headers()["x-request-id"]
         .to_str()
         .expect("ascii")
@@ -435,8 +420,7 @@ async fn every_response_has_a_request_id_and_a_clients_plain_id_is_kept() {
     assert_eq!(generated.len(), 32);
 
     let response = app
-        .client
-        .get(app.url("/api/nope/"))
+        .request(Method::GET, "/api/nope/", None)
         .header("x-request-id", "client-id-123")
         .send()
         .await
@@ -444,8 +428,7 @@ async fn every_response_has_a_request_id_and_a_clients_plain_id_is_kept() {
     assert_eq!(response.headers()["x-request-id"], "client-id-123");
 
     let response = app
-        .client
-        .get(app.url("/health/"))
+        .request(Method::GET, "/health/", None)
         .header("x-request-id", "spaces and <html>")
         .send()
         .await
@@ -456,35 +439,34 @@ async fn every_response_has_a_request_id_and_a_clients_plain_id_is_kept() {
 #[tokio::test]
 async fn a_panicking_handler_is_a_generic_500_and_the_server_keeps_serving() {
     let app = app_with_probes(&[]).await;
-    let response = app.get("/api/_probe/panic/").await;
+    let response = app.get_response("/api/_probe/panic/").await;
     assert!(response.headers().contains_key("x-request-id"));
     let (status, body) = json(response).await;
     assert_eq!(status, 500);
     assert_eq!(body, json!({"detail": "A server error occurred."}));
     assert!(!body.to_string().contains("probe panicked"));
     for _ in 0..3 {
-        assert_eq!(app.get("/health/").await.status(), 200);
+        assert_eq!(app.get("/health/").await.0, 200);
     }
 }
 
 #[tokio::test]
 async fn a_request_running_past_the_timeout_is_a_json_503() {
     let app = app_with_probes(&[("EMPORIUM_REQUEST_TIMEOUT", "300ms")]).await;
-    let (status, body) = json(app.get("/api/_probe/slow/?ms=5000").await).await;
+    let (status, body) = app.get("/api/_probe/slow/?ms=5000").await;
     assert_eq!(status, 503);
     assert_eq!(
         body,
         json!({"detail": "Service temporarily unavailable, try again later."})
     );
-    let (status, _) = json(app.get("/api/_probe/slow/?ms=10").await).await;
+    let (status, _) = app.get("/api/_probe/slow/?ms=10").await;
     assert_eq!(status, 200);
 }
 
 #[tokio::test]
 async fn cors_allows_only_the_configured_origins() {
     let preflight = |app: &TestApp, origin: &str| {
-        app.client
-            .request(reqwest::Method::OPTIONS, app.url("/api/_probe/echo/"))
+        app.request(Method::OPTIONS, "/api/_probe/echo/", None)
             .header("origin", origin)
             .header("access-control-request-method", "POST")
             .header(
@@ -513,8 +495,7 @@ async fn cors_allows_only_the_configured_origins() {
     );
 
     let simple = app
-        .client
-        .get(app.url("/health/"))
+        .request(Method::GET, "/health/", None)
         .header("origin", "https://evil.example")
         .send()
         .await

@@ -11,25 +11,18 @@ use reqwest::Method;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::cart::{add, cart, product};
+use crate::fixtures::{add_to_cart, cart, product};
 use crate::helpers::{Spawn, TestApp, spawn, spawn_app};
 
 async fn new_coupon(app: &TestApp, staff: &str, body: Value) -> Value {
-    let (status, answer) = app
-        .call(Method::POST, "/api/coupons/", Some(staff), Some(body))
-        .await;
+    let (status, answer) = app.post("/api/coupons/", Some(staff), body).await;
     assert_eq!(status, 201, "{answer}");
     answer
 }
 
 async fn apply(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
-    app.call(
-        Method::POST,
-        "/api/cart/coupon/",
-        Some(token),
-        Some(json!({"code": code})),
-    )
-    .await
+    app.post("/api/cart/coupon/", Some(token), json!({"code": code}))
+        .await
 }
 
 #[tokio::test]
@@ -41,15 +34,10 @@ async fn staff_manage_coupons_whose_codes_are_unique_whatever_the_case() {
         "valid_until": "2099-01-01T00:00:00Z", "max_uses": 100, "max_uses_per_user": 1,
         "uses": 99, "id": 5});
     let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/coupons/",
-            Some(&customer),
-            Some(body.clone()),
-        )
+        .post("/api/coupons/", Some(&customer), body.clone())
         .await;
     assert_eq!(status, 403);
-    let (status, _) = app.call(Method::GET, "/api/coupons/", None, None).await;
+    let (status, _) = app.get("/api/coupons/").await;
     assert_eq!(status, 401);
 
     let created = new_coupon(&app, &staff, body).await;
@@ -72,11 +60,10 @@ async fn staff_manage_coupons_whose_codes_are_unique_whatever_the_case() {
 
     for code in ["SAVE10", "save10", " save10 "] {
         let (status, answer) = app
-            .call(
-                Method::POST,
+            .post(
                 "/api/coupons/",
                 Some(&staff),
-                Some(json!({"code": code, "kind": "fixed", "value": "1.00"})),
+                json!({"code": code, "kind": "fixed", "value": "1.00"}),
             )
             .await;
         assert_eq!(status, 400, "{code}: {answer}");
@@ -87,11 +74,10 @@ async fn staff_manage_coupons_whose_codes_are_unique_whatever_the_case() {
     }
 
     let (status, changed) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/coupons/{id}/"),
             Some(&staff),
-            Some(json!({"kind": "fixed", "value": "5.50", "max_uses": null, "is_active": false})),
+            json!({"kind": "fixed", "value": "5.50", "max_uses": null, "is_active": false}),
         )
         .await;
     assert_eq!(status, 200, "{changed}");
@@ -108,35 +94,18 @@ async fn staff_manage_coupons_whose_codes_are_unique_whatever_the_case() {
         "fields not given are kept"
     );
 
-    let (status, page) = app
-        .call(Method::GET, "/api/coupons/", Some(&staff), None)
-        .await;
+    let (status, page) = app.get_as("/api/coupons/", Some(&staff)).await;
     assert_eq!((status, &page["count"]), (200, &json!(1)));
     let (status, one) = app
-        .call(
-            Method::GET,
-            &format!("/api/coupons/{id}/"),
-            Some(&staff),
-            None,
-        )
+        .get_as(&format!("/api/coupons/{id}/"), Some(&staff))
         .await;
     assert_eq!((status, &one["code"]), (200, &json!("Save10")));
     let (status, _) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/coupons/{id}/"),
-            Some(&staff),
-            None,
-        )
+        .delete(&format!("/api/coupons/{id}/"), Some(&staff))
         .await;
     assert_eq!(status, 204);
     let (status, _) = app
-        .call(
-            Method::GET,
-            &format!("/api/coupons/{id}/"),
-            Some(&staff),
-            None,
-        )
+        .get_as(&format!("/api/coupons/{id}/"), Some(&staff))
         .await;
     assert_eq!(status, 404);
     // The code is free again.
@@ -225,14 +194,7 @@ async fn bad_coupons_are_refused_field_by_field_and_nothing_is_stored() {
         ),
     ];
     for (body, field, message) in cases {
-        let (status, answer) = app
-            .call(
-                Method::POST,
-                "/api/coupons/",
-                Some(&staff),
-                Some(body.clone()),
-            )
-            .await;
+        let (status, answer) = app.post("/api/coupons/", Some(&staff), body.clone()).await;
         assert_eq!(status, 400, "{body}: {answer}");
         if message.is_empty() {
             assert!(answer[field].is_array(), "{body}: {answer}");
@@ -248,11 +210,10 @@ async fn bad_coupons_are_refused_field_by_field_and_nothing_is_stored() {
     .await;
     let id = created["id"].as_i64().expect("id");
     let (status, answer) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/coupons/{id}/"),
             Some(&staff),
-            Some(json!({"kind": "fixed"})),
+            json!({"kind": "fixed"}),
         )
         .await;
     assert_eq!(
@@ -260,11 +221,10 @@ async fn bad_coupons_are_refused_field_by_field_and_nothing_is_stored() {
         (400, &json!(["Give the value with the kind."]))
     );
     let (status, answer) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/coupons/{id}/"),
             Some(&staff),
-            Some(json!({"value": "101"})),
+            json!({"value": "101"}),
         )
         .await;
     assert_eq!(
@@ -297,7 +257,7 @@ async fn a_percentage_rounds_half_up_and_a_fixed_amount_never_exceeds_the_subtot
         json!({"code": "BIG", "kind": "fixed", "value": "80.00"}),
     )
     .await;
-    add(&app, &token, json!({"product_id": boot})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot})).await;
 
     let (status, body) = apply(&app, &token, "ten").await;
     assert_eq!(status, 200, "{body}");
@@ -320,16 +280,14 @@ async fn a_percentage_rounds_half_up_and_a_fixed_amount_never_exceeds_the_subtot
         (&body["coupon"], &body["discount"], &body["total"]),
         (&json!("BIG"), &json!("51.44"), &json!("0.00"))
     );
-    add(&app, &token, json!({"product_id": boot})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot})).await;
     let body = cart(&app, &token).await;
     assert_eq!(
         (&body["discount"], &body["total"]),
         (&json!("80.00"), &json!("22.88"))
     );
 
-    let (status, body) = app
-        .call(Method::DELETE, "/api/cart/coupon/", Some(&token), None)
-        .await;
+    let (status, body) = app.delete("/api/cart/coupon/", Some(&token)).await;
     assert_eq!(status, 200);
     assert_eq!(
         (&body["coupon"], &body["discount"], &body["total"]),
@@ -343,7 +301,7 @@ async fn a_coupon_that_does_not_apply_is_refused_under_code_saying_why() {
     let staff = app.staff_token().await;
     let token = app.customer_token().await;
     let boot = product(&app, &staff, "Boot", "10.00", 10).await;
-    add(&app, &token, json!({"product_id": boot})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot})).await;
     let past = "2020-01-01T00:00:00Z";
     let future = "2099-01-01T00:00:00Z";
     for body in [
@@ -362,10 +320,7 @@ async fn a_coupon_that_does_not_apply_is_refused_under_code_saying_why() {
         .await
         .expect("query")
         .expect("ONE");
-    let staff_id = app
-        .call(Method::GET, "/api/auth/me/", Some(&staff), None)
-        .await
-        .1["id"]
+    let staff_id = app.get_as("/api/auth/me/", Some(&staff)).await.1["id"]
         .as_i64()
         .expect("id");
     let tx = app.state.db.begin().await.expect("begin");
@@ -393,14 +348,7 @@ async fn a_coupon_that_does_not_apply_is_refused_under_code_saying_why() {
         assert_eq!(status, 400, "{code}: {body}");
         assert_eq!(body["code"], json!([message]), "{code}");
     }
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/cart/coupon/",
-            Some(&token),
-            Some(json!({})),
-        )
-        .await;
+    let (status, body) = app.post("/api/cart/coupon/", Some(&token), json!({})).await;
     assert_eq!(
         (status, &body["code"]),
         (400, &json!(["This field is required."]))
@@ -425,17 +373,16 @@ async fn the_cart_checks_its_coupon_again_on_every_read() {
     )
     .await;
     let id = created["id"].as_i64().expect("id");
-    add(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
     let (status, body) = apply(&app, &token, "SPRING").await;
     assert_eq!((status, &body["total"]), (200, &json!("55.00")), "{body}");
 
     // Below the minimum now: no discount, and the cart says why; back above it, it applies.
     let (_, body) = app
-        .call(
-            Method::PATCH,
+        .patch(
             "/api/cart/update/",
             Some(&token),
-            Some(json!({"product_id": boot, "quantity": 1})),
+            json!({"product_id": boot, "quantity": 1}),
         )
         .await;
     assert_eq!(
@@ -446,7 +393,7 @@ async fn the_cart_checks_its_coupon_again_on_every_read() {
         body["coupon_message"],
         "SPRING: This coupon needs an order of at least 50.00 USD."
     );
-    let (_, body) = add(&app, &token, json!({"product_id": boot})).await;
+    let (_, body) = add_to_cart(&app, &token, json!({"product_id": boot})).await;
     assert_eq!(
         (&body["coupon"], &body["total"], &body["coupon_message"]),
         (&json!("SPRING"), &json!("55.00"), &Value::Null)
@@ -455,11 +402,10 @@ async fn the_cart_checks_its_coupon_again_on_every_read() {
     // It expires between apply and read.
     let past = (emporium::time::now() - chrono::Duration::seconds(1)).to_rfc3339();
     let (status, _) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/coupons/{id}/"),
             Some(&staff),
-            Some(json!({"valid_until": past})),
+            json!({"valid_until": past}),
         )
         .await;
     assert_eq!(status, 200);
@@ -480,13 +426,8 @@ async fn the_cart_checks_its_coupon_again_on_every_read() {
     );
 
     // Deleted: the cart simply has none.
-    app.call(
-        Method::DELETE,
-        &format!("/api/coupons/{id}/"),
-        Some(&staff),
-        None,
-    )
-    .await;
+    app.delete(&format!("/api/coupons/{id}/"), Some(&staff))
+        .await;
     let body = cart(&app, &token).await;
     assert_eq!(
         (&body["coupon"], &body["coupon_message"], &body["total"]),
@@ -520,9 +461,7 @@ async fn guessing_codes_is_throttled_per_user_and_a_code_that_applies_does_not_c
         assert_eq!(apply(&app, &guesser, guess).await.0, 400);
     }
     let response = app
-        .client
-        .post(app.url("/api/cart/coupon/"))
-        .bearer_auth(&guesser)
+        .request(Method::POST, "/api/cart/coupon/", Some(&guesser))
         .json(&json!({"code": "REAL"}))
         .send()
         .await

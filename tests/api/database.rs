@@ -5,7 +5,7 @@ use emporium::auth::user;
 use emporium::db;
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 
-use crate::helpers::{Spawn, TestDatabase, json, spawn};
+use crate::helpers::{Spawn, TestDatabase, spawn};
 use crate::probes;
 
 async fn applied_migrations(conn: &sea_orm::DatabaseConnection) -> i64 {
@@ -143,6 +143,6 @@ async fn a_user_round_trips_with_its_timestamp_and_a_hashed_password() {
     )
     .await;
     assert!(matches!(weak, Err(CreateUserError::WeakPassword(_))));
-    let (status, _) = json(app.get("/ready/").await).await;
+    let (status, _) = app.get("/ready/").await;
     assert_eq!(status, 200);
 }

@@ -7,22 +7,15 @@ use emporium::email::{self, PASSWORD_RESET};
 use emporium::jobs::job;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::helpers::{Spawn, TestApp, eventually, spawn};
+use crate::fixtures::app_with_mail;
+use crate::helpers::{TestApp, eventually};
 use crate::standins::SmtpServer;
 
-async fn app_with_mail(smtp: &SmtpServer, extra: &[(&'static str, &str)]) -> TestApp {
-    let mut settings = vec![
-        ("EMAIL_URL", smtp.url()),
-        ("EMAIL_FROM", "Emporium Shop <shop@shop.example>".to_owned()),
-        ("EMPORIUM_JOB_RETRY_BASE", "100ms".to_owned()),
-    ];
-    settings.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    spawn(Spawn {
-        settings,
-        ..Spawn::default()
-    })
-    .await
-}
+/// The settings of these tests' apps, after `EMAIL_URL`.
+const MAIL: [(&str, &str); 2] = [
+    ("EMAIL_FROM", "Emporium Shop <shop@shop.example>"),
+    ("EMPORIUM_JOB_RETRY_BASE", "100ms"),
+];
 
 async fn last_job(app: &TestApp) -> job::Model {
     job::Entity::find()
@@ -37,7 +30,7 @@ async fn last_job(app: &TestApp) -> job::Model {
 #[tokio::test]
 async fn a_queued_message_is_delivered_by_smtp_with_a_text_and_an_html_part() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(&smtp, &[]).await;
+    let app = app_with_mail(&smtp, &MAIL).await;
     let message = PASSWORD_RESET
         .render(
             "ada@customer.example",
@@ -99,7 +92,7 @@ async fn a_queued_message_is_delivered_by_smtp_with_a_text_and_an_html_part() {
 async fn a_refused_message_is_retried_until_the_server_takes_it() {
     let smtp = SmtpServer::start().await;
     smtp.refuse(true);
-    let app = app_with_mail(&smtp, &[]).await;
+    let app = app_with_mail(&smtp, &MAIL).await;
     let message = email::Email {
         to: "bob@customer.example".to_owned(),
         subject: "Hello".to_owned(),
@@ -134,7 +127,15 @@ async fn a_mail_server_that_is_down_never_loses_the_job() {
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(&smtp, &[("EMAIL_URL", &format!("smtp://127.0.0.1:{port}"))]).await;
+    let app = app_with_mail(
+        &smtp,
+        &[
+            MAIL[0],
+            MAIL[1],
+            ("EMAIL_URL", &format!("smtp://127.0.0.1:{port}")),
+        ],
+    )
+    .await;
     let message = email::Email {
         to: "carol@customer.example".to_owned(),
         subject: "Hello".to_owned(),

@@ -9,20 +9,8 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
+use crate::fixtures::category_of;
 use crate::helpers::{PASSWORD, TestApp, burst, count, spawn_app};
-
-async fn new_category(app: &TestApp, staff: &str, name: &str) -> i64 {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/categories/",
-            Some(staff),
-            Some(json!({"name": name})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().expect("id")
-}
 
 // 1. Pagination never fails.
 
@@ -57,9 +45,7 @@ async fn no_page_number_or_size_is_a_server_error_on_any_list() {
             "abc",
             "1.5",
         ] {
-            let (status, body) = app
-                .call(Method::GET, &format!("{path}{sep}page={page}"), token, None)
-                .await;
+            let (status, body) = app.get_as(&format!("{path}{sep}page={page}"), token).await;
             assert_eq!(
                 (status, body),
                 (404, json!({"detail": "Invalid page."})),
@@ -68,22 +54,15 @@ async fn no_page_number_or_size_is_a_server_error_on_any_list() {
         }
         for size in ["abc", "-5", "0", "1e3", "99999999999999999999", ""] {
             let (status, body) = app
-                .call(
-                    Method::GET,
-                    &format!("{path}{sep}page_size={size}"),
-                    token,
-                    None,
-                )
+                .get_as(&format!("{path}{sep}page_size={size}"), token)
                 .await;
             assert_eq!(status, 200, "{path} page_size={size}: {body}");
             assert!(body["results"].is_array());
         }
         let (status, _) = app
-            .call(
-                Method::GET,
+            .get_as(
                 &format!("{path}{sep}page=1&page_size=9223372036854775807"),
                 token,
-                None,
             )
             .await;
         assert_eq!(status, 200, "{path}: a huge page size is clamped");
@@ -98,9 +77,7 @@ async fn two_first_addresses_posted_at_once_leave_exactly_one_default() {
     for round in 0..4 {
         let token = app.customer_token().await;
         let answers = burst(6, |n| {
-            app.client
-                .post(app.url("/api/auth/addresses/"))
-                .bearer_auth(&token)
+            app.request(Method::POST, "/api/auth/addresses/", Some(&token))
                 .json(
                     &json!({"full_name": format!("Ada {round}-{n}"), "line1": "1 Main St",
                     "city": "Springfield", "postal_code": "12345", "country": "US"}),
@@ -108,9 +85,7 @@ async fn two_first_addresses_posted_at_once_leave_exactly_one_default() {
         })
         .await;
         assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
-        let (_, me) = app
-            .call(Method::GET, "/api/auth/me/", Some(&token), None)
-            .await;
+        let (_, me) = app.get_as("/api/auth/me/", Some(&token)).await;
         let user_id = me["id"].as_i64().expect("id");
         let defaults = address::Entity::find()
             .filter(address::Column::UserId.eq(user_id))
@@ -130,17 +105,10 @@ async fn two_new_defaults_at_once_leave_exactly_one() {
         json!({"full_name": name, "line1": "1 Main St", "city": "Springfield",
             "postal_code": "12345", "country": "US", "is_default": default})
     };
-    app.call(
-        Method::POST,
-        "/api/auth/addresses/",
-        Some(&token),
-        Some(body("first", false)),
-    )
-    .await;
+    app.post("/api/auth/addresses/", Some(&token), body("first", false))
+        .await;
     let answers = burst(6, |n| {
-        app.client
-            .post(app.url("/api/auth/addresses/"))
-            .bearer_auth(&token)
+        app.request(Method::POST, "/api/auth/addresses/", Some(&token))
             .json(&body(&format!("default {n}"), true))
     })
     .await;
@@ -178,17 +146,19 @@ async fn parallel_re_parentings_that_would_close_a_loop_never_store_one() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     for round in 0..6 {
-        let a = new_category(&app, &staff, &format!("A{round}")).await;
-        let b = new_category(&app, &staff, &format!("B{round}")).await;
-        let c = new_category(&app, &staff, &format!("C{round}")).await;
+        let a = category_of(&app, &staff, json!({"name": format!("A{round}")})).await;
+        let b = category_of(&app, &staff, json!({"name": format!("B{round}")})).await;
+        let c = category_of(&app, &staff, json!({"name": format!("C{round}")})).await;
         // A → B, B → C and C → A at once: any two are fine, all three make a loop.
         let moves = [(a, b), (b, c), (c, a)];
         let answers = burst(3, |n| {
             let (child, parent) = moves[n];
-            app.client
-                .patch(app.url(&format!("/api/categories/{child}/")))
-                .bearer_auth(&staff)
-                .json(&json!({"parent": parent}))
+            app.request(
+                Method::PATCH,
+                &format!("/api/categories/{child}/"),
+                Some(&staff),
+            )
+            .json(&json!({"parent": parent}))
         })
         .await;
         let ok = count(&answers, 200);
@@ -203,11 +173,9 @@ async fn parallel_re_parentings_that_would_close_a_loop_never_store_one() {
 async fn products_created_at_once_with_one_name_all_get_their_own_slug() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
-    let category = new_category(&app, &staff, "Shoes").await;
+    let category = category_of(&app, &staff, json!({"name": "Shoes"})).await;
     let answers = burst(8, |_| {
-        app.client
-            .post(app.url("/api/products/"))
-            .bearer_auth(&staff)
+        app.request(Method::POST, "/api/products/", Some(&staff))
             .json(&json!({"name": "Trail Runner", "price": "89.00", "stock": 3, "category": category}))
     })
     .await;
@@ -230,9 +198,7 @@ async fn categories_created_at_once_with_one_name_all_get_their_own_slug() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     let answers = burst(6, |_| {
-        app.client
-            .post(app.url("/api/categories/"))
-            .bearer_auth(&staff)
+        app.request(Method::POST, "/api/categories/", Some(&staff))
             .json(&json!({"name": "Outdoor"}))
     })
     .await;
@@ -245,11 +211,10 @@ async fn categories_created_at_once_with_one_name_all_get_their_own_slug() {
     slugs.dedup();
     assert_eq!(slugs.len(), 6);
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "Other", "slug": "outdoor"})),
+            json!({"name": "Other", "slug": "outdoor"}),
         )
         .await;
     assert_eq!(
@@ -266,8 +231,7 @@ async fn categories_created_at_once_with_one_name_all_get_their_own_slug() {
 async fn the_same_email_registered_at_once_makes_one_account() {
     let app = spawn_app().await;
     let answers = burst(6, |_| {
-        app.client
-            .post(app.url("/api/auth/register/"))
+        app.request(Method::POST, "/api/auth/register/", None)
             .json(&json!({"email": "twin@example.com", "password": PASSWORD}))
     })
     .await;
@@ -295,50 +259,40 @@ async fn the_same_email_registered_at_once_makes_one_account() {
 async fn a_description_of_20000_four_byte_characters_is_kept_intact() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
-    let category = new_category(&app, &staff, "Emoji").await;
+    let category = category_of(&app, &staff, json!({"name": "Emoji"})).await;
     let description = "😀".repeat(20_000);
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/products/",
             Some(&staff),
-            Some(
-                json!({"name": "Smile", "price": "1.00", "category": category,
+            json!({"name": "Smile", "price": "1.00", "category": category,
                 "description": description}),
-            ),
         )
         .await;
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_i64().expect("id");
     let (status, read) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/{id}/"),
-            Some(&staff),
-            None,
-        )
+        .get_as(&format!("/api/products/{id}/"), Some(&staff))
         .await;
     assert_eq!(status, 200);
     assert_eq!(read["description"].as_str(), Some(description.as_str()));
 
     let longer = "😀".repeat(20_001);
     let (status, body) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/products/{id}/"),
             Some(&staff),
-            Some(json!({"description": longer})),
+            json!({"description": longer}),
         )
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(body["description"].is_array());
 
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "Wide", "description": "𝄞".repeat(10_000)})),
+            json!({"name": "Wide", "description": "𝄞".repeat(10_000)}),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -354,24 +308,20 @@ async fn names_and_addresses_at_their_limit_in_four_byte_characters_are_kept() {
     let token = app.customer_token().await;
     let wide = |n: usize| "𝄞".repeat(n);
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/auth/addresses/",
             Some(&token),
-            Some(
-                json!({"full_name": wide(150), "line1": wide(255), "line2": wide(255),
+            json!({"full_name": wide(150), "line1": wide(255), "line2": wide(255),
                 "city": wide(100), "state": wide(100), "postal_code": "12345", "country": "US"}),
-            ),
         )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["line1"].as_str().map(|d| d.chars().count()), Some(255));
     let (status, body) = app
-        .call(
-            Method::PATCH,
+        .patch(
             "/api/auth/me/",
             Some(&token),
-            Some(json!({"first_name": wide(150), "last_name": wide(150)})),
+            json!({"first_name": wide(150), "last_name": wide(150)}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -438,36 +388,31 @@ async fn every_migration_can_run_again_after_failing_half_way() {
         forget_migration(db, name).await;
     }
     emporium::db::migrate(db).await.expect("runs again");
-    assert_eq!(app.get("/api/products/").await.status(), 200);
+    assert_eq!(app.get("/api/products/").await.0, 200);
     let staff = app.staff_token().await;
-    let category = crate::catalog::new_category(&app, &staff, "Boots", None).await;
+    let category = crate::fixtures::new_category(&app, &staff, "Boots", None).await;
     let (status, product) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/products/",
             Some(&staff),
-            Some(json!({"name": "Boot", "price": "1.00", "category": category, "stock": 2})),
+            json!({"name": "Boot", "price": "1.00", "category": category, "stock": 2}),
         )
         .await;
     assert_eq!(status, 201, "{product}");
     let (status, _) = app
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/products/{}/stock/", product["id"]),
             Some(&staff),
-            Some(json!({"delta": 1})),
+            json!({"delta": 1}),
         )
         .await;
     assert_eq!(status, 200, "the movements table is back");
     let (status, _) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/auth/addresses/",
             Some(&app.customer_token().await),
-            Some(
-                json!({"full_name": "Ada", "line1": "1 Main St", "city": "Springfield",
+            json!({"full_name": "Ada", "line1": "1 Main St", "city": "Springfield",
                 "postal_code": "12345", "country": "US"}),
-            ),
         )
         .await;
     assert_eq!(status, 201, "the lock table is back");
@@ -478,11 +423,10 @@ async fn a_null_character_in_text_is_a_400_on_every_engine() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "Nul\u{0}Name"})),
+            json!({"name": "Nul\u{0}Name"}),
         )
         .await;
     assert_eq!(
@@ -492,17 +436,14 @@ async fn a_null_character_in_text_is_a_400_on_every_engine() {
             json!({"name": ["Null characters and control characters are not allowed."]})
         )
     );
-    let (status, body) = app
-        .call(Method::GET, "/api/products/?search=a%00b", None, None)
-        .await;
+    let (status, body) = app.get("/api/products/?search=a%00b").await;
     assert_eq!(status, 400, "{body}");
     assert!(body["search"].is_array());
     let (status, _) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/categories/",
             Some(&staff),
-            Some(json!({"name": "Two\nLines\tand a tab", "description": "line one\r\nline two"})),
+            json!({"name": "Two\nLines\tand a tab", "description": "line one\r\nline two"}),
         )
         .await;
     assert_eq!(status, 201, "tabs and line breaks are text");

@@ -12,6 +12,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
+use crate::fixtures::{app_with_mail, login, refresh, reset_code_in, signed_up};
 use crate::helpers::{
     PASSWORD, Spawn, TestApp, burst, count, eventually, json, shared_redis, spawn, spawn_app,
 };
@@ -27,52 +28,11 @@ fn with(settings: &[(&'static str, &str)]) -> Spawn {
     }
 }
 
-async fn register(app: &TestApp, email: &str) -> u16 {
-    let body = json!({"email": email, "password": PASSWORD});
-    app.call(Method::POST, "/api/auth/register/", None, Some(body))
-        .await
-        .0
-}
-
-async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
-    let body = json!({"email": email, "password": password});
-    app.call(Method::POST, "/api/auth/login/", None, Some(body))
-        .await
-}
-
-/// Registers and logs in; returns (access, refresh).
-async fn signed_up(app: &TestApp, email: &str) -> (String, String) {
-    assert_eq!(register(app, email).await, 201);
-    let (status, body) = login(app, email, PASSWORD).await;
-    assert_eq!(status, 200, "{body}");
-    let field = |name: &str| body[name].as_str().expect("token").to_owned();
-    (field("access"), field("refresh"))
-}
-
-async fn refresh(app: &TestApp, token: &str) -> (u16, Value) {
-    app.call(
-        Method::POST,
-        "/api/auth/refresh/",
-        None,
-        Some(json!({"refresh": token})),
-    )
-    .await
-}
-
 // 1. Reset codes are secret.
-
-async fn app_with_mail(smtp: &SmtpServer) -> TestApp {
-    spawn(with(&[("EMAIL_URL", &smtp.url())])).await
-}
 
 async fn request_reset(app: &TestApp, email: &str) {
     let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/auth/password/reset/",
-            None,
-            Some(json!({"email": email})),
-        )
+        .post("/api/auth/password/reset/", None, json!({"email": email}))
         .await;
     assert_eq!(status, 204);
 }
@@ -86,21 +46,14 @@ async fn nth_code(smtp: &SmtpServer, n: usize) -> String {
         .await,
         "mail {n} never came"
     );
-    let mail = &smtp.messages()[n - 1];
-    let text = mail.part("text/plain").expect("text part");
-    text.lines()
-        .map(str::trim)
-        .find(|line| line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()))
-        .unwrap_or_else(|| panic!("no code in {text}"))
-        .to_owned()
+    reset_code_in(&smtp.messages()[n - 1])
 }
 
 async fn confirm_reset(app: &TestApp, code: &str, password: &str) -> (u16, Value) {
-    app.call(
-        Method::POST,
+    app.post(
         "/api/auth/password/reset/confirm/",
         None,
-        Some(json!({"token": code, "new_password": password})),
+        json!({"token": code, "new_password": password}),
     )
     .await
 }
@@ -108,19 +61,14 @@ async fn confirm_reset(app: &TestApp, code: &str, password: &str) -> (u16, Value
 #[tokio::test]
 async fn a_reset_code_is_in_no_table_no_job_and_no_staff_answer() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(&smtp).await;
+    let app = app_with_mail(&smtp, &[]).await;
     signed_up(&app, "ada@example.com").await;
     let staff = app.staff_token().await;
     request_reset(&app, "ada@example.com").await;
     let code = nth_code(&smtp, 1).await;
 
     let (status, jobs) = app
-        .call(
-            Method::GET,
-            "/api/admin/jobs/?page_size=100",
-            Some(&staff),
-            None,
-        )
+        .get_as("/api/admin/jobs/?page_size=100", Some(&staff))
         .await;
     assert_eq!(status, 200);
     assert!(jobs["count"].as_u64().expect("count") >= 1);
@@ -150,17 +98,16 @@ async fn a_reset_code_is_in_no_table_no_job_and_no_staff_answer() {
 #[tokio::test]
 async fn reset_codes_die_with_a_password_change_or_another_completed_reset() {
     let smtp = SmtpServer::start().await;
-    let app = app_with_mail(&smtp).await;
+    let app = app_with_mail(&smtp, &[]).await;
     let (access, _) = signed_up(&app, "ada@example.com").await;
 
     request_reset(&app, "ada@example.com").await;
     let before_change = nth_code(&smtp, 1).await;
     let (status, _) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/auth/password/change/",
             Some(&access),
-            Some(json!({"old_password": PASSWORD, "new_password": "Tr1cky-Quokka-Harbour"})),
+            json!({"old_password": PASSWORD, "new_password": "Tr1cky-Quokka-Harbour"}),
         )
         .await;
     assert_eq!(status, 204);
@@ -199,8 +146,7 @@ async fn a_login_burst_on_one_account_checks_no_more_passwords_than_the_limit() 
     let app = spawn(with(&[("EMPORIUM_LOGIN_MAX_FAILURES", "5")])).await;
     signed_up(&app, "ada@example.com").await;
     let answers = burst(64, |_| {
-        app.client
-            .post(app.url("/api/auth/login/"))
+        app.request(Method::POST, "/api/auth/login/", None)
             .json(&json!({"email": "ada@example.com", "password": "wrong horse battery"}))
     })
     .await;
@@ -219,8 +165,7 @@ async fn a_login_burst_on_one_account_checks_no_more_passwords_than_the_limit() 
 async fn a_login_burst_from_one_client_over_many_accounts_is_bounded_per_client() {
     let app = spawn(with(&[("EMPORIUM_LOGIN_MAX_FAILURES", "2")])).await;
     let answers = burst(40, |n| {
-        app.client
-            .post(app.url("/api/auth/login/"))
+        app.request(Method::POST, "/api/auth/login/", None)
             .json(&json!({"email": format!("user{n}@example.com"), "password": "whatever-it-is"}))
     })
     .await;
@@ -251,8 +196,7 @@ async fn ipv6_clients_are_counted_per_64() {
     ]))
     .await;
     let from = |ip: &str, n: usize| {
-        app.client
-            .post(app.url("/api/auth/login/"))
+        app.request(Method::POST, "/api/auth/login/", None)
             .header("x-forwarded-for", ip)
             .json(&json!({"email": format!("v6-{n}@example.com"), "password": "nope-nope-nope"}))
     };
@@ -288,8 +232,7 @@ async fn ipv6_clients_are_counted_per_64() {
 async fn a_reset_request_burst_sends_no_more_mails_than_the_limit() {
     let app = spawn_app().await;
     let answers = burst(30, |_| {
-        app.client
-            .post(app.url("/api/auth/password/reset/"))
+        app.request(Method::POST, "/api/auth/password/reset/", None)
             .json(&json!({"email": "ada@example.com"}))
     })
     .await;
@@ -314,8 +257,7 @@ async fn a_registration_flood_gets_503_beyond_the_hashing_slots_and_stores_only_
     ]))
     .await;
     let answers = burst(24, |n| {
-        app.client
-            .post(app.url("/api/auth/register/"))
+        app.request(Method::POST, "/api/auth/register/", None)
             .json(&json!({"email": format!("flood{n}@example.com"), "password": PASSWORD}))
     })
     .await;
@@ -335,15 +277,14 @@ async fn a_registration_flood_gets_503_beyond_the_hashing_slots_and_stores_only_
         .await
         .expect("count");
     assert_eq!(stored, u64::try_from(created).expect("small"));
-    assert_eq!(app.get("/health/").await.status(), 200);
+    assert_eq!(app.get("/health/").await.0, 200);
 }
 
 #[tokio::test]
 async fn registration_is_throttled_per_client_address_even_in_parallel() {
     let app = spawn(with(&[("EMPORIUM_THROTTLE_REGISTER", "3/hour")])).await;
     let answers = burst(12, |n| {
-        app.client
-            .post(app.url("/api/auth/register/"))
+        app.request(Method::POST, "/api/auth/register/", None)
             .json(&json!({"email": format!("r{n}@example.com"), "password": PASSWORD}))
     })
     .await;
@@ -358,8 +299,7 @@ async fn parallel_refreshes_of_one_token_all_get_a_usable_pair_of_the_family() {
     let app = spawn_app().await;
     let (_, token) = signed_up(&app, "ada@example.com").await;
     let answers = burst(8, |_| {
-        app.client
-            .post(app.url("/api/auth/refresh/"))
+        app.request(Method::POST, "/api/auth/refresh/", None)
             .json(&json!({"refresh": token}))
     })
     .await;
@@ -374,9 +314,7 @@ async fn parallel_refreshes_of_one_token_all_get_a_usable_pair_of_the_family() {
     );
     for answer in &answers {
         let access = answer.body["access"].as_str().expect("access");
-        let (status, _) = app
-            .call(Method::GET, "/api/auth/me/", Some(access), None)
-            .await;
+        let (status, _) = app.get_as("/api/auth/me/", Some(access)).await;
         assert_eq!(status, 200);
     }
     let (status, next) = refresh(&app, refreshed[0]).await;
@@ -410,12 +348,7 @@ async fn a_retry_after_logout_is_refused() {
     let (_, second) = refresh(&app, &first).await;
     let second = second["refresh"].as_str().expect("refresh").to_owned();
     let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/auth/logout/",
-            None,
-            Some(json!({"refresh": second})),
-        )
+        .post("/api/auth/logout/", None, json!({"refresh": second}))
         .await;
     assert_eq!(status, 205);
     assert_eq!(refresh(&app, &first).await.0, 401);
@@ -427,9 +360,9 @@ async fn a_retry_after_logout_is_refused() {
 async fn anonymous_requests_over_the_rate_get_429_in_drf_form() {
     let app = spawn(with(&[("EMPORIUM_THROTTLE_ANON", "5/min")])).await;
     for _ in 0..5 {
-        assert_eq!(app.get("/api/categories/").await.status(), 200);
+        assert_eq!(app.get("/api/categories/").await.0, 200);
     }
-    let response = app.get("/api/products/").await;
+    let response = app.get_response("/api/products/").await;
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
         .expect("ascii")
@@ -446,7 +379,7 @@ async fn anonymous_requests_over_the_rate_get_429_in_drf_form() {
     for path in ["/health/", "/ready/", "/metrics"] {
         for _ in 0..10 {
             assert_eq!(
-                app.get(path).await.status(),
+                app.get_response(path).await.status(),
                 200,
                 "{path} is never throttled"
             );
@@ -454,7 +387,7 @@ async fn anonymous_requests_over_the_rate_get_429_in_drf_form() {
     }
     for _ in 0..3 {
         let status = app
-            .post_raw("/api/payments/webhook/", "application/json", b"{}".to_vec())
+            .post_bytes_response("/api/payments/webhook/", "application/json", b"{}".to_vec())
             .await
             .status();
         assert_ne!(status, 429, "webhooks are never throttled");
@@ -464,7 +397,7 @@ async fn anonymous_requests_over_the_rate_get_429_in_drf_form() {
 #[tokio::test]
 async fn a_parallel_burst_gets_exactly_the_rate() {
     let app = spawn(with(&[("EMPORIUM_THROTTLE_ANON", "10/min")])).await;
-    let answers = burst(30, |_| app.client.get(app.url("/api/categories/"))).await;
+    let answers = burst(30, |_| app.request(Method::GET, "/api/categories/", None)).await;
     assert_eq!(count(&answers, 200), 10, "{answers:?}");
     assert_eq!(count(&answers, 429), 20);
 }
@@ -479,28 +412,12 @@ async fn each_user_has_a_rate_of_their_own() {
     let (ada, _) = signed_up(&app, "ada@example.com").await;
     let (bob, _) = signed_up(&app, "bob@example.com").await;
     for _ in 0..3 {
-        assert_eq!(
-            app.call(Method::GET, "/api/auth/me/", Some(&ada), None)
-                .await
-                .0,
-            200
-        );
+        assert_eq!(app.get_as("/api/auth/me/", Some(&ada)).await.0, 200);
     }
-    let (status, body) = app
-        .call(Method::GET, "/api/auth/me/", Some(&ada), None)
-        .await;
+    let (status, body) = app.get_as("/api/auth/me/", Some(&ada)).await;
     assert_eq!(status, 429, "{body}");
-    assert_eq!(
-        app.call(Method::GET, "/api/auth/me/", Some(&bob), None)
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        app.get("/api/categories/").await.status(),
-        200,
-        "anonymous is off"
-    );
+    assert_eq!(app.get_as("/api/auth/me/", Some(&bob)).await.0, 200);
+    assert_eq!(app.get("/api/categories/").await.0, 200, "anonymous is off");
 }
 
 #[tokio::test]
@@ -516,8 +433,8 @@ async fn rate_limits_are_shared_between_nodes_through_redis() {
     };
     let a = spawn(node()).await;
     let b = spawn(node()).await;
-    let answers_a = burst(9, |_| a.client.get(a.url("/api/categories/"))).await;
-    let answers_b = burst(9, |_| b.client.get(b.url("/api/categories/"))).await;
+    let answers_a = burst(9, |_| a.request(Method::GET, "/api/categories/", None)).await;
+    let answers_b = burst(9, |_| b.request(Method::GET, "/api/categories/", None)).await;
     assert_eq!(
         count(&answers_a, 200) + count(&answers_b, 200),
         6,
@@ -538,8 +455,7 @@ async fn a_login_burst_through_redis_checks_no_more_passwords_than_the_limit() {
     signed_up(&a, "ada@example.com").await;
     let answers = burst(64, |n| {
         let node = if n % 2 == 0 { &a } else { &b };
-        node.client
-            .post(node.url("/api/auth/login/"))
+        node.request(Method::POST, "/api/auth/login/", None)
             .json(&json!({"email": "ada@example.com", "password": "wrong horse battery"}))
     })
     .await;
@@ -558,7 +474,7 @@ async fn every_response_carries_the_security_headers() {
         "/api/nowhere/",
         "/media/none.png",
     ] {
-        let response = app.get(path).await;
+        let response = app.get_response(path).await;
         let headers = response.headers();
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
@@ -568,11 +484,11 @@ async fn every_response_carries_the_security_headers() {
             "no HSTS over http"
         );
     }
-    let anonymous = app.get("/api/products/").await;
+    let anonymous = app.get_response("/api/products/").await;
     assert!(!anonymous.headers().contains_key("cache-control"));
 
     let login = app
-        .post_json(
+        .post_json_response(
             "/api/auth/login/",
             &json!({"email": "nobody@example.com", "password": "x-x-x-x-x"}),
         )
@@ -581,9 +497,7 @@ async fn every_response_carries_the_security_headers() {
     let (access, _) = signed_up(&app, "ada@example.com").await;
     for path in ["/api/auth/me/", "/api/auth/addresses/", "/api/products/"] {
         let response = app
-            .client
-            .get(app.url(path))
-            .bearer_auth(&access)
+            .request(Method::GET, path, Some(&access))
             .send()
             .await
             .expect("sent");
@@ -595,7 +509,7 @@ async fn every_response_carries_the_security_headers() {
 #[tokio::test]
 async fn an_https_public_url_adds_hsts() {
     let app = spawn(with(&[("EMPORIUM_PUBLIC_URL", "https://shop.example")])).await;
-    let response = app.get("/health/").await;
+    let response = app.get_response("/health/").await;
     assert!(
         response.headers()["strict-transport-security"]
             .to_str()
@@ -612,14 +526,18 @@ async fn an_invented_method_is_not_a_metric_label() {
     for method in ["FROBNICATE", "X-7f3a", "PURGE"] {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let response = app
-            .client
-            .request(method, app.url("/api/products/"))
+            .request(method, "/api/products/", None)
             .send()
             .await
             .expect("sent");
         assert_eq!(response.status(), 405);
     }
-    let metrics = app.get("/metrics").await.text().await.expect("text");
+    let metrics = app
+        .get_response("/metrics")
+        .await
+        .text()
+        .await
+        .expect("text");
     for invented in ["FROBNICATE", "X-7f3a", "PURGE"] {
         assert!(!metrics.contains(invented), "{invented} became a label");
     }
@@ -740,9 +658,7 @@ async fn wrong_old_passwords_are_limited_like_failed_logins() {
     let app = spawn(with(&[("EMPORIUM_LOGIN_MAX_FAILURES", "2")])).await;
     let (access, _) = signed_up(&app, "ada@example.com").await;
     let answers = burst(10, |n| {
-        app.client
-            .post(app.url("/api/auth/password/change/"))
-            .bearer_auth(&access)
+        app.request(Method::POST, "/api/auth/password/change/", Some(&access))
             .json(&json!({"old_password": format!("guess number {n}"),
                 "new_password": "Tr1cky-Quokka-Harbour"}))
     })
@@ -765,7 +681,7 @@ async fn a_password_longer_than_the_limit_is_refused_before_any_hashing() {
             json!({"email": "ada@example.com", "password": long}),
         ),
     ] {
-        let (status, body) = app.call(Method::POST, path, None, Some(body)).await;
+        let (status, body) = app.post(path, None, body).await;
         assert_eq!(
             (status, body),
             (
@@ -831,11 +747,10 @@ async fn no_refresh_token_outlives_a_password_change_made_while_refreshing() {
         });
         tokio::time::sleep(Duration::from_millis(5)).await;
         let (status, _) = app
-            .call(
-                Method::POST,
+            .post(
                 "/api/auth/password/change/",
                 Some(&access),
-                Some(json!({"old_password": PASSWORD, "new_password": "Tr1cky-Quokka-Harbour"})),
+                json!({"old_password": PASSWORD, "new_password": "Tr1cky-Quokka-Harbour"}),
             )
             .await;
         assert_eq!(status, 204);
@@ -863,11 +778,7 @@ async fn no_refresh_token_outlives_a_password_change_made_while_refreshing() {
 #[tokio::test]
 async fn a_reset_job_run_again_after_its_code_was_used_and_purged_mails_nothing() {
     let smtp = SmtpServer::start().await;
-    let app = spawn(Spawn {
-        settings: vec![("EMAIL_URL", smtp.url())],
-        ..Spawn::default()
-    })
-    .await;
+    let app = app_with_mail(&smtp, &[]).await;
     signed_up(&app, "ada@example.com").await;
     request_reset(&app, "ada@example.com").await;
     let code = nth_code(&smtp, 1).await;

@@ -10,30 +10,14 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::catalog::{new_category, new_product};
+use crate::fixtures::{new_category, new_product, product};
 use crate::helpers::{
     Spawn, TestApp, TestDatabase, burst, count, service, shared_redis, spawn, spawn_app,
 };
 
-async fn product_with_stock(app: &TestApp, staff: &str, name: &str, stock: i64) -> i64 {
-    let category = new_category(app, staff, &format!("{name} shelf"), None).await;
-    let body = new_product(
-        app,
-        staff,
-        json!({"name": name, "price": "5.00", "category": category, "stock": stock}),
-    )
-    .await;
-    body["id"].as_i64().expect("id")
-}
-
 async fn stock_of(app: &TestApp, staff: &str, id: i64) -> i64 {
     let (status, body) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/{id}/"),
-            Some(staff),
-            None,
-        )
+        .get_as(&format!("/api/products/{id}/"), Some(staff))
         .await;
     assert_eq!(status, 200, "{body}");
     body["stock"].as_i64().expect("stock")
@@ -48,20 +32,15 @@ async fn movements(app: &TestApp, id: i64) -> Vec<stock_movement::Model> {
 }
 
 async fn adjust(app: &TestApp, staff: &str, id: i64, body: Value) -> (u16, Value) {
-    app.call(
-        Method::POST,
-        &format!("/api/products/{id}/stock/"),
-        Some(staff),
-        Some(body),
-    )
-    .await
+    app.post(&format!("/api/products/{id}/stock/"), Some(staff), body)
+        .await
 }
 
 #[tokio::test]
 async fn staff_adjust_stock_by_delta_or_by_an_expected_value_and_see_every_movement() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
-    let id = product_with_stock(&app, &staff, "Boot", 5).await;
+    let id = product(&app, &staff, "Boot", "5.00", 5).await;
 
     let (status, body) = adjust(&app, &staff, id, json!({"delta": 3, "reason": "delivery"})).await;
     assert_eq!((status, body["stock"].as_i64()), (200, Some(8)), "{body}");
@@ -80,21 +59,18 @@ async fn staff_adjust_stock_by_delta_or_by_an_expected_value_and_see_every_movem
     assert_eq!((status, body["stock"].as_i64()), (200, Some(2)), "{body}");
     // A PATCH of stock is an absolute set, still recorded.
     let (status, _) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &format!("/api/products/{id}/"),
             Some(&staff),
-            Some(json!({"stock": 4})),
+            json!({"stock": 4}),
         )
         .await;
     assert_eq!(status, 200);
 
     let (status, page) = app
-        .call(
-            Method::GET,
+        .get_as(
             &format!("/api/products/{id}/stock/movements/"),
             Some(&staff),
-            None,
         )
         .await;
     assert_eq!(status, 200, "{page}");
@@ -133,7 +109,7 @@ async fn staff_adjust_stock_by_delta_or_by_an_expected_value_and_see_every_movem
 async fn bad_adjustments_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
-    let id = product_with_stock(&app, &staff, "Boot", 5).await;
+    let id = product(&app, &staff, "Boot", "5.00", 5).await;
     for (body, field) in [
         (json!({}), "non_field_errors"),
         (
@@ -156,23 +132,16 @@ async fn bad_adjustments_are_refused_and_change_nothing() {
     let (status, _) = adjust(&app, &customer, id, json!({"delta": 1})).await;
     assert_eq!(status, 403);
     let (status, _) = app
-        .call(
-            Method::GET,
+        .get_as(
             &format!("/api/products/{id}/stock/movements/"),
             Some(&customer),
-            None,
         )
         .await;
     assert_eq!(status, 403);
     let (status, _) = adjust(&app, &staff, 999_999, json!({"delta": 1})).await;
     assert_eq!(status, 404);
     let (status, _) = app
-        .call(
-            Method::GET,
-            "/api/products/999999/stock/movements/",
-            Some(&staff),
-            None,
-        )
+        .get_as("/api/products/999999/stock/movements/", Some(&staff))
         .await;
     assert_eq!(status, 404);
     assert_eq!(stock_of(&app, &staff, id).await, 5);
@@ -183,7 +152,7 @@ async fn bad_adjustments_are_refused_and_change_nothing() {
 async fn thirty_parallel_takes_of_ten_units_sell_exactly_ten_and_the_movements_add_up() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
-    let id = product_with_stock(&app, &staff, "Boot", 10).await;
+    let id = product(&app, &staff, "Boot", "5.00", 10).await;
     let url = app.url(&format!("/api/products/{id}/stock/"));
     let answers = burst(30, |_| {
         app.client
@@ -208,7 +177,7 @@ async fn thirty_parallel_takes_of_ten_units_sell_exactly_ten_and_the_movements_a
 async fn a_retried_adjustment_with_the_same_idempotency_key_is_applied_once() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
-    let id = product_with_stock(&app, &staff, "Boot", 1).await;
+    let id = product(&app, &staff, "Boot", "5.00", 1).await;
     let url = app.url(&format!("/api/products/{id}/stock/"));
     let answers = burst(8, |_| {
         app.client
@@ -261,8 +230,8 @@ async fn stock_changes_of_two_products_never_wait_on_each_other() {
     service("EMPORIUM_TEST_DATABASE");
     let app = spawn_app().await;
     let staff = app.staff_token().await;
-    let a = product_with_stock(&app, &staff, "Boot", 5).await;
-    let b = product_with_stock(&app, &staff, "Sock", 5).await;
+    let a = product(&app, &staff, "Boot", "5.00", 5).await;
+    let b = product(&app, &staff, "Sock", "5.00", 5).await;
     let db = &app.state.db;
     let cause = Cause {
         reason: "order".to_owned(),
@@ -312,7 +281,11 @@ async fn stock_changes_of_two_products_never_wait_on_each_other() {
 
 /// GET `path` anonymously: the `x-cache` header and the body.
 pub(crate) async fn read(app: &TestApp, path: &str) -> (String, Value) {
-    let response = app.client.get(app.url(path)).send().await.expect("sent");
+    let response = app
+        .request(Method::GET, path, None)
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(response.status(), 200, "{path}");
     let cache = response.headers()["x-cache"]
         .to_str()
@@ -415,12 +388,7 @@ async fn assert_never_stale_when_finish_steps_fail(
     // request was cancelled right after its commit).
     writer.state.cache.fail_finish_steps(true);
     let (status, _) = writer
-        .call(
-            Method::PATCH,
-            &detail,
-            Some(&staff),
-            Some(json!({"price": "7.25"})),
-        )
+        .patch(&detail, Some(&staff), json!({"price": "7.25"}))
         .await;
     assert_eq!(status, 200);
     let (status, _) = adjust(writer, &staff, boot, json!({"delta": -1})).await;
@@ -503,8 +471,7 @@ async fn cache_keys_come_from_the_parsed_request_and_ignore_the_host() {
         assert_eq!((cache.as_str(), &again), ("hit", &body), "{same}");
     }
     let other_host = app
-        .client
-        .get(app.url(first))
+        .request(Method::GET, first, None)
         .header("Host", "evil.example")
         .send()
         .await

@@ -1,6 +1,7 @@
 //! The one integration-test binary: black-box tests that start the real application on a random
 //! port and talk HTTP to it, as the app does.
 
+mod fixtures;
 mod helpers;
 mod probes;
 mod razorpay;

@@ -117,7 +117,7 @@ async fn the_s3_backend_stores_serves_and_deletes_objects() {
     assert_eq!(direct.bytes().await.expect("body").as_ref(), PNG);
 
     // The application serves it too, from the bucket.
-    let proxied = app.get(&format!("/media/{key}")).await;
+    let proxied = app.get_response(&format!("/media/{key}")).await;
     assert_eq!(proxied.status(), 200);
     assert_eq!(proxied.headers()["content-type"], "image/png");
     assert_eq!(proxied.bytes().await.expect("body").as_ref(), PNG);

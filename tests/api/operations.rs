@@ -6,22 +6,21 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Engine, FlakyProxy, Spawn, TestDatabase, engine, eventually, json, server_addr, spawn,
-    spawn_app, via,
+    Engine, FlakyProxy, Spawn, TestDatabase, engine, eventually, server_addr, spawn, spawn_app, via,
 };
 use crate::probes;
 
 #[tokio::test]
 async fn health_answers_ok() {
     let app = spawn_app().await;
-    let (status, body) = json(app.get("/health/").await).await;
+    let (status, body) = app.get("/health/").await;
     assert_eq!((status, body), (200, json!({"status": "ok"})));
 }
 
 #[tokio::test]
 async fn ready_answers_ok_while_the_database_answers() {
     let app = spawn_app().await;
-    let (status, body) = json(app.get("/ready/").await).await;
+    let (status, body) = app.get("/ready/").await;
     assert_eq!(status, 200);
     assert_eq!(body, json!({"status": "ok", "checks": {"database": "ok"}}));
 }
@@ -60,12 +59,12 @@ async fn ready_is_503_while_no_database_connection_can_be_had_and_recovers() {
                 .expect("acquire"),
         ),
     };
-    let (status, body) = json(app.get("/ready/").await).await;
+    let (status, body) = app.get("/ready/").await;
     assert_eq!(status, 503);
     assert_eq!(body["checks"], json!({"database": "unavailable"}));
     assert!(body["detail"].is_string());
     drop(held);
-    let (status, _) = json(app.get("/ready/").await).await;
+    let (status, _) = app.get("/ready/").await;
     assert_eq!(status, 200);
 }
 
@@ -95,23 +94,23 @@ async fn ready_follows_a_network_database_outage_without_a_restart() {
         ..Spawn::default()
     })
     .await;
-    assert_eq!(app.get("/ready/").await.status(), 200);
+    assert_eq!(app.get("/ready/").await.0, 200);
 
     proxy.down();
     let went_down = eventually(Duration::from_secs(20), || async {
-        app.get("/ready/").await.status() == 503
+        app.get("/ready/").await.0 == 503
     })
     .await;
     assert!(went_down, "readiness never reported the outage");
     assert_eq!(
-        app.get("/health/").await.status(),
+        app.get("/health/").await.0,
         200,
         "liveness must not depend on the database"
     );
 
     proxy.up();
     let came_back = eventually(Duration::from_secs(30), || async {
-        app.get("/ready/").await.status() == 200
+        app.get("/ready/").await.0 == 200
     })
     .await;
     assert!(came_back, "readiness did not recover");
@@ -124,10 +123,10 @@ async fn metrics_count_requests_by_route_template_method_and_status() {
         ..Spawn::default()
     })
     .await;
-    app.get("/api/_probe/numbers/?count=3").await;
-    app.get("/api/_probe/numbers?count=3&page=9").await;
-    app.get("/this/path/is/not/routed/12345").await;
-    let response = app.get("/metrics").await;
+    app.get_response("/api/_probe/numbers/?count=3").await;
+    app.get_response("/api/_probe/numbers?count=3&page=9").await;
+    app.get_response("/this/path/is/not/routed/12345").await;
+    let response = app.get_response("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -158,7 +157,7 @@ async fn metrics_count_requests_by_route_template_method_and_status() {
 #[tokio::test]
 async fn the_copy_of_the_openapi_document_in_docs_is_current() {
     let app = spawn_app().await;
-    let (status, served) = json(app.get("/api/schema/").await).await;
+    let (status, served) = app.get("/api/schema/").await;
     assert_eq!(status, 200);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
     let copy: serde_json::Value =
@@ -184,7 +183,7 @@ async fn the_served_document_gives_prices_the_shops_minor_digits() {
         })
         .await;
         for path in ["/api/schema/", "/api/schema"] {
-            let (status, doc) = json(app.get(path).await).await;
+            let (status, doc) = app.get(path).await;
             assert_eq!(status, 200);
             for schema in ["ProductRequest", "ProductChanges"] {
                 assert_eq!(
@@ -199,14 +198,14 @@ async fn the_served_document_gives_prices_the_shops_minor_digits() {
 #[tokio::test]
 async fn the_openapi_document_describes_the_served_routes() {
     let app = spawn_app().await;
-    let (status, doc) = json(app.get("/api/schema/").await).await;
+    let (status, doc) = app.get("/api/schema/").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
     let paths = doc["paths"].as_object().expect("paths");
     assert!(paths.contains_key("/health/") && paths.contains_key("/ready/"));
     for (path, item) in paths {
         if item.get("get").is_some() && !path.contains('{') {
-            let response = app.get(path).await;
+            let response = app.get_response(path).await;
             assert_ne!(
                 response.status(),
                 404,
@@ -229,11 +228,11 @@ async fn the_openapi_document_describes_the_served_routes() {
 #[tokio::test]
 async fn the_docs_page_is_served_from_the_binary_without_outside_addresses() {
     let app = spawn_app().await;
-    let page = app.get("/api/docs/").await;
+    let page = app.get_response("/api/docs/").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
     assert!(html.contains("swagger-ui"));
-    let initializer = app.get("/api/docs/swagger-initializer.js").await;
+    let initializer = app.get_response("/api/docs/swagger-initializer.js").await;
     assert_eq!(initializer.status(), 200);
     let script = initializer.text().await.expect("js");
     assert!(script.contains("/api/schema/"), "{script}");
@@ -250,7 +249,7 @@ async fn the_docs_page_is_served_from_the_binary_without_outside_addresses() {
         );
     }
     for asset in ["swagger-ui.css", "swagger-ui-bundle.js"] {
-        let response = app.get(&format!("/api/docs/{asset}")).await;
+        let response = app.get_response(&format!("/api/docs/{asset}")).await;
         assert_eq!(response.status(), 200, "{asset}");
     }
 }
@@ -329,7 +328,12 @@ async fn metrics_show_the_job_queue_and_job_outcomes() {
     })
     .await;
     assert!(done);
-    let text = app.get("/metrics").await.text().await.expect("body");
+    let text = app
+        .get_response("/metrics")
+        .await
+        .text()
+        .await
+        .expect("body");
     assert!(
         text.contains(r#"jobs_total{kind="email.send",outcome="done"}"#),
         "{text}"
@@ -347,9 +351,14 @@ async fn metrics_show_the_job_queue_and_job_outcomes() {
 async fn metrics_count_cached_catalog_reads_by_result() {
     let app = spawn_app().await;
     for _ in 0..2 {
-        assert_eq!(app.get("/api/products/").await.status(), 200);
+        assert_eq!(app.get("/api/products/").await.0, 200);
     }
-    let text = app.get("/metrics").await.text().await.expect("body");
+    let text = app
+        .get_response("/metrics")
+        .await
+        .text()
+        .await
+        .expect("body");
     for result in ["hit", "miss"] {
         let line = format!("cache_lookups_total{{result=\"{result}\"}}");
         assert!(text.contains(&line), "{line} in {text}");

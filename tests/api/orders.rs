@@ -14,43 +14,13 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::cart::{add, cart, product};
+use crate::fixtures::{
+    Basket, add_to_cart, address, cart, new_address, order_of, place_order, product, set_status,
+    stock,
+};
 use crate::helpers::{
     Answer, Spawn, TestApp, TestDatabase, burst, count, eventually, spawn, spawn_app,
 };
-
-const ADDRESS: &str = r#"{"full_name": "Ada Lovelace", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}"#;
-
-fn address() -> Value {
-    serde_json::from_str(ADDRESS).expect("address")
-}
-
-async fn new_address(app: &TestApp, token: &str) -> i64 {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/auth/addresses/",
-            Some(token),
-            Some(address()),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().expect("id")
-}
-
-async fn place(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    app.call(Method::POST, "/api/orders/create/", Some(token), Some(body))
-        .await
-}
-
-async fn stock(app: &TestApp, id: i64) -> i64 {
-    emporium::catalog::product::Entity::find_by_id(id)
-        .one(&app.state.db)
-        .await
-        .expect("query")
-        .expect("product")
-        .stock
-}
 
 async fn orders_in_db(app: &TestApp) -> Vec<order::Model> {
     order::Entity::find()
@@ -82,27 +52,21 @@ async fn checkout_turns_the_cart_into_an_order_with_copies_of_prices_and_address
     let token = app.customer_token().await;
     let boot = product(&app, &staff, "Boot", "51.44", 10).await;
     let sock = product(&app, &staff, "Sock", "2.00", 10).await;
-    app.call(
-        Method::POST,
+    app.post(
         "/api/coupons/",
         Some(&staff),
-        Some(json!({"code": "TEN", "kind": "percent", "value": "10"})),
+        json!({"code": "TEN", "kind": "percent", "value": "10"}),
     )
     .await;
     let address_id = new_address(&app, &token).await;
-    add(&app, &token, json!({"product_id": boot})).await;
-    add(&app, &token, json!({"product_id": sock, "quantity": 3})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot})).await;
+    add_to_cart(&app, &token, json!({"product_id": sock, "quantity": 3})).await;
     let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/cart/coupon/",
-            Some(&token),
-            Some(json!({"code": "ten"})),
-        )
+        .post("/api/cart/coupon/", Some(&token), json!({"code": "ten"}))
         .await;
     assert_eq!(status, 200);
 
-    let (status, order) = place(
+    let (status, order) = place_order(
         &app,
         &token,
         json!({"shipping_address_id": address_id, "total_amount": "0.01", "status": "PAID"}),
@@ -169,27 +133,20 @@ async fn checkout_turns_the_cart_into_an_order_with_copies_of_prices_and_address
     );
 
     // Later changes to the product and the address book change nothing in the order.
-    app.call(
-        Method::PATCH,
+    app.patch(
         &format!("/api/products/{boot}/"),
         Some(&staff),
-        Some(json!({"price": "99.00", "name": "Renamed"})),
+        json!({"price": "99.00", "name": "Renamed"}),
     )
     .await;
-    app.call(
-        Method::PATCH,
+    app.patch(
         &format!("/api/auth/addresses/{address_id}/"),
         Some(&token),
-        Some(json!({"full_name": "Someone Else"})),
+        json!({"full_name": "Someone Else"}),
     )
     .await;
     let (status, again) = app
-        .call(
-            Method::GET,
-            &format!("/api/orders/{id}/"),
-            Some(&token),
-            None,
-        )
+        .get_as(&format!("/api/orders/{id}/"), Some(&token))
         .await;
     assert_eq!(status, 200);
     assert_eq!(again["items"], order["items"]);
@@ -205,12 +162,12 @@ async fn bad_checkouts_are_refused_and_change_nothing() {
     let boot = product(&app, &staff, "Boot", "10.00", 10).await;
     let others_address = new_address(&app, &other).await;
 
-    let (status, body) = place(&app, &token, json!({"shipping_address": address()})).await;
+    let (status, body) = place_order(&app, &token, json!({"shipping_address": address()})).await;
     assert_eq!(
         (status, &body["detail"]),
         (400, &json!("Your cart is empty."))
     );
-    add(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
 
     let mut invalid = address();
     invalid["country"] = json!("XX");
@@ -232,11 +189,11 @@ async fn bad_checkouts_are_refused_and_change_nothing() {
         ),
     ];
     for (body, field) in cases {
-        let (status, answer) = place(&app, &token, body.clone()).await;
+        let (status, answer) = place_order(&app, &token, body.clone()).await;
         assert_eq!(status, 400, "{body}: {answer}");
         assert!(answer[field].is_array(), "{body}: {answer}");
     }
-    let (status, answer) = place(&app, &token, json!({"shipping_address": invalid})).await;
+    let (status, answer) = place_order(&app, &token, json!({"shipping_address": invalid})).await;
     assert_eq!(status, 400, "{answer}");
     assert_eq!(
         answer["shipping_address"]["line1"],
@@ -264,44 +221,36 @@ async fn a_short_line_is_a_409_naming_every_short_line_and_nothing_changes() {
     let fine = product(&app, &staff, "Fine", "1.00", 10).await;
     let short = product(&app, &staff, "Short", "1.00", 5).await;
     let retired = product(&app, &staff, "Retired", "1.00", 5).await;
-    app.call(
-        Method::POST,
+    app.post(
         "/api/coupons/",
         Some(&staff),
-        Some(json!({"code": "C", "kind": "fixed", "value": "1"})),
+        json!({"code": "C", "kind": "fixed", "value": "1"}),
     )
     .await;
     for (id, quantity) in [(fine, 2), (short, 4), (retired, 1)] {
-        add(
+        add_to_cart(
             &app,
             &token,
             json!({"product_id": id, "quantity": quantity}),
         )
         .await;
     }
-    app.call(
-        Method::POST,
-        "/api/cart/coupon/",
-        Some(&token),
-        Some(json!({"code": "C"})),
-    )
-    .await;
-    app.call(
-        Method::PATCH,
+    app.post("/api/cart/coupon/", Some(&token), json!({"code": "C"}))
+        .await;
+    app.patch(
         &format!("/api/products/{short}/"),
         Some(&staff),
-        Some(json!({"stock": 3})),
+        json!({"stock": 3}),
     )
     .await;
-    app.call(
-        Method::PATCH,
+    app.patch(
         &format!("/api/products/{retired}/"),
         Some(&staff),
-        Some(json!({"is_active": false})),
+        json!({"is_active": false}),
     )
     .await;
 
-    let (status, body) = place(&app, &token, json!({"shipping_address": address()})).await;
+    let (status, body) = place_order(&app, &token, json!({"shipping_address": address()})).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(
         body["items"],
@@ -331,7 +280,7 @@ async fn buyers(app: &TestApp, products: &[i64], n: usize) -> Vec<String> {
     let mut tokens = Vec::with_capacity(n);
     for i in 0..n {
         let token = app.customer_token().await;
-        let (status, body) = add(
+        let (status, body) = add_to_cart(
             app,
             &token,
             json!({"product_id": products[i % products.len()]}),
@@ -365,9 +314,7 @@ async fn units_in_live_orders(app: &TestApp, product_id: i64) -> i64 {
 async fn race(apps: &[&TestApp], tokens: &[String]) -> Vec<Answer> {
     burst(tokens.len(), |i| {
         let app = apps[i % apps.len()];
-        app.client
-            .post(app.url("/api/orders/create/"))
-            .bearer_auth(&tokens[i])
+        app.request(Method::POST, "/api/orders/create/", Some(&tokens[i]))
             .json(&json!({"shipping_address": address()}))
     })
     .await
@@ -432,11 +379,9 @@ async fn a_retried_order_is_created_once_and_a_reused_key_with_another_body_is_r
     let staff = app.staff_token().await;
     let token = app.customer_token().await;
     let boot = product(&app, &staff, "Boot", "10.00", 100).await;
-    add(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
     let send = |key: &str, body: Value| {
-        app.client
-            .post(app.url("/api/orders/create/"))
-            .bearer_auth(&token)
+        app.request(Method::POST, "/api/orders/create/", Some(&token))
             .header("Idempotency-Key", key)
             .json(&body)
             .send()
@@ -449,7 +394,7 @@ async fn a_retried_order_is_created_once_and_a_reused_key_with_another_body_is_r
     let first: Value = first.json().await.expect("json");
 
     // The cart has something again: a retry still makes nothing new.
-    add(&app, &token, json!({"product_id": boot})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot})).await;
     let retry = send("k-1", json!({"shipping_address": address()}))
         .await
         .expect("sent");
@@ -481,9 +426,7 @@ async fn a_retried_order_is_created_once_and_a_reused_key_with_another_body_is_r
 
     // Parallel requests with one key: one order, every answer the same.
     let answers = burst(8, |_| {
-        app.client
-            .post(app.url("/api/orders/create/"))
-            .bearer_auth(&token)
+        app.request(Method::POST, "/api/orders/create/", Some(&token))
             .header("Idempotency-Key", "k-2")
             .json(&json!({"shipping_address": address()}))
     })
@@ -498,49 +441,22 @@ async fn a_retried_order_is_created_once_and_a_reused_key_with_another_body_is_r
     assert_eq!(stock(&app, boot).await, 97);
 }
 
-async fn one_order(
-    app: &TestApp,
-    staff: &str,
-    token: &str,
-    stock: i64,
-    quantity: i64,
-) -> (String, i64) {
-    let boot = product(
-        app,
-        staff,
-        &format!("Boot {}", uuid::Uuid::new_v4().simple()),
-        "10.00",
-        stock,
-    )
-    .await;
-    add(
-        app,
-        token,
-        json!({"product_id": boot, "quantity": quantity}),
-    )
-    .await;
-    let (status, order) = place(app, token, json!({"shipping_address": address()})).await;
-    assert_eq!(status, 201, "{order}");
-    (order["id"].as_str().expect("id").to_owned(), boot)
-}
-
 #[tokio::test]
 async fn cancelling_returns_the_stock_and_the_coupon_use_exactly_once() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     let token = app.customer_token().await;
     let (_, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/coupons/",
             Some(&staff),
-            Some(json!({"code": "ONCE", "kind": "fixed", "value": "1", "max_uses": 1})),
+            json!({"code": "ONCE", "kind": "fixed", "value": "1", "max_uses": 1}),
         )
         .await;
     let coupon_id = body["id"].as_i64().expect("id");
     let boot = product(&app, &staff, "Boot", "10.00", 5).await;
-    add(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
-    let (status, order) = place(
+    add_to_cart(&app, &token, json!({"product_id": boot, "quantity": 2})).await;
+    let (status, order) = place_order(
         &app,
         &token,
         json!({"shipping_address": address(), "coupon_code": "once"}),
@@ -550,9 +466,11 @@ async fn cancelling_returns_the_stock_and_the_coupon_use_exactly_once() {
     let id = order["id"].as_str().expect("id");
 
     let answers = burst(6, |_| {
-        app.client
-            .post(app.url(&format!("/api/orders/{id}/cancel/")))
-            .bearer_auth(&token)
+        app.request(
+            Method::POST,
+            &format!("/api/orders/{id}/cancel/"),
+            Some(&token),
+        )
     })
     .await;
     assert_eq!(
@@ -581,12 +499,7 @@ async fn cancelling_returns_the_stock_and_the_coupon_use_exactly_once() {
         [("product created", 5), ("order", -2), ("cancellation", 2)]
     );
     let (_, again) = app
-        .call(
-            Method::GET,
-            &format!("/api/orders/{id}/"),
-            Some(&token),
-            None,
-        )
+        .get_as(&format!("/api/orders/{id}/"), Some(&token))
         .await;
     assert_eq!(again["status"], "CANCELLED");
 }
@@ -601,11 +514,22 @@ async fn the_owners_cancel_and_the_expiry_racing_return_the_stock_once() {
     let staff = app.staff_token().await;
     let token = app.customer_token().await;
     for _ in 0..4 {
-        let (id, boot) = one_order(&app, &staff, &token, 6, 4).await;
+        let (id, boot) = order_of(
+            &app,
+            &staff,
+            &token,
+            Basket {
+                stock: 6,
+                ..Basket::boots(4)
+            },
+        )
+        .await;
         let cancel = app
-            .client
-            .post(app.url(&format!("/api/orders/{id}/cancel/")))
-            .bearer_auth(&token)
+            .request(
+                Method::POST,
+                &format!("/api/orders/{id}/cancel/"),
+                Some(&token),
+            )
             .send();
         let expire = lifecycle::expire_job(ctx(&app), lifecycle::expire_payload(&id));
         let (cancelled, expired) = tokio::join!(cancel, expire);
@@ -635,16 +559,20 @@ async fn an_unpaid_order_expires_and_its_stock_comes_back() {
     .await;
     let staff = app.staff_token().await;
     let token = app.customer_token().await;
-    let (id, boot) = one_order(&app, &staff, &token, 5, 3).await;
+    let (id, boot) = order_of(
+        &app,
+        &staff,
+        &token,
+        Basket {
+            stock: 5,
+            ..Basket::boots(3)
+        },
+    )
+    .await;
     assert_eq!(stock(&app, boot).await, 2);
     let expired = eventually(Duration::from_secs(15), || async {
         let (_, order) = app
-            .call(
-                Method::GET,
-                &format!("/api/orders/{id}/"),
-                Some(&token),
-                None,
-            )
+            .get_as(&format!("/api/orders/{id}/"), Some(&token))
             .await;
         order["status"] == "CANCELLED"
     })
@@ -652,7 +580,16 @@ async fn an_unpaid_order_expires_and_its_stock_comes_back() {
     assert!(expired, "the expiry job cancelled it");
     assert_eq!(stock(&app, boot).await, 5);
     // A paid order is left alone by its expiry job.
-    let (paid, paid_boot) = one_order(&app, &staff, &token, 5, 1).await;
+    let (paid, paid_boot) = order_of(
+        &app,
+        &staff,
+        &token,
+        Basket {
+            stock: 5,
+            ..Basket::boots(1)
+        },
+    )
+    .await;
     order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value("PAID"))
         .col_expr(order::Column::PaymentStatus, Expr::value("PAID"))
@@ -667,28 +604,16 @@ async fn an_unpaid_order_expires_and_its_stock_comes_back() {
     assert_eq!(stock(&app, paid_boot).await, 4);
 }
 
-async fn set_status(app: &TestApp, id: &str, status: &str) {
-    order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(status))
-        .filter(order::Column::Id.eq(id))
-        .exec(&app.state.db)
-        .await
-        .expect("status");
-}
-
 #[tokio::test]
 async fn the_lifecycle_allows_only_its_moves() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     let token = app.customer_token().await;
-    let (id, _) = one_order(&app, &staff, &token, 10, 1).await;
+    let (id, _) = order_of(&app, &staff, &token, Basket::boots(1)).await;
     let path = format!("/api/orders/{id}/status/");
     let patch = |token: String, body: Value| {
         let (app, path) = (&app, &path);
-        async move {
-            app.call(Method::PATCH, path, Some(&token), Some(body))
-                .await
-        }
+        async move { app.patch(path, Some(&token), body).await }
     };
     assert_eq!(
         patch(token.clone(), json!({"status": "SHIPPED"})).await.0,
@@ -706,12 +631,7 @@ async fn the_lifecycle_allows_only_its_moves() {
     );
     set_status(&app, &id, "PAID").await;
     let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/api/orders/{id}/cancel/"),
-            Some(&token),
-            None,
-        )
+        .post_empty(&format!("/api/orders/{id}/cancel/"), Some(&token))
         .await;
     assert_eq!(status, 409, "an owner cannot cancel a paid order");
     assert_eq!(
@@ -724,25 +644,15 @@ async fn the_lifecycle_allows_only_its_moves() {
     let (status, body) = patch(staff.clone(), json!({"status": "DELIVERED"})).await;
     assert_eq!((status, &body["status"]), (200, &json!("DELIVERED")));
     let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/api/orders/{id}/cancel/"),
-            Some(&staff),
-            None,
-        )
+        .post_empty(&format!("/api/orders/{id}/cancel/"), Some(&staff))
         .await;
     assert_eq!(status, 409, "a delivered order stays delivered");
 
     // Staff may cancel a paid order; its stock comes back.
-    let (paid, boot) = one_order(&app, &staff, &token, 10, 4).await;
+    let (paid, boot) = order_of(&app, &staff, &token, Basket::boots(4)).await;
     set_status(&app, &paid, "PAID").await;
     let (status, body) = app
-        .call(
-            Method::POST,
-            &format!("/api/orders/{paid}/cancel/"),
-            Some(&staff),
-            None,
-        )
+        .post_empty(&format!("/api/orders/{paid}/cancel/"), Some(&staff))
         .await;
     assert_eq!((status, &body["status"]), (200, &json!("CANCELLED")));
     assert_eq!(stock(&app, boot).await, 10);
@@ -753,9 +663,9 @@ async fn another_users_orders_do_not_exist_for_them_and_staff_filter_all() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     let (alice, bob) = (app.customer_token().await, app.customer_token().await);
-    let (a1, _) = one_order(&app, &staff, &alice, 10, 1).await;
-    let (a2, _) = one_order(&app, &staff, &alice, 10, 1).await;
-    let (b1, _) = one_order(&app, &staff, &bob, 10, 1).await;
+    let (a1, _) = order_of(&app, &staff, &alice, Basket::boots(1)).await;
+    let (a2, _) = order_of(&app, &staff, &alice, Basket::boots(1)).await;
+    let (b1, _) = order_of(&app, &staff, &bob, Basket::boots(1)).await;
     set_status(&app, &a1, "PAID").await;
 
     for (method, path) in [
@@ -771,23 +681,17 @@ async fn another_users_orders_do_not_exist_for_them_and_staff_filter_all() {
         assert_eq!(status, 404, "{method} {path}: {body}");
     }
     assert_eq!(
-        app.call(
-            Method::PATCH,
+        app.patch(
             &format!("/api/orders/{a1}/status/"),
             Some(&bob),
-            Some(json!({"status": "SHIPPED"}))
+            json!({"status": "SHIPPED"})
         )
         .await
         .0,
         403
     );
     let (_, still) = app
-        .call(
-            Method::GET,
-            &format!("/api/orders/{a2}/"),
-            Some(&alice),
-            None,
-        )
+        .get_as(&format!("/api/orders/{a2}/"), Some(&alice))
         .await;
     assert_eq!(still["status"], "PENDING", "bob's cancel did nothing");
 
@@ -799,44 +703,26 @@ async fn another_users_orders_do_not_exist_for_them_and_staff_filter_all() {
             .map(|o| o["id"].as_str().expect("id").to_owned())
             .collect()
     };
-    let (_, mine) = app
-        .call(Method::GET, "/api/orders/", Some(&alice), None)
-        .await;
+    let (_, mine) = app.get_as("/api/orders/", Some(&alice)).await;
     assert_eq!(
         ids(&mine),
         [a2.clone(), a1.clone()],
         "own orders, newest first"
     );
-    let (_, spoof) = app
-        .call(Method::GET, "/api/orders/?user=1", Some(&bob), None)
-        .await;
+    let (_, spoof) = app.get_as("/api/orders/?user=1", Some(&bob)).await;
     assert_eq!(ids(&spoof), [b1], "a customer's ?user= is ignored");
-    let (_, all) = app
-        .call(Method::GET, "/api/orders/", Some(&staff), None)
-        .await;
+    let (_, all) = app.get_as("/api/orders/", Some(&staff)).await;
     assert_eq!(all["count"], 3);
-    let (_, paid) = app
-        .call(Method::GET, "/api/orders/?status=PAID", Some(&staff), None)
-        .await;
+    let (_, paid) = app.get_as("/api/orders/?status=PAID", Some(&staff)).await;
     assert_eq!(ids(&paid), [a1.as_str()]);
-    let alice_id = app
-        .call(Method::GET, "/api/auth/me/", Some(&alice), None)
-        .await
-        .1["id"]
+    let alice_id = app.get_as("/api/auth/me/", Some(&alice)).await.1["id"]
         .as_i64()
         .expect("id");
     let (_, by_user) = app
-        .call(
-            Method::GET,
-            &format!("/api/orders/?user={alice_id}"),
-            Some(&staff),
-            None,
-        )
+        .get_as(&format!("/api/orders/?user={alice_id}"), Some(&staff))
         .await;
     assert_eq!(ids(&by_user), [a2, a1]);
-    let (status, _) = app
-        .call(Method::GET, "/api/orders/?status=LOST", Some(&staff), None)
-        .await;
+    let (status, _) = app.get_as("/api/orders/?status=LOST", Some(&staff)).await;
     assert_eq!(status, 400);
 }
 
@@ -852,13 +738,14 @@ async fn staff_get_one_stock_alert_when_a_product_goes_low_not_one_per_order() {
     let token = app.customer_token().await;
     let boot = product(&app, &staff, "Boot", "10.00", 8).await;
     for (quantity, alerts_after) in [(2, 0), (2, 1), (1, 1), (3, 1)] {
-        add(
+        add_to_cart(
             &app,
             &token,
             json!({"product_id": boot, "quantity": quantity}),
         )
         .await;
-        let (status, body) = place(&app, &token, json!({"shipping_address": address()})).await;
+        let (status, body) =
+            place_order(&app, &token, json!({"shipping_address": address()})).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(
             jobs_of(&app, alerts::STOCK_ALERT_JOB).await.len(),
@@ -891,31 +778,23 @@ async fn a_checkout_is_at_most_fifteen_statements_whatever_the_cart_holds() {
     let staff = app.staff_token().await;
     let token = app.customer_token().await;
     let address_id = new_address(&app, &token).await;
-    app.call(
-        Method::POST,
+    app.post(
         "/api/coupons/",
         Some(&staff),
-        Some(json!({"code": "ALL", "kind": "percent", "value": "5"})),
+        json!({"code": "ALL", "kind": "percent", "value": "5"}),
     )
     .await;
     let mut counts = Vec::new();
     for lines in [1, 12] {
         for i in 0..lines {
             let id = product(&app, &staff, &format!("P{lines}-{i}"), "3.00", 50).await;
-            add(&app, &token, json!({"product_id": id, "quantity": 2})).await;
+            add_to_cart(&app, &token, json!({"product_id": id, "quantity": 2})).await;
         }
-        app.call(
-            Method::POST,
-            "/api/cart/coupon/",
-            Some(&token),
-            Some(json!({"code": "ALL"})),
-        )
-        .await;
+        app.post("/api/cart/coupon/", Some(&token), json!({"code": "ALL"}))
+            .await;
         let before = app.state.queries.load(Ordering::SeqCst);
         let response = app
-            .client
-            .post(app.url("/api/orders/create/"))
-            .bearer_auth(&token)
+            .request(Method::POST, "/api/orders/create/", Some(&token))
             .header("Idempotency-Key", format!("budget-{lines}"))
             .json(&json!({"shipping_address_id": address_id}))
             .send()
@@ -941,8 +820,8 @@ async fn checkouts_of_different_products_never_wait_on_each_other() {
     let (alice, bob) = (app.customer_token().await, app.customer_token().await);
     let boot = product(&app, &staff, "Boot", "10.00", 5).await;
     let sock = product(&app, &staff, "Sock", "1.00", 5).await;
-    add(&app, &alice, json!({"product_id": boot})).await;
-    add(&app, &bob, json!({"product_id": sock})).await;
+    add_to_cart(&app, &alice, json!({"product_id": boot})).await;
+    add_to_cart(&app, &bob, json!({"product_id": sock})).await;
     // An open checkout holds the boot's row…
     let open = sea_orm::TransactionTrait::begin(&app.state.db)
         .await
@@ -962,20 +841,20 @@ async fn checkouts_of_different_products_never_wait_on_each_other() {
     // …while a checkout of socks goes through.
     let socks = tokio::time::timeout(
         Duration::from_secs(5),
-        place(&app, &bob, json!({"shipping_address": address()})),
+        place_order(&app, &bob, json!({"shipping_address": address()})),
     )
     .await;
     assert_eq!(socks.expect("did not wait").0, 201);
     // A checkout of the boot does wait (so the check above can fail).
     let boots = tokio::time::timeout(
         Duration::from_millis(700),
-        place(&app, &alice, json!({"shipping_address": address()})),
+        place_order(&app, &alice, json!({"shipping_address": address()})),
     )
     .await;
     assert!(boots.is_err(), "a checkout of the held product should wait");
     open.rollback().await.expect("release");
     assert_eq!(
-        place(&app, &alice, json!({"shipping_address": address()}))
+        place_order(&app, &alice, json!({"shipping_address": address()}))
             .await
             .0,
         201
@@ -993,23 +872,17 @@ async fn a_checkout_that_waited_on_an_edit_of_its_product_or_coupon_sees_the_edi
     let boot = product(&app, &staff, "Boot", "10.00", 10).await;
     let hat = product(&app, &staff, "Hat", "10.00", 10).await;
     let (_, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/coupons/",
             Some(&staff),
-            Some(json!({"code": "BIG", "kind": "percent", "value": "90"})),
+            json!({"code": "BIG", "kind": "percent", "value": "90"}),
         )
         .await;
     let coupon_id = body["id"].as_i64().expect("id");
-    add(&app, &alice, json!({"product_id": boot})).await;
-    add(&app, &bob, json!({"product_id": hat})).await;
-    app.call(
-        Method::POST,
-        "/api/cart/coupon/",
-        Some(&bob),
-        Some(json!({"code": "BIG"})),
-    )
-    .await;
+    add_to_cart(&app, &alice, json!({"product_id": boot})).await;
+    add_to_cart(&app, &bob, json!({"product_id": hat})).await;
+    app.post("/api/cart/coupon/", Some(&bob), json!({"code": "BIG"}))
+        .await;
     let db = &app.state.db;
     let backend = db.get_database_backend();
     let sql = |text: String| sea_orm::Statement::from_string(backend, text);
@@ -1021,7 +894,7 @@ async fn a_checkout_that_waited_on_an_edit_of_its_product_or_coupon_sees_the_edi
     )))
     .await
     .expect("retire");
-    let checkout = place(&app, &alice, json!({"shipping_address": address()}));
+    let checkout = place_order(&app, &alice, json!({"shipping_address": address()}));
     let commit = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         edit.commit().await.expect("commit");
@@ -1041,7 +914,7 @@ async fn a_checkout_that_waited_on_an_edit_of_its_product_or_coupon_sees_the_edi
     )))
     .await
     .expect("cut the discount");
-    let checkout = place(&app, &bob, json!({"shipping_address": address()}));
+    let checkout = place_order(&app, &bob, json!({"shipping_address": address()}));
     let commit = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         edit.commit().await.expect("commit");
@@ -1062,9 +935,7 @@ async fn idempotency_keys_are_exact_and_well_formed_and_order_ids_have_one_form(
     let boot = product(&app, &staff, "Boot", "10.00", 10).await;
     let send = |keys: Vec<&'static str>| {
         let mut request = app
-            .client
-            .post(app.url("/api/orders/create/"))
-            .bearer_auth(&token)
+            .request(Method::POST, "/api/orders/create/", Some(&token))
             .json(&json!({"shipping_address": address()}));
         for key in keys {
             request = request.header("Idempotency-Key", key);
@@ -1075,14 +946,14 @@ async fn idempotency_keys_are_exact_and_well_formed_and_order_ids_have_one_form(
         let response = send(keys.clone()).await.expect("sent");
         assert_eq!(response.status(), 400, "{keys:?}");
     }
-    add(&app, &token, json!({"product_id": boot})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot})).await;
     let first: Value = send(vec!["Key-A"])
         .await
         .expect("sent")
         .json()
         .await
         .expect("json");
-    add(&app, &token, json!({"product_id": boot})).await;
+    add_to_cart(&app, &token, json!({"product_id": boot})).await;
     let second = send(vec!["key-a"]).await.expect("sent");
     assert_eq!(second.status(), 201);
     assert!(
@@ -1105,10 +976,6 @@ async fn idempotency_keys_are_exact_and_well_formed_and_order_ids_have_one_form(
         } else {
             404
         };
-        assert_eq!(
-            app.call(Method::GET, &path, Some(&token), None).await.0,
-            expected,
-            "{path}"
-        );
+        assert_eq!(app.get_as(&path, Some(&token)).await.0, expected, "{path}");
     }
 }

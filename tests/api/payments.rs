@@ -11,52 +11,13 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::cart::{add, product};
+use crate::fixtures::{
+    Basket, Placed, create_intent, customer_order, paid_order, pay_with_dummy, stock, with_mail,
+};
 use crate::helpers::{Spawn, TestApp, burst, count, spawn};
 
-fn address() -> Value {
-    json!({"full_name": "Ada Lovelace", "line1": "1 Main St", "city": "Springfield",
-        "postal_code": "12345", "country": "US"})
-}
-
-/// A customer with a placed order of `quantity` boots at 10.00 each: (token, order id, product).
-async fn ordered(app: &TestApp, staff: &str, quantity: i64) -> (String, String, i64) {
-    let token = app.customer_token().await;
-    let boot = product(
-        app,
-        staff,
-        &format!("Boot {}", uuid::Uuid::new_v4().simple()),
-        "10.00",
-        10,
-    )
-    .await;
-    add(
-        app,
-        &token,
-        json!({"product_id": boot, "quantity": quantity}),
-    )
-    .await;
-    let (status, order) = app
-        .call(
-            Method::POST,
-            "/api/orders/create/",
-            Some(&token),
-            Some(json!({"shipping_address": address()})),
-        )
-        .await;
-    assert_eq!(status, 201, "{order}");
-    (token, order["id"].as_str().expect("id").to_owned(), boot)
-}
-
-async fn intent(app: &TestApp, token: &str, order_id: &str) -> (u16, Value) {
-    app.call(
-        Method::POST,
-        "/api/payments/create-intent/",
-        Some(token),
-        Some(json!({"order_id": order_id, "amount": "0.01", "currency": "JPY"})),
-    )
-    .await
-}
+/// The amount and currency a client sends with its intent, which the server must ignore.
+const CLIENT_PRICE: &[(&str, &str)] = &[("amount", "0.01"), ("currency", "JPY")];
 
 /// A customer's placed order of `quantity` boots and its intent: (token, order id, product,
 /// payment).
@@ -65,20 +26,11 @@ async fn with_intent(
     staff: &str,
     quantity: i64,
 ) -> (String, String, i64, payment::Model) {
-    let (token, order_id, boot) = ordered(app, staff, quantity).await;
-    let (status, created) = intent(app, &token, &order_id).await;
+    let Placed { token, id, product } = customer_order(app, staff, Basket::boots(quantity)).await;
+    let (status, created) = create_intent(app, &token, &id, CLIENT_PRICE).await;
     assert_eq!(status, 201, "{created}");
     let payment = stored_payment(app, created["payment_id"].as_str().expect("id")).await;
-    (token, order_id, boot, payment)
-}
-
-async fn stock(app: &TestApp, id: i64) -> i64 {
-    emporium::catalog::product::Entity::find_by_id(id)
-        .one(&app.state.db)
-        .await
-        .expect("query")
-        .expect("product")
-        .stock
+    (token, id, product, payment)
 }
 
 async fn stored_order(app: &TestApp, id: &str) -> order::Model {
@@ -118,8 +70,7 @@ fn secret(app: &TestApp) -> Vec<u8> {
 
 async fn deliver(app: &TestApp, body: &[u8], header: Option<String>) -> u16 {
     let mut request = app
-        .client
-        .post(app.url("/api/payments/webhook/"))
+        .request(Method::POST, "/api/payments/webhook/", None)
         .header("content-type", "application/json")
         .body(body.to_vec());
     if let Some(header) = header {
@@ -148,8 +99,12 @@ async fn worker_less() -> TestApp {
 async fn an_intent_is_made_once_per_order_for_the_orders_amount() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
-    let (token, order_id, _) = ordered(&app, &staff, 3).await;
-    let (status, first) = intent(&app, &token, &order_id).await;
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(&app, &staff, Basket::boots(3)).await;
+    let (status, first) = create_intent(&app, &token, &order_id, CLIENT_PRICE).await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(
         (
@@ -171,7 +126,7 @@ async fn an_intent_is_made_once_per_order_for_the_orders_amount() {
             .as_str()
             .is_some_and(|s| s.contains("_secret_"))
     );
-    let (status, again) = intent(&app, &token, &order_id).await;
+    let (status, again) = create_intent(&app, &token, &order_id, CLIENT_PRICE).await;
     assert_eq!(
         (status, &again["payment_id"]),
         (201, &first["payment_id"]),
@@ -183,28 +138,35 @@ async fn an_intent_is_made_once_per_order_for_the_orders_amount() {
     );
 
     let stranger = app.customer_token().await;
-    assert_eq!(intent(&app, &stranger, &order_id).await.0, 404);
     assert_eq!(
-        intent(&app, &token, &uuid::Uuid::new_v4().to_string())
+        create_intent(&app, &stranger, &order_id, CLIENT_PRICE)
             .await
             .0,
         404
     );
+    assert_eq!(
+        create_intent(
+            &app,
+            &token,
+            &uuid::Uuid::new_v4().to_string(),
+            CLIENT_PRICE
+        )
+        .await
+        .0,
+        404
+    );
     let (status, body) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/payments/create-intent/",
             Some(&token),
-            Some(json!({"order_id": "nope"})),
+            json!({"order_id": "nope"}),
         )
         .await;
     assert_eq!((status, body["order_id"].is_array()), (400, true));
 
     // With a key: the first answer again; another order under the same key is refused.
     let with_key = |key: &str, order: &str| {
-        app.client
-            .post(app.url("/api/payments/create-intent/"))
-            .bearer_auth(&token)
+        app.request(Method::POST, "/api/payments/create-intent/", Some(&token))
             .header("Idempotency-Key", key)
             .json(&json!({"order_id": order}))
             .send()
@@ -219,7 +181,7 @@ async fn an_intent_is_made_once_per_order_for_the_orders_amount() {
             .map(|v| v.as_bytes()),
         Some(&b"true"[..])
     );
-    let (_, other_order, _) = ordered(&app, &staff, 1).await;
+    let other_order = customer_order(&app, &staff, Basket::boots(1)).await.id;
     assert_eq!(
         with_key("pay-1", &other_order)
             .await
@@ -230,29 +192,31 @@ async fn an_intent_is_made_once_per_order_for_the_orders_amount() {
 
     // A cancelled order cannot be paid.
     let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/api/orders/{order_id}/cancel/"),
-            Some(&token),
-            None,
-        )
+        .post_empty(&format!("/api/orders/{order_id}/cancel/"), Some(&token))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(intent(&app, &token, &order_id).await.0, 409);
+    assert_eq!(
+        create_intent(&app, &token, &order_id, CLIENT_PRICE).await.0,
+        409
+    );
 }
 
 #[tokio::test]
 async fn the_dummy_confirmation_pays_the_order_through_the_signed_webhook() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
-    let (token, order_id, _) = ordered(&app, &staff, 2).await;
-    let (_, created) = intent(&app, &token, &order_id).await;
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(&app, &staff, Basket::boots(2)).await;
+    let (_, created) = create_intent(&app, &token, &order_id, CLIENT_PRICE).await;
     let payment_id = created["payment_id"].as_str().expect("id");
     let path = format!("/api/payments/{payment_id}/confirm/");
     let confirm = |token: &str, outcome: &str| {
         let (app, path, token) = (&app, &path, token.to_owned());
         let body = json!({"outcome": outcome});
-        async move { app.call(Method::POST, path, Some(&token), Some(body)).await }
+        async move { app.post(path, Some(&token), body).await }
     };
     let stranger = app.customer_token().await;
     assert_eq!(confirm(&stranger, "succeeded").await.0, 404);
@@ -268,19 +232,14 @@ async fn the_dummy_confirmation_pays_the_order_through_the_signed_webhook() {
     let (status, paid) = confirm(&token, "succeeded").await;
     assert_eq!((status, &paid["status"]), (200, &json!("PAID")));
     let (_, order) = app
-        .call(
-            Method::GET,
-            &format!("/api/orders/{order_id}/"),
-            Some(&token),
-            None,
-        )
+        .get_as(&format!("/api/orders/{order_id}/"), Some(&token))
         .await;
     assert_eq!(
         (&order["status"], &order["payment_status"]),
         (&json!("PAID"), &json!("PAID"))
     );
     assert_eq!(
-        intent(&app, &token, &order_id).await.0,
+        create_intent(&app, &token, &order_id, CLIENT_PRICE).await.0,
         409,
         "a paid order cannot be paid again"
     );
@@ -348,8 +307,7 @@ async fn one_event_delivered_ten_times_at_once_applies_once() {
     let body = event("payment_intent.succeeded", &payment, payment.amount);
     let header = signed(&app, &body).expect("header");
     let answers = burst(10, |_| {
-        app.client
-            .post(app.url("/api/payments/webhook/"))
+        app.request(Method::POST, "/api/payments/webhook/", None)
             .header("content-type", "application/json")
             .header("Stripe-Signature", header.clone())
             .body(body.clone())
@@ -419,13 +377,8 @@ async fn a_success_after_the_order_was_cancelled_is_refunded_not_lost() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
     let (token, order_id, boot, payment) = with_intent(&app, &staff, 2).await;
-    app.call(
-        Method::POST,
-        &format!("/api/orders/{order_id}/cancel/"),
-        Some(&token),
-        None,
-    )
-    .await;
+    app.post_empty(&format!("/api/orders/{order_id}/cancel/"), Some(&token))
+        .await;
     let body = event("payment_intent.succeeded", &payment, payment.amount);
     assert_eq!(deliver(&app, &body, signed(&app, &body)).await, 200);
     let order = stored_order(&app, &order_id).await;
@@ -451,23 +404,14 @@ async fn a_success_after_the_order_was_cancelled_is_refunded_not_lost() {
 async fn staff_cancelling_a_paid_order_refund_it_and_return_the_stock() {
     let app = worker_less().await;
     let staff = app.staff_token().await;
-    let (token, order_id, boot) = ordered(&app, &staff, 3).await;
-    let (_, created) = intent(&app, &token, &order_id).await;
-    let payment_id = created["payment_id"].as_str().expect("id").to_owned();
-    app.call(
-        Method::POST,
-        &format!("/api/payments/{payment_id}/confirm/"),
-        Some(&token),
-        Some(json!({"outcome": "succeeded"})),
-    )
-    .await;
+    let (order, payment_id) = paid_order(&app, &staff, Basket::boots(3), CLIENT_PRICE).await;
+    let Placed {
+        id: order_id,
+        product: boot,
+        ..
+    } = order;
     let (status, body) = app
-        .call(
-            Method::POST,
-            &format!("/api/orders/{order_id}/cancel/"),
-            Some(&staff),
-            None,
-        )
+        .post_empty(&format!("/api/orders/{order_id}/cancel/"), Some(&staff))
         .await;
     assert_eq!(
         (status, &body["status"]),
@@ -492,36 +436,24 @@ async fn a_paid_order_gets_its_pdf_invoice_and_a_confirmation_mailed_with_it_onc
     let smtp = crate::standins::SmtpServer::start().await;
     let app = spawn(Spawn {
         no_worker: true,
-        settings: vec![
-            ("EMAIL_URL", smtp.url()),
-            ("EMPORIUM_SHOP_NAME", "Ada's (Test) Shop".to_owned()),
-        ],
-        ..Spawn::default()
+        ..with_mail(&smtp, &[("EMPORIUM_SHOP_NAME", "Ada's (Test) Shop")])
     })
     .await;
     let staff = app.staff_token().await;
-    let (token, order_id, _) = ordered(&app, &staff, 2).await;
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(&app, &staff, Basket::boots(2)).await;
     let invoice_path = format!("/api/orders/{order_id}/invoice/");
-    let (status, _) = app
-        .call(Method::GET, &invoice_path, Some(&token), None)
-        .await;
+    let (status, _) = app.get_as(&invoice_path, Some(&token)).await;
     assert_eq!(status, 409, "not paid yet");
-    let (_, created) = intent(&app, &token, &order_id).await;
-    let payment_id = created["payment_id"].as_str().expect("id");
-    app.call(
-        Method::POST,
-        &format!("/api/payments/{payment_id}/confirm/"),
-        Some(&token),
-        Some(json!({"outcome": "succeeded"})),
-    )
-    .await;
+    pay_with_dummy(&app, &token, &order_id, CLIENT_PRICE).await;
 
     let get_pdf = |token: String| {
         let (app, path) = (&app, invoice_path.clone());
         async move {
-            app.client
-                .get(app.url(&path))
-                .bearer_auth(token)
+            app.request(Method::GET, &path, Some(&token))
                 .send()
                 .await
                 .expect("sent")

@@ -8,7 +8,7 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::cart::{add, product};
+use crate::fixtures::{Basket, Placed, create_intent, customer_order};
 use crate::helpers::{Spawn, TestApp, burst, count, spawn};
 use crate::razorpay_standin::{KEY_ID, Razorpay};
 
@@ -24,37 +24,20 @@ async fn with_razorpay(rzp: &Razorpay) -> TestApp {
 /// A customer's placed order (2 × 499.50 INR) and its Razorpay intent: (token, order id,
 /// Razorpay order id).
 async fn ordered_and_intended(app: &TestApp, staff: &str) -> (String, String, String) {
-    let token = app.customer_token().await;
-    let item = product(
-        app,
-        staff,
-        &format!("Kurta {}", uuid::Uuid::new_v4().simple()),
-        "499.50",
-        10,
-    )
-    .await;
-    add(app, &token, json!({"product_id": item, "quantity": 2})).await;
-    let (status, order) = app
-        .call(
-            Method::POST,
-            "/api/orders/create/",
-            Some(&token),
-            Some(
-                json!({"shipping_address": {"full_name": "Asha Rao", "line1": "12 MG Road",
-                "city": "Bengaluru", "postal_code": "560001", "country": "IN"}}),
-            ),
-        )
-        .await;
-    assert_eq!(status, 201, "{order}");
-    let order_id = order["id"].as_str().expect("id").to_owned();
-    let (status, intent) = app
-        .call(
-            Method::POST,
-            "/api/payments/create-intent/",
-            Some(&token),
-            Some(json!({"order_id": order_id})),
-        )
-        .await;
+    let kurtas = Basket {
+        name: "Kurta",
+        price: "499.50",
+        stock: 10,
+        quantity: 2,
+        address: json!({"full_name": "Asha Rao", "line1": "12 MG Road", "city": "Bengaluru",
+            "postal_code": "560001", "country": "IN"}),
+    };
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(app, staff, kurtas).await;
+    let (status, intent) = create_intent(app, &token, &order_id, &[]).await;
     assert_eq!(status, 201, "{intent}");
     assert_eq!(
         (&intent["provider"], &intent["amount"], &intent["currency"]),
@@ -78,8 +61,7 @@ async fn status_of(app: &TestApp, id: &str) -> (String, String) {
 }
 
 async fn deliver(app: &TestApp, body: &[u8], signature: &str, event_id: &str) -> u16 {
-    app.client
-        .post(app.url("/api/payments/webhook/"))
+    app.request(Method::POST, "/api/payments/webhook/", None)
         .header("content-type", "application/json")
         .header("X-Razorpay-Signature", signature)
         .header("X-Razorpay-Event-Id", event_id)
@@ -129,13 +111,8 @@ async fn checkouts_signed_result_pays_the_order_once_and_a_forged_one_does_nothi
         let body = json!({"razorpay_order_id": rzp_order, "razorpay_payment_id": pay, "razorpay_signature": signature});
         let (app, token) = (&app, token.clone());
         async move {
-            app.call(
-                Method::POST,
-                "/api/payments/razorpay/verify/",
-                Some(&token),
-                Some(body),
-            )
-            .await
+            app.post("/api/payments/razorpay/verify/", Some(&token), body)
+                .await
         }
     };
     let (status, body) = verify(Razorpay::checkout_signature(&rzp_order, "pay_other")).await;
@@ -147,14 +124,11 @@ async fn checkouts_signed_result_pays_the_order_once_and_a_forged_one_does_nothi
     assert_eq!(status_of(&app, &order_id).await.0, "PENDING");
     let stranger = app.customer_token().await;
     let (status, _) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/payments/razorpay/verify/",
             Some(&stranger),
-            Some(
-                json!({"razorpay_order_id": rzp_order, "razorpay_payment_id": pay,
+            json!({"razorpay_order_id": rzp_order, "razorpay_payment_id": pay,
                 "razorpay_signature": Razorpay::checkout_signature(&rzp_order, &pay)}),
-            ),
         )
         .await;
     assert_eq!(status, 404, "another user's payment");
@@ -193,8 +167,7 @@ async fn a_signed_webhook_pays_once_however_often_it_comes_and_a_forged_one_is_r
     assert_eq!(status_of(&app, &order_id).await.0, "PENDING");
 
     let answers = burst(10, |_| {
-        app.client
-            .post(app.url("/api/payments/webhook/"))
+        app.request(Method::POST, "/api/payments/webhook/", None)
             .header("content-type", "application/json")
             .header("X-Razorpay-Signature", signature.clone())
             .header("X-Razorpay-Event-Id", event_id.clone())
@@ -233,23 +206,15 @@ async fn the_verification_job_asks_razorpay_and_a_refund_goes_through_its_api() 
     // Another order paid through Checkout, then cancelled by staff: refunded at Razorpay.
     let (token, second, second_rzp) = ordered_and_intended(&app, &staff).await;
     let pay = rzp.pay(&second_rzp);
-    app.call(
-        Method::POST,
+    app.post(
         "/api/payments/razorpay/verify/",
         Some(&token),
-        Some(
-            json!({"razorpay_order_id": second_rzp, "razorpay_payment_id": pay,
+        json!({"razorpay_order_id": second_rzp, "razorpay_payment_id": pay,
             "razorpay_signature": Razorpay::checkout_signature(&second_rzp, &pay)}),
-        ),
     )
     .await;
     let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/api/orders/{second}/cancel/"),
-            Some(&staff),
-            None,
-        )
+        .post_empty(&format!("/api/orders/{second}/cancel/"), Some(&staff))
         .await;
     assert_eq!(status, 200);
     run(&app, service::REFUND_JOB).await;

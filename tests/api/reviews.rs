@@ -2,60 +2,36 @@
 //! in parallel, validation, who may change what, and the product's rating figures (through the
 //! catalog cache) after each write.
 
-use emporium::orders::order;
 use emporium::reviews::review;
 use reqwest::Method;
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::cart::{add, product};
+use crate::fixtures::{add_to_cart, address, place_order, product, set_status};
 use crate::helpers::{TestApp, burst, count, spawn_app};
 
 /// An order of `product_id` by `token`'s user, moved to `status`.
 async fn order_with(app: &TestApp, token: &str, product_id: i64, status: &str) {
-    add(app, token, json!({"product_id": product_id})).await;
-    let (code, body) = app
-        .call(
-            Method::POST,
-            "/api/orders/create/",
-            Some(token),
-            Some(
-                json!({"shipping_address": {"full_name": "Ada Lovelace", "line1": "1 Main St",
-                "city": "Springfield", "postal_code": "12345", "country": "US"}}),
-            ),
-        )
-        .await;
+    add_to_cart(app, token, json!({"product_id": product_id})).await;
+    let body = json!({"shipping_address": address()});
+    let (code, body) = place_order(app, token, body).await;
     assert_eq!(code, 201, "{body}");
-    order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(status))
-        .filter(order::Column::Id.eq(body["id"].as_str().expect("id")))
-        .exec(&app.state.db)
-        .await
-        .expect("status");
+    set_status(app, body["id"].as_str().expect("id"), status).await;
 }
 
 async fn review(app: &TestApp, token: &str, product_id: i64, body: Value) -> (u16, Value) {
-    app.call(
-        Method::POST,
+    app.post(
         &format!("/api/products/{product_id}/reviews/"),
         Some(token),
-        Some(body),
+        body,
     )
     .await
 }
 
 /// `(average_rating, review_count)` of the product as anyone reads it (detail, then list).
 async fn rating(app: &TestApp, product_id: i64) -> (Value, Value) {
-    let (_, detail) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/{product_id}/"),
-            None,
-            None,
-        )
-        .await;
-    let (_, list) = app.call(Method::GET, "/api/products/", None, None).await;
+    let (_, detail) = app.get(&format!("/api/products/{product_id}/")).await;
+    let (_, list) = app.get("/api/products/").await;
     let listed = list["results"]
         .as_array()
         .expect("results")
@@ -81,11 +57,10 @@ async fn only_buyers_of_a_paid_shipped_or_delivered_order_may_review() {
     let boot = product(&app, &staff, "Boot", "10.00", 100).await;
     let body = json!({"rating": 4, "title": "Good", "body": "Comfy."});
     let (status, _) = app
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/products/{boot}/reviews/"),
             None,
-            Some(body.clone()),
+            body.clone(),
         )
         .await;
     assert_eq!(status, 401);
@@ -119,10 +94,12 @@ async fn parallel_reviews_by_one_buyer_make_one_review_and_409s() {
     let token = app.customer_token().await;
     order_with(&app, &token, boot, "DELIVERED").await;
     let answers = burst(8, |i| {
-        app.client
-            .post(app.url(&format!("/api/products/{boot}/reviews/")))
-            .bearer_auth(&token)
-            .json(&json!({"rating": 1 + i % 5}))
+        app.request(
+            Method::POST,
+            &format!("/api/products/{boot}/reviews/"),
+            Some(&token),
+        )
+        .json(&json!({"rating": 1 + i % 5}))
     })
     .await;
     assert_eq!(
@@ -211,14 +188,7 @@ async fn bad_reviews_are_refused_and_text_comes_back_as_given() {
         (created["title"].as_str(), created["body"].as_str()),
         (Some(title), Some(body))
     );
-    let (_, page) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/{boot}/reviews/"),
-            None,
-            None,
-        )
-        .await;
+    let (_, page) = app.get(&format!("/api/products/{boot}/reviews/")).await;
     assert_eq!(page["results"][0]["title"], title);
     assert_eq!(page["results"][0]["body"], body);
 }
@@ -229,11 +199,10 @@ async fn authors_change_their_own_reviews_and_staff_moderate() {
     let staff = app.staff_token().await;
     let boot = product(&app, &staff, "Boot", "10.00", 10).await;
     let (author, other) = (app.customer_token().await, app.customer_token().await);
-    app.call(
-        Method::PATCH,
+    app.patch(
         "/api/auth/me/",
         Some(&author),
-        Some(json!({"first_name": "Ada", "last_name": "Lovelace"})),
+        json!({"first_name": "Ada", "last_name": "Lovelace"}),
     )
     .await;
     order_with(&app, &author, boot, "PAID").await;
@@ -251,13 +220,8 @@ async fn authors_change_their_own_reviews_and_staff_moderate() {
         let token = token.to_owned();
         let app = &app;
         async move {
-            app.call(
-                Method::PATCH,
-                &format!("/api/reviews/{id}/"),
-                Some(&token),
-                Some(body),
-            )
-            .await
+            app.patch(&format!("/api/reviews/{id}/"), Some(&token), body)
+                .await
         }
     };
     let (status, changed) = patch(
@@ -282,34 +246,20 @@ async fn authors_change_their_own_reviews_and_staff_moderate() {
         let token = token.to_owned();
         let app = &app;
         async move {
-            app.call(
-                Method::DELETE,
-                &format!("/api/reviews/{id}/"),
-                Some(&token),
-                None,
-            )
-            .await
-            .0
+            app.delete(&format!("/api/reviews/{id}/"), Some(&token))
+                .await
+                .0
         }
     };
     assert_eq!(delete(&other, mine).await, 403);
     assert_eq!(delete(&staff, theirs).await, 204);
     assert_eq!(delete(&staff, theirs).await, 404);
 
-    let (_, page) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/{boot}/reviews/"),
-            None,
-            None,
-        )
-        .await;
+    let (_, page) = app.get(&format!("/api/products/{boot}/reviews/")).await;
     assert_eq!(page["count"], 1);
     assert_eq!(page["results"][0]["id"], mine);
     assert_eq!(delete(&author, mine).await, 204);
-    let (status, _) = app
-        .call(Method::GET, "/api/products/999999/reviews/", None, None)
-        .await;
+    let (status, _) = app.get("/api/products/999999/reviews/").await;
     assert_eq!(status, 404);
 }
 
@@ -333,38 +283,20 @@ async fn the_rating_figures_follow_every_write_through_the_cache() {
     let (_, third) = review(&app, &buyers[2], boot, json!({"rating": 4})).await;
     assert_eq!(rating(&app, boot).await, (json!("4.33"), json!(3)));
     let third = third["id"].as_i64().expect("id");
-    app.call(
-        Method::PATCH,
+    app.patch(
         &format!("/api/reviews/{third}/"),
         Some(&buyers[2]),
-        Some(json!({"rating": 1})),
+        json!({"rating": 1}),
     )
     .await;
     assert_eq!(rating(&app, boot).await, (json!("3.33"), json!(3)));
-    app.call(
-        Method::DELETE,
-        &format!("/api/reviews/{third}/"),
-        Some(&buyers[2]),
-        None,
-    )
-    .await;
+    app.delete(&format!("/api/reviews/{third}/"), Some(&buyers[2]))
+        .await;
     assert_eq!(rating(&app, boot).await, (json!("4.50"), json!(2)));
     let first = first["id"].as_i64().expect("id");
-    app.call(
-        Method::DELETE,
-        &format!("/api/reviews/{first}/"),
-        Some(&staff),
-        None,
-    )
-    .await;
-    assert_eq!(rating(&app, boot).await, (json!("4.00"), json!(1)));
-    let (_, page) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/{boot}/reviews/"),
-            None,
-            None,
-        )
+    app.delete(&format!("/api/reviews/{first}/"), Some(&staff))
         .await;
+    assert_eq!(rating(&app, boot).await, (json!("4.00"), json!(1)));
+    let (_, page) = app.get(&format!("/api/products/{boot}/reviews/")).await;
     assert_eq!(page["count"], 1);
 }

@@ -4,10 +4,10 @@
 //! index is the application's own tables, not the engine's full-text search, so no engine has a
 //! gap to state (see `src/catalog/search/mod.rs` for why).
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::catalog::{names, new_category, new_product};
+use crate::catalog::names;
+use crate::fixtures::{new_category, new_product};
 use crate::helpers::{Spawn, TestApp, TestDatabase, burst, count, spawn, spawn_app};
 
 /// The ids of the test catalog's categories.
@@ -56,7 +56,7 @@ async fn shop(app: &TestApp, staff: &str) -> Shop {
 }
 
 async fn get(app: &TestApp, path: &str) -> Value {
-    let (status, body) = app.call(Method::GET, path, None, None).await;
+    let (status, body) = app.get(path).await;
     assert_eq!(status, 200, "{path}: {body}");
     body
 }
@@ -119,12 +119,7 @@ async fn results_come_by_relevance_unless_an_ordering_is_asked_for() {
     assert_eq!(page["count"], 4);
     assert!(page["next"].is_null());
     let (status, _) = app
-        .call(
-            Method::GET,
-            "/api/products/?search=chair&page=3&page_size=2",
-            None,
-            None,
-        )
+        .get("/api/products/?search=chair&page=3&page_size=2")
         .await;
     assert_eq!(status, 404, "a page past the end, as without search");
     assert_eq!(found(&app, "search=sofa").await, Vec::<String>::new());
@@ -184,12 +179,7 @@ async fn one_misspelt_word_still_finds_the_product() {
     assert_eq!(found(&app, "search=chiar").await[0], "Chiar");
     let path = format!("/api/products/{}/", typo["id"]);
     let (status, _) = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&staff),
-            Some(json!({"name": "Stool"})),
-        )
+        .patch(&path, Some(&staff), json!({"name": "Stool"}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -223,9 +213,7 @@ async fn stemming_follows_the_language_setting_and_a_change_rebuilds_the_index()
         ["Oak Chair", "Chairs for Kids", "Oak Table", "Garden Bench"],
         "starting in English rebuilt the stems"
     );
-    let (status, body) = english
-        .call(Method::GET, "/api/products/?search=running", None, None)
-        .await;
+    let (status, body) = english.get("/api/products/?search=running").await;
     assert_eq!((status, body["count"].clone()), (200, json!(0)));
 }
 
@@ -281,12 +269,7 @@ async fn a_product_is_findable_once_created_and_gone_once_deactivated_or_deleted
 
     let path = format!("/api/products/{id}/");
     let (status, _) = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&staff),
-            Some(json!({"is_active": false})),
-        )
+        .patch(&path, Some(&staff), json!({"is_active": false}))
         .await;
     assert_eq!(status, 200);
     assert_eq!(found(&app, "search=zebra").await, Vec::<String>::new());
@@ -299,21 +282,15 @@ async fn a_product_is_findable_once_created_and_gone_once_deactivated_or_deleted
         0
     );
     let (_, page) = app
-        .call(
-            Method::GET,
-            "/api/products/?search=zebra",
-            Some(&staff),
-            None,
-        )
+        .get_as("/api/products/?search=zebra", Some(&staff))
         .await;
     assert_eq!(names(&page), ["Zebra Rug"], "staff still find it");
 
     let (status, _) = app
-        .call(
-            Method::PATCH,
+        .patch(
             &path,
             Some(&staff),
-            Some(json!({"is_active": true, "name": "Tiger Rug", "description": "Orange"})),
+            json!({"is_active": true, "name": "Tiger Rug", "description": "Orange"}),
         )
         .await;
     assert_eq!(status, 200);
@@ -321,7 +298,7 @@ async fn a_product_is_findable_once_created_and_gone_once_deactivated_or_deleted
     assert_eq!(found(&app, "search=striped").await, Vec::<String>::new());
     assert_eq!(found(&app, "search=tiger+orange").await, ["Tiger Rug"]);
 
-    let (status, _) = app.call(Method::DELETE, &path, Some(&staff), None).await;
+    let (status, _) = app.delete(&path, Some(&staff)).await;
     assert_eq!(status, 204);
     assert_eq!(found(&app, "search=tiger").await, Vec::<String>::new());
 }
@@ -472,16 +449,13 @@ async fn facets_count_the_result_set() {
     );
 
     // Cached like the list, and a change to what it counts shows at once.
-    let response = app.get("/api/products/facets/").await;
+    let response = app.get_response("/api/products/facets/").await;
     assert_eq!(response.headers()["x-cache"], "hit");
     let (status, _) = app
-        .call(
-            Method::POST,
+        .post(
             "/api/products/",
             Some(&staff),
-            Some(
-                json!({"name": "Parasol", "price": "1000.00", "stock": 0, "category": shop.garden}),
-            ),
+            json!({"name": "Parasol", "price": "1000.00", "stock": 0, "category": shop.garden}),
         )
         .await;
     assert_eq!(status, 201);
@@ -492,9 +466,7 @@ async fn facets_count_the_result_set() {
         json!({"min": "1000.00", "max": "2500.00", "count": 1})
     );
 
-    let (status, body) = app
-        .call(Method::GET, "/api/products/facets/?min_price=x", None, None)
-        .await;
+    let (status, body) = app.get("/api/products/facets/?min_price=x").await;
     assert_eq!(status, 400);
     assert!(body["min_price"].is_array(), "{body}");
 }
@@ -548,18 +520,9 @@ async fn suggestions_complete_the_last_word_typed() {
     assert_eq!(many["products"].as_array().map(Vec::len), Some(10));
 
     let long = "a".repeat(201);
-    let (status, body) = app
-        .call(
-            Method::GET,
-            &format!("/api/products/suggest/?q={long}"),
-            None,
-            None,
-        )
-        .await;
+    let (status, body) = app.get(&format!("/api/products/suggest/?q={long}")).await;
     assert_eq!(status, 400);
     assert!(body["q"].is_array(), "{body}");
-    let (status, body) = app
-        .call(Method::GET, "/api/products/suggest/?q=a%00b", None, None)
-        .await;
+    let (status, body) = app.get("/api/products/suggest/?q=a%00b").await;
     assert_eq!(status, 400, "{body}");
 }

@@ -9,7 +9,7 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::cart::{add, product};
+use crate::fixtures::{Basket, Placed, create_intent, customer_order};
 use crate::helpers::{Spawn, TestApp, spawn};
 use crate::stripe_standin::Stripe;
 
@@ -22,51 +22,17 @@ async fn with_stripe(stripe: &Stripe) -> TestApp {
     .await
 }
 
-/// A customer's placed order of `quantity` units at `price`: (token, order id).
-async fn ordered(app: &TestApp, staff: &str, price: &str, quantity: i64) -> (String, String) {
-    let token = app.customer_token().await;
-    let item = product(
-        app,
-        staff,
-        &format!("Item {}", uuid::Uuid::new_v4().simple()),
+/// A new customer's order of `quantity` items at `price`.
+fn items(price: &str, quantity: i64) -> Basket<'_> {
+    Basket {
+        name: "Item",
         price,
-        10,
-    )
-    .await;
-    add(
-        app,
-        &token,
-        json!({"product_id": item, "quantity": quantity}),
-    )
-    .await;
-    let (status, order) = app
-        .call(
-            Method::POST,
-            "/api/orders/create/",
-            Some(&token),
-            Some(
-                json!({"shipping_address": {"full_name": "Ada Lovelace", "line1": "1 Main St",
-                "city": "Springfield", "postal_code": "12345", "country": "US"}}),
-            ),
-        )
-        .await;
-    assert_eq!(status, 201, "{order}");
-    (token, order["id"].as_str().expect("id").to_owned())
-}
-
-async fn intent(app: &TestApp, token: &str, order_id: &str) -> (u16, Value) {
-    app.call(
-        Method::POST,
-        "/api/payments/create-intent/",
-        Some(token),
-        Some(json!({"order_id": order_id})),
-    )
-    .await
+        ..Basket::boots(quantity)
+    }
 }
 
 async fn deliver(app: &TestApp, body: &[u8], signature: &str) -> u16 {
-    app.client
-        .post(app.url("/api/payments/webhook/"))
+    app.request(Method::POST, "/api/payments/webhook/", None)
         .header("content-type", "application/json")
         .header("Stripe-Signature", signature)
         .body(body.to_vec())
@@ -122,8 +88,12 @@ async fn an_intent_is_created_at_stripe_as_stripe_expects_and_paid_by_its_webhoo
     let stripe = Stripe::start().await;
     let app = with_stripe(&stripe).await;
     let staff = app.staff_token().await;
-    let (token, order_id) = ordered(&app, &staff, "12.34", 2).await;
-    let (status, created) = intent(&app, &token, &order_id).await;
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(&app, &staff, items("12.34", 2)).await;
+    let (status, created) = create_intent(&app, &token, &order_id, &[]).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(
         (&created["provider"], &created["amount"]),
@@ -154,7 +124,7 @@ async fn an_intent_is_created_at_stripe_as_stripe_expects_and_paid_by_its_webhoo
             .is_some_and(|k| k.contains(&order_id))
     );
     // Again: the same intent, and Stripe is not asked twice.
-    let (_, again) = intent(&app, &token, &order_id).await;
+    let (_, again) = create_intent(&app, &token, &order_id, &[]).await;
     assert_eq!(again["payment_id"], created["payment_id"]);
     assert_eq!(stripe.received().len(), 1);
 
@@ -171,11 +141,10 @@ async fn an_intent_is_created_at_stripe_as_stripe_expects_and_paid_by_its_webhoo
     );
     // The dummy's confirmation does not exist with Stripe.
     let (status, _) = app
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/payments/{}/confirm/", payment.id),
             Some(&token),
-            Some(json!({"outcome": "succeeded"})),
+            json!({"outcome": "succeeded"}),
         )
         .await;
     assert_eq!(status, 404);
@@ -186,8 +155,10 @@ async fn stripes_refusals_and_an_unreachable_stripe_are_answered_and_change_noth
     let stripe = Stripe::start().await;
     let app = with_stripe(&stripe).await;
     let staff = app.staff_token().await;
-    let (token, tiny) = ordered(&app, &staff, "0.10", 1).await;
-    let (status, body) = intent(&app, &token, &tiny).await;
+    let Placed {
+        token, id: tiny, ..
+    } = customer_order(&app, &staff, items("0.10", 1)).await;
+    let (status, body) = create_intent(&app, &token, &tiny, &[]).await;
     assert_eq!(status, 409, "{body}");
     assert!(
         body["detail"]
@@ -218,8 +189,12 @@ async fn stripes_refusals_and_an_unreachable_stripe_are_answered_and_change_noth
     })
     .await;
     let staff = offline.staff_token().await;
-    let (token, order_id) = ordered(&offline, &staff, "10.00", 1).await;
-    let (status, _) = intent(&offline, &token, &order_id).await;
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(&offline, &staff, items("10.00", 1)).await;
+    let (status, _) = create_intent(&offline, &token, &order_id, &[]).await;
     assert_eq!(status, 503);
     assert!(
         payment::Entity::find()
@@ -235,8 +210,12 @@ async fn the_verification_job_settles_a_payment_whose_webhook_never_came() {
     let stripe = Stripe::start().await;
     let app = with_stripe(&stripe).await;
     let staff = app.staff_token().await;
-    let (token, order_id) = ordered(&app, &staff, "10.00", 1).await;
-    intent(&app, &token, &order_id).await;
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(&app, &staff, items("10.00", 1)).await;
+    create_intent(&app, &token, &order_id, &[]).await;
     let payment = stored_payment(&app, &order_id).await;
     let queued = job::Entity::find()
         .filter(job::Column::Kind.eq(service::VERIFY_JOB))
@@ -287,18 +266,17 @@ async fn cancelling_a_paid_order_refunds_it_at_stripe_once() {
     let stripe = Stripe::start().await;
     let app = with_stripe(&stripe).await;
     let staff = app.staff_token().await;
-    let (token, order_id) = ordered(&app, &staff, "10.00", 1).await;
-    intent(&app, &token, &order_id).await;
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(&app, &staff, items("10.00", 1)).await;
+    create_intent(&app, &token, &order_id, &[]).await;
     let payment = stored_payment(&app, &order_id).await;
     let body = stripe.event("payment_intent.succeeded", &payment.provider_ref);
     assert_eq!(deliver(&app, &body, &Stripe::sign(&body)).await, 200);
     let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/api/orders/{order_id}/cancel/"),
-            Some(&staff),
-            None,
-        )
+        .post_empty(&format!("/api/orders/{order_id}/cancel/"), Some(&staff))
         .await;
     assert_eq!(status, 200);
     assert!(run(&app, "payments.refund").await.iter().all(Result::is_ok));
@@ -335,11 +313,15 @@ async fn a_retry_after_stripe_timed_out_gets_the_intent_stripe_made_meanwhile() 
     let stripe = Stripe::start().await;
     let app = with_stripe(&stripe).await;
     let staff = app.staff_token().await;
-    let (token, order_id) = ordered(&app, &staff, "10.00", 1).await;
+    let Placed {
+        token,
+        id: order_id,
+        ..
+    } = customer_order(&app, &staff, items("10.00", 1)).await;
     stripe.set_delay(Some(
         emporium::payments::provider::TIMEOUT + std::time::Duration::from_secs(1),
     ));
-    let (status, body) = intent(&app, &token, &order_id).await;
+    let (status, body) = create_intent(&app, &token, &order_id, &[]).await;
     assert_eq!(status, 503, "{body}");
     assert!(
         payment::Entity::find()
@@ -349,7 +331,7 @@ async fn a_retry_after_stripe_timed_out_gets_the_intent_stripe_made_meanwhile() 
             .is_empty()
     );
     stripe.set_delay(None);
-    let (status, created) = intent(&app, &token, &order_id).await;
+    let (status, created) = create_intent(&app, &token, &order_id, &[]).await;
     assert_eq!(status, 201, "{created}");
     let calls = stripe.received();
     assert_eq!(calls.len(), 2);

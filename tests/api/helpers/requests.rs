@@ -1,8 +1,10 @@
-//! How tests make requests: the client calls on [`TestApp`], bursts of requests at once, and
-//! hand-written HTTP.
+//! How tests make requests: typed JSON helpers on [`TestApp`], the raw response for the few
+//! tests that read headers or bytes, bursts of requests at once, and hand-written HTTP.
 
 use std::net::SocketAddr;
 
+use reqwest::Method;
+use serde_json::Value;
 use tokio::net::TcpStream;
 
 use super::TestApp;
@@ -55,54 +57,31 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    /// GET `path`.
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent")
-    }
-
-    /// POST `body` as JSON to `path`.
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request sent")
-    }
-
-    /// POST raw bytes with a content type.
-    pub async fn post_raw(
+    /// A request for `method path`, with `token` as its bearer when given, not sent yet: for a
+    /// [`burst`] and for the few requests that set headers or a body of their own.
+    pub fn request(
         &self,
+        method: Method,
         path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("request sent")
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     /// Sends `method path` with an optional bearer token and JSON body; returns the status and
-    /// the JSON body (`null` for an empty one).
+    /// the JSON body (`null` for an empty one). The typed helpers below are this with a method.
     pub async fn call(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         token: Option<&str>,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.request(method, path, token);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -110,11 +89,75 @@ impl TestApp {
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
         let body = if text.is_empty() {
-            serde_json::Value::Null
+            Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
         };
         (status, body)
+    }
+
+    /// GET `path` without a token: the status and the JSON body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None, None).await
+    }
+
+    /// GET `path` as `token`'s user (anonymously for `None`): the status and the JSON body.
+    pub async fn get_as(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// POST `body` as JSON to `path` as `token`'s user: the status and the JSON body.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// POST to `path` with no body (an action such as cancel) as `token`'s user.
+    pub async fn post_empty(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.call(Method::POST, path, token, None).await
+    }
+
+    /// PATCH `body` as JSON to `path` as `token`'s user: the status and the JSON body.
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// DELETE `path` as `token`'s user: the status and the JSON body (`null` for none).
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// GET `path` without a token and return the response itself, for a test that reads its
+    /// headers or bytes.
+    pub async fn get_response(&self, path: &str) -> reqwest::Response {
+        self.request(Method::GET, path, None)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// POST `body` as JSON to `path` without a token and return the response itself, for a
+    /// test that reads its headers.
+    pub async fn post_json_response(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.request(Method::POST, path, None)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// POST raw bytes with a content type and return the response itself.
+    pub async fn post_bytes_response(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        self.request(Method::POST, path, None)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
     }
 }
 
