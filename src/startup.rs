@@ -25,7 +25,7 @@ use crate::jobs::worker::{Worker, WorkerConfig};
 use crate::settings::CacheMode;
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::storage::{self, Storage};
+use crate::storage::Storage;
 use crate::throttle::Throttle;
 use crate::{db, telemetry};
 
@@ -48,15 +48,23 @@ pub enum StartupError {
     },
 }
 
-/// Every job kind of the application: each layer and app registers its own.
+/// Every job kind of the application, and the periodic ones with their periods.
 pub fn job_registry() -> Registry {
+    use crate::{accounts, cart, email, idempotency, jobs, orders, payments};
+    let hourly = std::time::Duration::from_secs(3600);
     let mut registry = Registry::new();
-    crate::jobs::register_jobs(&mut registry);
-    crate::accounts::register_jobs(&mut registry);
-    crate::cart::register_jobs(&mut registry);
-    crate::idempotency::register_jobs(&mut registry);
-    crate::orders::register_jobs(&mut registry);
-    crate::payments::register_jobs(&mut registry);
+    registry
+        .register::<email::job::SendEmail>()
+        .register::<accounts::reset::PasswordReset>()
+        .register::<orders::lifecycle::ExpireOrder>()
+        .register::<orders::alerts::StockAlert>()
+        .register::<orders::invoice::MakeInvoice>()
+        .register::<payments::refunds::RefundPayment>()
+        .register::<payments::verify::VerifyPayment>()
+        .every::<jobs::queue::Cleanup>(hourly)
+        .every::<accounts::sessions::PurgeSessions>(hourly)
+        .every::<cart::service::PurgeCarts>(hourly)
+        .every::<idempotency::PurgeKeys>(hourly);
     registry
 }
 
@@ -317,13 +325,13 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = route(routes, "/health/", get(ops::health));
     routes = route(routes, "/ready/", get(ops::ready));
     routes = routes.route("/metrics", get(ops::metrics));
-    routes = routes.route("/media/{*key}", get(storage::serve_media));
+    routes = routes.route("/media/{*key}", get(crate::http::media::serve_media));
     // The docs page serves the canonical /api/schema/; the bare path is added beside it.
     let doc = crate::openapi::document(state.settings.currency);
     routes = routes.route("/api/schema", crate::openapi::schema_route(&doc));
     routes = routes.merge(SwaggerUi::new("/api/docs").url("/api/schema/", doc));
     routes = routes.merge(crate::accounts::router());
-    routes = routes.merge(crate::jobs::router());
+    routes = routes.merge(crate::jobs::routes::router());
     routes = routes.merge(crate::catalog::router());
     routes = routes.merge(crate::cart::router());
     routes = routes.merge(crate::coupons::router());

@@ -7,17 +7,11 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
 
-use crate::http::error::{ApiError, internal, not_found};
 use crate::settings::{MediaStore, Settings};
-use crate::state::AppState;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -196,38 +190,6 @@ impl Storage {
         self.store.list_with_delimiter(prefix.as_ref()).await?;
         Ok(())
     }
-}
-
-/// `GET /media/{*key}`: serves stored files with their media type. Only exact keys are served:
-/// no directory listings, and a key with `..` or other odd segments is a 404.
-pub async fn serve_media(
-    State(state): State<AppState>,
-    UrlPath(key): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    if !is_valid_key(&key) {
-        return Err(not_found());
-    }
-    let stored = state
-        .storage
-        .get(&key)
-        .await
-        .map_err(internal)?
-        .ok_or_else(not_found)?;
-    let mut response = (StatusCode::OK, Body::from(stored.bytes)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(stored.content_type),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(response)
 }
 
 #[cfg(test)]

@@ -18,12 +18,19 @@ use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
 use redis::aio::ConnectionManager;
 
-use crate::http::error::ApiError;
-
-/// Why a counter could not be read or written (Redis did not answer).
+/// Why an attempt was not admitted.
 #[derive(Debug, thiserror::Error)]
-#[error("throttle store: {0}")]
-pub struct ThrottleError(String);
+pub enum ThrottleError {
+    /// Past the rate: refused until the window ends.
+    #[error("too many attempts; try again in {retry_after} s")]
+    Limited {
+        /// Seconds left in the window.
+        retry_after: u64,
+    },
+    /// The counter could not be read or written (Redis did not answer).
+    #[error("throttle store: {0}")]
+    Store(String),
+}
 
 /// A count and the seconds left in its window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,13 +52,13 @@ pub struct Limiter<'a> {
 
 impl Limiter<'_> {
     /// Counts one attempt on `key` and refuses it once past the rate (see [`Throttle::admit`]).
-    pub async fn admit(&self, key: &str) -> Result<(), ApiError> {
+    pub async fn admit(&self, key: &str) -> Result<(), ThrottleError> {
         self.store.admit(key, self.rate).await
     }
 
     /// Takes an attempt back (it turned out not to count).
-    pub async fn undo(&self, key: &str) -> Result<(), ApiError> {
-        Ok(self.store.undo(key).await?)
+    pub async fn undo(&self, key: &str) -> Result<(), ThrottleError> {
+        self.store.undo(key).await
     }
 }
 
@@ -160,7 +167,7 @@ fn seconds_left(until: Instant) -> u64 {
 }
 
 fn redis_error(error: redis::RedisError) -> ThrottleError {
-    ThrottleError(error.to_string())
+    ThrottleError::Store(error.to_string())
 }
 
 /// Takes one back from a counter that exists; never creates one.
@@ -254,10 +261,10 @@ impl Throttle {
     /// Counts one attempt on `key` against `rate` and refuses it once past the limit: `429`
     /// with the seconds left in the window. Count, then decide — the attempt is counted even
     /// when refused, so parallel attempts cannot slip past together.
-    pub async fn admit(&self, key: &str, rate: Rate) -> Result<(), ApiError> {
+    pub async fn admit(&self, key: &str, rate: Rate) -> Result<(), ThrottleError> {
         let window = self.hit(key, rate.period).await?;
         if window.count > rate.limit {
-            return Err(ApiError::Throttled {
+            return Err(ThrottleError::Limited {
                 retry_after: window.retry_after,
             });
         }

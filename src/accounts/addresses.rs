@@ -1,7 +1,7 @@
 //! A user's address book: one default at most, the first address is the default, another
 //! user's address does not exist.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use super::{address, store};
 use crate::http::error::{ApiError, not_found};
@@ -40,6 +40,23 @@ pub async fn get_address<C: ConnectionTrait>(
     store::address(conn, user_id, id)
         .await?
         .ok_or_else(not_found)
+}
+
+/// One of the user's addresses, if it is theirs (for another app: an order copies it).
+pub async fn address_of<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    id: i64,
+) -> Result<Option<address::Model>, DbErr> {
+    store::address(conn, user_id, id).await
+}
+
+/// The user's default address, if they have one.
+pub async fn default_address_of<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<Option<address::Model>, DbErr> {
+    store::default_address(conn, user_id).await
 }
 
 /// The lock of one user's address book: "is this the first address?" and "unset the other

@@ -19,13 +19,6 @@ use axum::routing::{get, post};
 use crate::http::route;
 use crate::state::AppState;
 
-/// The job kinds of accounts: mailing reset codes, and the hourly purge of dead sessions.
-pub fn register_jobs(registry: &mut crate::jobs::Registry) {
-    registry.register(reset::PASSWORD_RESET_JOB, reset::password_reset_job);
-    registry.register(sessions::PURGE_JOB, sessions::purge_job);
-    registry.every(sessions::PURGE_JOB, std::time::Duration::from_secs(3600));
-}
-
 /// The routes of `/api/auth/`.
 pub fn router() -> Router<AppState> {
     let mut router = Router::new();

@@ -15,7 +15,6 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::service::{new_password_hash, normalize_email, set_password};
@@ -23,18 +22,19 @@ use super::store;
 use crate::email::{self, EmailError};
 use crate::gate::Gate;
 use crate::http::error::{ApiError, field_error};
-use crate::jobs::queue::{self, NewJob};
-use crate::jobs::{self, JobContext, JobError};
+use crate::jobs::{Job, JobContext, JobError, queue};
 use crate::throttle::{Rate, Throttle, client_key};
 use crate::{db, time};
 
-/// The job that makes and mails a reset code.
-pub const PASSWORD_RESET_JOB: &str = "accounts.password_reset";
 /// How long a reset code is valid.
 pub const RESET_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
+/// Makes and mails a reset code: if the account exists and is active, stores the code's hash
+/// (once) and sends the message. A failed send is retried with the same code; a code that was
+/// used meanwhile, or a request more than an hour old, is not mailed (again). The payload holds
+/// no secret: the code is derived when the job runs.
 #[derive(Serialize, Deserialize)]
-struct ResetRequest {
+pub struct PasswordReset {
     email: String,
     /// When it was asked for: the code expires an hour after this.
     requested_at: chrono::DateTime<chrono::Utc>,
@@ -66,12 +66,12 @@ pub async fn request_password_reset(
         .await?;
     let mut nonce = [0_u8; 16];
     getrandom::fill(&mut nonce).map_err(crate::http::error::internal)?;
-    let request = ResetRequest {
+    let request = PasswordReset {
         email,
         requested_at: time::now(),
         nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
     };
-    queue::enqueue(db, NewJob::new(PASSWORD_RESET_JOB, json!(request))).await?;
+    queue::enqueue(db, &request).await?;
     Ok(())
 }
 
@@ -102,11 +102,15 @@ fn reset_code_for(
         .collect())
 }
 
-/// The [`PASSWORD_RESET_JOB`] handler: if the account exists and is active, store the code's
-/// hash (once) and send the message. A failed send is retried with the same code; a code that
-/// was used meanwhile, or a request more than an hour old, is not mailed (again).
-pub async fn password_reset_job(ctx: JobContext, payload: Value) -> Result<(), JobError> {
-    let request: ResetRequest = jobs::payload(payload)?;
+impl Job for PasswordReset {
+    const KIND: &'static str = "accounts.password_reset";
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        mail_reset_code(&ctx, self).await
+    }
+}
+
+async fn mail_reset_code(ctx: &JobContext, request: PasswordReset) -> Result<(), JobError> {
     let state = &ctx.state;
     let ttl = chrono::TimeDelta::from_std(RESET_TOKEN_TTL)
         .map_err(|e| JobError::Permanent(e.to_string()))?;

@@ -12,15 +12,14 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::service::normalize_email;
 use super::{password, refresh_token, store};
 use crate::auth::tokens::{Claims, TokenKeys, TokenType};
 use crate::gate::Gate;
 use crate::http::error::{ApiError, internal};
-use crate::jobs::{JobContext, JobError};
+use crate::jobs::{Job, JobContext, JobError};
 use crate::throttle::{Limiter, Rate, client_key};
 use crate::{db, time};
 
@@ -258,12 +257,20 @@ pub async fn logout(
     Ok(())
 }
 
-/// The periodic job that deletes expired refresh tokens (an expired token is refused by its
-/// signature check before its row is read, so the row has no use left).
-pub const PURGE_JOB: &str = "accounts.purge_sessions";
+/// Deletes expired refresh tokens (an expired token is refused by its signature check before
+/// its row is read, so the row has no use left) and expired reset codes; hourly.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PurgeSessions {}
 
-/// The [`PURGE_JOB`] handler.
-pub async fn purge_job(ctx: JobContext, _payload: Value) -> Result<(), JobError> {
+impl Job for PurgeSessions {
+    const KIND: &'static str = "accounts.purge_sessions";
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        purge(&ctx).await
+    }
+}
+
+async fn purge(ctx: &JobContext) -> Result<(), JobError> {
     let now = time::now();
     store::delete_expired_refresh_tokens(&ctx.state.db, now).await?;
     // A used reset code stays until it expires, so that a late re-run of its job finds it

@@ -45,17 +45,6 @@ pub enum TokenError {
     Signing(String),
 }
 
-/// A token the client sent that is not good → `401 token_not_valid`; one that could not be made
-/// → `500`.
-impl From<TokenError> for crate::http::error::ApiError {
-    fn from(error: TokenError) -> crate::http::error::ApiError {
-        match error {
-            TokenError::Signing(cause) => crate::http::error::ApiError::Internal(cause),
-            other => crate::http::error::ApiError::InvalidToken(other.to_string()),
-        }
-    }
-}
-
 /// Signs and checks tokens with the secret key.
 pub struct TokenKeys {
     encoding: EncodingKey,

@@ -27,9 +27,3 @@ pub fn router() -> Router<AppState> {
         post(routes::apply_coupon).delete(routes::remove_coupon),
     )
 }
-
-/// The cart's job: the hourly clean-up of idle carts.
-pub fn register_jobs(registry: &mut crate::jobs::Registry) {
-    registry.register(service::PURGE_JOB, service::purge_job);
-    registry.every(service::PURGE_JOB, std::time::Duration::from_secs(3600));
-}

@@ -6,15 +6,16 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
+use serde::{Deserialize, Serialize};
 
-use super::{shopping_cart, store};
+use super::{cart_item, shopping_cart, store};
 use crate::catalog::{product, product_image};
 use crate::coupons::rules::Refusal;
 use crate::coupons::{coupon, service as coupons};
 use crate::db;
 use crate::http::error::{ApiError, field_error, not_found};
-use crate::jobs::{JobContext, JobError};
+use crate::jobs::{Job, JobContext, JobError};
 use crate::money::{Currency, Money};
 use crate::settings::CartSettings;
 use crate::throttle::Limiter;
@@ -254,14 +255,14 @@ impl CouponFailures<'_> {
         if let Err(e) = per_address.admit(&keys[1]).await {
             // Refused by the address: this attempt does not count against the user.
             self.limiter.undo(&keys[0]).await?;
-            return Err(e);
+            return Err(e.into());
         }
         Ok(())
     }
 
     async fn undo(&self, keys: &[String; 2]) -> Result<(), ApiError> {
         self.limiter.undo(&keys[0]).await?;
-        self.limiter.undo(&keys[1]).await
+        Ok(self.limiter.undo(&keys[1]).await?)
     }
 }
 
@@ -389,12 +390,52 @@ fn coupon_message(coupon: &coupon::Model, refusal: &Refusal, currency: Currency)
     format!("{}: {}", coupon.code, refusal.message(currency))
 }
 
-/// The periodic clean-up of idle carts.
-pub const PURGE_JOB: &str = "cart.purge";
+/// A user's cart as a checkout takes it: locked until the transaction ends, with its lines and
+/// each line's product as the catalog has it now.
+pub struct CheckoutCart {
+    /// The cart's id (to empty it once the order is written).
+    pub id: i64,
+    /// The coupon applied to it, if any.
+    pub coupon_id: Option<i64>,
+    /// Its lines in the order they were added, with their products.
+    pub lines: Vec<(cart_item::Model, product::Model)>,
+}
+
+/// Locks the user's cart on `tx` for a checkout (`None`: they have none) and reads its lines.
+pub async fn lock_for_checkout(
+    tx: &DatabaseTransaction,
+    user_id: i64,
+) -> Result<Option<CheckoutCart>, DbErr> {
+    let Some(cart) = store::locked_cart(tx, user_id).await? else {
+        return Ok(None);
+    };
+    let lines = store::lines(tx, cart.id).await?;
+    Ok(Some(CheckoutCart {
+        id: cart.id,
+        coupon_id: cart.coupon_id,
+        lines,
+    }))
+}
+
+/// Deletes the cart and its lines in `tx`: an order took them.
+pub async fn empty(tx: &DatabaseTransaction, cart_id: i64) -> Result<(), DbErr> {
+    store::delete_cart(tx, cart_id).await
+}
 
 /// Deletes carts nobody changed for `EMPORIUM_CART_RETENTION`, and those of deactivated
-/// accounts.
-pub async fn purge_job(ctx: JobContext, _payload: serde_json::Value) -> Result<(), JobError> {
+/// accounts; hourly.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PurgeCarts {}
+
+impl Job for PurgeCarts {
+    const KIND: &'static str = "cart.purge";
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        purge(&ctx).await
+    }
+}
+
+async fn purge(ctx: &JobContext) -> Result<(), JobError> {
     let retention = chrono::Duration::from_std(ctx.state.settings.cart.retention)
         .unwrap_or(chrono::Duration::MAX);
     let cutoff = time::now()

@@ -3,6 +3,8 @@
 //! lower-cased code, unique; `uses` counts the orders placed with it.
 
 use sea_orm::entity::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A coupon.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,7 +15,7 @@ pub struct Model {
     pub code: String,
     #[sea_orm(unique)]
     pub code_key: String,
-    pub kind: String,
+    pub kind: Kind,
     pub value: i64,
     pub min_order_amount: i64,
     pub valid_from: Option<DateTimeUtc>,
@@ -30,3 +32,19 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// How a coupon discounts: a percentage of the subtotal, or a fixed amount.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "lowercase")]
+#[schema(as = CouponKind)]
+pub enum Kind {
+    /// A percentage of the subtotal; the value is in basis points (1250 is 12.50 %).
+    #[sea_orm(string_value = "percent")]
+    Percent,
+    /// A fixed amount in minor units.
+    #[sea_orm(string_value = "fixed")]
+    Fixed,
+}

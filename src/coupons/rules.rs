@@ -6,14 +6,7 @@ use chrono::{DateTime, Utc};
 use super::coupon;
 use crate::money::{Currency, Money};
 
-/// How a coupon discounts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A percentage of the subtotal; the value is in basis points (1250 is 12.50 %).
-    Percent,
-    /// A fixed amount in minor units.
-    Fixed,
-}
+pub use super::coupon::Kind;
 
 impl Kind {
     /// The name stored and shown.
@@ -138,10 +131,9 @@ pub fn check(
 /// or the fixed amount; never more than the subtotal, never negative.
 pub fn discount(coupon: &coupon::Model, subtotal: Money) -> Money {
     let subtotal = subtotal.max(Money::ZERO);
-    let raw = match Kind::parse(&coupon.kind) {
-        Some(Kind::Percent) => subtotal.percent_half_up(coupon.value).unwrap_or(subtotal),
-        Some(Kind::Fixed) => Money::from_minor(coupon.value),
-        None => Money::ZERO,
+    let raw = match coupon.kind {
+        Kind::Percent => subtotal.percent_half_up(coupon.value).unwrap_or(subtotal),
+        Kind::Fixed => Money::from_minor(coupon.value),
     };
     raw.clamp(Money::ZERO, subtotal)
 }
@@ -156,7 +148,7 @@ mod tests {
             id: 1,
             code: "SAVE".to_owned(),
             code_key: "save".to_owned(),
-            kind: kind.as_str().to_owned(),
+            kind,
             value,
             min_order_amount: 0,
             valid_from: None,

@@ -43,7 +43,7 @@ fn checked(
     currency: Currency,
 ) -> Result<(Kind, i64), ApiError> {
     let mut errors = FieldErrors::new();
-    let current_kind = current.and_then(|c| Kind::parse(&c.kind));
+    let current_kind = current.map(|c| c.kind);
     let kind = input.kind.or(current_kind).unwrap_or(Kind::Fixed);
     let value = match (&input.value, current) {
         (Some(text), _) => match kind.parse_value(text, currency) {
@@ -88,7 +88,7 @@ pub async fn create_coupon(
     let row = coupon::ActiveModel {
         code_key: Set(store::code_key(&code)),
         code: Set(code),
-        kind: Set(kind.as_str().to_owned()),
+        kind: Set(kind),
         value: Set(value),
         min_order_amount: Set(input.min_order_amount.unwrap_or(Money::ZERO).minor()),
         max_uses: Set(input.max_uses.flatten()),
@@ -129,7 +129,7 @@ pub async fn update_coupon(
         row.code_key = Set(store::code_key(&code));
         row.code = Set(code);
     }
-    row.kind = Set(kind.as_str().to_owned());
+    row.kind = Set(kind);
     row.value = Set(value);
     db::set_given(
         &mut row.min_order_amount,
@@ -243,6 +243,16 @@ pub async fn redeem<C: ConnectionTrait>(
         coupon: coupon.clone(),
         discount: rules::discount(coupon, subtotal),
     }))
+}
+
+/// The coupon, locked until the transaction ends, read as it is now: by `id`, or by `code`
+/// (any case). `None` when neither is given or there is no such coupon.
+pub async fn locked<C: ConnectionTrait>(
+    conn: &C,
+    id: Option<i64>,
+    code: Option<&str>,
+) -> Result<Option<coupon::Model>, DbErr> {
+    store::locked(conn, id, code).await
 }
 
 /// Makes sure `user_id` has a counter row for `coupon_id` (outside any transaction: a first

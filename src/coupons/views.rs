@@ -22,9 +22,7 @@ pub struct CouponView {
     pub id: i64,
     /// As it was entered; matched whatever the case.
     pub code: String,
-    /// `percent` or `fixed`.
-    #[schema(example = "percent")]
-    pub kind: &'static str,
+    pub kind: Kind,
     /// A percentage (`"12.50"`) or an amount of the shop's currency (`"5.00"`).
     #[schema(example = "10.00")]
     pub value: String,
@@ -56,12 +54,11 @@ pub struct CouponView {
 impl CouponView {
     /// The view of `row` in the shop's currency.
     pub fn new(row: coupon::Model, currency: Currency) -> CouponView {
-        let kind = Kind::parse(&row.kind).unwrap_or(Kind::Fixed);
         CouponView {
             id: row.id,
             code: row.code,
-            kind: kind.as_str(),
-            value: kind.format_value(row.value, currency),
+            kind: row.kind,
+            value: row.kind.format_value(row.value, currency),
             min_order_amount: Money::from_minor(row.min_order_amount).format(currency),
             valid_from: row.valid_from,
             valid_until: row.valid_until,
@@ -153,7 +150,6 @@ pub struct CouponRequest {
     /// Unique whatever the case; letters, digits, `-` and `_`.
     #[schema(min_length = 1, max_length = 50, pattern = "^[A-Za-z0-9_-]+$")]
     pub code: String,
-    #[schema(value_type = String, example = "percent", pattern = "^(percent|fixed)$")]
     pub kind: Kind,
     /// `percent`: more than 0 and at most 100, two decimals at most; `fixed`: an amount of the
     /// shop's currency, more than 0.
@@ -220,7 +216,7 @@ pub struct CouponChanges {
         pattern = "^[A-Za-z0-9_-]+$"
     )]
     pub code: Option<String>,
-    #[schema(value_type = Option<String>, nullable = false, pattern = "^(percent|fixed)$")]
+    #[schema(nullable = false)]
     pub kind: Option<Kind>,
     #[schema(
         nullable = false,

@@ -1,20 +1,16 @@
-//! Email: messages rendered from templates (a plain-text and an HTML part), queued as jobs, and
+//! Email: messages rendered from templates (a plain-text and an HTML part), queued as jobs
+//! ([`job`]), and
 //! delivered by SMTP — or printed to the log with `EMAIL_URL=console`. Nothing sends mail from
 //! a request: a slow or down mail server only delays a job, and a failed send is retried.
 
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::jobs::queue::{self, NewJob};
-use crate::jobs::{self, JobContext, JobError};
+pub mod job;
+
 use crate::settings::EmailTransport;
-
-/// The job kind that delivers one [`Email`].
-pub const SEND_JOB: &str = "email.send";
 
 /// A rendered message, as stored in an `email.send` job's payload — so never a message that
 /// holds a secret (a job that must mail one sends it itself). `Debug` leaves out the body.
@@ -272,22 +268,6 @@ impl Mailer {
                 Err(e) => Err(EmailError::Transport(e.to_string())),
             },
         }
-    }
-}
-
-/// Queues `email` for delivery on `conn` (pass the business transaction).
-pub async fn enqueue<C: ConnectionTrait>(conn: &C, email: &Email) -> Result<i64, DbErr> {
-    let payload = serde_json::to_value(email).map_err(|e| DbErr::Custom(e.to_string()))?;
-    queue::enqueue(conn, NewJob::new(SEND_JOB, payload)).await
-}
-
-/// The [`SEND_JOB`] handler.
-pub async fn send_job(ctx: JobContext, payload: Value) -> Result<(), JobError> {
-    let email: Email = jobs::payload(payload)?;
-    match ctx.state.mailer.send(&email).await {
-        Ok(()) => Ok(()),
-        Err(EmailError::Invalid(e)) => Err(JobError::Permanent(e)),
-        Err(e) => Err(JobError::retry(e)),
     }
 }
 

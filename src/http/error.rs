@@ -11,6 +11,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::auth::tokens::TokenError;
+use crate::cache::CacheError;
+use crate::storage::StorageError;
+use crate::throttle::ThrottleError;
+
 /// The key for errors that belong to no single field.
 pub const NON_FIELD_ERRORS: &str = "non_field_errors";
 
@@ -286,27 +291,41 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
-/// The throttle's counter store (Redis) did not answer: the request cannot be counted, so it is
-/// not served.
-impl From<crate::throttle::ThrottleError> for ApiError {
-    fn from(error: crate::throttle::ThrottleError) -> ApiError {
-        ApiError::Unavailable(error.to_string())
+/// Past a rate → 429 with the seconds left; the counter store (Redis) did not answer → the
+/// request cannot be counted, so it is not served.
+impl From<ThrottleError> for ApiError {
+    fn from(error: ThrottleError) -> ApiError {
+        match error {
+            ThrottleError::Limited { retry_after } => ApiError::Throttled { retry_after },
+            other @ ThrottleError::Store(_) => ApiError::Unavailable(other.to_string()),
+        }
     }
 }
 
 /// The cache could not record a write (so it was not committed), or the commit failed.
-impl From<crate::cache::CacheError> for ApiError {
-    fn from(error: crate::cache::CacheError) -> ApiError {
+impl From<CacheError> for ApiError {
+    fn from(error: CacheError) -> ApiError {
         match error {
-            crate::cache::CacheError::Database(e) => e.into(),
+            CacheError::Database(e) => e.into(),
             other => ApiError::Unavailable(other.to_string()),
         }
     }
 }
 
 /// The media store did not take or give a file.
-impl From<crate::storage::StorageError> for ApiError {
-    fn from(error: crate::storage::StorageError) -> ApiError {
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> ApiError {
         ApiError::Unavailable(error.to_string())
+    }
+}
+
+/// A token the client sent that is not good → `401 token_not_valid`; one that could not be made
+/// → `500`.
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> ApiError {
+        match error {
+            TokenError::Signing(cause) => ApiError::Internal(cause),
+            other => ApiError::InvalidToken(other.to_string()),
+        }
     }
 }

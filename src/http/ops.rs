@@ -37,7 +37,7 @@ pub async fn health() -> Json<Health> {
 #[utoipa::path(get, path = "/ready/", tag = "operations",
     responses(
         (status = 200, description = "Every dependency answers"),
-        (status = 503, description = "A dependency does not answer", body = super::openapi::ErrorDetail),
+        (status = 503, description = "A dependency does not answer", body = crate::http::openapi::ErrorDetail),
     ))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let database = match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {

@@ -15,7 +15,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::http::error::ApiError;
-use crate::jobs::{JobContext, JobError};
+use crate::jobs::{Job, JobContext, JobError};
 use crate::time;
 
 /// How long a key is remembered: an app retries within minutes, not days.
@@ -124,13 +124,17 @@ pub async fn save<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The periodic clean-up of records older than [`RETENTION`].
-pub const PURGE_JOB: &str = "idempotency.purge";
+/// Deletes records older than [`RETENTION`]; hourly.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct PurgeKeys {}
 
-/// Deletes records older than [`RETENTION`].
-pub async fn purge_job(ctx: JobContext, _payload: serde_json::Value) -> Result<(), JobError> {
-    purge(&ctx.state.db).await?;
-    Ok(())
+impl Job for PurgeKeys {
+    const KIND: &'static str = "idempotency.purge";
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        purge(&ctx.state.db).await?;
+        Ok(())
+    }
 }
 
 async fn purge(db: &DatabaseConnection) -> Result<u64, DbErr> {
@@ -140,10 +144,4 @@ async fn purge(db: &DatabaseConnection) -> Result<u64, DbErr> {
         .exec(db)
         .await?
         .rows_affected)
-}
-
-/// The hourly clean-up.
-pub fn register_jobs(registry: &mut crate::jobs::Registry) {
-    registry.register(PURGE_JOB, purge_job);
-    registry.every(PURGE_JOB, std::time::Duration::from_secs(3600));
 }

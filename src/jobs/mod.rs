@@ -22,65 +22,28 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use axum::Router;
-use axum::routing::{get, post};
-
-use crate::http::route;
 use crate::state::AppState;
+pub use job::{Kind, State};
 
-/// The staff routes of `/api/admin/jobs/`.
-pub fn router() -> Router<AppState> {
-    let router = route(Router::new(), "/api/admin/jobs/", get(routes::list_jobs));
-    route(
-        router,
-        "/api/admin/jobs/{id}/retry/",
-        post(routes::retry_job),
-    )
-}
+/// A kind of background job: the type is its payload (stored as JSON), [`Job::KIND`] the name
+/// rows are stored under, [`Job::run`] its handler. Enqueue one with [`queue::enqueue`].
+///
+/// The name and the payload's JSON shape are a promise to rows already in the queue: a job
+/// enqueued by an older version must still run, so rename neither, and give a new field a
+/// `#[serde(default)]`.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The stored name, `app.verb` (`email.send`).
+    const KIND: &'static str;
+    /// Attempts before the job is `dead`.
+    const MAX_ATTEMPTS: i32 = queue::DEFAULT_MAX_ATTEMPTS;
 
-/// Where a job is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    /// Waiting for its `run_at`.
-    Queued,
-    /// Claimed by a worker, under lease.
-    Running,
-    /// Failed; will run again at its `run_at`.
-    Failed,
-    /// Finished successfully.
-    Done,
-    /// Gave up: kept for an operator to inspect and retry.
-    Dead,
-}
-
-impl State {
-    /// Every state, for metrics and validation.
-    pub const ALL: [State; 5] = [
-        State::Queued,
-        State::Running,
-        State::Failed,
-        State::Done,
-        State::Dead,
-    ];
-
-    /// The name stored in the database and used in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Queued => "queued",
-            State::Running => "running",
-            State::Failed => "failed",
-            State::Done => "done",
-            State::Dead => "dead",
-        }
-    }
-
-    /// Parses a stored or requested name.
-    pub fn parse(name: &str) -> Option<State> {
-        State::ALL.into_iter().find(|s| s.as_str() == name)
-    }
+    /// Does the work. Must be idempotent: a job runs again if its worker dies after the work
+    /// but before recording it.
+    fn run(self, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
 }
 
 /// Why a job run did not succeed.
@@ -107,14 +70,10 @@ impl From<sea_orm::DbErr> for JobError {
     }
 }
 
-/// Reads a job's payload as `T`; a payload that does not fit is a permanent failure.
-pub fn payload<T: DeserializeOwned>(value: Value) -> Result<T, JobError> {
-    serde_json::from_value(value).map_err(|e| {
-        JobError::Permanent(format!(
-            "payload does not parse as {}: {e}",
-            std::any::type_name::<T>()
-        ))
-    })
+/// Reads a stored payload as `J`; a payload that does not fit is a permanent failure.
+fn payload<J: Job>(value: Value) -> Result<J, JobError> {
+    serde_json::from_value(value)
+        .map_err(|e| JobError::Permanent(format!("payload does not parse as {}: {e}", J::KIND)))
 }
 
 /// What a running job can reach.
@@ -132,7 +91,7 @@ pub struct JobContext {
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
 type Handler = Arc<dyn Fn(JobContext, Value) -> JobFuture + Send + Sync>;
 
-/// A job that is scheduled every `every`.
+/// A job that is scheduled every `every`, with an empty payload (`{}`).
 #[derive(Clone, Debug)]
 pub struct Periodic {
     /// The job kind to enqueue.
@@ -141,7 +100,8 @@ pub struct Periodic {
     pub every: Duration,
 }
 
-/// The job kinds a worker knows, and the periodic ones it schedules.
+/// The job kinds a worker knows, and the periodic ones it schedules. Assembled at start-up
+/// (`startup::job_registry`), where every app's kinds are named.
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
@@ -154,9 +114,32 @@ impl Registry {
         Registry::default()
     }
 
-    /// Registers the handler of `kind`. Handlers must be idempotent: a job can run twice if its
-    /// worker dies after the work but before recording it.
-    pub fn register<F, Fut>(&mut self, kind: &'static str, handler: F) -> &mut Registry
+    /// Registers the job kind `J`.
+    pub fn register<J: Job>(&mut self) -> &mut Registry {
+        let handler: Handler =
+            Arc::new(|ctx, value| Box::pin(async move { payload::<J>(value)?.run(ctx).await }));
+        self.handlers.insert(J::KIND, handler);
+        self
+    }
+
+    /// Registers `J` and schedules it once every `every`; its payload is `{}`, so `J` must read
+    /// from an empty object.
+    pub fn every<J: Job>(&mut self, every: Duration) -> &mut Registry {
+        self.register::<J>();
+        self.schedule(J::KIND, every)
+    }
+
+    /// Schedules the registered kind called `kind` once every `every`.
+    pub fn schedule(&mut self, kind: &'static str, every: Duration) -> &mut Registry {
+        self.periodic.push(Periodic { kind, every });
+        self
+    }
+
+    /// Registers a handler of raw payloads under a name of the caller's choosing, outside the
+    /// [`Job`] trait: for the queue's own tests, which need jobs that record or misbehave in
+    /// particular ways. Application code registers [`Job`] types.
+    #[doc(hidden)]
+    pub fn register_raw<F, Fut>(&mut self, kind: &'static str, handler: F) -> &mut Registry
     where
         F: Fn(JobContext, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), JobError>> + Send + 'static,
@@ -166,25 +149,12 @@ impl Registry {
         self
     }
 
-    /// Schedules `kind` (which must be registered) once every `every`.
-    pub fn every(&mut self, kind: &'static str, every: Duration) -> &mut Registry {
-        self.periodic.push(Periodic { kind, every });
-        self
-    }
-
-    fn handler(&self, kind: &str) -> Option<Handler> {
-        self.handlers.get(kind).cloned()
+    fn handler(&self, kind: &Kind) -> Option<Handler> {
+        self.handlers.get(kind.as_str()).cloned()
     }
 
     /// The periodic jobs.
     pub fn periodic(&self) -> &[Periodic] {
         &self.periodic
     }
-}
-
-/// The job kinds of this layer: delivering email and cleaning up the queue (hourly).
-pub fn register_jobs(registry: &mut Registry) {
-    registry.register(crate::email::SEND_JOB, crate::email::send_job);
-    registry.register(queue::CLEANUP_JOB, queue::cleanup_job);
-    registry.every(queue::CLEANUP_JOB, Duration::from_secs(3600));
 }

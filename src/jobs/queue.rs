@@ -8,22 +8,22 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::job::{self, Column, Entity as Jobs};
-use super::{JobContext, JobError, State};
+use super::{Job, JobContext, JobError, Kind, State};
 use crate::{db, time};
 
 /// How many attempts a job gets unless it says otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
-/// The periodic job that deletes finished jobs.
-pub const CLEANUP_JOB: &str = "jobs.cleanup";
 
-/// A job to enqueue.
+/// A row to insert into the queue: a [`Job`] made ready by [`NewJob::of`], or — for the
+/// worker's periodic ticks and for tests of old or unknown rows — a kind and a raw payload.
 #[derive(Clone, Debug)]
 pub struct NewJob {
-    /// The registered kind.
-    pub kind: String,
+    /// The kind's stored name.
+    pub kind: Kind,
     /// Its input.
     pub payload: Value,
     /// Not before this time (now when `None`).
@@ -35,14 +35,32 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    /// A job of `kind` with `payload`, due now, with the default attempts.
+    /// A row of `kind` with `payload`, due now, with the default attempts.
     pub fn new(kind: impl Into<String>, payload: Value) -> NewJob {
         NewJob {
-            kind: kind.into(),
+            kind: Kind(kind.into()),
             payload,
             run_at: None,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             unique_key: None,
+        }
+    }
+
+    /// The row for `job`, due now.
+    pub fn of<J: Job>(job: &J) -> Result<NewJob, DbErr> {
+        let payload = serde_json::to_value(job)
+            .map_err(|e| DbErr::Custom(format!("the {} payload: {e}", J::KIND)))?;
+        Ok(NewJob {
+            max_attempts: J::MAX_ATTEMPTS,
+            ..NewJob::new(J::KIND, payload)
+        })
+    }
+
+    /// The same row, due at `at`.
+    pub fn at(self, at: DateTime<Utc>) -> NewJob {
+        NewJob {
+            run_at: Some(at),
+            ..self
         }
     }
 }
@@ -52,7 +70,7 @@ fn active(job: NewJob) -> job::ActiveModel {
     job::ActiveModel {
         kind: Set(job.kind),
         payload: Set(job.payload.to_string()),
-        state: Set(State::Queued.as_str().to_owned()),
+        state: Set(State::Queued),
         attempts: Set(0),
         max_attempts: Set(job.max_attempts.max(1)),
         run_at: Set(job.run_at.unwrap_or(now)),
@@ -67,14 +85,19 @@ fn active(job: NewJob) -> job::ActiveModel {
     }
 }
 
-/// Enqueues a job on `conn` — pass the business transaction so that the job exists if and
-/// only if that transaction commits. Returns the job's id.
-pub async fn enqueue<C: ConnectionTrait>(conn: &C, job: NewJob) -> Result<i64, DbErr> {
+/// Enqueues `job` on `conn` — pass the business transaction so that the job exists if and only
+/// if that transaction commits. Returns the job's id.
+pub async fn enqueue<C: ConnectionTrait, J: Job>(conn: &C, job: &J) -> Result<i64, DbErr> {
+    insert(conn, NewJob::of(job)?).await
+}
+
+/// Inserts a prepared row (see [`NewJob`]) on `conn`. Returns the job's id.
+pub async fn insert<C: ConnectionTrait>(conn: &C, job: NewJob) -> Result<i64, DbErr> {
     Ok(active(job).insert(conn).await?.id)
 }
 
-/// Enqueues several jobs in one statement on `conn` (the business transaction).
-pub async fn enqueue_many<C: ConnectionTrait>(conn: &C, jobs: Vec<NewJob>) -> Result<(), DbErr> {
+/// Inserts several prepared rows in one statement on `conn` (the business transaction).
+pub async fn insert_many<C: ConnectionTrait>(conn: &C, jobs: Vec<NewJob>) -> Result<(), DbErr> {
     if jobs.is_empty() {
         return Ok(());
     }
@@ -84,9 +107,9 @@ pub async fn enqueue_many<C: ConnectionTrait>(conn: &C, jobs: Vec<NewJob>) -> Re
     Ok(())
 }
 
-/// Enqueues a job with a unique key on its own (not inside another transaction); `None` when
+/// Inserts a row with a unique key on its own (not inside another transaction); `None` when
 /// a job with that key already exists.
-pub async fn enqueue_unique(db: &DatabaseConnection, job: NewJob) -> Result<Option<i64>, DbErr> {
+pub async fn insert_unique(db: &DatabaseConnection, job: NewJob) -> Result<Option<i64>, DbErr> {
     match active(job).insert(db).await {
         Ok(row) => Ok(Some(row.id)),
         Err(e) if crate::db::is_unique_violation(&e) => Ok(None),
@@ -105,10 +128,10 @@ pub async fn claim(
     let tx = db::begin_write(conn).await?;
     let now = time::now();
     let runnable = Condition::all()
-        .add(Column::State.is_in([State::Queued.as_str(), State::Failed.as_str()]))
+        .add(Column::State.is_in([State::Queued, State::Failed]))
         .add(Column::RunAt.lte(now));
     let abandoned = Condition::all()
-        .add(Column::State.eq(State::Running.as_str()))
+        .add(Column::State.eq(State::Running))
         .add(Column::LockedUntil.lt(now));
     // On SQLite the lock clause is dropped; BEGIN IMMEDIATE already serialises claimers.
     let candidates = Jobs::find()
@@ -122,10 +145,10 @@ pub async fn claim(
     let until = now + delta(lease);
     let mut claimed = Vec::with_capacity(candidates.len());
     for candidate in candidates {
-        let was_running = candidate.state == State::Running.as_str();
+        let was_running = candidate.state == State::Running;
         let mut row: job::ActiveModel = candidate.clone().into();
         if was_running && candidate.attempts >= candidate.max_attempts {
-            row.state = Set(State::Dead.as_str().to_owned());
+            row.state = Set(State::Dead);
             row.last_error = Set(Some(format!(
                 "the worker running attempt {} stopped without finishing (lease expired)",
                 candidate.attempts
@@ -135,11 +158,11 @@ pub async fn claim(
             row.finished_at = Set(Some(now));
             row.updated_at = Set(now);
             row.update(&tx).await?;
-            metrics::counter!("jobs_total", "kind" => candidate.kind.clone(), "outcome" => "dead")
+            metrics::counter!("jobs_total", "kind" => candidate.kind.to_string(), "outcome" => "dead")
                 .increment(1);
             continue;
         }
-        row.state = Set(State::Running.as_str().to_owned());
+        row.state = Set(State::Running);
         row.attempts = Set(candidate.attempts + 1);
         row.locked_by = Set(Some(worker.to_owned()));
         row.locked_until = Set(Some(until));
@@ -160,7 +183,7 @@ fn held_by(id: i64, worker: &str) -> Condition {
     Condition::all()
         .add(Column::Id.eq(id))
         .add(Column::LockedBy.eq(worker))
-        .add(Column::State.eq(State::Running.as_str()))
+        .add(Column::State.eq(State::Running))
 }
 
 /// Extends the lease of a job still held by `worker`; false when it is no longer held.
@@ -184,7 +207,7 @@ pub async fn heartbeat(
 pub async fn complete(conn: &DatabaseConnection, id: i64, worker: &str) -> Result<(), DbErr> {
     let now = time::now();
     Jobs::update_many()
-        .col_expr(Column::State, Expr::value(State::Done.as_str()))
+        .col_expr(Column::State, Expr::value(State::Done))
         .col_expr(Column::LockedBy, Expr::value(Option::<String>::None))
         .col_expr(
             Column::LockedUntil,
@@ -253,12 +276,12 @@ pub async fn fail(
         .col_expr(Column::UpdatedAt, Expr::value(now));
     update = match outcome {
         FailOutcome::Dead => update
-            .col_expr(Column::State, Expr::value(State::Dead.as_str()))
+            .col_expr(Column::State, Expr::value(State::Dead))
             .col_expr(Column::FinishedAt, Expr::value(Some(now))),
         FailOutcome::Retry => {
             let delay = backoff(retry_base, job.attempts, random_u64());
             update
-                .col_expr(Column::State, Expr::value(State::Failed.as_str()))
+                .col_expr(Column::State, Expr::value(State::Failed))
                 .col_expr(Column::RunAt, Expr::value(now + delta(delay)))
         }
     };
@@ -273,7 +296,7 @@ pub async fn release(
     worker: &str,
 ) -> Result<(), DbErr> {
     Jobs::update_many()
-        .col_expr(Column::State, Expr::value(State::Queued.as_str()))
+        .col_expr(Column::State, Expr::value(State::Queued))
         .col_expr(
             Column::Attempts,
             Expr::value(job.attempts.saturating_sub(1)),
@@ -298,7 +321,7 @@ pub enum RetryError {
     NotFound,
     /// The job is not dead or failed.
     #[error("a {0} job cannot be retried")]
-    NotRetryable(String),
+    NotRetryable(State),
     /// The database failed.
     #[error(transparent)]
     Database(#[from] DbErr),
@@ -309,7 +332,7 @@ pub async fn retry(conn: &DatabaseConnection, id: i64) -> Result<job::Model, Ret
     let tx = db::begin_write(conn).await?;
     let now = time::now();
     let result = Jobs::update_many()
-        .col_expr(Column::State, Expr::value(State::Queued.as_str()))
+        .col_expr(Column::State, Expr::value(State::Queued))
         .col_expr(Column::Attempts, Expr::value(0))
         .col_expr(Column::RunAt, Expr::value(now))
         .col_expr(
@@ -318,7 +341,7 @@ pub async fn retry(conn: &DatabaseConnection, id: i64) -> Result<job::Model, Ret
         )
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
-        .filter(Column::State.is_in([State::Dead.as_str(), State::Failed.as_str()]))
+        .filter(Column::State.is_in([State::Dead, State::Failed]))
         .exec(&tx)
         .await?;
     let row = Jobs::find_by_id(id).one(&tx).await?;
@@ -339,7 +362,7 @@ pub async fn list(
 ) -> Result<(u64, Vec<job::Model>), DbErr> {
     let mut query = Jobs::find();
     if let Some(state) = state {
-        query = query.filter(Column::State.eq(state.as_str()));
+        query = query.filter(Column::State.eq(state));
     }
     db::page(conn, query, |q| q.order_by_desc(Column::Id), offset, limit).await
 }
@@ -366,15 +389,26 @@ pub async fn depth(conn: &DatabaseConnection) -> Result<Vec<(State, u64)>, DbErr
         .collect())
 }
 
-/// The periodic clean-up: deletes jobs that finished — done, or dead — more than
+/// The periodic clean-up (hourly): deletes jobs that finished — done, or dead — more than
 /// `EMPORIUM_JOB_RETENTION` ago, so the table does not grow with every request that ever
 /// queued a job. Operators have that long to look at a dead job and retry it.
-pub async fn cleanup_job(ctx: JobContext, _payload: Value) -> Result<(), JobError> {
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Cleanup {}
+
+impl Job for Cleanup {
+    const KIND: &'static str = "jobs.cleanup";
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        cleanup(&ctx).await
+    }
+}
+
+async fn cleanup(ctx: &JobContext) -> Result<(), JobError> {
     let cutoff = time::now() - delta(ctx.state.settings.job_retention);
     let conn = &ctx.state.db;
     let tx = conn.begin().await?;
     Jobs::delete_many()
-        .filter(Column::State.is_in([State::Done.as_str(), State::Dead.as_str()]))
+        .filter(Column::State.is_in([State::Done, State::Dead]))
         .filter(Column::FinishedAt.lt(cutoff))
         .exec(&tx)
         .await?;

@@ -1,29 +1,36 @@
 //! Staff endpoints for the job queue: list (by state) and retry.
 
-use axum::Json;
 use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::queue::{self, RetryError};
-use super::{State as JobState, job};
+use super::{Kind, State as JobState, job};
 use crate::auth::StaffUser;
-use crate::http::ApiResult;
 use crate::http::error::{ApiError, conflict, field_error, not_found};
 use crate::http::extract::PathId;
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
+use crate::http::{ApiResult, route};
 use crate::state::AppState;
+
+/// The staff routes of `/api/admin/jobs/`.
+pub fn router() -> Router<AppState> {
+    let router = route(Router::new(), "/api/admin/jobs/", get(list_jobs));
+    route(router, "/api/admin/jobs/{id}/retry/", post(retry_job))
+}
 
 /// A job as operators see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
     pub id: i64,
-    #[schema(example = "email.send")]
-    pub kind: String,
-    /// `queued`, `running`, `failed` (will retry), `done` or `dead`.
-    pub state: String,
+    #[schema(value_type = String, example = "email.send")]
+    pub kind: Kind,
+    /// `failed` will run again; `dead` waits for an operator.
+    pub state: JobState,
     pub attempts: i32,
     pub max_attempts: i32,
     /// The job's input (the raw text when it is not JSON).

@@ -158,7 +158,7 @@ impl Worker {
             }
             let mut job = NewJob::new(periodic.kind, Value::Object(Default::default()));
             job.unique_key = Some(format!("{}@{}", periodic.kind, period));
-            match queue::enqueue_unique(&self.state.db, job).await {
+            match queue::insert_unique(&self.state.db, job).await {
                 Ok(_) => {
                     scheduled.insert(periodic.kind, period);
                 }
@@ -202,7 +202,7 @@ async fn execute(state: &AppState, registry: &Registry, config: &WorkerConfig, j
     ) {
         (None, _) => Err(JobError::Permanent(format!(
             "unknown job kind {:?}",
-            job.kind
+            job.kind.as_str()
         ))),
         (_, Err(e)) => Err(JobError::Permanent(format!("payload is not JSON: {e}"))),
         (Some(handler), Ok(payload)) => {
@@ -258,6 +258,7 @@ async fn execute(state: &AppState, registry: &Registry, config: &WorkerConfig, j
             }
         }
     };
-    metrics::counter!("jobs_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
-    metrics::histogram!("job_duration_seconds", "kind" => job.kind.clone()).record(elapsed);
+    metrics::counter!("jobs_total", "kind" => job.kind.to_string(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("job_duration_seconds", "kind" => job.kind.to_string()).record(elapsed);
 }

@@ -4,20 +4,32 @@
 //! stays low. The job mails every active staff member the products and their stock now.
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::user;
 use crate::catalog::inventory::Applied;
 use crate::catalog::product;
 use crate::email::{self, STOCK_ALERT};
-use crate::jobs::{self, JobContext, JobError, queue::NewJob};
+use crate::jobs::{Job, JobContext, JobError};
 
-/// The job that mails staff about low stock.
-pub const STOCK_ALERT_JOB: &str = "orders.stock_alert";
+/// Mails every active staff member (one queued email each) these products and their stock.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StockAlert {
+    /// The products that went low.
+    pub product_ids: Vec<i64>,
+}
 
-/// The alert job for the products that `applied` (deductions of `taken` units each) took across
+impl Job for StockAlert {
+    const KIND: &'static str = "orders.stock_alert";
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        alert(&ctx, self.product_ids).await
+    }
+}
+
+/// The alert for the products that `applied` (deductions of `taken` units each) took across
 /// `threshold`, if any.
-pub fn crossing(applied: &[Applied], taken: &[(i64, i64)], threshold: i64) -> Option<NewJob> {
+pub fn crossing(applied: &[Applied], taken: &[(i64, i64)], threshold: i64) -> Option<StockAlert> {
     let low: Vec<i64> = applied
         .iter()
         .filter(|a| {
@@ -30,17 +42,10 @@ pub fn crossing(applied: &[Applied], taken: &[(i64, i64)], threshold: i64) -> Op
         })
         .map(|a| a.product_id)
         .collect();
-    (!low.is_empty()).then(|| NewJob::new(STOCK_ALERT_JOB, json!({ "product_ids": low })))
+    (!low.is_empty()).then_some(StockAlert { product_ids: low })
 }
 
-#[derive(serde::Deserialize)]
-struct AlertPayload {
-    product_ids: Vec<i64>,
-}
-
-/// Mails every active staff member (one queued email each) the products and their stock.
-pub async fn stock_alert_job(ctx: JobContext, payload: Value) -> Result<(), JobError> {
-    let AlertPayload { product_ids } = jobs::payload(payload)?;
+async fn alert(ctx: &JobContext, product_ids: Vec<i64>) -> Result<(), JobError> {
     let state = &ctx.state;
     let products = product::Entity::find()
         .filter(product::Column::Id.is_in(product_ids))
@@ -72,7 +77,7 @@ pub async fn stock_alert_job(ctx: JobContext, payload: Value) -> Result<(), JobE
                 ],
             )
             .map_err(|e| JobError::Permanent(e.to_string()))?;
-        email::enqueue(&state.db, &message).await?;
+        email::job::enqueue(&state.db, message).await?;
     }
     Ok(())
 }

@@ -4,34 +4,37 @@
 //! with the PDF attached, both in one transaction so a job that runs twice issues and mails once.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, TransactionTrait};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use super::lifecycle::Status;
 use super::views::ShippingAddress;
 use super::{invoice_row, order, order_item, store};
 use crate::auth::user;
 use crate::email::{self, Attachment, ORDER_CONFIRMATION};
-use crate::jobs::queue::NewJob;
-use crate::jobs::{self, JobContext, JobError};
+use crate::jobs::{Job, JobContext, JobError};
 use crate::money::{Currency, Money};
 use crate::pdf::{self, Line};
 use crate::{db, time};
 
-/// The job that issues a paid order's invoice and mails the confirmation.
-pub const INVOICE_JOB: &str = "orders.invoice";
+/// Issues a paid order's invoice and queues its confirmation email, once.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MakeInvoice {
+    /// The order.
+    pub order_id: String,
+}
 
-/// The [`INVOICE_JOB`] of an order.
-pub fn invoice_job(order_id: &str) -> NewJob {
-    NewJob::new(INVOICE_JOB, json!({ "order_id": order_id }))
+impl Job for MakeInvoice {
+    const KIND: &'static str = "orders.invoice";
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        issue(&ctx, &self.order_id).await
+    }
 }
 
 /// True while the order stands paid (paid, shipped or delivered). An order cancelled before
 /// its payment landed — refunded at once — gets no invoice; one cancelled after it keeps the
 /// invoice already issued.
 pub fn is_paid(order: &order::Model) -> bool {
-    [Status::Paid, Status::Shipped, Status::Delivered]
-        .iter()
-        .any(|s| s.as_str() == order.status)
+    order.status.is_paid()
 }
 
 /// The PDF of an order's invoice.
@@ -136,16 +139,9 @@ pub async fn invoice(
     Ok(Some(render(shop, &customer, order, &items)))
 }
 
-#[derive(serde::Deserialize)]
-struct InvoicePayload {
-    order_id: String,
-}
-
-/// Issues a paid order's invoice and queues its confirmation email, once.
-pub async fn invoice_job_handler(ctx: JobContext, payload: Value) -> Result<(), JobError> {
-    let InvoicePayload { order_id } = jobs::payload(payload)?;
+async fn issue(ctx: &JobContext, order_id: &str) -> Result<(), JobError> {
     let state = &ctx.state;
-    let Some(order) = store::order(&state.db, &order_id).await? else {
+    let Some(order) = store::order(&state.db, order_id).await? else {
         return Ok(());
     };
     if !is_paid(&order) {
@@ -193,7 +189,7 @@ pub async fn invoice_job_handler(ctx: JobContext, payload: Value) -> Result<(), 
         "application/pdf",
         &pdf,
     ));
-    email::enqueue(&tx, &message).await?;
+    email::job::enqueue(&tx, message).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,78 +1,19 @@
-//! An order's life: `PENDING → PAID → SHIPPED → DELIVERED`, and `PENDING → CANCELLED` (by its
-//! owner, staff or the expiry of an unpaid order) or, by staff, `PAID → CANCELLED`. Every move is
-//! one conditional update of the status, so of two racing moves exactly one happens; a
-//! cancellation returns the stock and the coupon's use in the same transaction, so it happens
-//! exactly once too.
+//! An order's moves as [`super::status`] allows them. Every move is one conditional update of
+//! the status from the statuses the move may start from, so of two racing moves exactly one
+//! happens; a cancellation returns the stock and the coupon's use in the same transaction, so
+//! it happens exactly once too.
 
 use sea_orm::DatabaseConnection;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
+use super::status::{Actor, OrderStatus, PaymentStatus};
 use super::{order, store};
 use crate::cache::ResponseCache;
 use crate::catalog::inventory::{self, Cause, StockError, StockLine};
 use crate::coupons::service as coupons;
 use crate::http::error::{ApiError, conflict, not_found};
-use crate::jobs::{self, JobContext, JobError};
-use crate::{db, time};
-
-/// Where an order is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Pending,
-    Paid,
-    Shipped,
-    Delivered,
-    Cancelled,
-}
-
-impl Status {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "PENDING",
-            Status::Paid => "PAID",
-            Status::Shipped => "SHIPPED",
-            Status::Delivered => "DELIVERED",
-            Status::Cancelled => "CANCELLED",
-        }
-    }
-
-    /// The status called `name`.
-    pub fn parse(name: &str) -> Option<Status> {
-        [
-            Status::Pending,
-            Status::Paid,
-            Status::Shipped,
-            Status::Delivered,
-            Status::Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == name)
-    }
-}
-
-/// Where an order's payment is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PaymentStatus {
-    Unpaid,
-    Pending,
-    Paid,
-    Failed,
-    Refunded,
-}
-
-impl PaymentStatus {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Unpaid => "UNPAID",
-            PaymentStatus::Pending => "PENDING",
-            PaymentStatus::Paid => "PAID",
-            PaymentStatus::Failed => "FAILED",
-            PaymentStatus::Refunded => "REFUNDED",
-        }
-    }
-}
+use crate::jobs::{Job, JobContext, JobError};
+use crate::{db, payments, time};
 
 /// Who cancels an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,10 +27,11 @@ pub enum Canceller {
 }
 
 impl Canceller {
-    fn allowed_from(self) -> &'static [Status] {
+    fn actor(self) -> Actor {
         match self {
-            Canceller::Staff(_) => &[Status::Pending, Status::Paid],
-            Canceller::Owner(_) | Canceller::Expiry => &[Status::Pending],
+            Canceller::Owner(_) => Actor::Owner,
+            Canceller::Staff(_) => Actor::Staff,
+            Canceller::Expiry => Actor::Expiry,
         }
     }
 
@@ -140,11 +82,11 @@ pub async fn cancel(
             store::order(db, id).await?.ok_or_else(not_found)?
         }
     };
-    let from = who.allowed_from();
+    let from = OrderStatus::sources(OrderStatus::Cancelled, who.actor());
     let now = time::now();
     let tx = db::begin_write(db).await?;
     let unpaid_only = who == Canceller::Expiry;
-    if !store::move_status(&tx, id, from, Status::Cancelled, now, unpaid_only).await? {
+    if !store::move_status(&tx, id, &from, OrderStatus::Cancelled, now, unpaid_only).await? {
         tx.rollback().await?;
         let current = store::order(db, id).await?.ok_or_else(not_found)?;
         return Err(cannot(&current, "be cancelled"));
@@ -176,63 +118,58 @@ pub async fn cancel(
     }
     // Decided in the transaction from the payment as it is, not from the order read before:
     // a payment that landed meanwhile is refunded too.
-    if let Some(payment) = crate::payments::store::of_order(&tx, id).await?
-        && payment.status == crate::payments::service::status::PAID
-    {
-        // The money goes back through the provider, by a job (it may be slow or down).
-        jobs::queue::enqueue(&tx, crate::payments::service::refund_job(&payment.id)).await?;
-    }
+    payments::refund_if_paid(&tx, id).await?;
     cache.commit(tx, change).await?;
     store::order(db, id).await?.ok_or_else(not_found)
 }
 
 /// Staff move a paid order on: `PAID → SHIPPED`, `SHIPPED → DELIVERED`. Any other move is a
-/// 409 (cancelling has its own endpoint; `PAID` comes from the payment).
+/// 409 (cancelling has its own endpoint, which gives the stock back; `PAID` comes from the
+/// payment).
 pub async fn change_status(
     db: &DatabaseConnection,
     id: &str,
-    to: Status,
+    to: OrderStatus,
 ) -> Result<order::Model, ApiError> {
     let current = store::order(db, id).await?.ok_or_else(not_found)?;
-    let from = match to {
-        Status::Shipped => Status::Paid,
-        Status::Delivered => Status::Shipped,
-        _ => return Err(cannot(&current, &format!("become {}", to.as_str()))),
-    };
-    if !store::move_status(db, id, &[from], to, time::now(), false).await? {
+    let from = OrderStatus::sources(to, Actor::Staff);
+    if from.is_empty() || to == OrderStatus::Cancelled {
+        return Err(cannot(&current, &format!("become {to}")));
+    }
+    if !store::move_status(db, id, &from, to, time::now(), false).await? {
         let current = store::order(db, id).await?.ok_or_else(not_found)?;
         return Err(cannot(&current, &format!("become {}", to.as_str())));
     }
     store::order(db, id).await?.ok_or_else(not_found)
 }
 
-/// The job that cancels an order still unpaid when its time is up.
-pub const EXPIRE_JOB: &str = "orders.expire";
-
-/// The [`EXPIRE_JOB`] payload.
-pub fn expire_payload(order_id: &str) -> Value {
-    json!({ "order_id": order_id })
+/// Cancels an order still unpaid when its time is up (enqueued at checkout, due at the end of
+/// `EMPORIUM_ORDER_PAYMENT_TIMEOUT`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExpireOrder {
+    /// The order.
+    pub order_id: String,
 }
 
-#[derive(serde::Deserialize)]
-struct ExpirePayload {
-    order_id: String,
+impl Job for ExpireOrder {
+    const KIND: &'static str = "orders.expire";
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        expire(&ctx, &self.order_id).await
+    }
 }
 
 /// Cancels the order if it is still `PENDING` and not paid; anything else (paid, cancelled by
 /// its owner meanwhile, gone) is already settled. Safe to run twice.
-pub async fn expire_job(ctx: JobContext, payload: Value) -> Result<(), JobError> {
-    let ExpirePayload { order_id } = jobs::payload(payload)?;
+async fn expire(ctx: &JobContext, order_id: &str) -> Result<(), JobError> {
     let state = &ctx.state;
-    let Some(order) = store::order(&state.db, &order_id).await? else {
+    let Some(order) = store::order(&state.db, order_id).await? else {
         return Ok(());
     };
-    if order.status != Status::Pending.as_str()
-        || order.payment_status == PaymentStatus::Paid.as_str()
-    {
+    if order.status != OrderStatus::Pending || order.payment_status == PaymentStatus::Paid {
         return Ok(());
     }
-    match cancel(&state.db, &state.cache, &order_id, Canceller::Expiry).await {
+    match cancel(&state.db, &state.cache, order_id, Canceller::Expiry).await {
         Ok(_) => {
             tracing::info!(order = %order_id, "unpaid order expired");
             Ok(())
@@ -241,9 +178,9 @@ pub async fn expire_job(ctx: JobContext, payload: Value) -> Result<(), JobError>
         // Settled meanwhile (paid, or cancelled by its owner): nothing to do. Still pending
         // (its stock could not be taken back): try again later rather than forget it.
         Err(e @ ApiError::Conflict { .. }) => {
-            let still_pending = store::order(&state.db, &order_id)
+            let still_pending = store::order(&state.db, order_id)
                 .await?
-                .is_some_and(|o| o.status == Status::Pending.as_str());
+                .is_some_and(|o| o.status == OrderStatus::Pending);
             if still_pending {
                 tracing::warn!(order = %order_id, error = %e, "expiry could not cancel the order");
                 Err(JobError::retry(e))

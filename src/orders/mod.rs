@@ -1,5 +1,9 @@
-//! Orders: checkout from the cart ([`service`]), the status lifecycle with cancellation and the
-//! expiry of unpaid orders ([`lifecycle`]), and stock alerts to staff ([`alerts`]).
+//! Orders: checkout from the cart ([`service`]), the statuses and every allowed move
+//! ([`status`]), cancellation and the expiry of unpaid orders ([`lifecycle`]), invoices
+//! ([`invoice`]) and stock alerts to staff ([`alerts`]).
+//!
+//! Its face to payments is [`payable`] and [`payment_changed`] ([`settle`]): payments never
+//! read or write the orders' tables.
 
 pub mod alerts;
 pub mod invoice;
@@ -9,8 +13,12 @@ pub mod order;
 pub mod order_item;
 pub mod routes;
 pub mod service;
+pub mod settle;
+pub mod status;
 pub mod store;
 pub mod views;
+
+pub use settle::{Payable, PaymentNews, payable, payment_changed};
 
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -34,11 +42,4 @@ pub fn router() -> Router<AppState> {
         "/api/orders/{id}/status/",
         patch(routes::change_status),
     )
-}
-
-/// The orders' jobs: the expiry of unpaid orders, stock alerts, invoices.
-pub fn register_jobs(registry: &mut crate::jobs::Registry) {
-    registry.register(lifecycle::EXPIRE_JOB, lifecycle::expire_job);
-    registry.register(alerts::STOCK_ALERT_JOB, alerts::stock_alert_job);
-    registry.register(invoice::INVOICE_JOB, invoice::invoice_job_handler);
 }

@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+pub use super::status::{OrderStatus, PaymentStatus};
+
 /// An order.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
@@ -10,8 +12,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub user_id: i64,
-    pub status: String,
-    pub payment_status: String,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
     pub subtotal: i64,
     pub discount: i64,
     pub total_amount: i64,

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::lifecycle::{self, Canceller, Status};
+use super::lifecycle::{self, Canceller};
 use super::service::{self, CREATE_SCOPE, Checkout, Placed};
+use super::status::OrderStatus;
 use super::store::{self, OrderFilter};
 use super::views::{CreateOrder, OrderView, StatusChange};
 use crate::auth::{AuthUser, StaffUser};
@@ -109,7 +110,7 @@ pub async fn list_orders(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        filter.status = Some(Status::parse(name).ok_or_else(|| {
+        filter.status = Some(OrderStatus::parse(name).ok_or_else(|| {
             field_error(
                 "status",
                 format!("Select a valid choice. {name} is not one of the available choices."),

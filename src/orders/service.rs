@@ -4,20 +4,24 @@
 //! emptied, the expiry (and any stock alert) queued, and the answer stored under the request's
 //! `Idempotency-Key` — at most 15 statements whatever the cart holds.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, Set};
 use serde_json::{Map, json};
 
 use super::alerts;
-use super::lifecycle::{EXPIRE_JOB, PaymentStatus, Status, expire_payload};
+use super::lifecycle::ExpireOrder;
+use super::status::{OrderStatus, PaymentStatus};
 use super::views::{AddressChoice, CreateOrder, OrderView, ShippingAddress};
 use super::{order, order_item, store};
-use crate::accounts::store as accounts;
-use crate::cache::ResponseCache;
-use crate::cart::store as carts;
-use crate::catalog::inventory::{self, Cause, Shortage, StockError, StockLine};
+use crate::accounts::addresses;
+use crate::cache::{Change, ResponseCache};
+use crate::cart::cart_item;
+use crate::cart::service::{self as carts, CheckoutCart};
+use crate::catalog::inventory::{self, Applied, Cause, Shortage, StockError, StockLine};
+use crate::catalog::product;
 use crate::coupons::rules::Refusal;
 use crate::coupons::views::is_code;
-use crate::coupons::{coupon, service as coupons, store as coupon_store};
+use crate::coupons::{coupon, service as coupons};
 use crate::http::error::{ApiError, field_error};
 use crate::idempotency::{self, Keyed, Stored};
 use crate::jobs::queue::{self, NewJob};
@@ -93,7 +97,7 @@ async fn shipping_address(
 ) -> Result<ShippingAddress, ApiError> {
     match choice {
         AddressChoice::Given(address) => Ok(address),
-        AddressChoice::Saved(id) => accounts::address(tx, user_id, id)
+        AddressChoice::Saved(id) => addresses::address_of(tx, user_id, id)
             .await?
             .map(ShippingAddress::from)
             .ok_or_else(|| {
@@ -102,7 +106,7 @@ async fn shipping_address(
                     format!("Invalid pk \"{id}\" - object does not exist."),
                 )
             }),
-        AddressChoice::Default => accounts::default_address(tx, user_id)
+        AddressChoice::Default => addresses::default_address_of(tx, user_id)
             .await?
             .map(ShippingAddress::from)
             .ok_or_else(|| {
@@ -114,6 +118,7 @@ async fn shipping_address(
     }
 }
 
+/// A checkout, step by step, in one transaction.
 async fn place(
     checkout: Checkout<'_>,
     user_id: i64,
@@ -126,143 +131,21 @@ async fn place(
         rules,
         currency,
     } = checkout;
-    let unknown_coupon = || field_error("coupon_code", Refusal::Unknown.message(currency));
-    if request
-        .coupon_code
-        .as_deref()
-        .is_some_and(|code| !is_code(code.trim()))
-    {
-        return Err(unknown_coupon());
-    }
-
+    check_coupon_code(request, currency)?;
     let tx = db::begin_write(db).await?;
-    let cart = carts::locked_cart(&tx, user_id)
-        .await?
-        .ok_or_else(empty_cart)?;
-    let rows = carts::lines(&tx, cart.id).await?;
-    if rows.is_empty() {
-        return Err(empty_cart());
-    }
-    // Lines that cannot be had as the catalog stands: all of them, before any lock is taken.
-    let unavailable: Vec<Shortage> = rows
-        .iter()
-        .filter(|(item, product)| !product.is_active || item.quantity > product.stock)
-        .map(|(item, product)| Shortage {
-            product_id: product.id,
-            requested: item.quantity,
-            available: if product.is_active { product.stock } else { 0 },
-        })
-        .collect();
-    if !unavailable.is_empty() {
-        return Err(short(&unavailable));
-    }
+    let cart = take_cart(&tx, user_id).await?;
     let address = shipping_address(&tx, user_id, request.address()).await?;
-
     let order_id = uuid::Uuid::new_v4().to_string();
-    let stock_lines: Vec<StockLine> = rows
-        .iter()
-        .map(|(item, product)| StockLine {
-            product_id: product.id,
-            delta: -item.quantity,
-        })
-        .collect();
-    let taken: Vec<(i64, i64)> = rows
-        .iter()
-        .map(|(item, product)| (product.id, item.quantity))
-        .collect();
-    let requested = |product_id: i64| {
-        taken
-            .iter()
-            .filter(|(id, _)| *id == product_id)
-            .map(|(_, q)| *q)
-            .sum::<i64>()
-    };
-    let cause = Cause {
-        reason: "order".to_owned(),
-        reference: format!("order:{order_id}"),
-        idempotency_key: None,
-    };
-    let (applied, change) = match inventory::apply(&tx, &stock_lines, &cause).await {
-        Ok(done) => done,
-        Err(StockError::Short(lines)) => return Err(short(&lines)),
-        Err(StockError::NoProduct(product_id)) => {
-            return Err(short(&[Shortage {
-                product_id,
-                requested: requested(product_id),
-                available: 0,
-            }]));
-        }
-        Err(StockError::Database(e)) => return Err(e.into()),
-    };
-    // Prices and activity as read under the products' row locks: an edit that committed while
-    // this order waited for them is what the order sees.
-    let retired: Vec<Shortage> = applied
-        .iter()
-        .filter(|a| !a.is_active)
-        .map(|a| Shortage {
-            product_id: a.product_id,
-            requested: requested(a.product_id),
-            available: 0,
-        })
-        .collect();
-    if !retired.is_empty() {
-        return Err(short(&retired));
-    }
-    let mut subtotal: i128 = 0;
-    let mut items: Vec<order_item::Model> = Vec::with_capacity(rows.len());
-    for (item, product) in &rows {
-        let price = applied
-            .iter()
-            .find(|a| a.product_id == product.id)
-            .map_or(product.price, |a| a.price);
-        subtotal += i128::from(price) * i128::from(item.quantity);
-        items.push(order_item::Model {
-            id: 0,
-            order_id: order_id.clone(),
-            product_id: Some(product.id),
-            product_name: product.name.clone(),
-            price_snapshot: price,
-            quantity: item.quantity,
-            subtotal: price.saturating_mul(item.quantity),
-        });
-    }
-    let subtotal = i64::try_from(subtotal)
-        .map(Money::from_minor)
-        .map_err(|_| ApiError::BadRequest("The order's amount is too large.".to_owned()))?;
-
-    // The coupon: the one named, else the cart's if it still applies (as the cart shows it),
-    // read under its row lock as it is now. Redeemed after the stock, so that lock — which every
-    // order using the coupon needs — is not held while this order waits for its products.
-    let candidate: Option<coupon::Model> = match (&request.coupon_code, cart.coupon_id) {
-        (Some(code), _) => Some(
-            coupon_store::locked(&tx, None, Some(code.trim()))
-                .await?
-                .ok_or_else(unknown_coupon)?,
-        ),
-        (None, Some(id)) => coupon_store::locked(&tx, Some(id), None).await?,
-        (None, None) => None,
-    };
+    let stock = take_stock(&tx, &order_id, &cart.lines).await?;
+    let (items, subtotal) = copy_lines(&order_id, &cart.lines, &stock.applied)?;
     let now = time::now();
-    let mut used: Option<coupon::Model> = None;
-    let mut discount = Money::ZERO;
-    if let Some(candidate) = candidate {
-        match coupons::redeem(&tx, &candidate, user_id, subtotal, now).await? {
-            Ok(redeemed) => {
-                discount = redeemed.discount;
-                used = Some(redeemed.coupon);
-            }
-            Err(refusal) if request.coupon_code.is_some() => {
-                return Err(field_error("coupon_code", refusal.message(currency)));
-            }
-            Err(_) => {}
-        }
-    }
-
+    let (used, discount) =
+        redeem_coupon(&tx, request, &cart, user_id, subtotal, currency, now).await?;
     let row = order::Model {
         id: order_id.clone(),
         user_id,
-        status: Status::Pending.as_str().to_owned(),
-        payment_status: PaymentStatus::Unpaid.as_str().to_owned(),
+        status: OrderStatus::Pending,
+        payment_status: PaymentStatus::Unpaid,
         subtotal: subtotal.minor(),
         discount: discount.minor(),
         total_amount: subtotal.minor() - discount.minor(),
@@ -275,18 +158,8 @@ async fn place(
     };
     store::insert_order(&tx, active(&row)).await?;
     store::insert_items(&tx, items.iter().map(store::new_item).collect()).await?;
-    carts::delete_cart(&tx, cart.id).await?;
-
-    let mut jobs = vec![NewJob {
-        run_at: Some(now + chrono::Duration::from_std(rules.payment_timeout).unwrap_or_default()),
-        ..NewJob::new(EXPIRE_JOB, expire_payload(&order_id))
-    }];
-    jobs.extend(alerts::crossing(
-        &applied,
-        &taken,
-        rules.low_stock_threshold,
-    ));
-    queue::enqueue_many(&tx, jobs).await?;
+    carts::empty(&tx, cart.id).await?;
+    queue_follow_ups(&tx, &order_id, rules, &stock, now).await?;
 
     let body =
         serde_json::to_string(&OrderView::new(row, items)).map_err(crate::http::error::internal)?;
@@ -295,16 +168,223 @@ async fn place(
         // answers that one's response.
         idempotency::save(&tx, keyed, 201, &body).await?;
     }
-    cache.commit(tx, change).await?;
+    cache.commit(tx, stock.change).await?;
     Ok(body)
+}
+
+fn unknown_coupon(currency: Currency) -> ApiError {
+    field_error("coupon_code", Refusal::Unknown.message(currency))
+}
+
+/// A code that cannot be a coupon's is refused before anything is read.
+fn check_coupon_code(request: &CreateOrder, currency: Currency) -> Result<(), ApiError> {
+    if request
+        .coupon_code
+        .as_deref()
+        .is_some_and(|code| !is_code(code.trim()))
+    {
+        return Err(unknown_coupon(currency));
+    }
+    Ok(())
+}
+
+/// The user's cart, locked, with lines — every line that cannot be had as the catalog stands
+/// reported at once (409), before any product's lock is taken.
+async fn take_cart(tx: &DatabaseTransaction, user_id: i64) -> Result<CheckoutCart, ApiError> {
+    let cart = carts::lock_for_checkout(tx, user_id)
+        .await?
+        .ok_or_else(empty_cart)?;
+    if cart.lines.is_empty() {
+        return Err(empty_cart());
+    }
+    let unavailable: Vec<Shortage> = cart
+        .lines
+        .iter()
+        .filter(|(item, product)| !product.is_active || item.quantity > product.stock)
+        .map(|(item, product)| Shortage {
+            product_id: product.id,
+            requested: item.quantity,
+            available: if product.is_active { product.stock } else { 0 },
+        })
+        .collect();
+    if !unavailable.is_empty() {
+        return Err(short(&unavailable));
+    }
+    Ok(cart)
+}
+
+/// The stock an order took: what the inventory applied, the cache change to commit, and the
+/// units per product.
+struct Taken {
+    applied: Vec<Applied>,
+    change: Change,
+    units: Vec<(i64, i64)>,
+}
+
+impl Taken {
+    fn requested(&self, product_id: i64) -> i64 {
+        requested(&self.units, product_id)
+    }
+}
+
+fn requested(units: &[(i64, i64)], product_id: i64) -> i64 {
+    units
+        .iter()
+        .filter(|(id, _)| *id == product_id)
+        .map(|(_, q)| *q)
+        .sum()
+}
+
+/// Takes every line's units through the inventory (one movement each, under the products' row
+/// locks); a product short, gone or deactivated meanwhile → 409 naming it, nothing taken.
+async fn take_stock(
+    tx: &DatabaseTransaction,
+    order_id: &str,
+    lines: &[(cart_item::Model, product::Model)],
+) -> Result<Taken, ApiError> {
+    let stock_lines: Vec<StockLine> = lines
+        .iter()
+        .map(|(item, product)| StockLine {
+            product_id: product.id,
+            delta: -item.quantity,
+        })
+        .collect();
+    let units: Vec<(i64, i64)> = lines
+        .iter()
+        .map(|(item, product)| (product.id, item.quantity))
+        .collect();
+    let cause = Cause {
+        reason: "order".to_owned(),
+        reference: format!("order:{order_id}"),
+        idempotency_key: None,
+    };
+    let (applied, change) = match inventory::apply(tx, &stock_lines, &cause).await {
+        Ok(done) => done,
+        Err(StockError::Short(lines)) => return Err(short(&lines)),
+        Err(StockError::NoProduct(product_id)) => {
+            return Err(short(&[Shortage {
+                product_id,
+                requested: requested(&units, product_id),
+                available: 0,
+            }]));
+        }
+        Err(StockError::Database(e)) => return Err(e.into()),
+    };
+    let taken = Taken {
+        applied,
+        change,
+        units,
+    };
+    // Activity as read under the products' row locks: a product deactivated while this order
+    // waited for it is not sold.
+    let retired: Vec<Shortage> = taken
+        .applied
+        .iter()
+        .filter(|a| !a.is_active)
+        .map(|a| Shortage {
+            product_id: a.product_id,
+            requested: taken.requested(a.product_id),
+            available: 0,
+        })
+        .collect();
+    if !retired.is_empty() {
+        return Err(short(&retired));
+    }
+    Ok(taken)
+}
+
+/// The order's lines, copied with the prices read under the products' row locks (an edit that
+/// committed while this order waited is what it sees), and their subtotal.
+fn copy_lines(
+    order_id: &str,
+    lines: &[(cart_item::Model, product::Model)],
+    applied: &[Applied],
+) -> Result<(Vec<order_item::Model>, Money), ApiError> {
+    let mut subtotal: i128 = 0;
+    let mut items: Vec<order_item::Model> = Vec::with_capacity(lines.len());
+    for (item, product) in lines {
+        let price = applied
+            .iter()
+            .find(|a| a.product_id == product.id)
+            .map_or(product.price, |a| a.price);
+        subtotal += i128::from(price) * i128::from(item.quantity);
+        items.push(order_item::Model {
+            id: 0,
+            order_id: order_id.to_owned(),
+            product_id: Some(product.id),
+            product_name: product.name.clone(),
+            price_snapshot: price,
+            quantity: item.quantity,
+            subtotal: price.saturating_mul(item.quantity),
+        });
+    }
+    let subtotal = i64::try_from(subtotal)
+        .map(Money::from_minor)
+        .map_err(|_| ApiError::BadRequest("The order's amount is too large.".to_owned()))?;
+    Ok((items, subtotal))
+}
+
+/// The coupon: the one named, else the cart's if it still applies (as the cart shows it), read
+/// under its row lock as it is now, and redeemed. After the stock, so that lock — which every
+/// order using the coupon needs — is not held while this order waits for its products. A coupon
+/// named in the request that does not apply → 400; the cart's that no longer does is dropped.
+async fn redeem_coupon(
+    tx: &DatabaseTransaction,
+    request: &CreateOrder,
+    cart: &CheckoutCart,
+    user_id: i64,
+    subtotal: Money,
+    currency: Currency,
+    now: DateTime<Utc>,
+) -> Result<(Option<coupon::Model>, Money), ApiError> {
+    let candidate: Option<coupon::Model> = match (&request.coupon_code, cart.coupon_id) {
+        (Some(code), _) => Some(
+            coupons::locked(tx, None, Some(code.trim()))
+                .await?
+                .ok_or_else(|| unknown_coupon(currency))?,
+        ),
+        (None, Some(id)) => coupons::locked(tx, Some(id), None).await?,
+        (None, None) => None,
+    };
+    let Some(candidate) = candidate else {
+        return Ok((None, Money::ZERO));
+    };
+    match coupons::redeem(tx, &candidate, user_id, subtotal, now).await? {
+        Ok(redeemed) => Ok((Some(redeemed.coupon), redeemed.discount)),
+        Err(refusal) if request.coupon_code.is_some() => {
+            Err(field_error("coupon_code", refusal.message(currency)))
+        }
+        Err(_) => Ok((None, Money::ZERO)),
+    }
+}
+
+/// The order's expiry if it stays unpaid, and a stock alert if it took a product low: one
+/// statement.
+async fn queue_follow_ups(
+    tx: &DatabaseTransaction,
+    order_id: &str,
+    rules: &OrderSettings,
+    stock: &Taken,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let expiry = ExpireOrder {
+        order_id: order_id.to_owned(),
+    };
+    let due = now + chrono::Duration::from_std(rules.payment_timeout).unwrap_or_default();
+    let mut jobs = vec![NewJob::of(&expiry)?.at(due)];
+    if let Some(alert) = alerts::crossing(&stock.applied, &stock.units, rules.low_stock_threshold) {
+        jobs.push(NewJob::of(&alert)?);
+    }
+    queue::insert_many(tx, jobs).await?;
+    Ok(())
 }
 
 fn active(row: &order::Model) -> order::ActiveModel {
     order::ActiveModel {
         id: Set(row.id.clone()),
         user_id: Set(row.user_id),
-        status: Set(row.status.clone()),
-        payment_status: Set(row.payment_status.clone()),
+        status: Set(row.status),
+        payment_status: Set(row.payment_status),
         subtotal: Set(row.subtotal),
         discount: Set(row.discount),
         total_amount: Set(row.total_amount),

@@ -9,7 +9,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select, Set,
 };
 
-use super::lifecycle::{PaymentStatus, Status};
+use super::status::{OrderStatus, PaymentStatus};
 use super::{order, order_item};
 use crate::db;
 
@@ -68,7 +68,7 @@ pub async fn items_of<C: ConnectionTrait>(
 pub struct OrderFilter {
     /// Only this user's (always set for a customer).
     pub user_id: Option<i64>,
-    pub status: Option<Status>,
+    pub status: Option<OrderStatus>,
 }
 
 fn filtered(filter: &OrderFilter) -> Select<order::Entity> {
@@ -77,7 +77,7 @@ fn filtered(filter: &OrderFilter) -> Select<order::Entity> {
         query = query.filter(order::Column::UserId.eq(user_id));
     }
     if let Some(status) = filter.status {
-        query = query.filter(order::Column::Status.eq(status.as_str()));
+        query = query.filter(order::Column::Status.eq(status));
     }
     query
 }
@@ -110,21 +110,42 @@ pub async fn page<C: ConnectionTrait>(
 pub async fn move_status<C: ConnectionTrait>(
     conn: &C,
     id: &str,
-    from: &[Status],
-    to: Status,
+    from: &[OrderStatus],
+    to: OrderStatus,
     now: DateTime<Utc>,
     unpaid_only: bool,
 ) -> Result<bool, DbErr> {
     let mut update = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(to.as_str()))
+        .col_expr(order::Column::Status, Expr::value(to))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(id))
-        .filter(order::Column::Status.is_in(from.iter().map(|s| s.as_str())));
+        .filter(order::Column::Status.is_in(from.iter().copied()));
     if unpaid_only {
-        update = update.filter(order::Column::PaymentStatus.ne(PaymentStatus::Paid.as_str()));
+        update = update.filter(order::Column::PaymentStatus.ne(PaymentStatus::Paid));
     }
     let updated = update.exec(conn).await?;
     Ok(updated.rows_affected == 1)
+}
+
+/// Sets an order's `payment_status` — and moves its status to `to` when `status` is
+/// `Some((from, to))`, only if it is in one of `from`; `false` when it was not.
+pub async fn set_payment_status<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    payment_status: PaymentStatus,
+    status: Option<(&[OrderStatus], OrderStatus)>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::PaymentStatus, Expr::value(payment_status))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(id));
+    if let Some((from, to)) = status {
+        update = update
+            .col_expr(order::Column::Status, Expr::value(to))
+            .filter(order::Column::Status.is_in(from.iter().copied()));
+    }
+    Ok(update.exec(conn).await?.rows_affected == 1)
 }
 
 /// The row to insert for a line of a new order (its id comes from the database).

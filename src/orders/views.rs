@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::lifecycle::Status;
+use super::status::{OrderStatus, PaymentStatus};
 use super::{order, order_item};
 use crate::accounts::address;
 use crate::accounts::views::AddressRequest;
@@ -75,10 +75,8 @@ pub struct OrderItemView {
 pub struct OrderView {
     /// A UUID.
     pub id: String,
-    #[schema(example = "PENDING")]
-    pub status: String,
-    #[schema(example = "UNPAID")]
-    pub payment_status: String,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
     pub items: Vec<OrderItemView>,
     #[schema(example = "51.44")]
     pub subtotal: String,
@@ -212,14 +210,13 @@ impl FromFields for CreateOrder {
 #[derive(Debug, ToSchema)]
 pub struct StatusChange {
     /// `SHIPPED` (from `PAID`) or `DELIVERED` (from `SHIPPED`).
-    #[schema(value_type = String, example = "SHIPPED", pattern = "^(PENDING|PAID|SHIPPED|DELIVERED|CANCELLED)$")]
-    pub status: Status,
+    pub status: OrderStatus,
 }
 
 impl FromFields for StatusChange {
     fn from_fields(fields: &mut Fields) -> Option<Self> {
         let name = fields.required::<String>("status")?;
-        match Status::parse(&name) {
+        match OrderStatus::parse(&name) {
             Some(status) => Some(StatusChange { status }),
             None => {
                 fields.error("status", format!("\"{name}\" is not a valid choice."));

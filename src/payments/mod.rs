@@ -1,15 +1,24 @@
-//! Payments: an intent per order through the configured provider (the offline `dummy`, or
-//! Stripe), provider events verified and applied exactly once, verification of payments no
-//! webhook settled, refunds. Razorpay joins behind the same [`provider::Provider`].
+//! Payments: an intent per order through the configured provider (the offline `dummy`, Stripe
+//! or Razorpay, behind one [`provider::Provider`]) in [`intents`]; provider events verified and
+//! applied exactly once in [`events`]; refunds and the verification of payments no webhook
+//! settled in [`refunds`] and [`verify`].
+//!
+//! Its face to other apps is [`refund_if_paid`] (orders, cancelling); it tells orders what
+//! happened through `orders::payment_changed` and never touches the orders' tables.
 
+pub mod events;
+pub mod intents;
 pub mod payment;
 pub mod payment_event;
 pub mod provider;
+pub mod refunds;
 pub mod routes;
-pub mod service;
 pub mod signature;
 pub mod store;
+pub mod verify;
 pub mod views;
+
+pub use refunds::refund_if_paid;
 
 use axum::Router;
 use axum::routing::post;
@@ -35,10 +44,4 @@ pub fn router() -> Router<AppState> {
         "/api/payments/{payment_id}/confirm/",
         post(routes::confirm),
     )
-}
-
-/// The payments' jobs: refunds, and verifications of payments no webhook settled.
-pub fn register_jobs(registry: &mut crate::jobs::Registry) {
-    registry.register(service::REFUND_JOB, service::refund);
-    registry.register(service::VERIFY_JOB, service::verify);
 }

@@ -2,6 +2,8 @@
 //! the order, never the client) and where it stands.
 
 use sea_orm::entity::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A payment.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -21,7 +23,7 @@ pub struct Model {
     pub client_secret: Option<String>,
     pub amount: i64,
     pub currency: String,
-    pub status: String,
+    pub status: PaymentState,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -30,3 +32,36 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a payment stands with its provider.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PaymentState {
+    /// The intent exists; no outcome yet.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// Captured.
+    #[sea_orm(string_value = "PAID")]
+    Paid,
+    /// The attempt failed (the customer may try again with the same intent).
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    /// Given back in full.
+    #[sea_orm(string_value = "REFUNDED")]
+    Refunded,
+}
+
+impl PaymentState {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentState::Pending => "PENDING",
+            PaymentState::Paid => "PAID",
+            PaymentState::Failed => "FAILED",
+            PaymentState::Refunded => "REFUNDED",
+        }
+    }
+}

@@ -63,10 +63,43 @@ pub struct RazorpayCheckout {
 /// Where a provider says an intent is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntentState {
-    /// The provider's word: `succeeded`, `requires_payment_method`, `canceled`, `processing`…
-    pub status: String,
+    /// Settled one way or the other, or still on its way.
+    pub status: IntentStatus,
     pub amount: i64,
     pub currency: String,
+}
+
+/// A provider's word for an intent, in Stripe's vocabulary (Razorpay's `paid` is `succeeded`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntentStatus {
+    /// Captured.
+    Succeeded,
+    /// Given up.
+    Canceled,
+    /// Anything else (`requires_payment_method`, `processing`, Razorpay's `attempted` …): the
+    /// provider's word, as said.
+    InProgress(String),
+}
+
+impl IntentStatus {
+    /// Reads the provider's word.
+    pub fn parse(word: &str) -> IntentStatus {
+        match word {
+            "succeeded" => IntentStatus::Succeeded,
+            "canceled" => IntentStatus::Canceled,
+            other => IntentStatus::InProgress(other.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for IntentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IntentStatus::Succeeded => "succeeded",
+            IntentStatus::Canceled => "canceled",
+            IntentStatus::InProgress(word) => word,
+        })
+    }
 }
 
 /// Why a provider call failed.
@@ -239,7 +272,7 @@ impl Provider {
                     .bearer_auth(stripe.secret_key.expose_str());
                 let intent: StripeIntent = call(request, stripe_error).await?;
                 Ok(Some(IntentState {
-                    status: intent.status,
+                    status: IntentStatus::parse(&intent.status),
                     amount: intent.amount,
                     currency: intent.currency,
                 }))
@@ -251,8 +284,8 @@ impl Provider {
                 let order: RazorpayOrder = call(request, razorpay_error).await?;
                 // Razorpay's order is `paid` once a payment of it is captured.
                 let status = match order.status.as_str() {
-                    "paid" => "succeeded".to_owned(),
-                    other => other.to_owned(),
+                    "paid" => IntentStatus::Succeeded,
+                    other => IntentStatus::parse(other),
                 };
                 Ok(Some(IntentState {
                     status,

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::provider::Provider;
-use super::service;
-use super::views::{Confirm, CreateIntent, PaymentView, RazorpayVerify};
+use super::views::{Confirm, CreateIntent, Outcome, PaymentView, RazorpayVerify};
+use super::{events, intents};
 use crate::auth::AuthUser;
 use crate::http::ApiResult;
 use crate::http::error::not_found;
@@ -53,7 +53,7 @@ pub async fn create_intent(
         return Ok(stored.into_response());
     }
     let provider = Provider::from_settings(&state.settings);
-    let payment = service::create_intent(&state.db, &provider, user.id(), &order_id).await?;
+    let payment = intents::create_intent(&state.db, &provider, user.id(), &order_id).await?;
     let checkout = provider.checkout(&payment);
     let view = PaymentView::new(payment, checkout);
     if let Some(keyed) = &keyed {
@@ -85,7 +85,7 @@ pub async fn webhook(
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
     let provider = Provider::from_settings(&state.settings);
-    service::receive(&state.db, &provider, &headers, &body).await?;
+    events::receive(&state.db, &provider, &headers, &body).await?;
     Ok(Json(json!({"received": true})))
 }
 
@@ -111,12 +111,12 @@ pub async fn confirm(
         .map(|id| id.hyphenated().to_string())
         .ok_or_else(not_found)?;
     let provider = Provider::from_settings(&state.settings);
-    let payment = service::confirm_dummy(
+    let payment = intents::confirm_dummy(
         &state.db,
         &provider,
         user.id(),
         &payment_id,
-        request.outcome == "succeeded",
+        request.outcome == Outcome::Succeeded,
     )
     .await?;
     let checkout = provider.checkout(&payment);
@@ -138,7 +138,7 @@ pub async fn razorpay_verify(
     Form(request): Form<RazorpayVerify>,
 ) -> ApiResult<Json<PaymentView>> {
     let provider = Provider::from_settings(&state.settings);
-    let payment = service::verify_checkout(
+    let payment = events::verify_checkout(
         &state.db,
         &provider,
         user.id(),

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
-use super::{payment, payment_event};
-use crate::orders::order;
+use super::payment::{self, PaymentState};
+use super::payment_event;
 
 /// The payment of an order.
 pub async fn of_order<C: ConnectionTrait>(
@@ -52,7 +52,7 @@ pub async fn insert<C: ConnectionTrait>(conn: &C, row: &payment::Model) -> Resul
         client_secret: Set(row.client_secret.clone()),
         amount: Set(row.amount),
         currency: Set(row.currency.clone()),
-        status: Set(row.status.clone()),
+        status: Set(row.status),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
     };
@@ -100,8 +100,8 @@ pub async fn record_event<C: ConnectionTrait>(
 pub async fn move_payment<C: ConnectionTrait>(
     conn: &C,
     id: &str,
-    from: &[&str],
-    to: &str,
+    from: &[PaymentState],
+    to: PaymentState,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     Ok(payment::Entity::update_many()
@@ -127,25 +127,4 @@ pub async fn set_captured<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(())
-}
-
-/// Sets an order's `payment_status` (and its `status` when `status` is given, only from
-/// `from_status`); `false` when the order was not in `from_status`.
-pub async fn mark_order<C: ConnectionTrait>(
-    conn: &C,
-    order_id: &str,
-    payment_status: &str,
-    status: Option<(&str, &str)>,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let mut update = order::Entity::update_many()
-        .col_expr(order::Column::PaymentStatus, Expr::value(payment_status))
-        .col_expr(order::Column::UpdatedAt, Expr::value(now))
-        .filter(order::Column::Id.eq(order_id));
-    if let Some((from, to)) = status {
-        update = update
-            .col_expr(order::Column::Status, Expr::value(to))
-            .filter(order::Column::Status.eq(from));
-    }
-    Ok(update.exec(conn).await?.rows_affected == 1)
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::payment;
+use super::payment::{self, PaymentState};
 use super::provider::RazorpayCheckout;
 use crate::http::extract::{Fields, FromFields};
 use crate::money::{Currency, Money};
@@ -22,9 +22,7 @@ pub struct PaymentView {
     pub amount: String,
     #[schema(example = "USD")]
     pub currency: String,
-    /// `PENDING`, `PAID`, `FAILED` or `REFUNDED`.
-    #[schema(example = "PENDING")]
-    pub status: String,
+    pub status: PaymentState,
     /// With Razorpay: what its Checkout needs (the order to pay and the key id); else null.
     pub razorpay: Option<RazorpayCheckout>,
 }
@@ -88,18 +86,31 @@ impl FromFields for CreateIntent {
 /// `POST /api/payments/{payment_id}/confirm/` (the dummy provider).
 #[derive(Debug, ToSchema)]
 pub struct Confirm {
-    /// `succeeded` or `failed`.
-    #[schema(example = "succeeded", pattern = "^(succeeded|failed)$")]
-    pub outcome: String,
+    /// How the payment ends.
+    pub outcome: Outcome,
+}
+
+/// How a dummy payment ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Paid.
+    Succeeded,
+    /// Declined.
+    Failed,
 }
 
 impl FromFields for Confirm {
     fn from_fields(fields: &mut Fields) -> Option<Self> {
-        let outcome = fields.required::<String>("outcome")?;
-        if !matches!(outcome.as_str(), "succeeded" | "failed") {
-            fields.error("outcome", format!("\"{outcome}\" is not a valid choice."));
-            return None;
-        }
+        let word = fields.required::<String>("outcome")?;
+        let outcome = match word.as_str() {
+            "succeeded" => Outcome::Succeeded,
+            "failed" => Outcome::Failed,
+            _ => {
+                fields.error("outcome", format!("\"{word}\" is not a valid choice."));
+                return None;
+            }
+        };
         Some(Confirm { outcome })
     }
 }

@@ -13,7 +13,7 @@ use super::review;
 use crate::auth::user;
 use crate::catalog::product;
 use crate::db;
-use crate::orders::lifecycle::Status;
+use crate::orders::status::OrderStatus;
 use crate::orders::{order, order_item};
 
 /// A page of a product's reviews, newest first.
@@ -76,7 +76,7 @@ pub async fn has_bought<C: ConnectionTrait>(
     user_id: i64,
     product_id: i64,
 ) -> Result<bool, DbErr> {
-    let bought = [Status::Paid, Status::Shipped, Status::Delivered].map(Status::as_str);
+    let bought = OrderStatus::ALL.into_iter().filter(|s| s.is_paid());
     Ok(order_item::Entity::find()
         .join(JoinType::InnerJoin, order_item::Relation::Order.def())
         .filter(order_item::Column::ProductId.eq(product_id))

@@ -1,5 +1,6 @@
 //! Accounts over HTTP: registration, tokens, profile, passwords, addresses, throttling, roles.
 
+use emporium::jobs::Job;
 use std::time::Duration;
 
 use emporium::accounts::{refresh_token, reset, reset_token};
@@ -552,7 +553,7 @@ async fn a_reset_for_an_unknown_email_answers_the_same_and_mails_nothing() {
     assert_eq!(response.0, 204);
     let processed = eventually(Duration::from_secs(10), || async {
         emporium::jobs::job::Entity::find()
-            .filter(emporium::jobs::job::Column::Kind.eq(reset::PASSWORD_RESET_JOB))
+            .filter(emporium::jobs::job::Column::Kind.eq(<reset::PasswordReset as Job>::KIND))
             .filter(emporium::jobs::job::Column::State.eq("done"))
             .count(&app.state.db)
             .await
@@ -854,13 +855,13 @@ async fn staff_can_list_dead_jobs_and_retry_them() {
     let staff_token = app.staff_token().await;
     let staff_access = staff_token.as_str();
     let db = &app.state.db;
-    let dead = emporium::jobs::queue::enqueue(
+    let dead = emporium::jobs::queue::insert(
         db,
         emporium::jobs::queue::NewJob::new("email.send", json!({"to": "x"})),
     )
     .await
     .expect("enqueue");
-    let done = emporium::jobs::queue::enqueue(
+    let done = emporium::jobs::queue::insert(
         db,
         emporium::jobs::queue::NewJob::new("email.send", json!({})),
     )

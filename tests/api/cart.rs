@@ -4,6 +4,7 @@
 
 use emporium::auth::user;
 use emporium::cart::{cart_item, service as cart_service, shopping_cart};
+use emporium::jobs::Job;
 use emporium::jobs::JobContext;
 use reqwest::Method;
 use sea_orm::sea_query::Expr;
@@ -481,9 +482,7 @@ async fn idle_carts_and_carts_of_deactivated_accounts_are_cleaned_up() {
         job_id: 0,
         attempt: 1,
     };
-    cart_service::purge_job(ctx, json!({}))
-        .await
-        .expect("purge");
+    cart_service::PurgeCarts {}.run(ctx).await.expect("purge");
     let left: Vec<i64> = shopping_cart::Entity::find()
         .all(&app.state.db)
         .await
@@ -501,7 +500,7 @@ async fn idle_carts_and_carts_of_deactivated_accounts_are_cleaned_up() {
         emporium::startup::job_registry()
             .periodic()
             .iter()
-            .any(|p| p.kind == cart_service::PURGE_JOB),
+            .any(|p| p.kind == <cart_service::PurgeCarts as Job>::KIND),
         "the clean-up is scheduled"
     );
 }

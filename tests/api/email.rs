@@ -1,6 +1,7 @@
 //! Email through a real SMTP listener: rendered templates, sent by the worker, retried when
 //! the server refuses.
 
+use emporium::jobs::Job;
 use std::time::Duration;
 
 use emporium::email::{self, PASSWORD_RESET};
@@ -19,7 +20,7 @@ const MAIL: [(&str, &str); 2] = [
 
 async fn last_job(app: &TestApp) -> job::Model {
     job::Entity::find()
-        .filter(job::Column::Kind.eq(email::SEND_JOB))
+        .filter(job::Column::Kind.eq(<email::job::SendEmail as Job>::KIND))
         .order_by_desc(job::Column::Id)
         .one(&app.state.db)
         .await
@@ -44,7 +45,9 @@ async fn a_queued_message_is_delivered_by_smtp_with_a_text_and_an_html_part() {
     let tx = emporium::db::begin_write(&app.state.db)
         .await
         .expect("begin");
-    email::enqueue(&tx, &message).await.expect("enqueued");
+    email::job::enqueue(&tx, message.clone())
+        .await
+        .expect("enqueued");
     tx.commit().await.expect("commit");
 
     let arrived = eventually(Duration::from_secs(15), || async {
@@ -82,7 +85,7 @@ async fn a_queued_message_is_delivered_by_smtp_with_a_text_and_an_html_part() {
     );
     assert!(html.contains("<code>RESET-123</code>"), "{html}");
     let done = eventually(Duration::from_secs(5), || async {
-        last_job(&app).await.state == "done"
+        last_job(&app).await.state.as_str() == "done"
     })
     .await;
     assert!(done);
@@ -100,7 +103,7 @@ async fn a_refused_message_is_retried_until_the_server_takes_it() {
         html: "<p>html</p>".to_owned(),
         attachments: Vec::new(),
     };
-    email::enqueue(&app.state.db, &message)
+    email::job::enqueue(&app.state.db, message.clone())
         .await
         .expect("enqueued");
     let failed = eventually(Duration::from_secs(10), || async {
@@ -113,7 +116,7 @@ async fn a_refused_message_is_retried_until_the_server_takes_it() {
 
     smtp.refuse(false);
     let delivered = eventually(Duration::from_secs(15), || async {
-        last_job(&app).await.state == "done"
+        last_job(&app).await.state.as_str() == "done"
     })
     .await;
     assert!(delivered, "the job must be retried and succeed");
@@ -143,7 +146,7 @@ async fn a_mail_server_that_is_down_never_loses_the_job() {
         html: "<p>html</p>".to_owned(),
         attachments: Vec::new(),
     };
-    email::enqueue(&app.state.db, &message)
+    email::job::enqueue(&app.state.db, message.clone())
         .await
         .expect("enqueued");
     let recorded = eventually(Duration::from_secs(10), || async {
@@ -154,6 +157,6 @@ async fn a_mail_server_that_is_down_never_loses_the_job() {
     .await;
     assert!(recorded);
     let job = last_job(&app).await;
-    assert_ne!(job.state, "done");
+    assert_ne!(job.state.as_str(), "done");
     assert!(job.last_error.unwrap_or_default().contains("SMTP"));
 }

@@ -2,6 +2,8 @@
 //! racing throttles, flooding the password hasher, retrying refreshes, hammering the API, and
 //! growing the server's memory with labels and rows.
 
+use crate::helpers::run_job;
+use emporium::jobs::Job;
 use std::time::Duration;
 
 use emporium::accounts::{refresh_token, reset_token, sessions};
@@ -80,7 +82,8 @@ async fn a_reset_code_is_in_no_table_no_job_and_no_staff_answer() {
         assert!(!stored.contains(&code), "a job holds the code: {stored}");
     }
     assert!(
-        rows.iter().all(|row| row.kind != emporium::email::SEND_JOB),
+        rows.iter()
+            .all(|row| row.kind.as_str() != <emporium::email::job::SendEmail as Job>::KIND),
         "the code was handed to a mail job"
     );
     let codes = reset_token::Entity::find()
@@ -239,7 +242,7 @@ async fn a_reset_request_burst_sends_no_more_mails_than_the_limit() {
     assert_eq!(count(&answers, 204), 3, "{answers:?}");
     assert_eq!(count(&answers, 429), 27);
     let queued = job::Entity::find()
-        .filter(job::Column::Kind.eq(emporium::accounts::reset::PASSWORD_RESET_JOB))
+        .filter(job::Column::Kind.eq(<emporium::accounts::reset::PasswordReset as Job>::KIND))
         .count(&app.state.db)
         .await
         .expect("count");
@@ -568,13 +571,13 @@ async fn the_periodic_purges_delete_dead_tokens_codes_and_old_jobs_only() {
         .exec(&app.state.db)
         .await
         .expect("expire");
-    let old = queue::enqueue(&app.state.db, queue::NewJob::new("x.old", json!({})))
+    let old = queue::insert(&app.state.db, queue::NewJob::new("x.old", json!({})))
         .await
         .expect("job");
-    let recent = queue::enqueue(&app.state.db, queue::NewJob::new("x.recent", json!({})))
+    let recent = queue::insert(&app.state.db, queue::NewJob::new("x.recent", json!({})))
         .await
         .expect("job");
-    let queued = queue::enqueue(&app.state.db, queue::NewJob::new("x.queued", json!({})))
+    let queued = queue::insert(&app.state.db, queue::NewJob::new("x.queued", json!({})))
         .await
         .expect("job");
     for (id, finished, state) in [(old, past, "dead"), (recent, emporium::time::now(), "done")] {
@@ -592,10 +595,11 @@ async fn the_periodic_purges_delete_dead_tokens_codes_and_old_jobs_only() {
         job_id: 0,
         attempt: 1,
     };
-    sessions::purge_job(ctx.clone(), json!({}))
+    sessions::PurgeSessions {}
+        .run(ctx.clone())
         .await
         .expect("purge");
-    queue::cleanup_job(ctx, json!({})).await.expect("cleanup");
+    queue::Cleanup {}.run(ctx).await.expect("cleanup");
 
     let tokens = refresh_token::Entity::find()
         .all(&app.state.db)
@@ -618,7 +622,10 @@ async fn the_periodic_purges_delete_dead_tokens_codes_and_old_jobs_only() {
         .iter()
         .map(|p| p.kind)
         .collect();
-    assert!(kinds.contains(&sessions::PURGE_JOB) && kinds.contains(&queue::CLEANUP_JOB));
+    assert!(
+        kinds.contains(&<sessions::PurgeSessions as Job>::KIND)
+            && kinds.contains(&<queue::Cleanup as Job>::KIND)
+    );
 }
 
 // 8. No secret in Debug output.
@@ -787,7 +794,7 @@ async fn a_reset_job_run_again_after_its_code_was_used_and_purged_mails_nothing(
         204
     );
     let job = job::Entity::find()
-        .filter(job::Column::Kind.eq(emporium::accounts::reset::PASSWORD_RESET_JOB))
+        .filter(job::Column::Kind.eq(<emporium::accounts::reset::PasswordReset as Job>::KIND))
         .one(&app.state.db)
         .await
         .expect("query")
@@ -799,13 +806,14 @@ async fn a_reset_job_run_again_after_its_code_was_used_and_purged_mails_nothing(
         attempt: 2,
     };
     // Run again while the used code is stored, then after the purge: no mail either time.
-    emporium::accounts::reset::password_reset_job(ctx.clone(), payload.clone())
+    run_job::<emporium::accounts::reset::PasswordReset>(ctx.clone(), payload.clone())
         .await
         .expect("runs");
-    sessions::purge_job(ctx.clone(), json!({}))
+    sessions::PurgeSessions {}
+        .run(ctx.clone())
         .await
         .expect("purge");
-    emporium::accounts::reset::password_reset_job(ctx.clone(), payload.clone())
+    run_job::<emporium::accounts::reset::PasswordReset>(ctx.clone(), payload.clone())
         .await
         .expect("runs");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -818,7 +826,7 @@ async fn a_reset_job_run_again_after_its_code_was_used_and_purged_mails_nothing(
     // A request more than an hour old mails nothing, whenever its job runs.
     let mut stale = payload;
     stale["requested_at"] = json!("2020-01-01T00:00:00Z");
-    emporium::accounts::reset::password_reset_job(
+    run_job::<emporium::accounts::reset::PasswordReset>(
         JobContext {
             job_id: job.id + 1000,
             ..ctx

@@ -242,3 +242,15 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Runs a stored job's `payload` as `J`, as a worker would (the payload read as the job's type,
+/// then its handler).
+pub async fn run_job<J: emporium::jobs::Job>(
+    ctx: emporium::jobs::JobContext,
+    payload: serde_json::Value,
+) -> Result<(), emporium::jobs::JobError> {
+    serde_json::from_value::<J>(payload)
+        .expect("the payload reads as its job")
+        .run(ctx)
+        .await
+}

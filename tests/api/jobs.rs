@@ -24,7 +24,7 @@ type Runs = Arc<Mutex<HashMap<i64, u32>>>;
 fn recording(kind: &'static str, runs: &Runs) -> Registry {
     let runs = runs.clone();
     let mut registry = Registry::new();
-    registry.register(kind, move |ctx, _payload: Value| {
+    registry.register_raw(kind, move |ctx, _payload: Value| {
         let runs = runs.clone();
         async move {
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -105,7 +105,7 @@ async fn every_job_runs_exactly_once_however_many_workers_claim() {
     let mut ids = Vec::new();
     for n in 0..jobs {
         ids.push(
-            queue::enqueue(&main.db, NewJob::new("test.record", json!({ "n": n })))
+            queue::insert(&main.db, NewJob::new("test.record", json!({ "n": n })))
                 .await
                 .expect("enqueue"),
         );
@@ -139,7 +139,7 @@ async fn a_job_whose_worker_died_runs_again_after_its_lease() {
     let database = TestDatabase::create().await;
     let dir = tempfile::tempdir().expect("dir");
     let state = process_state(&database, true, &dir).await;
-    let id = queue::enqueue(&state.db, NewJob::new("test.record", json!({})))
+    let id = queue::insert(&state.db, NewJob::new("test.record", json!({})))
         .await
         .expect("enqueue");
     // A worker claims it with a one-second lease and dies without a word.
@@ -156,7 +156,7 @@ async fn a_job_whose_worker_died_runs_again_after_its_lease() {
         config("survivor", 2),
     );
     let done = eventually(Duration::from_secs(20), || async {
-        job_row(&state, id).await.state == "done"
+        job_row(&state, id).await.state.as_str() == "done"
     })
     .await;
     worker.stop().await;
@@ -178,7 +178,7 @@ async fn failures_are_retried_with_growing_delays_and_end_dead_with_the_error() 
     let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let mut registry = Registry::new();
     let seen = calls.clone();
-    registry.register("test.flaky", move |_ctx, _payload: Value| {
+    registry.register_raw("test.flaky", move |_ctx, _payload: Value| {
         let seen = seen.clone();
         async move {
             seen.lock().expect("lock").push(Instant::now());
@@ -187,10 +187,10 @@ async fn failures_are_retried_with_growing_delays_and_end_dead_with_the_error() 
     });
     let mut job = NewJob::new("test.flaky", json!({}));
     job.max_attempts = 3;
-    let id = queue::enqueue(&state.db, job).await.expect("enqueue");
+    let id = queue::insert(&state.db, job).await.expect("enqueue");
     let worker = start(state.clone(), registry, config("w", 1));
     let dead = eventually(Duration::from_secs(20), || async {
-        job_row(&state, id).await.state == "dead"
+        job_row(&state, id).await.state.as_str() == "dead"
     })
     .await;
     worker.stop().await;
@@ -220,12 +220,12 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_never_exists() {
     let dir = tempfile::tempdir().expect("dir");
     let state = process_state(&database, true, &dir).await;
     let tx = db::begin_write(&state.db).await.expect("begin");
-    queue::enqueue(&tx, NewJob::new("test.record", json!({"kept": false})))
+    queue::insert(&tx, NewJob::new("test.record", json!({"kept": false})))
         .await
         .expect("enqueue");
     tx.rollback().await.expect("rollback");
     let tx = db::begin_write(&state.db).await.expect("begin");
-    let kept = queue::enqueue(&tx, NewJob::new("test.record", json!({"kept": true})))
+    let kept = queue::insert(&tx, NewJob::new("test.record", json!({"kept": true})))
         .await
         .expect("enqueue");
     tx.commit().await.expect("commit");
@@ -237,7 +237,7 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_never_exists() {
         config("w", 2),
     );
     let done = eventually(Duration::from_secs(10), || async {
-        job_row(&state, kept).await.state == "done"
+        job_row(&state, kept).await.state.as_str() == "done"
     })
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -263,9 +263,9 @@ async fn unreadable_jobs_go_dead_with_a_clear_error_and_the_worker_carries_on() 
     let dir = tempfile::tempdir().expect("dir");
     let state = process_state(&database, true, &dir).await;
     let not_json = job::ActiveModel {
-        kind: Set("email.send".to_owned()),
+        kind: Set(emporium::jobs::Kind("email.send".to_owned())),
         payload: Set("{not json".to_owned()),
-        state: Set("queued".to_owned()),
+        state: Set(emporium::jobs::State::Queued),
         attempts: Set(0),
         max_attempts: Set(5),
         run_at: Set(emporium::time::now()),
@@ -277,19 +277,19 @@ async fn unreadable_jobs_go_dead_with_a_clear_error_and_the_worker_carries_on() 
     .await
     .expect("insert")
     .id;
-    let wrong_shape = queue::enqueue(&state.db, NewJob::new("email.send", json!({"to": 5})))
+    let wrong_shape = queue::insert(&state.db, NewJob::new("email.send", json!({"to": 5})))
         .await
         .expect("enqueue");
-    let unknown = queue::enqueue(&state.db, NewJob::new("nobody.knows", json!({})))
+    let unknown = queue::insert(&state.db, NewJob::new("nobody.knows", json!({})))
         .await
         .expect("enqueue");
-    let good = queue::enqueue(&state.db, NewJob::new("test.record", json!({})))
+    let good = queue::insert(&state.db, NewJob::new("test.record", json!({})))
         .await
         .expect("enqueue");
 
     let runs: Runs = Arc::default();
     let mut registry = recording("test.record", &runs);
-    registry.register(emporium::email::SEND_JOB, emporium::email::send_job);
+    registry.register::<emporium::email::job::SendEmail>();
     let worker = start(state.clone(), registry, config("w", 2));
     let settled = eventually(Duration::from_secs(10), || async {
         count_in(&state, "dead").await == 3 && count_in(&state, "done").await == 1
@@ -311,7 +311,7 @@ async fn unreadable_jobs_go_dead_with_a_clear_error_and_the_worker_carries_on() 
             .await
             .contains("unknown job kind \"nobody.knows\"")
     );
-    assert_eq!(job_row(&state, good).await.state, "done");
+    assert_eq!(job_row(&state, good).await.state.as_str(), "done");
     assert_eq!(
         job_row(&state, not_json).await.attempts,
         1,
@@ -328,7 +328,7 @@ async fn periodic_jobs_fire_once_per_period_however_many_workers_run() {
     let mut workers = Vec::new();
     for w in 0..3 {
         let mut registry = recording("test.tick", &runs);
-        registry.every("test.tick", Duration::from_millis(400));
+        registry.schedule("test.tick", Duration::from_millis(400));
         let state = process_state(&database, false, &dir).await;
         workers.push(start(state, registry, config(&format!("w{w}"), 2)));
     }
@@ -354,7 +354,7 @@ async fn periodic_jobs_fire_once_per_period_however_many_workers_run() {
     );
     let runs = runs.lock().expect("lock").clone();
     assert!(runs.values().all(|n| *n == 1));
-    let done = rows.iter().filter(|r| r.state == "done").count();
+    let done = rows.iter().filter(|r| r.state.as_str() == "done").count();
     assert_eq!(runs.len(), done);
 }
 
@@ -364,21 +364,21 @@ async fn shutdown_lets_a_running_job_finish() {
     let dir = tempfile::tempdir().expect("dir");
     let state = process_state(&database, true, &dir).await;
     let mut registry = Registry::new();
-    registry.register("test.slow", |_ctx, _payload: Value| async {
+    registry.register_raw("test.slow", |_ctx, _payload: Value| async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         Ok(())
     });
-    let id = queue::enqueue(&state.db, NewJob::new("test.slow", json!({})))
+    let id = queue::insert(&state.db, NewJob::new("test.slow", json!({})))
         .await
         .expect("enqueue");
     let worker = start(state.clone(), registry, config("w", 1));
     let claimed = eventually(Duration::from_secs(5), || async {
-        job_row(&state, id).await.state == "running"
+        job_row(&state, id).await.state.as_str() == "running"
     })
     .await;
     assert!(claimed);
     worker.stop().await;
-    assert_eq!(job_row(&state, id).await.state, "done");
+    assert_eq!(job_row(&state, id).await.state.as_str(), "done");
 }
 
 #[tokio::test]
@@ -387,24 +387,24 @@ async fn shutdown_releases_a_job_that_outlives_the_grace_period() {
     let dir = tempfile::tempdir().expect("dir");
     let state = process_state(&database, true, &dir).await;
     let mut registry = Registry::new();
-    registry.register("test.endless", |_ctx, _payload: Value| async {
+    registry.register_raw("test.endless", |_ctx, _payload: Value| async {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         Ok(())
     });
-    let id = queue::enqueue(&state.db, NewJob::new("test.endless", json!({})))
+    let id = queue::insert(&state.db, NewJob::new("test.endless", json!({})))
         .await
         .expect("enqueue");
     let mut short = config("w", 1);
     short.grace = Duration::from_millis(200);
     let worker = start(state.clone(), registry, short);
     let claimed = eventually(Duration::from_secs(5), || async {
-        job_row(&state, id).await.state == "running"
+        job_row(&state, id).await.state.as_str() == "running"
     })
     .await;
     assert!(claimed);
     worker.stop().await;
     let row = job_row(&state, id).await;
-    assert_eq!(row.state, "queued");
+    assert_eq!(row.state.as_str(), "queued");
     assert_eq!(row.locked_by, None);
     assert_eq!(row.attempts, 0, "a released run is not counted");
 }
@@ -436,7 +436,7 @@ async fn a_job_of_a_killed_worker_process_is_finished_by_another_worker() {
         html: "<p>Thank you.</p>".to_owned(),
         attachments: Vec::new(),
     };
-    let id = emporium::email::enqueue(&state.db, &message)
+    let id = emporium::email::job::enqueue(&state.db, message.clone())
         .await
         .expect("enqueue");
 
@@ -457,13 +457,13 @@ async fn a_job_of_a_killed_worker_process_is_finished_by_another_worker() {
         .spawn()
         .expect("worker starts");
     let claimed = eventually(Duration::from_secs(20), || async {
-        job_row(&state, id).await.state == "running"
+        job_row(&state, id).await.state.as_str() == "running"
     })
     .await;
     assert!(claimed, "the worker process never claimed the job");
     // Still running a while later: the worker keeps renewing its lease.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(job_row(&state, id).await.state, "running");
+    assert_eq!(job_row(&state, id).await.state.as_str(), "running");
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
 
@@ -478,10 +478,10 @@ async fn a_job_of_a_killed_worker_process_is_finished_by_another_worker() {
     );
     let rescuer_state = build_state(settings, true).await.expect("state");
     let mut registry = Registry::new();
-    registry.register(emporium::email::SEND_JOB, emporium::email::send_job);
+    registry.register::<emporium::email::job::SendEmail>();
     let rescuer = start(rescuer_state, registry, config("rescuer", 1));
     let delivered = eventually(Duration::from_secs(20), || async {
-        job_row(&state, id).await.state == "done"
+        job_row(&state, id).await.state.as_str() == "done"
     })
     .await;
     rescuer.stop().await;

@@ -315,7 +315,7 @@ async fn metrics_show_the_job_queue_and_job_outcomes() {
         html: "<p>html</p>".to_owned(),
         attachments: Vec::new(),
     };
-    let id = emporium::email::enqueue(&app.state.db, &message)
+    let id = emporium::email::job::enqueue(&app.state.db, message.clone())
         .await
         .expect("enqueue");
     let done = eventually(Duration::from_secs(10), || async {
@@ -324,7 +324,7 @@ async fn metrics_show_the_job_queue_and_job_outcomes() {
             .one(&app.state.db)
             .await
             .expect("query")
-            .is_some_and(|job| job.state == "done")
+            .is_some_and(|job| job.state.as_str() == "done")
     })
     .await;
     assert!(done);

@@ -2,6 +2,8 @@
 //! application instances; idempotent creation; cancellation and expiry that return stock once;
 //! the status lifecycle; another user's orders; stock alerts; the statement budget.
 
+use crate::helpers::run_job;
+use emporium::jobs::Job;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -124,7 +126,7 @@ async fn checkout_turns_the_cart_into_an_order_with_copies_of_prices_and_address
         (&emptied["items"], &emptied["coupon"]),
         (&json!([]), &Value::Null)
     );
-    let expiry = jobs_of(&app, lifecycle::EXPIRE_JOB).await;
+    let expiry = jobs_of(&app, <lifecycle::ExpireOrder as Job>::KIND).await;
     assert_eq!(expiry.len(), 1);
     let due = expiry[0].run_at - emporium::time::now();
     assert!(
@@ -297,7 +299,7 @@ async fn units_in_live_orders(app: &TestApp, product_id: i64) -> i64 {
     let live: Vec<String> = orders_in_db(app)
         .await
         .into_iter()
-        .filter(|o| o.status != "CANCELLED")
+        .filter(|o| o.status.as_str() != "CANCELLED")
         .map(|o| o.id)
         .collect();
     emporium::orders::order_item::Entity::find()
@@ -531,7 +533,10 @@ async fn the_owners_cancel_and_the_expiry_racing_return_the_stock_once() {
                 Some(&token),
             )
             .send();
-        let expire = lifecycle::expire_job(ctx(&app), lifecycle::expire_payload(&id));
+        let expire = lifecycle::ExpireOrder {
+            order_id: id.clone(),
+        }
+        .run(ctx(&app));
         let (cancelled, expired) = tokio::join!(cancel, expire);
         assert!(matches!(
             cancelled.expect("sent").status().as_u16(),
@@ -597,9 +602,12 @@ async fn an_unpaid_order_expires_and_its_stock_comes_back() {
         .exec(&app.state.db)
         .await
         .expect("pay");
-    lifecycle::expire_job(ctx(&app), lifecycle::expire_payload(&paid))
-        .await
-        .expect("job");
+    lifecycle::ExpireOrder {
+        order_id: paid.clone(),
+    }
+    .run(ctx(&app))
+    .await
+    .expect("job");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(stock(&app, paid_boot).await, 4);
 }
@@ -748,17 +756,17 @@ async fn staff_get_one_stock_alert_when_a_product_goes_low_not_one_per_order() {
             place_order(&app, &token, json!({"shipping_address": address()})).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(
-            jobs_of(&app, alerts::STOCK_ALERT_JOB).await.len(),
+            jobs_of(&app, <alerts::StockAlert as Job>::KIND).await.len(),
             alerts_after,
             "after {quantity}"
         );
     }
-    let alert = &jobs_of(&app, alerts::STOCK_ALERT_JOB).await[0];
+    let alert = &jobs_of(&app, <alerts::StockAlert as Job>::KIND).await[0];
     let payload: Value = serde_json::from_str(&alert.payload).expect("payload");
-    alerts::stock_alert_job(ctx(&app), payload)
+    run_job::<alerts::StockAlert>(ctx(&app), payload)
         .await
         .expect("job");
-    let emails = jobs_of(&app, emporium::email::SEND_JOB).await;
+    let emails = jobs_of(&app, <emporium::email::job::SendEmail as Job>::KIND).await;
     assert_eq!(emails.len(), 1, "one staff member");
     let email: Value = serde_json::from_str(&emails[0].payload).expect("email");
     assert!(email["to"].as_str().expect("to").starts_with("staff-"));

@@ -3,10 +3,12 @@
 //! applied once however often they arrive; failures, wrong amounts, a success after the order
 //! was cancelled, and refunds.
 
+use crate::helpers::run_job;
+use emporium::jobs::Job;
 use emporium::jobs::{JobContext, job};
 use emporium::orders::order;
 use emporium::payments::provider::Provider;
-use emporium::payments::{payment, payment_event, service, signature};
+use emporium::payments::{payment, payment_event, refunds, signature};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -133,7 +135,7 @@ async fn an_intent_is_made_once_per_order_for_the_orders_amount() {
         "the same intent"
     );
     assert_eq!(
-        stored_order(&app, &order_id).await.payment_status,
+        stored_order(&app, &order_id).await.payment_status.as_str(),
         "PENDING"
     );
 
@@ -280,7 +282,10 @@ async fn a_webhook_whose_signature_does_not_hold_changes_nothing() {
             "{header:?}"
         );
     }
-    assert_eq!(stored_order(&app, &order_id).await.status, "PENDING");
+    assert_eq!(
+        stored_order(&app, &order_id).await.status.as_str(),
+        "PENDING"
+    );
     assert!(
         payment_event::Entity::find()
             .all(&app.state.db)
@@ -296,7 +301,7 @@ async fn a_webhook_whose_signature_does_not_hold_changes_nothing() {
         good.split(',').nth(1).expect("v1")
     );
     assert_eq!(deliver(&app, &body, Some(rolled)).await, 200);
-    assert_eq!(stored_order(&app, &order_id).await.status, "PAID");
+    assert_eq!(stored_order(&app, &order_id).await.status.as_str(), "PAID");
 }
 
 #[tokio::test]
@@ -319,7 +324,7 @@ async fn one_event_delivered_ten_times_at_once_applies_once() {
         .await
         .expect("events");
     assert_eq!(events.len(), 1);
-    assert_eq!(stored_order(&app, &order_id).await.status, "PAID");
+    assert_eq!(stored_order(&app, &order_id).await.status.as_str(), "PAID");
     // Delivered again later: still once.
     assert_eq!(deliver(&app, &body, signed(&app, &body)).await, 200);
     assert_eq!(
@@ -346,12 +351,15 @@ async fn a_wrong_amount_never_pays_and_unknown_events_are_ignored() {
         (order.status.as_str(), order.payment_status.as_str()),
         ("PENDING", "PENDING")
     );
-    assert_eq!(stored_payment(&app, &payment.id).await.status, "PENDING");
+    assert_eq!(
+        stored_payment(&app, &payment.id).await.status.as_str(),
+        "PENDING"
+    );
 }
 
 async fn run_refunds(app: &TestApp) {
     let jobs = job::Entity::find()
-        .filter(job::Column::Kind.eq(service::REFUND_JOB))
+        .filter(job::Column::Kind.eq(<refunds::RefundPayment as Job>::KIND))
         .all(&app.state.db)
         .await
         .expect("jobs");
@@ -363,10 +371,10 @@ async fn run_refunds(app: &TestApp) {
             job_id: job.id,
             attempt: 1,
         };
-        service::refund(ctx.clone(), payload.clone())
+        run_job::<refunds::RefundPayment>(ctx.clone(), payload.clone())
             .await
             .expect("refund");
-        service::refund(ctx, payload)
+        run_job::<refunds::RefundPayment>(ctx, payload)
             .await
             .expect("a second run changes nothing");
     }
@@ -392,7 +400,10 @@ async fn a_success_after_the_order_was_cancelled_is_refunded_not_lost() {
         (order.status.as_str(), order.payment_status.as_str()),
         ("CANCELLED", "REFUNDED")
     );
-    assert_eq!(stored_payment(&app, &payment.id).await.status, "REFUNDED");
+    assert_eq!(
+        stored_payment(&app, &payment.id).await.status.as_str(),
+        "REFUNDED"
+    );
     assert_eq!(
         stock(&app, boot).await,
         10,
@@ -419,9 +430,12 @@ async fn staff_cancelling_a_paid_order_refund_it_and_return_the_stock() {
         "{body}"
     );
     run_refunds(&app).await;
-    assert_eq!(stored_payment(&app, &payment_id).await.status, "REFUNDED");
     assert_eq!(
-        stored_order(&app, &order_id).await.payment_status,
+        stored_payment(&app, &payment_id).await.status.as_str(),
+        "REFUNDED"
+    );
+    assert_eq!(
+        stored_order(&app, &order_id).await.payment_status.as_str(),
         "REFUNDED"
     );
     // A refund the provider reports is applied once too.
@@ -484,13 +498,13 @@ async fn a_paid_order_gets_its_pdf_invoice_and_a_confirmation_mailed_with_it_onc
         attempt: 1,
     };
     let payload: Value = serde_json::from_str(&invoices[0].payload).expect("payload");
-    emporium::orders::invoice::invoice_job_handler(ctx.clone(), payload.clone())
+    run_job::<emporium::orders::invoice::MakeInvoice>(ctx.clone(), payload.clone())
         .await
         .expect("issued");
-    emporium::orders::invoice::invoice_job_handler(ctx.clone(), payload)
+    run_job::<emporium::orders::invoice::MakeInvoice>(ctx.clone(), payload)
         .await
         .expect("a second run changes nothing");
-    let mails = jobs_of(emporium::email::SEND_JOB).await;
+    let mails = jobs_of(<emporium::email::job::SendEmail as Job>::KIND).await;
     assert_eq!(mails.len(), 1, "one confirmation");
 
     let response = get_pdf(token.clone()).await;
@@ -521,7 +535,9 @@ async fn a_paid_order_gets_its_pdf_invoice_and_a_confirmation_mailed_with_it_onc
 
     // The confirmation goes out through SMTP with the PDF attached.
     let payload: Value = serde_json::from_str(&mails[0].payload).expect("payload");
-    emporium::email::send_job(ctx, payload).await.expect("sent");
+    run_job::<emporium::email::job::SendEmail>(ctx, payload)
+        .await
+        .expect("sent");
     let received = smtp.messages();
     assert_eq!(received.len(), 1);
     let data = &received[0].data;
@@ -547,7 +563,10 @@ async fn a_long_event_id_applies_and_a_partial_refund_leaves_the_payment_paid() 
     .expect("json");
     assert_eq!(deliver(&app, &body, signed(&app, &body)).await, 200);
     assert_eq!(deliver(&app, &body, signed(&app, &body)).await, 200);
-    assert_eq!(stored_payment(&app, &payment.id).await.status, "PAID");
+    assert_eq!(
+        stored_payment(&app, &payment.id).await.status.as_str(),
+        "PAID"
+    );
     assert_eq!(
         payment_event::Entity::find()
             .all(&app.state.db)
@@ -564,6 +583,12 @@ async fn a_long_event_id_applies_and_a_partial_refund_leaves_the_payment_paid() 
     }))
     .expect("json");
     assert_eq!(deliver(&app, &partial, signed(&app, &partial)).await, 200);
-    assert_eq!(stored_payment(&app, &payment.id).await.status, "PAID");
-    assert_eq!(stored_order(&app, &order_id).await.payment_status, "PAID");
+    assert_eq!(
+        stored_payment(&app, &payment.id).await.status.as_str(),
+        "PAID"
+    );
+    assert_eq!(
+        stored_order(&app, &order_id).await.payment_status.as_str(),
+        "PAID"
+    );
 }

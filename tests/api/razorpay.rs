@@ -1,9 +1,11 @@
 //! Payments through Razorpay's wire format, against the stand-in: the order made for Checkout,
 //! Checkout's signed result, signed webhooks applied once, the verification job, a refund.
 
+use crate::helpers::run_job;
+use emporium::jobs::Job;
 use emporium::jobs::{JobContext, job};
 use emporium::orders::order;
-use emporium::payments::{payment, payment_event, service};
+use emporium::payments::{payment, payment_event, refunds, verify};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -57,7 +59,10 @@ async fn status_of(app: &TestApp, id: &str) -> (String, String) {
         .await
         .expect("q")
         .expect("order");
-    (row.status, row.payment_status)
+    (
+        row.status.as_str().to_owned(),
+        row.payment_status.as_str().to_owned(),
+    )
 }
 
 async fn deliver(app: &TestApp, body: &[u8], signature: &str, event_id: &str) -> u16 {
@@ -88,8 +93,12 @@ async fn run(app: &TestApp, kind: &str) {
         };
         let payload: Value = serde_json::from_str(&job.payload).expect("payload");
         match kind {
-            service::VERIFY_JOB => service::verify(ctx, payload).await.expect("verified"),
-            _ => service::refund(ctx, payload).await.expect("refunded"),
+            <verify::VerifyPayment as Job>::KIND => run_job::<verify::VerifyPayment>(ctx, payload)
+                .await
+                .expect("verified"),
+            _ => run_job::<refunds::RefundPayment>(ctx, payload)
+                .await
+                .expect("refunded"),
         }
     }
 }
@@ -148,7 +157,7 @@ async fn checkouts_signed_result_pays_the_order_once_and_a_forged_one_does_nothi
         .expect("q")
         .expect("payment");
     assert_eq!(stored.captured_ref.as_deref(), Some(pay.as_str()));
-    assert_eq!(stored.status, "PAID");
+    assert_eq!(stored.status.as_str(), "PAID");
 }
 
 #[tokio::test]
@@ -197,7 +206,7 @@ async fn the_verification_job_asks_razorpay_and_a_refund_goes_through_its_api() 
     let (_, order_id, rzp_order) = ordered_and_intended(&app, &staff).await;
     // Paid at Razorpay, no webhook, no Checkout callback: the job finds it.
     rzp.pay(&rzp_order);
-    run(&app, service::VERIFY_JOB).await;
+    run(&app, <verify::VerifyPayment as Job>::KIND).await;
     assert_eq!(
         status_of(&app, &order_id).await,
         ("PAID".to_owned(), "PAID".to_owned())
@@ -217,8 +226,8 @@ async fn the_verification_job_asks_razorpay_and_a_refund_goes_through_its_api() 
         .post_empty(&format!("/api/orders/{second}/cancel/"), Some(&staff))
         .await;
     assert_eq!(status, 200);
-    run(&app, service::REFUND_JOB).await;
-    run(&app, service::REFUND_JOB).await;
+    run(&app, <refunds::RefundPayment as Job>::KIND).await;
+    run(&app, <refunds::RefundPayment as Job>::KIND).await;
     // The second run asks again (the refund is not confirmed yet); Razorpay refuses a second
     // full refund, which counts as done: one refund.
     assert!(

@@ -2,9 +2,11 @@
 //! expects it, its webhooks, its error bodies, an unreachable API, the verification job when
 //! the webhook is held back, and a refund.
 
+use crate::helpers::run_job;
+use emporium::jobs::Job;
 use emporium::jobs::{JobContext, JobError, job};
 use emporium::orders::order;
-use emporium::payments::{payment, service};
+use emporium::payments::{payment, refunds, verify};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -58,7 +60,10 @@ async fn order_status(app: &TestApp, id: &str) -> (String, String) {
         .await
         .expect("query")
         .expect("order");
-    (row.status, row.payment_status)
+    (
+        row.status.as_str().to_owned(),
+        row.payment_status.as_str().to_owned(),
+    )
 }
 
 async fn run(app: &TestApp, kind: &str) -> Vec<Result<(), JobError>> {
@@ -76,8 +81,10 @@ async fn run(app: &TestApp, kind: &str) -> Vec<Result<(), JobError>> {
         };
         let payload: Value = serde_json::from_str(&job.payload).expect("payload");
         outcomes.push(match kind {
-            service::VERIFY_JOB => service::verify(ctx, payload).await,
-            _ => service::refund(ctx, payload).await,
+            <verify::VerifyPayment as Job>::KIND => {
+                run_job::<verify::VerifyPayment>(ctx, payload).await
+            }
+            _ => run_job::<refunds::RefundPayment>(ctx, payload).await,
         });
     }
     outcomes
@@ -218,7 +225,7 @@ async fn the_verification_job_settles_a_payment_whose_webhook_never_came() {
     create_intent(&app, &token, &order_id, &[]).await;
     let payment = stored_payment(&app, &order_id).await;
     let queued = job::Entity::find()
-        .filter(job::Column::Kind.eq(service::VERIFY_JOB))
+        .filter(job::Column::Kind.eq(<verify::VerifyPayment as Job>::KIND))
         .one(&app.state.db)
         .await
         .expect("q")
@@ -227,11 +234,14 @@ async fn the_verification_job_settles_a_payment_whose_webhook_never_came() {
         queued.run_at > emporium::time::now(),
         "not at once: the webhook may come first"
     );
-    assert_eq!(queued.max_attempts, service::VERIFY_ATTEMPTS);
+    assert_eq!(
+        queued.max_attempts,
+        <verify::VerifyPayment as Job>::MAX_ATTEMPTS
+    );
 
     // Still being paid: the job will try again later.
     stripe.set_status(&payment.provider_ref, "processing");
-    let outcomes = run(&app, service::VERIFY_JOB).await;
+    let outcomes = run(&app, <verify::VerifyPayment as Job>::KIND).await;
     assert!(
         matches!(outcomes[..], [Err(JobError::Retry(_))]),
         "{outcomes:?}"
@@ -240,7 +250,7 @@ async fn the_verification_job_settles_a_payment_whose_webhook_never_came() {
     // Paid, the webhook held back: the job applies it (once, like a webhook).
     stripe.set_status(&payment.provider_ref, "succeeded");
     assert!(
-        run(&app, service::VERIFY_JOB)
+        run(&app, <verify::VerifyPayment as Job>::KIND)
             .await
             .iter()
             .all(Result::is_ok)
@@ -295,13 +305,19 @@ async fn cancelling_a_paid_order_refunds_it_at_stripe_once() {
         "a retried refund is one refund"
     );
     // Stripe confirms with its event; until then the payment is still PAID.
-    assert_eq!(stored_payment(&app, &order_id).await.status, "PAID");
+    assert_eq!(
+        stored_payment(&app, &order_id).await.status.as_str(),
+        "PAID"
+    );
     let refunded = stripe.event("charge.refunded", &payment.provider_ref);
     assert_eq!(
         deliver(&app, &refunded, &Stripe::sign(&refunded)).await,
         200
     );
-    assert_eq!(stored_payment(&app, &order_id).await.status, "REFUNDED");
+    assert_eq!(
+        stored_payment(&app, &order_id).await.status.as_str(),
+        "REFUNDED"
+    );
     assert_eq!(
         order_status(&app, &order_id).await,
         ("CANCELLED".to_owned(), "REFUNDED".to_owned())
