@@ -169,38 +169,42 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             println!("{}", crate::openapi::document_json());
             Ok(())
         }
-        Command::Check => {
-            let connect = db::connect(&settings.database_url, settings.db_max_connections);
-            let db = tokio::time::timeout(Duration::from_secs(10), connect)
-                .await
-                .map_err(|_| CliError::Message("database: no answer within 10s".to_owned()))??;
-            db.ping().await?;
-            println!("settings: ok");
-            println!("database: ok ({:?})", db.get_database_backend());
-            let state = build_state(settings, true).await?;
-            state
-                .mailer
-                .check()
-                .await
-                .map_err(|e| CliError::Message(format!("email: {e}")))?;
-            println!("email: ok");
-            state
-                .storage
-                .check()
-                .await
-                .map_err(|e| CliError::Message(format!("media storage: {e}")))?;
-            println!("media storage: ok");
-            if state.throttle.is_shared() {
-                state
-                    .throttle
-                    .ping()
-                    .await
-                    .map_err(|e| CliError::Message(format!("redis: {e}")))?;
-                println!("redis: ok");
-            }
-            Ok(())
-        }
+        Command::Check => check(settings).await,
     }
+}
+
+/// `check`: the settings are valid (they were read to get here), and the database, email,
+/// media storage and Redis (when the throttles share one) answer.
+async fn check(settings: Settings) -> Result<(), CliError> {
+    let connect = db::connect(&settings.database_url, settings.db_max_connections);
+    let db = tokio::time::timeout(Duration::from_secs(10), connect)
+        .await
+        .map_err(|_| CliError::Message("database: no answer within 10s".to_owned()))??;
+    db.ping().await?;
+    println!("settings: ok");
+    println!("database: ok ({:?})", db.get_database_backend());
+    let state = build_state(settings, true).await?;
+    state
+        .mailer
+        .check()
+        .await
+        .map_err(|e| CliError::Message(format!("email: {e}")))?;
+    println!("email: ok");
+    state
+        .storage
+        .check()
+        .await
+        .map_err(|e| CliError::Message(format!("media storage: {e}")))?;
+    println!("media storage: ok");
+    if state.throttle.is_shared() {
+        state
+            .throttle
+            .ping()
+            .await
+            .map_err(|e| CliError::Message(format!("redis: {e}")))?;
+        println!("redis: ok");
+    }
+    Ok(())
 }
 
 fn prompt_password() -> Result<String, CliError> {

@@ -29,43 +29,51 @@ pub fn router() -> Router<AppState> {
     router = route(
         router,
         "/api/categories/",
-        get(routes::list_categories).post(routes::create_category),
+        get(routes::categories::list_categories).post(routes::categories::create_category),
     );
     router = route(
         router,
         "/api/categories/{id}/",
-        get(routes::get_category)
-            .patch(routes::update_category)
-            .delete(routes::delete_category),
+        get(routes::categories::get_category)
+            .patch(routes::categories::update_category)
+            .delete(routes::categories::delete_category),
     );
     router = route(
         router,
         "/api/products/",
-        get(routes::list_products).post(routes::create_product),
+        get(routes::products::list_products).post(routes::products::create_product),
     );
-    router = route(router, "/api/products/facets/", get(routes::product_facets));
-    router = route(router, "/api/products/suggest/", get(routes::suggest));
+    router = route(
+        router,
+        "/api/products/facets/",
+        get(routes::discovery::product_facets),
+    );
+    router = route(
+        router,
+        "/api/products/suggest/",
+        get(routes::discovery::suggest),
+    );
     router = route(
         router,
         "/api/products/{id}/",
-        get(routes::get_product)
-            .patch(routes::update_product)
-            .delete(routes::delete_product),
+        get(routes::products::get_product)
+            .patch(routes::products::update_product)
+            .delete(routes::products::delete_product),
     );
     router = route(
         router,
         "/api/products/{id}/stock/",
-        post(routes::adjust_stock),
+        post(routes::stock::adjust_stock),
     );
     router = route(
         router,
         "/api/products/{id}/stock/movements/",
-        get(routes::list_movements),
+        get(routes::stock::list_movements),
     );
     route(
         router,
         "/api/products/{id}/images/{image_id}/",
-        delete(routes::delete_image),
+        delete(routes::images::delete_image),
     )
 }
 
@@ -76,7 +84,7 @@ pub fn upload_router() -> Router<AppState> {
     route(
         Router::new(),
         "/api/products/{id}/images/",
-        post(routes::upload_image),
+        post(routes::images::upload_image),
     )
     .layer(DefaultBodyLimit::max(limit))
     .layer(RequestBodyLimitLayer::new(limit))

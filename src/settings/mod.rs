@@ -4,11 +4,19 @@
 //! as one line and exits with code 2. Nothing falls back silently to a default once a value has
 //! been given.
 
+mod auth;
+mod cache;
+mod database;
+mod email;
+mod jobs;
 mod payments;
 mod read;
+mod server;
 mod shop;
+mod storefront;
 #[cfg(test)]
 mod tests;
+mod throttles;
 mod values;
 
 use std::collections::HashMap;
@@ -21,12 +29,16 @@ use ipnet::IpNet;
 use crate::money::Currency;
 use crate::text::Language;
 use crate::throttle::Rate;
+use auth::{Hashing, Login, TokenLifetimes};
+use cache::{Cache, RedisServer};
+use database::Database;
+use email::Email;
+use jobs::Jobs;
 pub use payments::{PaymentSettings, RazorpaySettings, StripeSettings};
-use read::{
-    base_url, duration, email_transport, load_or_create_secret, media, positive_integer, rate,
-    value,
-};
+use read::media;
+use server::{Address, Logging, Requests};
 pub use shop::{CartSettings, OrderSettings};
+use throttles::Throttles;
 pub use values::{
     CacheMode, EmailTransport, LogFormat, MediaSettings, MediaStore, S3Settings, Secret,
     SecretOrigin, SecretUrl,
@@ -196,306 +208,76 @@ impl Settings {
         Settings::from_source(&Environment, Path::new("."))
     }
 
-    /// Reads every setting from `source`; `dir` is where the generated secret key is kept.
+    /// Reads every setting from `source`, area by area; `dir` is where the generated secret key
+    /// is kept.
+    ///
+    /// The areas are read in this order, and the first invalid variable is the error: so the
+    /// secret key file is only created once the database and address are valid, and when several
+    /// variables are wrong the same one is named every time.
     pub fn from_source(source: &dyn Source, dir: &Path) -> Result<Settings, SettingsError> {
-        let database_url = SecretUrl::new(
-            value(source, "DATABASE_URL")?
-                .unwrap_or_else(|| "sqlite://emporium.db?mode=rwc".to_owned()),
-        );
-        if ![
-            "sqlite:",
-            "postgres://",
-            "postgresql://",
-            "mysql://",
-            "mariadb://",
-        ]
-        .iter()
-        .any(|scheme| database_url.starts_with(scheme))
-        {
-            return Err(invalid(
-                "DATABASE_URL",
-                "must start with sqlite:, postgres://, postgresql:// or mysql://",
-            ));
-        }
-        let in_memory = database_url.starts_with("sqlite:") && database_url.contains(":memory:");
-        let db_max_connections = positive_integer(
-            source,
-            "EMPORIUM_DB_MAX_CONNECTIONS",
-            if in_memory { 1 } else { 10 },
-        )?;
-        if in_memory && db_max_connections != 1 {
-            return Err(invalid(
-                "EMPORIUM_DB_MAX_CONNECTIONS",
-                "an in-memory SQLite database needs exactly 1 connection",
-            ));
-        }
-
-        let listen = match value(source, "EMPORIUM_LISTEN")? {
-            None => SocketAddr::from(([127, 0, 0, 1], 8000)),
-            Some(text) => text.parse().map_err(|_| {
-                invalid(
-                    "EMPORIUM_LISTEN",
-                    format!("{text:?} is not an address like 127.0.0.1:8000"),
-                )
-            })?,
-        };
-        let public_url = value(source, "EMPORIUM_PUBLIC_URL")?
-            .map(|text| base_url("EMPORIUM_PUBLIC_URL", &text))
-            .transpose()?;
-
-        let (secret_key, secret_origin) = match source.get("EMPORIUM_SECRET_KEY")? {
-            Some(key) if key.len() >= 32 => {
-                (Secret::new(key.into_bytes()), SecretOrigin::Environment)
-            }
-            Some(_) => {
-                return Err(invalid(
-                    "EMPORIUM_SECRET_KEY",
-                    "must be at least 32 bytes long",
-                ));
-            }
-            None => (
-                load_or_create_secret(&dir.join(SECRET_FILE))?,
-                SecretOrigin::File,
-            ),
-        };
-
-        let currency = match value(source, "EMPORIUM_CURRENCY")? {
-            None => Currency::USD,
-            Some(code) => Currency::from_code(&code).ok_or_else(|| {
-                invalid(
-                    "EMPORIUM_CURRENCY",
-                    format!("{code:?} is not an ISO 4217 code like USD"),
-                )
-            })?,
-        };
-
-        let search_language = match value(source, "EMPORIUM_SEARCH_LANGUAGE")? {
-            None => Language::ENGLISH,
-            Some(name) => Language::from_name(&name.to_ascii_lowercase()).ok_or_else(|| {
-                invalid(
-                    "EMPORIUM_SEARCH_LANGUAGE",
-                    format!(
-                        "{name:?} is not one of: {}",
-                        Language::names().collect::<Vec<_>>().join(", ")
-                    ),
-                )
-            })?,
-        };
-
-        let cors_origins = value(source, "EMPORIUM_CORS_ORIGINS")?
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|o| !o.is_empty())
-                    .map(|origin| {
-                        if origin == "*" {
-                            return Err(invalid(
-                                "EMPORIUM_CORS_ORIGINS",
-                                "list the allowed origins; \"*\" is not accepted",
-                            ));
-                        }
-                        let url = base_url("EMPORIUM_CORS_ORIGINS", origin)?;
-                        if url.matches('/').count() != 2 {
-                            return Err(invalid(
-                                "EMPORIUM_CORS_ORIGINS",
-                                format!("{origin:?} is not an origin (scheme://host[:port])"),
-                            ));
-                        }
-                        Ok(url)
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-
-        let trusted_proxies = value(source, "EMPORIUM_TRUSTED_PROXIES")?
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(|cidr| {
-                        cidr.parse::<IpNet>()
-                            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(IpNet::from))
-                            .map_err(|_| {
-                                invalid(
-                                    "EMPORIUM_TRUSTED_PROXIES",
-                                    format!("{cidr:?} is not an address or CIDR like 10.0.0.0/8"),
-                                )
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-
-        let max_body_size = positive_integer(source, "EMPORIUM_MAX_BODY_SIZE", 2 * 1024 * 1024)?;
-        let request_timeout =
-            duration(source, "EMPORIUM_REQUEST_TIMEOUT", Duration::from_secs(30))?;
-        let shutdown_timeout =
-            duration(source, "EMPORIUM_SHUTDOWN_TIMEOUT", Duration::from_secs(30))?;
-
-        let log_format = match value(source, "EMPORIUM_LOG_FORMAT")?.as_deref() {
-            None | Some("pretty") => LogFormat::Pretty,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(invalid(
-                    "EMPORIUM_LOG_FORMAT",
-                    format!("{other:?} is neither \"pretty\" nor \"json\""),
-                ));
-            }
-        };
-        let log_filter = value(source, "RUST_LOG")?.unwrap_or_else(|| "info".to_owned());
-        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
-            return Err(invalid("RUST_LOG", format!("{log_filter:?}: {e}")));
-        }
-
-        let workers = positive_integer(source, "EMPORIUM_WORKERS", 2_usize)?;
-        let job_lease = duration(source, "EMPORIUM_JOB_LEASE", Duration::from_secs(60))?;
-        let job_poll_interval =
-            duration(source, "EMPORIUM_JOB_POLL_INTERVAL", Duration::from_secs(1))?;
-        let job_retry_base = duration(source, "EMPORIUM_JOB_RETRY_BASE", Duration::from_secs(10))?;
-        let email_transport = email_transport(source)?;
-        let email_from =
-            value(source, "EMAIL_FROM")?.unwrap_or_else(|| "shop@localhost".to_owned());
-        if email_from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(invalid(
-                "EMAIL_FROM",
-                format!("{email_from:?} is not an address like \"Shop <shop@example.com>\""),
-            ));
-        }
+        let database = Database::read(source)?;
+        let address = Address::read(source)?;
+        let (secret_key, secret_origin) = auth::secret_key(source, dir)?;
+        let currency = storefront::currency(source)?;
+        let search_language = storefront::search_language(source)?;
+        let requests = Requests::read(source)?;
+        let logging = Logging::read(source)?;
+        let jobs = Jobs::read(source)?;
+        let email = Email::read(source)?;
         let media = media(source)?;
-        let access_ttl = duration(source, "EMPORIUM_ACCESS_TTL", Duration::from_secs(5 * 60))?;
-        let refresh_ttl = duration(
-            source,
-            "EMPORIUM_REFRESH_TTL",
-            Duration::from_secs(24 * 3600),
-        )?;
-        let redis_url = value(source, "REDIS_URL")?.map(SecretUrl::new);
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://")
-                || url.starts_with("rediss://")
-                || url.starts_with("redis+unix://"))
-            {
-                return Err(invalid(
-                    "REDIS_URL",
-                    "must start with redis://, rediss:// or redis+unix://",
-                ));
-            }
-            redis::Client::open(url.as_str())
-                .map_err(|e| invalid("REDIS_URL", format!("not a usable Redis URL: {e}")))?;
-        }
-        let redis_prefix =
-            value(source, "EMPORIUM_REDIS_PREFIX")?.unwrap_or_else(|| "emporium:".to_owned());
-        let login_max_failures = positive_integer(source, "EMPORIUM_LOGIN_MAX_FAILURES", 5_u32)?;
-        let login_lockout = duration(
-            source,
-            "EMPORIUM_LOGIN_LOCKOUT",
-            Duration::from_secs(15 * 60),
-        )?;
-        let shop_name =
-            value(source, "EMPORIUM_SHOP_NAME")?.unwrap_or_else(|| "Emporium".to_owned());
-        let throttle_anon = rate(source, "EMPORIUM_THROTTLE_ANON", "6000/min")?;
-        let throttle_user = rate(source, "EMPORIUM_THROTTLE_USER", "1200/min")?;
-        let throttle_register = rate(source, "EMPORIUM_THROTTLE_REGISTER", "60/hour")?;
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        let hash_concurrency = positive_integer(source, "EMPORIUM_HASH_CONCURRENCY", cores)?;
-        let hash_queue = match value(source, "EMPORIUM_HASH_QUEUE")? {
-            None => hash_concurrency.saturating_mul(8),
-            Some(text) => text.parse().map_err(|_| {
-                invalid(
-                    "EMPORIUM_HASH_QUEUE",
-                    format!("{text:?} is not a whole number"),
-                )
-            })?,
-        };
-        let refresh_reuse_grace = match value(source, "EMPORIUM_REFRESH_REUSE_GRACE")?.as_deref() {
-            Some("0" | "0s") => Duration::ZERO,
-            _ => duration(
-                source,
-                "EMPORIUM_REFRESH_REUSE_GRACE",
-                Duration::from_secs(10),
-            )?,
-        };
-        if refresh_reuse_grace > Duration::from_secs(60) {
-            return Err(invalid(
-                "EMPORIUM_REFRESH_REUSE_GRACE",
-                "must be at most 60s (a longer grace helps a thief more than an app)",
-            ));
-        }
-        let job_retention = duration(
-            source,
-            "EMPORIUM_JOB_RETENTION",
-            Duration::from_secs(7 * 24 * 3600),
-        )?;
-
-        let cache_mode = match value(source, "EMPORIUM_CACHE")?.as_deref() {
-            None | Some("auto") => CacheMode::Auto,
-            Some("local") => CacheMode::Local,
-            Some("off") => CacheMode::Off,
-            Some(other) => {
-                return Err(invalid(
-                    "EMPORIUM_CACHE",
-                    format!("{other:?} is not one of auto, local, off"),
-                ));
-            }
-        };
-        let cache_bytes = positive_integer(source, "EMPORIUM_CACHE_BYTES", 64 * 1024 * 1024_u64)?;
-        let cache_write_window = duration(
-            source,
-            "EMPORIUM_CACHE_WRITE_WINDOW",
-            Duration::from_secs(30),
-        )?;
-        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&cache_write_window) {
-            return Err(invalid(
-                "EMPORIUM_CACHE_WRITE_WINDOW",
-                "must be between 1s and 1h",
-            ));
-        }
-
+        let tokens = TokenLifetimes::read(source)?;
+        let redis = RedisServer::read(source)?;
+        let login = Login::read(source)?;
+        let shop_name = storefront::shop_name(source)?;
+        let throttles = Throttles::read(source)?;
+        let hashing = Hashing::read(source)?;
+        let refresh_reuse_grace = auth::refresh_reuse_grace(source)?;
+        let job_retention = jobs::retention(source)?;
+        let cache = Cache::read(source)?;
         let cart = CartSettings::read(source)?;
         let orders = OrderSettings::read(source)?;
         let payments = PaymentSettings::read(source)?;
 
         Ok(Settings {
-            database_url,
-            db_max_connections,
-            listen,
-            public_url,
+            database_url: database.url,
+            db_max_connections: database.max_connections,
+            listen: address.listen,
+            public_url: address.public_url,
             secret_key,
             secret_origin,
             currency,
             search_language,
-            cors_origins,
-            trusted_proxies,
-            max_body_size,
-            request_timeout,
-            shutdown_timeout,
-            log_format,
-            log_filter,
-            workers,
-            job_lease,
-            job_poll_interval,
-            job_retry_base,
-            email_transport,
-            email_from,
+            cors_origins: requests.cors_origins,
+            trusted_proxies: requests.trusted_proxies,
+            max_body_size: requests.max_body_size,
+            request_timeout: requests.request_timeout,
+            shutdown_timeout: requests.shutdown_timeout,
+            log_format: logging.format,
+            log_filter: logging.filter,
+            workers: jobs.workers,
+            job_lease: jobs.lease,
+            job_poll_interval: jobs.poll_interval,
+            job_retry_base: jobs.retry_base,
+            email_transport: email.transport,
+            email_from: email.from,
             media,
-            access_ttl,
-            refresh_ttl,
-            redis_url,
-            redis_prefix,
-            login_max_failures,
-            login_lockout,
+            access_ttl: tokens.access,
+            refresh_ttl: tokens.refresh,
+            redis_url: redis.url,
+            redis_prefix: redis.prefix,
+            login_max_failures: login.max_failures,
+            login_lockout: login.lockout,
             shop_name,
-            throttle_anon,
-            throttle_user,
-            throttle_register,
-            hash_concurrency,
-            hash_queue,
+            throttle_anon: throttles.anon,
+            throttle_user: throttles.user,
+            throttle_register: throttles.register,
+            hash_concurrency: hashing.concurrency,
+            hash_queue: hashing.queue,
             refresh_reuse_grace,
             job_retention,
-            cache_mode,
-            cache_bytes,
-            cache_write_window,
+            cache_mode: cache.mode,
+            cache_bytes: cache.bytes,
+            cache_write_window: cache.write_window,
             cart,
             orders,
             payments,

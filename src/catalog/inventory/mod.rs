@@ -142,6 +142,50 @@ fn stock_change(change: &mut Change, applied: Applied, before: i64) {
     }
 }
 
+/// The lines in product-id order, those of one product summed into one, and those that move
+/// nothing dropped.
+fn merged_lines(lines: &[StockLine]) -> Vec<StockLine> {
+    let mut merged: Vec<StockLine> = Vec::with_capacity(lines.len());
+    let mut sorted = lines.to_vec();
+    sorted.sort_by_key(|line| line.product_id);
+    for line in sorted {
+        match merged.last_mut() {
+            Some(last) if last.product_id == line.product_id => {
+                last.delta = last.delta.saturating_add(line.delta);
+            }
+            _ => merged.push(line),
+        }
+    }
+    merged.retain(|line| line.delta != 0);
+    merged
+}
+
+/// `Ok` when every product of `merged` exists in `current` (its locked `(stock, version,
+/// price, is_active)`) and can move by its delta; else the first missing product, or every
+/// product that cannot.
+fn check_available(
+    merged: &[StockLine],
+    current: &HashMap<i64, (i64, i64, i64, bool)>,
+) -> Result<(), StockError> {
+    let mut short = Vec::new();
+    for line in merged {
+        let Some(&(stock, ..)) = current.get(&line.product_id) else {
+            return Err(StockError::NoProduct(line.product_id));
+        };
+        if !(0..=MAX_STOCK).contains(&stock.saturating_add(line.delta)) {
+            short.push(Shortage {
+                product_id: line.product_id,
+                requested: Ord::max(line.delta.saturating_neg(), 0),
+                available: stock,
+            });
+        }
+    }
+    if !short.is_empty() {
+        return Err(StockError::Short(short));
+    }
+    Ok(())
+}
+
 /// Moves the stock of every line by its delta, in `conn`'s transaction (lines of one product
 /// are summed), recording a movement each — three statements whatever the number of lines: the
 /// products' rows are read and locked in id order (`FOR UPDATE`; SQLite's write transaction
@@ -156,18 +200,7 @@ pub async fn apply<C: ConnectionTrait>(
     lines: &[StockLine],
     cause: &Cause,
 ) -> Result<(Vec<Applied>, Change), StockError> {
-    let mut merged: Vec<StockLine> = Vec::with_capacity(lines.len());
-    let mut sorted = lines.to_vec();
-    sorted.sort_by_key(|line| line.product_id);
-    for line in sorted {
-        match merged.last_mut() {
-            Some(last) if last.product_id == line.product_id => {
-                last.delta = last.delta.saturating_add(line.delta);
-            }
-            _ => merged.push(line),
-        }
-    }
-    merged.retain(|line| line.delta != 0);
+    let merged = merged_lines(lines);
     if merged.is_empty() {
         return Ok((Vec::new(), Change::new()));
     }
@@ -188,22 +221,7 @@ pub async fn apply<C: ConnectionTrait>(
         .into_iter()
         .map(|(id, stock, version, price, active)| (id, (stock, version, price, active)))
         .collect();
-    let mut short = Vec::new();
-    for line in &merged {
-        let Some(&(stock, ..)) = current.get(&line.product_id) else {
-            return Err(StockError::NoProduct(line.product_id));
-        };
-        if !(0..=MAX_STOCK).contains(&stock.saturating_add(line.delta)) {
-            short.push(Shortage {
-                product_id: line.product_id,
-                requested: Ord::max(line.delta.saturating_neg(), 0),
-                available: stock,
-            });
-        }
-    }
-    if !short.is_empty() {
-        return Err(StockError::Short(short));
-    }
+    check_available(&merged, &current)?;
     // One CASE picks each product's delta (every delta is within ±2·MAX_STOCK here).
     let mut delta = sea_orm::sea_query::CaseStatement::new();
     for line in &merged {

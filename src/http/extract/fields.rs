@@ -1,53 +1,15 @@
-//! Request extractors: JSON bodies read the contract's way, and typed field access that collects
-//! DRF-style per-field messages.
-//!
-//! A body goes through three gates before a handler sees it: the `Content-Type` must be JSON
-//! (415 otherwise), it must fit `EMPORIUM_MAX_BODY_SIZE` (413), and it must parse to a JSON
-//! object (400 `{"detail"}`). serde_json's recursion limit turns absurdly deep nesting into a
-//! parse error instead of a stack overflow. Then [`Fields`] reads typed values out of the object,
-//! recording `{"field": ["message"]}` errors, and ignores every key the endpoint did not ask
-//! for, so nothing a client adds is ever written (no mass assignment).
+//! Typed field access to a JSON object: [`FieldValue`] conversions with DRF's messages, and
+//! [`Fields`], which collects `{"field": ["message"]}` errors and reads nothing it was not asked
+//! for.
 
-use axum::body::Body;
-use axum::extract::{FromRef, FromRequest, Request};
-use axum::http::header;
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, ApiResult, FieldErrors, bad_request};
+use super::text::text_problem;
+use crate::http::error::{ApiResult, FieldErrors};
 use crate::money::{Currency, Money};
-use crate::state::AppState;
-
-/// The body of a request, checked to be a JSON object.
-#[derive(Debug, Clone, Default)]
-pub struct JsonObject(pub Map<String, Value>);
-
-fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// Reads the whole body, never more than `limit` bytes (413 past it).
-pub async fn read_body(body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let too_large = std::error::Error::source(&error)
-            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
-            || error.to_string().contains("length limit");
-        if too_large {
-            ApiError::PayloadTooLarge
-        } else {
-            bad_request("The request body could not be read.")
-        }
-    })
-}
 
 /// The JSON type name DRF uses in "Expected a dictionary, but got list." messages.
-fn json_type(value: &Value) -> &'static str {
+pub(super) fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "bool",
@@ -55,53 +17,6 @@ fn json_type(value: &Value) -> &'static str {
         Value::String(_) => "str",
         Value::Array(_) => "list",
         Value::Object(_) => "dict",
-    }
-}
-
-impl<S> FromRequest<S> for JsonObject
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let declared_length = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let limit = state.settings.max_body_size;
-        if declared_length.is_some_and(|n| n > limit as u64) {
-            return Err(ApiError::PayloadTooLarge);
-        }
-        if let Some(ct) = content_type.as_deref().filter(|ct| !is_json(ct)) {
-            return Err(ApiError::UnsupportedMediaType(ct.to_owned()));
-        }
-        let bytes = read_body(request.into_body(), limit).await?;
-        if content_type.is_none() {
-            // No body and no type: an empty object, as DRF treats it.
-            if bytes.is_empty() {
-                return Ok(JsonObject::default());
-            }
-            return Err(ApiError::UnsupportedMediaType(String::new()));
-        }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonObject::default());
-        }
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(JsonObject(map)),
-            Ok(other) => Err(bad_request(format!(
-                "Invalid data. Expected a dictionary, but got {}.",
-                json_type(&other)
-            ))),
-            Err(e) => Err(bad_request(format!("JSON parse error - {e}"))),
-        }
     }
 }
 
@@ -420,27 +335,6 @@ impl Fields {
         self.errors.into_result()
     }
 }
-
-/// What is wrong with a text a person typed (a field, or a query parameter such as `search`),
-/// if anything: over `max` characters, or a control character — NUL and the others but tab
-/// and line breaks are no text a person typed, and PostgreSQL refuses NUL in `text`.
-pub fn text_problem(value: &str, max: usize) -> Option<String> {
-    if value.chars().count() > max {
-        return Some(format!(
-            "Ensure this field has no more than {max} characters."
-        ));
-    }
-    if value.chars().any(is_forbidden_control) {
-        return Some("Null characters and control characters are not allowed.".to_owned());
-    }
-    None
-}
-
-/// A control character that text fields refuse: any but tab, line feed and carriage return.
-fn is_forbidden_control(c: char) -> bool {
-    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
-}
-
 /// Longest password or token a request may carry.
 pub const SECRET_MAX: usize = 1024;
 
@@ -450,111 +344,11 @@ pub trait FromFields: Sized {
     /// all of them were good; problems go into `fields`.
     fn from_fields(fields: &mut Fields) -> Option<Self>;
 }
-
-/// Extracts a [`FromFields`] type from a JSON body: 415 / 413 / 400 as [`JsonObject`], then
-/// 400 with one key per bad field.
-#[derive(Debug, Clone)]
-pub struct Form<T>(pub T);
-
-impl<S, T> FromRequest<S> for Form<T>
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-    T: FromFields,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let currency = AppState::from_ref(state).settings.currency;
-        let JsonObject(map) = JsonObject::from_request(request, state).await?;
-        let mut fields = Fields::new(map, currency);
-        let value = T::from_fields(&mut fields);
-        fields.finish()?;
-        value
-            .map(Form)
-            .ok_or_else(|| bad_request("The request body is not valid."))
-    }
-}
-
-/// An integer id from the path (the route's only parameter, or its last); anything that is not
-/// an id is a 404, as DRF answers for a URL that matches nothing.
-#[derive(Debug, Clone, Copy)]
-pub struct PathId(pub i64);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| super::error::not_found())?;
-        params
-            .iter()
-            .last()
-            .and_then(|(_, value)| value.parse::<i64>().ok())
-            .map(PathId)
-            .ok_or_else(super::error::not_found)
-    }
-}
-
-/// The optional `Idempotency-Key` header: 1 to 100 visible characters, or a 400. Every
-/// mutating endpoint that honours retries reads it here.
-#[derive(Debug, Clone, Default)]
-pub struct IdempotencyKey(pub Option<String>);
-
-/// Longest `Idempotency-Key` accepted.
-pub const IDEMPOTENCY_KEY_MAX: usize = 100;
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let mut values = parts.headers.get_all("idempotency-key").iter();
-        let Some(value) = values.next() else {
-            return Ok(IdempotencyKey(None));
-        };
-        let refused = || {
-            bad_request(format!(
-                "Idempotency-Key must be one header of 1 to {IDEMPOTENCY_KEY_MAX} visible characters."
-            ))
-        };
-        if values.next().is_some() {
-            return Err(refused());
-        }
-        match value.to_str().map(str::trim) {
-            Ok(key)
-                if !key.is_empty()
-                    && key.len() <= IDEMPOTENCY_KEY_MAX
-                    && key.bytes().all(|b| b.is_ascii_graphic()) =>
-            {
-                Ok(IdempotencyKey(Some(key.to_owned())))
-            }
-            _ => Err(refused()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::error::ApiError;
     use serde_json::json;
-
-    #[test]
-    fn json_content_types_are_recognised() {
-        assert!(is_json("application/json"));
-        assert!(is_json("application/json; charset=utf-8"));
-        assert!(is_json("Application/JSON"));
-        assert!(is_json("application/merge-patch+json"));
-        assert!(!is_json("text/plain"));
-        assert!(!is_json("application/x-www-form-urlencoded"));
-        assert!(!is_json("application/jsonx"));
-    }
 
     #[test]
     fn fields_report_every_problem_under_its_name() {

@@ -1,0 +1,216 @@
+//! Writing products: create, change and delete, each in one transaction that moves the
+//! product's `version` on, keeps the search index and the stock movements in step, and tells
+//! the cache what changed.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+
+use super::media::remove_files;
+use super::{LISTING_SCOPE, ProductRow, product_tag};
+use crate::cache::{Change, ResponseCache};
+use crate::catalog::categories::slugify;
+use crate::catalog::inventory::{self, Applied, Cause, IN_STOCK_SCOPE};
+use crate::catalog::search::index;
+use crate::catalog::store::{
+    Slugged, check_category, free_slug, get_product, insert_slugged, slug_error,
+};
+use crate::catalog::views::ProductInput;
+use crate::catalog::{product, product_image};
+use crate::db;
+use crate::http::error::{ApiError, not_found};
+use crate::money::Money;
+use crate::storage::Storage;
+use crate::text::Language;
+use crate::time;
+
+/// Creates a product with a slug made from its name; its first stock is a movement
+/// (`reference` names who created it).
+pub async fn create_product(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    language: Language,
+    input: ProductInput,
+    reference: String,
+) -> Result<ProductRow, ApiError> {
+    let (Some(name), Some(price), Some(category_id)) = (input.name, input.price, input.category)
+    else {
+        return Err(crate::http::error::bad_request(
+            "name, price and category are required.",
+        ));
+    };
+    let description = input.description.as_deref().unwrap_or("");
+    index::add_words(db, &language.stemmer(), &name, description).await?;
+    let tx = db::begin_write(db).await?;
+    check_category(&tx, category_id).await?;
+    let slug = free_slug(&tx, Slugged::Product, &slugify(&name, 203)).await?;
+    let now = time::now();
+    let row = product::ActiveModel {
+        name: Set(name),
+        description: Set(input.description.unwrap_or_default()),
+        price: Set(price.minor()),
+        stock: Set(input.stock.unwrap_or(0)),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        category_id: Set(category_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(0),
+        ..Default::default()
+    };
+    let row = insert_slugged(&tx, row, slug, true, "product").await?;
+    index::index_product(&tx, indexed(&row), true).await?;
+    if row.stock > 0 {
+        // The first movement, so that a product's movements always add up to its stock.
+        let applied = Applied {
+            product_id: row.id,
+            stock_after: row.stock,
+            version: row.version,
+            price: row.price,
+            is_active: row.is_active,
+        };
+        let cause = Cause {
+            reason: "product created".to_owned(),
+            reference,
+            idempotency_key: None,
+        };
+        inventory::record_edit(&tx, applied, 0, &cause).await?;
+    }
+    let created = get_product(&tx, row.id, true).await?;
+    let mut change = Change::new();
+    change
+        .scope(LISTING_SCOPE)
+        .row(product_tag(row.id), created.product.version);
+    cache.commit(tx, change).await?;
+    Ok(created)
+}
+
+/// What the search index keeps of a product.
+fn indexed(row: &product::Model) -> index::Indexed<'_> {
+    index::Indexed {
+        id: row.id,
+        name: &row.name,
+        description: &row.description,
+        is_active: row.is_active,
+        category_id: row.category_id,
+    }
+}
+
+/// Changes the given fields of a product. A new `stock` is an absolute set, recorded as a
+/// movement (`reference` names the staff member).
+pub async fn update_product(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    language: Language,
+    id: i64,
+    input: ProductInput,
+    reference: String,
+) -> Result<ProductRow, ApiError> {
+    if input.name.is_some() || input.description.is_some() {
+        let name = input.name.as_deref().unwrap_or("");
+        let description = input.description.as_deref().unwrap_or("");
+        index::add_words(db, &language.stemmer(), name, description).await?;
+    }
+    let tx = db::begin_write(db).await?;
+    // Locked, so that the version and the stock movement are computed from what is replaced.
+    let current = product::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(category_id) = input.category {
+        check_category(&tx, category_id).await?;
+    }
+    let lists_change = input.name.as_ref().is_some_and(|v| *v != current.name)
+        || input
+            .description
+            .as_ref()
+            .is_some_and(|v| *v != current.description)
+        || input.price.is_some_and(|v| v.minor() != current.price)
+        || input.is_active.is_some_and(|v| v != current.is_active)
+        || input.category.is_some_and(|v| v != current.category_id);
+    // What the search index keeps: the words, and the flag and category on every posting.
+    let index_change = input.name.as_ref().is_some_and(|v| *v != current.name)
+        || input
+            .description
+            .as_ref()
+            .is_some_and(|v| *v != current.description)
+        || input.is_active.is_some_and(|v| v != current.is_active)
+        || input.category.is_some_and(|v| v != current.category_id);
+    let stock_before = current.stock;
+    let version = current.version + 1;
+    let mut row: product::ActiveModel = current.into();
+    db::set_given(&mut row.name, input.name);
+    db::set_given(&mut row.description, input.description);
+    db::set_given(&mut row.price, input.price.map(Money::minor));
+    db::set_given(&mut row.stock, input.stock);
+    db::set_given(&mut row.is_active, input.is_active);
+    db::set_given(&mut row.category_id, input.category);
+    row.updated_at = Set(time::now());
+    row.version = Set(version);
+    let row = row
+        .update(&tx)
+        .await
+        .map_err(|e| slug_error(e, "product"))?;
+    if index_change {
+        index::index_product(&tx, indexed(&row), false).await?;
+    }
+    let mut change = Change::new();
+    change.row(product_tag(id), version);
+    if lists_change {
+        change.scope(LISTING_SCOPE);
+    }
+    if row.stock != stock_before {
+        let applied = Applied {
+            product_id: id,
+            stock_after: row.stock,
+            version,
+            price: row.price,
+            is_active: row.is_active,
+        };
+        let cause = Cause {
+            reason: "product edit".to_owned(),
+            reference,
+            idempotency_key: None,
+        };
+        inventory::record_edit(&tx, applied, stock_before, &cause).await?;
+        if (stock_before > 0) != (row.stock > 0) {
+            change.scope(IN_STOCK_SCOPE);
+        }
+    }
+    let updated = get_product(&tx, id, true).await?;
+    cache.commit(tx, change).await?;
+    Ok(updated)
+}
+
+/// Deletes a product and, once that is committed, its image files.
+pub async fn delete_product(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    storage: &Storage,
+    id: i64,
+) -> Result<(), ApiError> {
+    let tx = db::begin_write(db).await?;
+    // Locked first, as every other write of a product does, then its postings and itself.
+    product::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(not_found)?;
+    let keys: Vec<String> = product_image::Entity::find()
+        .filter(product_image::Column::ProductId.eq(id))
+        .all(&tx)
+        .await?
+        .into_iter()
+        .map(|image| image.storage_key)
+        .collect();
+    index::remove_product(&tx, id).await?;
+    let deleted = product::Entity::delete_by_id(id).exec(&tx).await?;
+    if deleted.rows_affected == 0 {
+        return Err(not_found());
+    }
+    let mut change = Change::new();
+    change.scope(LISTING_SCOPE).row(product_tag(id), -1);
+    cache.commit(tx, change).await?;
+    remove_files(storage, &keys).await;
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Thin handlers of `/api/categories/` and `/api/products/`. Anonymous and customer reads are
+//! served from the catalog cache; staff reads (which include inactive products) never are.
+//!
+//! This file holds what the handlers share (the cached read, pagination, the product view); the
+//! handlers are in `categories.rs`, `products.rs`, `discovery.rs` (facets and suggestions),
+//! `images.rs` and `stock.rs`.
+
+pub mod categories;
+pub mod discovery;
+pub mod images;
+pub mod products;
+pub mod stock;
+
+use std::future::Future;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::Response;
+use bytes::Bytes;
+
+use super::products::{ProductRow, product_tag};
+use super::search::DatabaseSearch;
+use super::views::{CategorySummary, ImageView, ProductView};
+use crate::cache::{Lookup, ResponseCache};
+use crate::http::ApiResult;
+use crate::http::context::RequestContext;
+use crate::http::error::{bad_request, internal};
+use crate::http::pagination::Pagination;
+use crate::money::Money;
+use crate::state::AppState;
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// A JSON body, its headers sized up front for the ones every response gets on its way out.
+fn json_response(body: Bytes, cache: &'static str) -> Response {
+    let mut headers = HeaderMap::with_capacity(12);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(X_CACHE, HeaderValue::from_static(cache));
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.headers_mut() = headers;
+    response
+}
+
+fn to_bytes<T: serde::Serialize>(value: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(internal)
+}
+
+/// A response body and the rows (cache tag, version) it shows.
+type Built = (Bytes, Vec<(String, i64)>);
+
+/// Serves `build`'s JSON through the response cache under `key` — made from the parsed,
+/// normalised request, never its raw text — when there is a key (staff reads have none).
+/// `scopes` are what the response depends on beyond the rows it shows.
+async fn cached<F, Fut>(
+    cache: &ResponseCache,
+    key: Option<String>,
+    scopes: &[&'static str],
+    build: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<Built>>,
+{
+    let Some(key) = key else {
+        count_lookup(2);
+        return Ok(json_response(build().await?.0, "bypass"));
+    };
+    match cache.lookup(&key, scopes).await {
+        Lookup::Hit(body) => {
+            count_lookup(0);
+            Ok(json_response(body, "hit"))
+        }
+        Lookup::Bypass => {
+            count_lookup(2);
+            Ok(json_response(build().await?.0, "bypass"))
+        }
+        Lookup::Miss(snapshot) => {
+            count_lookup(1);
+            let (body, rows) = build().await?;
+            cache.store(key, snapshot, rows, body.clone()).await;
+            Ok(json_response(body, "miss"))
+        }
+    }
+}
+
+/// Counts a cached read in `cache_lookups_total` by `result`: 0 hit, 1 miss, 2 bypass (the
+/// handles are made once).
+fn count_lookup(result: usize) {
+    static COUNTERS: std::sync::LazyLock<[metrics::Counter; 3]> = std::sync::LazyLock::new(|| {
+        ["hit", "miss", "bypass"]
+            .map(|result| metrics::counter!("cache_lookups_total", "result" => result))
+    });
+    COUNTERS[result].increment(1);
+}
+
+/// A list's pagination with links (and cache key) made of its known parameters only.
+fn normal_pagination(
+    context: &RequestContext,
+    uri: &axum::http::Uri,
+    query: Vec<(String, String)>,
+) -> ApiResult<Pagination> {
+    let raw: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|_| bad_request("The query string is malformed."))?;
+    let url = format!("{}{}", context.base_url, uri.path());
+    Ok(Pagination::from_query(url, raw)?.normalized(query))
+}
+
+fn row_of(row: &ProductRow) -> (String, i64) {
+    (product_tag(row.product.id), row.product.version)
+}
+
+fn product_view(state: &AppState, base_url: &str, row: ProductRow) -> ProductView {
+    let currency = state.settings.currency;
+    let average_rating = super::products::average_rating(&row.product);
+    ProductView {
+        id: row.product.id,
+        name: row.product.name,
+        slug: row.product.slug,
+        description: row.product.description,
+        price: Money::from_minor(row.product.price).format(currency),
+        currency: currency.code(),
+        stock: row.product.stock,
+        in_stock: row.product.stock > 0,
+        is_active: row.product.is_active,
+        category: CategorySummary {
+            id: row.category.id,
+            name: row.category.name,
+            slug: row.category.slug,
+        },
+        images: row
+            .images
+            .iter()
+            .map(|image| ImageView::new(image, &state.storage, base_url))
+            .collect(),
+        average_rating,
+        review_count: row.product.review_count,
+        created_at: row.product.created_at,
+        updated_at: row.product.updated_at,
+    }
+}
+
+/// The search backend, in the shop's language.
+fn search(state: &AppState) -> DatabaseSearch {
+    DatabaseSearch {
+        language: state.settings.search_language,
+    }
+}

@@ -1,0 +1,70 @@
+//! Handlers of a product's stock (staff): adjusting it and listing its movements.
+
+use axum::Json;
+use axum::extract::State;
+
+use super::product_view;
+use crate::auth::StaffUser;
+use crate::catalog::inventory;
+use crate::catalog::inventory::views::{MovementView, StockRequest};
+use crate::catalog::views::ProductView;
+use crate::http::ApiResult;
+use crate::http::context::RequestContext;
+use crate::http::extract::{Form, IdempotencyKey, PathId};
+use crate::http::openapi::{ErrorDetail, ValidationErrors};
+use crate::http::pagination::{Page, Pagination};
+use crate::state::AppState;
+
+/// Change a product's stock (staff): `{"delta": n}` (refused with 409 below 0), or
+/// `{"set": n, "expected": m}` (409 when the stock is no longer `m`). Unlike a `PATCH` of
+/// `stock`, neither can erase units sold meanwhile. A retry with the same `Idempotency-Key`
+/// header is applied once.
+#[utoipa::path(post, path = "/api/products/{id}/stock/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "applies a retried adjustment once")),
+    request_body = StockRequest,
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 400, description = "Neither or both of delta and set; a bad number", body = ValidationErrors),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "Not found", body = ErrorDetail),
+        (status = 409, description = "Below 0, or not the expected stock; `stock` is the current value", body = ErrorDetail),
+    ))]
+pub async fn adjust_stock(
+    State(state): State<AppState>,
+    staff: StaffUser,
+    context: RequestContext,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
+    PathId(id): PathId,
+    Form(request): Form<StockRequest>,
+) -> ApiResult<Json<ProductView>> {
+    let cause = inventory::Cause {
+        reason: request.reason.unwrap_or_else(|| "adjustment".to_owned()),
+        reference: format!("user:{}", staff.0.id()),
+        idempotency_key,
+    };
+    let row = inventory::adjust(&state.db, &state.cache, id, request.adjustment, cause).await?;
+    Ok(Json(product_view(&state, &context.base_url, row)))
+}
+
+/// A product's stock movements, newest first (staff): every change, from staff, orders,
+/// cancellations and expiry.
+#[utoipa::path(get, path = "/api/products/{id}/stock/movements/", tag = "catalog", security(("jwt" = [])),
+    params(("id" = i64, Path), ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
+    responses(
+        (status = 200, description = "A page of movements", body = Page<MovementView>),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "Not found", body = ErrorDetail),
+    ))]
+pub async fn list_movements(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    PathId(id): PathId,
+    pagination: Pagination,
+) -> ApiResult<Json<Page<MovementView>>> {
+    let (count, rows) =
+        inventory::movements(&state.db, id, pagination.offset(), pagination.limit()).await?;
+    Ok(Json(pagination.page(
+        count,
+        rows.into_iter().map(MovementView::from).collect(),
+    )?))
+}
