@@ -30,9 +30,8 @@ use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use super::CacheError;
 use super::scripts::POLL;
-use super::versions::Current;
+use super::{CacheError, Current};
 
 /// How long a completed poll vouches for a node's copy, and how long a write waits after its
 /// prepare step before it returns. Every node must use the same value: it is not a setting.

@@ -68,6 +68,9 @@ use sea_orm::{DatabaseTransaction, DbErr};
 use bodies::Bodies;
 use versions::Versions;
 
+/// Scope values now, and row mirrors (`None`: unknown): what a node reads of the versions.
+type Current = (Vec<(&'static str, u64)>, Vec<Option<i64>>);
+
 /// How long a write's in-flight mark lasts when its finish step never runs.
 pub const WRITE_WINDOW: Duration = Duration::from_secs(30);
 

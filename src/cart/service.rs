@@ -10,7 +10,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
 use serde::{Deserialize, Serialize};
 
 use super::{cart_item, shopping_cart, store};
-use crate::catalog::{product, product_image};
+use crate::catalog::{lookups, product, product_image};
 use crate::coupons::rules::Refusal;
 use crate::coupons::{coupon, service as coupons};
 use crate::db;
@@ -80,10 +80,8 @@ async fn active_product(
     tx: &DatabaseTransaction,
     product_id: i64,
 ) -> Result<product::Model, ApiError> {
-    product::Entity::find_by_id(product_id)
-        .one(tx)
+    lookups::active_product(tx, product_id)
         .await?
-        .filter(|p| p.is_active)
         .ok_or_else(|| field_error("product_id", UNKNOWN_PRODUCT))
 }
 
@@ -365,7 +363,7 @@ pub async fn read(
     };
     let rows = store::lines(db, cart.id).await?;
     let ids: Vec<i64> = rows.iter().map(|(_, p)| p.id).collect();
-    let images = crate::catalog::store::images_of(db, &ids).await?;
+    let images = lookups::images_of(db, &ids).await?;
     let mut priced = price_lines(rows, images);
     priced.updated_at = cart.updated_at;
     if let Some(coupon_id) = cart.coupon_id

@@ -1,8 +1,6 @@
 //! Category rules: the tree (no loops, even under parallel re-parentings), slugs, deletion only
 //! of empty categories; every write bumps the catalog version in its transaction.
 
-use std::collections::HashMap;
-
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -16,6 +14,7 @@ use crate::http::error::{ApiError, conflict, field_error, not_found};
 use crate::time;
 
 use super::store::{Slugged, free_slug, insert_slugged, slug_error, tree};
+use super::tree::{descendants, missing_category};
 
 /// Lower-case ASCII words joined by hyphens, like Django's `slugify`.
 pub fn slugify(text: &str, max: usize) -> String {
@@ -67,36 +66,6 @@ pub async fn get_category<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or_else(not_found)
-}
-
-/// `root` and every category below it, at any depth.
-pub fn descendants(tree: &[(i64, Option<i64>)], root: i64) -> Vec<i64> {
-    let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (id, parent) in tree {
-        if let Some(parent) = parent {
-            children.entry(*parent).or_default().push(*id);
-        }
-    }
-    let mut found = vec![root];
-    let mut next = 0;
-    while next < found.len() {
-        if let Some(kids) = children.get(&found[next]) {
-            for kid in kids {
-                if !found.contains(kid) {
-                    found.push(*kid);
-                }
-            }
-        }
-        next += 1;
-    }
-    found
-}
-
-pub(super) fn missing_category(field: &str, id: i64) -> ApiError {
-    field_error(
-        field,
-        format!("Invalid pk \"{id}\" - object does not exist."),
-    )
 }
 
 async fn check_parent<C: ConnectionTrait>(
@@ -242,20 +211,5 @@ mod tests {
         assert_eq!(slugify("  Café & Crème  ", 50), "caf-crme");
         assert_eq!(slugify("!!!", 50), "item");
         assert_eq!(slugify("a very long name indeed", 6), "a-very");
-    }
-
-    #[test]
-    fn descendants_cover_every_depth() {
-        let tree = [
-            (1, None),
-            (2, Some(1)),
-            (3, Some(2)),
-            (4, None),
-            (5, Some(1)),
-        ];
-        let mut found = descendants(&tree, 1);
-        found.sort_unstable();
-        assert_eq!(found, [1, 2, 3, 5]);
-        assert_eq!(descendants(&tree, 4), [4]);
     }
 }

@@ -6,6 +6,7 @@ pub mod category;
 pub mod demo;
 pub mod images;
 pub mod inventory;
+pub mod lookups;
 pub mod product;
 pub mod product_image;
 pub mod products;
@@ -13,6 +14,7 @@ pub mod routes;
 pub mod search;
 pub mod stock_movement;
 pub mod store;
+pub mod tree;
 pub mod views;
 
 use axum::Router;

@@ -10,11 +10,18 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::categories::{descendants, missing_category};
-use super::products::{ProductFilter, ProductRow};
+use super::products::filter::ProductFilter;
 use super::search::query::{Narrowing, Order};
 use super::search::{Facets, SearchBackend};
+use super::tree::{descendants, missing_category};
 use super::{category, product, product_image};
+
+/// A product with its category and images, ready for a view.
+pub struct ProductRow {
+    pub product: product::Model,
+    pub category: category::Model,
+    pub images: Vec<product_image::Model>,
+}
 use crate::db;
 use crate::http::error::{ApiError, field_error, internal, not_found};
 use crate::money::{Currency, Money};
@@ -410,6 +417,39 @@ pub(super) async fn touch<C: ConnectionTrait>(conn: &C, id: i64) -> Result<i64, 
         .one(conn)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("product {id}")))
+}
+
+/// Moves the product's count of reviews by `count` and the sum of ratings by `total`, and its
+/// version (cached responses show the rating); returns the new version.
+pub async fn rate<C: ConnectionTrait>(
+    conn: &C,
+    product_id: i64,
+    count: i64,
+    total: i64,
+) -> Result<i64, DbErr> {
+    product::Entity::update_many()
+        .col_expr(
+            product::Column::ReviewCount,
+            Expr::col(product::Column::ReviewCount).add(count),
+        )
+        .col_expr(
+            product::Column::RatingTotal,
+            Expr::col(product::Column::RatingTotal).add(total),
+        )
+        .col_expr(
+            product::Column::Version,
+            Expr::col(product::Column::Version).add(1),
+        )
+        .filter(product::Column::Id.eq(product_id))
+        .exec(conn)
+        .await?;
+    product::Entity::find_by_id(product_id)
+        .select_only()
+        .column(product::Column::Version)
+        .into_tuple::<i64>()
+        .one(conn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("product {product_id}")))
 }
 
 #[cfg(test)]

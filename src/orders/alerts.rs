@@ -3,12 +3,12 @@
 //! the line does, so staff get one email per product going low, not one per order while it
 //! stays low. The job mails every active staff member the products and their stock now.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::user;
 use crate::catalog::inventory::Applied;
-use crate::catalog::product;
+use crate::catalog::lookups;
 use crate::email::{self, STOCK_ALERT};
 use crate::jobs::{Job, JobContext, JobError};
 
@@ -47,11 +47,7 @@ pub fn crossing(applied: &[Applied], taken: &[(i64, i64)], threshold: i64) -> Op
 
 async fn alert(ctx: &JobContext, product_ids: Vec<i64>) -> Result<(), JobError> {
     let state = &ctx.state;
-    let products = product::Entity::find()
-        .filter(product::Column::Id.is_in(product_ids))
-        .order_by_asc(product::Column::Id)
-        .all(&state.db)
-        .await?;
+    let products = lookups::products_by_id(&state.db, product_ids).await?;
     if products.is_empty() {
         return Ok(());
     }

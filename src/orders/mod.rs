@@ -11,6 +11,7 @@ pub mod invoice_row;
 pub mod lifecycle;
 pub mod order;
 pub mod order_item;
+pub mod purchases;
 pub mod routes;
 pub mod service;
 pub mod settle;

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select, Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Select, Set,
 };
 
 use super::status::{OrderStatus, PaymentStatus};
@@ -159,4 +160,21 @@ pub fn new_item(item: &order_item::Model) -> order_item::ActiveModel {
         subtotal: Set(item.subtotal),
         ..Default::default()
     }
+}
+
+/// True when `user_id` has an order with the product that is paid, shipped or delivered.
+pub async fn has_bought<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    product_id: i64,
+) -> Result<bool, DbErr> {
+    let bought = OrderStatus::ALL.into_iter().filter(|s| s.is_paid());
+    Ok(order_item::Entity::find()
+        .join(JoinType::InnerJoin, order_item::Relation::Order.def())
+        .filter(order_item::Column::ProductId.eq(product_id))
+        .filter(order::Column::UserId.eq(user_id))
+        .filter(order::Column::Status.is_in(bought))
+        .count(conn)
+        .await?
+        > 0)
 }

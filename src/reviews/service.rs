@@ -11,9 +11,10 @@ use sea_orm::{
 use super::views::ReviewInput;
 use super::{review, store};
 use crate::cache::{Change, ResponseCache};
-use crate::catalog::products::product_tag;
-use crate::catalog::store::get_product;
+use crate::catalog::lookups;
+use crate::catalog::products::{get_product, product_tag};
 use crate::http::error::{ApiError, conflict, forbidden, not_found};
+use crate::orders::purchases;
 use crate::{db, time};
 
 /// A review with its author's name as shown.
@@ -61,7 +62,7 @@ async fn rate_and_commit(
     count: i64,
     total: i64,
 ) -> Result<(), ApiError> {
-    let version = store::rate(&tx, product_id, count, total).await?;
+    let version = lookups::rate(&tx, product_id, count, total).await?;
     let mut change = Change::new();
     change.row(product_tag(product_id), version);
     cache.commit(tx, change).await?;
@@ -78,7 +79,7 @@ pub async fn create_review(
 ) -> Result<Authored, ApiError> {
     let tx = db::begin_write(db).await?;
     get_product(&tx, product_id, false).await?;
-    if !store::has_bought(&tx, user_id, product_id).await? {
+    if !purchases::has_bought(&tx, user_id, product_id).await? {
         return Err(forbidden(
             "Only customers who bought this product may review it.",
         ));
@@ -87,7 +88,7 @@ pub async fn create_review(
     // The product's row first: it orders parallel reviews of one product. Inserting first
     // would deadlock them on MySQL, whose foreign-key check share-locks the product row that
     // the first insert's transaction then wants to update.
-    let version = store::rate(&tx, product_id, 1, i64::from(rating)).await?;
+    let version = lookups::rate(&tx, product_id, 1, i64::from(rating)).await?;
     let now = time::now();
     let inserted = review::ActiveModel {
         product_id: Set(product_id),

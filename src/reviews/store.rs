@@ -1,20 +1,15 @@
-//! The reviews' queries: pages with their authors' names, the verified-buyer check, and the
-//! product's count and sum of ratings moved with every review write.
+//! The reviews' queries: pages with their authors' names. (Whether a user bought the product
+//! is the orders' to say; the product's rating figures are the catalog's.)
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::review;
 use crate::auth::user;
-use crate::catalog::product;
 use crate::db;
-use crate::orders::status::OrderStatus;
-use crate::orders::{order, order_item};
 
 /// A page of a product's reviews, newest first.
 pub async fn page<C: ConnectionTrait>(
@@ -68,56 +63,6 @@ fn display_name(first: &str, last: &str) -> String {
         (false, Some(initial)) => format!("{first} {initial}."),
         (false, None) => first.to_owned(),
     }
-}
-
-/// True when `user_id` has an order with the product that is paid, shipped or delivered.
-pub async fn has_bought<C: ConnectionTrait>(
-    conn: &C,
-    user_id: i64,
-    product_id: i64,
-) -> Result<bool, DbErr> {
-    let bought = OrderStatus::ALL.into_iter().filter(|s| s.is_paid());
-    Ok(order_item::Entity::find()
-        .join(JoinType::InnerJoin, order_item::Relation::Order.def())
-        .filter(order_item::Column::ProductId.eq(product_id))
-        .filter(order::Column::UserId.eq(user_id))
-        .filter(order::Column::Status.is_in(bought))
-        .count(conn)
-        .await?
-        > 0)
-}
-
-/// Moves the product's count of reviews by `count` and the sum of ratings by `total`, and its
-/// version (cached responses show the rating); returns the new version.
-pub async fn rate<C: ConnectionTrait>(
-    conn: &C,
-    product_id: i64,
-    count: i64,
-    total: i64,
-) -> Result<i64, DbErr> {
-    product::Entity::update_many()
-        .col_expr(
-            product::Column::ReviewCount,
-            Expr::col(product::Column::ReviewCount).add(count),
-        )
-        .col_expr(
-            product::Column::RatingTotal,
-            Expr::col(product::Column::RatingTotal).add(total),
-        )
-        .col_expr(
-            product::Column::Version,
-            Expr::col(product::Column::Version).add(1),
-        )
-        .filter(product::Column::Id.eq(product_id))
-        .exec(conn)
-        .await?;
-    product::Entity::find_by_id(product_id)
-        .select_only()
-        .column(product::Column::Version)
-        .into_tuple::<i64>()
-        .one(conn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("product {product_id}")))
 }
 
 #[cfg(test)]

@@ -812,6 +812,7 @@ async fn a_checkout_is_at_most_fifteen_statements_whatever_the_cart_holds() {
         assert_eq!(response.status(), 201);
         counts.push(statements);
     }
+    eprintln!("checkout statements: {counts:?}");
     assert!(counts.iter().all(|n| *n <= 15), "{counts:?}");
     assert_eq!(
         counts[0], counts[1],

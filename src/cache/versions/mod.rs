@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::follower::{self, Follower, LogEntry};
 use super::scripts::{FINISH, HEAL, PREPARE, READ};
-use super::{CacheError, Change};
+use super::{CacheError, Change, Current};
 use local::{Local, LocalScope};
 use reader::{MAX_BATCH, Reader};
 use redis_store::Redis;
@@ -29,9 +29,6 @@ fn redis_error(error: redis::RedisError) -> CacheError {
 fn random_value() -> u64 {
     uuid::Uuid::new_v4().as_u64_pair().0
 }
-
-/// Scope values now, and row mirrors (`None`: unknown).
-pub(super) type Current = (Vec<(&'static str, u64)>, Vec<Option<i64>>);
 
 /// The versions of a [`super::ResponseCache`].
 pub(super) enum Versions {

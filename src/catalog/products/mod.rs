@@ -6,13 +6,13 @@
 //! The pieces: `filter.rs` the list's filters and ordering, `writes.rs` creating, changing and
 //! deleting a product, `media.rs` its images; the reads are in `super::store`.
 
-mod filter;
+pub(super) mod filter;
 mod media;
 mod writes;
 
-use super::{category, product, product_image};
+use super::product;
 
-pub use super::store::{get_product, list_products, product_facets};
+pub use super::store::{ProductRow, get_product, list_products, product_facets};
 pub use filter::{ORDERINGS, ProductFilter, parse_filter};
 pub use media::{MAX_IMAGE_BYTES, add_image, delete_image};
 pub use writes::{create_product, delete_product, update_product};
@@ -38,13 +38,6 @@ pub fn average_rating(product: &product::Model) -> Option<String> {
     );
     let hundredths = (total * 200 + count) / (2 * count);
     Some(format!("{}.{:02}", hundredths / 100, hundredths % 100))
-}
-
-/// A product with its category and images, ready for a view.
-pub struct ProductRow {
-    pub product: product::Model,
-    pub category: category::Model,
-    pub images: Vec<product_image::Model>,
 }
 
 #[cfg(test)]
