@@ -360,3 +360,79 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
         middleware::edge,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::jobs::Job;
+    use crate::{accounts, cart, email, idempotency, jobs, orders, payments};
+
+    /// Reads `payload` as `J` and writes it back: the same JSON, so a row queued by an earlier
+    /// version (which wrote these shapes by hand) runs, and rows queued now read the same.
+    fn round_trip<J: Job>(payload: Value) {
+        let job: J = serde_json::from_value(payload.clone())
+            .unwrap_or_else(|e| panic!("{} reads {payload}: {e}", J::KIND));
+        assert_eq!(
+            serde_json::to_value(&job).ok(),
+            Some(payload),
+            "{}",
+            J::KIND
+        );
+    }
+
+    #[test]
+    fn every_kind_reads_the_payloads_earlier_versions_queued() {
+        round_trip::<email::job::SendEmail>(json!({
+            "to": "ada@example.com", "subject": "s", "text": "t", "html": "<p>t</p>",
+        }));
+        round_trip::<accounts::reset::PasswordReset>(json!({
+            "email": "ada@example.com",
+            "requested_at": "2026-12-01T10:00:00Z",
+            "nonce": "00ff",
+        }));
+        round_trip::<orders::lifecycle::ExpireOrder>(json!({"order_id": "o-1"}));
+        round_trip::<orders::invoice::MakeInvoice>(json!({"order_id": "o-1"}));
+        round_trip::<orders::alerts::StockAlert>(json!({"product_ids": [3, 5]}));
+        round_trip::<payments::refunds::RefundPayment>(json!({"payment_id": "p-1"}));
+        round_trip::<payments::verify::VerifyPayment>(json!({"payment_id": "p-1"}));
+        round_trip::<jobs::queue::Cleanup>(json!({}));
+        round_trip::<accounts::sessions::PurgeSessions>(json!({}));
+        round_trip::<cart::service::PurgeCarts>(json!({}));
+        round_trip::<idempotency::PurgeKeys>(json!({}));
+    }
+
+    #[test]
+    fn the_registry_knows_the_eleven_kinds_by_their_stored_names() {
+        let registry = super::job_registry();
+        let mut kinds: Vec<&str> = registry.kinds();
+        kinds.sort_unstable();
+        assert_eq!(
+            kinds,
+            [
+                "accounts.password_reset",
+                "accounts.purge_sessions",
+                "cart.purge",
+                "email.send",
+                "idempotency.purge",
+                "jobs.cleanup",
+                "orders.expire",
+                "orders.invoice",
+                "orders.stock_alert",
+                "payments.refund",
+                "payments.verify",
+            ]
+        );
+        let mut periodic: Vec<&str> = registry.periodic().iter().map(|p| p.kind).collect();
+        periodic.sort_unstable();
+        assert_eq!(
+            periodic,
+            [
+                "accounts.purge_sessions",
+                "cart.purge",
+                "idempotency.purge",
+                "jobs.cleanup"
+            ]
+        );
+    }
+}

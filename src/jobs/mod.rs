@@ -153,6 +153,11 @@ impl Registry {
         self.handlers.get(kind.as_str()).cloned()
     }
 
+    /// The registered kinds' stored names.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.handlers.keys().copied().collect()
+    }
+
     /// The periodic jobs.
     pub fn periodic(&self) -> &[Periodic] {
         &self.periodic
