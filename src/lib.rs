@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod pdf;
+pub mod redis_link;
 pub mod reviews;
 pub mod settings;
 pub mod startup;

@@ -22,6 +22,7 @@ use crate::gate::Gate;
 use crate::http::{self, middleware, ops, route};
 use crate::jobs::Registry;
 use crate::jobs::worker::{Worker, WorkerConfig};
+use crate::redis_link::RedisLink;
 use crate::settings::CacheMode;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -106,21 +107,25 @@ pub async fn build_state(
     let db = db::connect_counted(
         &settings.database_url,
         settings.db_max_connections,
+        settings.timeouts.db_acquire,
         queries.clone(),
     )
     .await?;
     let rebuilt = !skip_migrations && migrate(&db, &settings).await?;
-    let mailer = Mailer::new(&settings.email_transport, &settings.email_from)
-        .map_err(StartupError::Service)?;
+    let mailer = Mailer::new(
+        &settings.email_transport,
+        &settings.email_from,
+        settings.timeouts.outgoing,
+    )
+    .map_err(StartupError::Service)?;
     let storage =
         Storage::from_settings(&settings).map_err(|e| StartupError::Service(e.to_string()))?;
-    // One multiplexed Redis connection (it reconnects by itself) serves every Redis user.
+    // One multiplexed Redis connection, behind a breaker (see `redis_link`), serves every
+    // Redis user.
     let bytes = settings.cache_bytes;
     let (throttle, rate_limits, cache) = match &settings.redis_url {
         Some(url) => {
-            let conn = redis::Client::open(url.as_str())
-                .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?
-                .get_connection_manager()
+            let conn = RedisLink::connect(url.as_str(), settings.timeouts.redis)
                 .await
                 .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?;
             (

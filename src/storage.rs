@@ -92,10 +92,24 @@ impl Storage {
                 (Arc::new(store), String::new())
             }
             MediaStore::S3(s3) => {
+                let timeouts = &settings.timeouts;
+                // One retry, and never past the outgoing timeout: a bucket that is down fails
+                // the upload (or the job) in seconds, not minutes.
+                let retry = object_store::RetryConfig {
+                    max_retries: 1,
+                    retry_timeout: timeouts.outgoing,
+                    ..Default::default()
+                };
                 let mut builder = object_store::aws::AmazonS3Builder::new()
                     .with_bucket_name(&s3.bucket)
                     .with_region(&s3.region)
-                    .with_allow_http(s3.allow_http);
+                    .with_allow_http(s3.allow_http)
+                    .with_client_options(
+                        object_store::ClientOptions::new()
+                            .with_connect_timeout(timeouts.connect)
+                            .with_timeout(timeouts.outgoing),
+                    )
+                    .with_retry(retry);
                 if let Some(endpoint) = &s3.endpoint {
                     // Local S3-compatible servers want path-style requests.
                     builder = builder

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
-use redis::aio::ConnectionManager;
+
+use crate::redis_link::RedisLink;
 
 /// Why an attempt was not admitted.
 #[derive(Debug, thiserror::Error)]
@@ -147,12 +148,16 @@ impl moka::Expiry<String, Counter> for WindowEnd {
 pub enum Throttle {
     /// This process only.
     Local(Cache<String, Counter>),
-    /// Shared by every node.
+    /// Shared by every node — and, while Redis is unreachable, counted in this process
+    /// (`fallback`), so a Redis outage neither makes requests wait nor turns into refusals, and
+    /// a node still limits what it sees.
     Redis {
-        /// The connection (reconnects by itself).
-        conn: ConnectionManager,
+        /// The shared connection, behind its breaker.
+        link: RedisLink,
         /// Key prefix.
         prefix: String,
+        /// The counters used while Redis is down.
+        fallback: Cache<String, Counter>,
     },
 }
 
@@ -174,6 +179,90 @@ fn redis_error(error: redis::RedisError) -> ThrottleError {
 const UNDO_SCRIPT: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then \
      if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end end return 0";
 
+fn counters(max_keys: u64) -> Cache<String, Counter> {
+    Cache::builder()
+        .max_capacity(max_keys)
+        .expire_after(WindowEnd)
+        .build()
+}
+
+/// One hit on an in-process counter (see [`Throttle::hit`]).
+async fn local_hit(cache: &Cache<String, Counter>, key: &str, window: Duration) -> Window {
+    let now = Instant::now();
+    let result = cache
+        .entry(key.to_owned())
+        .and_compute_with(|current| {
+            let next = match current.map(|e| e.into_value()) {
+                Some(c) if c.until > now => Counter {
+                    count: c.count.saturating_add(1),
+                    until: c.until,
+                },
+                _ => Counter {
+                    count: 1,
+                    until: now + window,
+                },
+            };
+            std::future::ready(Op::Put(next))
+        })
+        .await;
+    let counter = match result {
+        CompResult::Inserted(entry)
+        | CompResult::ReplacedWith(entry)
+        | CompResult::Unchanged(entry) => entry.into_value(),
+        // Not reachable with `Op::Put`; count it as a first hit.
+        CompResult::StillNone(_) | CompResult::Removed(_) => Counter {
+            count: 1,
+            until: now + window,
+        },
+    };
+    Window {
+        count: counter.count,
+        retry_after: seconds_left(counter.until),
+    }
+}
+
+/// Takes one back from an in-process counter that exists.
+async fn local_undo(cache: &Cache<String, Counter>, key: &str) {
+    cache
+        .entry(key.to_owned())
+        .and_compute_with(|current| {
+            std::future::ready(match current.map(|e| e.into_value()) {
+                Some(c) if c.count > 1 => Op::Put(Counter {
+                    count: c.count - 1,
+                    until: c.until,
+                }),
+                Some(_) => Op::Remove,
+                None => Op::Nop,
+            })
+        })
+        .await;
+}
+
+/// One hit on a Redis counter: incremented, given its window on the first hit, read back, in
+/// one atomic pipeline.
+async fn redis_hit(link: &RedisLink, key: &str, window: Duration) -> redis::RedisResult<Window> {
+    let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    let (count, ttl): (u64, i64) = link
+        .run(|mut conn| async move {
+            redis::pipe()
+                .atomic()
+                .incr(key, 1)
+                .cmd("PEXPIRE")
+                .arg(key)
+                .arg(millis)
+                .arg("NX")
+                .ignore()
+                .pttl(key)
+                .query_async(&mut conn)
+                .await
+        })
+        .await?;
+    Ok(Window {
+        count,
+        retry_after: u64::try_from(ttl).unwrap_or(0).div_ceil(1000).max(1),
+    })
+}
+
 impl Throttle {
     /// An in-process store.
     pub fn local() -> Throttle {
@@ -182,19 +271,15 @@ impl Throttle {
 
     /// An in-process store of at most `max_keys` counters.
     pub fn local_with_capacity(max_keys: u64) -> Throttle {
-        Throttle::Local(
-            Cache::builder()
-                .max_capacity(max_keys)
-                .expire_after(WindowEnd)
-                .build(),
-        )
+        Throttle::Local(counters(max_keys))
     }
 
-    /// A Redis store on a shared connection.
-    pub fn redis(conn: ConnectionManager, prefix: &str) -> Throttle {
+    /// A Redis store on the shared connection, counting in process while Redis is down.
+    pub fn redis(link: RedisLink, prefix: &str) -> Throttle {
         Throttle::Redis {
-            conn,
+            link,
             prefix: prefix.to_owned(),
+            fallback: counters(LOCAL_MAX_KEYS),
         }
     }
 
@@ -202,59 +287,18 @@ impl Throttle {
     /// returns the count with this hit included. Atomic: parallel hits get distinct counts.
     pub async fn hit(&self, key: &str, window: Duration) -> Result<Window, ThrottleError> {
         match self {
-            Throttle::Local(cache) => {
-                let now = Instant::now();
-                let result = cache
-                    .entry(key.to_owned())
-                    .and_compute_with(|current| {
-                        let next = match current.map(|e| e.into_value()) {
-                            Some(c) if c.until > now => Counter {
-                                count: c.count.saturating_add(1),
-                                until: c.until,
-                            },
-                            _ => Counter {
-                                count: 1,
-                                until: now + window,
-                            },
-                        };
-                        std::future::ready(Op::Put(next))
-                    })
-                    .await;
-                let counter = match result {
-                    CompResult::Inserted(entry)
-                    | CompResult::ReplacedWith(entry)
-                    | CompResult::Unchanged(entry) => entry.into_value(),
-                    // Not reachable with `Op::Put`; count it as a first hit.
-                    CompResult::StillNone(_) | CompResult::Removed(_) => Counter {
-                        count: 1,
-                        until: now + window,
-                    },
-                };
-                Ok(Window {
-                    count: counter.count,
-                    retry_after: seconds_left(counter.until),
-                })
-            }
-            Throttle::Redis { conn, prefix } => {
-                let key = format!("{prefix}throttle:{key}");
-                let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
-                let (count, ttl): (u64, i64) = redis::pipe()
-                    .atomic()
-                    .incr(&key, 1)
-                    .cmd("PEXPIRE")
-                    .arg(&key)
-                    .arg(millis)
-                    .arg("NX")
-                    .ignore()
-                    .pttl(&key)
-                    .query_async(&mut conn.clone())
-                    .await
-                    .map_err(redis_error)?;
-                Ok(Window {
-                    count,
-                    retry_after: u64::try_from(ttl).unwrap_or(0).div_ceil(1000).max(1),
-                })
-            }
+            Throttle::Local(cache) => Ok(local_hit(cache, key, window).await),
+            Throttle::Redis {
+                link,
+                prefix,
+                fallback,
+            } => match redis_hit(link, &format!("{prefix}throttle:{key}"), window).await {
+                Ok(window) => Ok(window),
+                Err(error) => {
+                    tracing::debug!(%error, "throttle counted in process: Redis is down");
+                    Ok(local_hit(fallback, key, window).await)
+                }
+            },
         }
     }
 
@@ -276,28 +320,30 @@ impl Throttle {
     pub async fn undo(&self, key: &str) -> Result<(), ThrottleError> {
         match self {
             Throttle::Local(cache) => {
-                cache
-                    .entry(key.to_owned())
-                    .and_compute_with(|current| {
-                        std::future::ready(match current.map(|e| e.into_value()) {
-                            Some(c) if c.count > 1 => Op::Put(Counter {
-                                count: c.count - 1,
-                                until: c.until,
-                            }),
-                            Some(_) => Op::Remove,
-                            None => Op::Nop,
-                        })
-                    })
-                    .await;
+                local_undo(cache, key).await;
                 Ok(())
             }
-            Throttle::Redis { conn, prefix } => redis::cmd("EVAL")
-                .arg(UNDO_SCRIPT)
-                .arg(1)
-                .arg(format!("{prefix}throttle:{key}"))
-                .query_async::<()>(&mut conn.clone())
-                .await
-                .map_err(redis_error),
+            Throttle::Redis {
+                link,
+                prefix,
+                fallback,
+            } => {
+                let key_name = format!("{prefix}throttle:{key}");
+                let undone = link
+                    .run(|mut conn| async move {
+                        redis::cmd("EVAL")
+                            .arg(UNDO_SCRIPT)
+                            .arg(1)
+                            .arg(key_name)
+                            .query_async::<()>(&mut conn)
+                            .await
+                    })
+                    .await;
+                if undone.is_err() {
+                    local_undo(fallback, key).await;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -308,23 +354,30 @@ impl Throttle {
                 cache.invalidate(key).await;
                 Ok(())
             }
-            Throttle::Redis { conn, prefix } => redis::cmd("DEL")
-                .arg(format!("{prefix}throttle:{key}"))
-                .query_async::<()>(&mut conn.clone())
+            Throttle::Redis {
+                link,
+                prefix,
+                fallback,
+            } => {
+                fallback.invalidate(key).await;
+                let key_name = format!("{prefix}throttle:{key}");
+                link.run(|mut conn| async move {
+                    redis::cmd("DEL")
+                        .arg(key_name)
+                        .query_async::<()>(&mut conn)
+                        .await
+                })
                 .await
-                .map_err(redis_error),
+                .map_err(redis_error)
+            }
         }
     }
 
-    /// Checks that the store answers (readiness).
+    /// Checks that the store answers (readiness): at once `Err` while Redis is down.
     pub async fn ping(&self) -> Result<(), ThrottleError> {
         match self {
             Throttle::Local(_) => Ok(()),
-            Throttle::Redis { conn, .. } => redis::cmd("PING")
-                .query_async::<String>(&mut conn.clone())
-                .await
-                .map(|_| ())
-                .map_err(redis_error),
+            Throttle::Redis { link, .. } => link.ping().await.map_err(redis_error),
         }
     }
 

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
+use crate::redis_link::RedisLink;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -141,7 +141,7 @@ pub(super) struct Follower {
 impl Follower {
     /// A follower of the log at `log` (counter at `seq`), polling in a task of its own that
     /// ends when the follower is dropped.
-    pub(super) fn start(conn: ConnectionManager, log: String, seq: String) -> Arc<Follower> {
+    pub(super) fn start(conn: RedisLink, log: String, seq: String) -> Arc<Follower> {
         let follower = Arc::new(Follower {
             known: RwLock::default(),
             epoch: Instant::now(),
@@ -328,7 +328,7 @@ pub(super) fn counter_start() -> u64 {
 
 /// The task that polls the log.
 struct Poller {
-    conn: ConnectionManager,
+    conn: RedisLink,
     log: String,
     seq: String,
     script: redis::Script,
@@ -387,14 +387,15 @@ impl Poller {
         loop {
             let position = node.read_known().position;
             let after = position.map(|p| p.id.to_redis()).unwrap_or_default();
-            let reply: Vec<String> = self
-                .script
-                .key(&self.log)
+            let mut invocation = self.script.key(&self.log);
+            invocation
                 .key(&self.seq)
                 .arg(&after)
                 .arg(POLL_COUNT)
-                .arg(counter_start())
-                .invoke_async(&mut self.conn.clone())
+                .arg(counter_start());
+            let reply: Vec<String> = self
+                .conn
+                .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
                 .await
                 .map_err(|e| CacheError::Versions(e.to_string()))?;
             let malformed = || CacheError::Versions("malformed cache log reply".to_owned());

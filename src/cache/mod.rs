@@ -61,8 +61,8 @@ mod versions;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::redis_link::RedisLink;
 use bytes::Bytes;
-use redis::aio::ConnectionManager;
 use sea_orm::{DatabaseTransaction, DbErr};
 
 use bodies::Bodies;
@@ -187,7 +187,7 @@ impl ResponseCache {
     }
 
     /// Versions in Redis (every node), bodies bounded to `max_bytes` per node.
-    pub fn redis(conn: ConnectionManager, prefix: &str, max_bytes: u64) -> ResponseCache {
+    pub fn redis(conn: RedisLink, prefix: &str, max_bytes: u64) -> ResponseCache {
         ResponseCache::with(Versions::redis(conn, prefix), max_bytes)
     }
 

@@ -27,13 +27,15 @@ pub use migrations::Migrator;
 /// How long a transaction waits for an exclusive lock ([`begin_exclusive`]) before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// How long a request waits for a pooled connection before it is answered 503.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a PostgreSQL or MariaDB connection is waited for unless the caller says
+/// (`EMPORIUM_DB_ACQUIRE_TIMEOUT`'s default).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long SQLite waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Opens a pool for `url` with the per-engine settings described in the module docs.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    connect_counted(url, max_connections, Arc::default()).await
+    connect_counted(url, max_connections, ACQUIRE_TIMEOUT, Arc::default()).await
 }
 
 /// Like [`connect`], counting every statement in `queries` and in the `db_queries_total`
@@ -41,9 +43,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 pub async fn connect_counted(
     url: &str,
     max_connections: u32,
+    acquire_timeout: Duration,
     queries: Arc<AtomicU64>,
 ) -> Result<DatabaseConnection, DbErr> {
-    let mut conn = open(url, max_connections).await?;
+    let mut conn = open(url, max_connections, acquire_timeout).await?;
     conn.set_metric_callback(move |_info| {
         queries.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("db_queries_total").increment(1);
@@ -51,7 +54,11 @@ pub async fn connect_counted(
     Ok(conn)
 }
 
-async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+async fn open(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
     let url = url.replacen("mariadb://", "mysql://", 1);
     let conn_err = |e: sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string()));
     if url.starts_with("sqlite:") {
@@ -64,7 +71,7 @@ async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbE
         let in_memory = url.contains(":memory:");
         let mut pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(SQLITE_BUSY_TIMEOUT + ACQUIRE_TIMEOUT);
+            .acquire_timeout(SQLITE_BUSY_TIMEOUT + acquire_timeout);
         if in_memory {
             // Every connection to `:memory:` is a database of its own: keep the one forever.
             pool = pool
@@ -80,7 +87,7 @@ async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbE
             .application_name("emporium");
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await
             .map_err(conn_err)?;
@@ -92,7 +99,7 @@ async fn open(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbE
             .timezone(Some("+00:00".to_owned()));
         let pool = sqlx::mysql::MySqlPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await
             .map_err(conn_err)?;
@@ -262,6 +269,39 @@ pub fn is_contention(error: &DbErr) -> bool {
         || text.contains("deadlock detected")
         || text.contains("Deadlock found")
         || text.contains("Lock wait timeout")
+}
+
+/// True when `error` says the database is not there: it is down, restarting, or dropped the
+/// connection mid-statement (PostgreSQL's `57P01`–`57P03` and `08…` classes, MySQL's "server
+/// has gone away" and "lost connection", an I/O error, a pool that gave no connection in
+/// time). The request answers `503` with `Retry-After`; nothing it did was committed.
+pub fn is_unavailable(error: &DbErr) -> bool {
+    if matches!(error, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
+    let text = error.to_string();
+    [
+        "57P01",
+        "57P02",
+        "57P03",
+        "08000",
+        "08001",
+        "08003",
+        "08004",
+        "08006",
+        "2006 (HY000)",
+        "2013 (HY000)",
+        "1053 (08S01)",
+        "error communicating with database",
+        "connection closed",
+        "Connection refused",
+        "Connection reset",
+        "Broken pipe",
+        "pool timed out",
+        "unexpected end of file",
+    ]
+    .iter()
+    .any(|sign| text.contains(sign))
 }
 
 /// True when `error` is a foreign-key violation: a row it points at was deleted by a parallel

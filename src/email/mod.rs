@@ -186,11 +186,18 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    /// A whole send, connection included, takes at most this long.
+    timeout: std::time::Duration,
 }
 
 impl Mailer {
-    /// The mailer for `EMAIL_URL` and `EMAIL_FROM` (already validated by the settings).
-    pub fn new(transport: &EmailTransport, from: &str) -> Result<Mailer, String> {
+    /// The mailer for `EMAIL_URL` and `EMAIL_FROM` (already validated by the settings); a whole
+    /// send — connecting included — takes at most `timeout` (`EMPORIUM_OUTGOING_TIMEOUT`).
+    pub fn new(
+        transport: &EmailTransport,
+        from: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Mailer, String> {
         let from: Mailbox = from
             .parse()
             .map_err(|e| format!("EMAIL_FROM {from:?} is not an address: {e}"))?;
@@ -199,14 +206,14 @@ impl Mailer {
             EmailTransport::Smtp(url) => {
                 let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| format!("EMAIL_URL: {e}"))?;
-                Transport::Smtp(
-                    builder
-                        .timeout(Some(std::time::Duration::from_secs(30)))
-                        .build(),
-                )
+                Transport::Smtp(builder.timeout(Some(timeout)).build())
             }
         };
-        Ok(Mailer { transport, from })
+        Ok(Mailer {
+            transport,
+            from,
+            timeout,
+        })
     }
 
     /// Sends one message now (jobs call this; requests enqueue instead).
@@ -248,11 +255,17 @@ impl Mailer {
                 tracing::info!(to = %email.to, subject = %email.subject, "email (console):\n{}", email.text);
                 Ok(())
             }
-            Transport::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| EmailError::Transport(e.to_string())),
+            Transport::Smtp(smtp) => {
+                match tokio::time::timeout(self.timeout, smtp.send(message)).await {
+                    Ok(sent) => sent
+                        .map(|_| ())
+                        .map_err(|e| EmailError::Transport(e.to_string())),
+                    Err(_) => Err(EmailError::Transport(format!(
+                        "the mail server did not finish within {:?}",
+                        self.timeout
+                    ))),
+                }
+            }
         }
     }
 

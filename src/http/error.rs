@@ -16,6 +16,9 @@ use crate::cache::CacheError;
 use crate::storage::StorageError;
 use crate::throttle::ThrottleError;
 
+/// Seconds a client is asked to wait after a `503` because a service is down.
+pub const RETRY_UNAVAILABLE: u64 = 2;
+
 /// The key for errors that belong to no single field.
 pub const NON_FIELD_ERRORS: &str = "non_field_errors";
 
@@ -260,7 +263,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable(cause) => {
                 tracing::warn!(%cause, "answering 503");
-                detail_response(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+                let mut response = detail_response(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_UNAVAILABLE));
+                response
             }
             ApiError::Overloaded => {
                 let mut response = detail_response(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
@@ -282,7 +289,7 @@ impl From<sea_orm::DbErr> for ApiError {
         use sea_orm::DbErr;
         match error {
             DbErr::RecordNotFound(_) => not_found(),
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+            ref unavailable if crate::db::is_unavailable(unavailable) => {
                 ApiError::Unavailable(error.to_string())
             }
             other if crate::db::is_contention(&other) => ApiError::Overloaded,

@@ -85,6 +85,8 @@ impl Worker {
         let in_flight: InFlight = Arc::default();
         let mut running: JoinSet<()> = JoinSet::new();
         let mut scheduled: HashMap<&'static str, u128> = HashMap::new();
+        // Claims that failed in a row (the database down): the wait doubles with each.
+        let mut failures: u32 = 0;
         tracing::info!(worker = %self.config.id, concurrency = self.config.concurrency, "worker started");
         loop {
             self.schedule_periodic(&mut scheduled).await;
@@ -100,12 +102,20 @@ impl Worker {
                 .await
                 {
                     Ok(jobs) => {
+                        if failures > 0 {
+                            tracing::info!("the job queue answers again");
+                            failures = 0;
+                        }
                         claimed = jobs.len();
                         for job in jobs {
                             self.spawn(&mut running, &in_flight, job);
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "could not claim jobs; will try again"),
+                    Err(e) => {
+                        failures = failures.saturating_add(1);
+                        let wait = backoff(self.config.poll_interval, failures);
+                        tracing::warn!(error = %e, retry_in = ?wait, "could not claim jobs; will try again");
+                    }
                 }
             }
             // A full batch means more may be waiting: claim again at once if a slot is free.
@@ -115,7 +125,7 @@ impl Worker {
             tokio::select! {
                 () = &mut shutdown => break,
                 Some(_) = running.join_next(), if !running.is_empty() => {}
-                () = tokio::time::sleep(self.config.poll_interval) => {}
+                () = tokio::time::sleep(backoff(self.config.poll_interval, failures)) => {}
             }
         }
 
@@ -193,6 +203,17 @@ impl Worker {
     }
 }
 
+/// The wait before the next claim after `failures` failed claims in a row: the poll interval,
+/// doubled per failure, at most [`MAX_CLAIM_BACKOFF`].
+fn backoff(poll_interval: Duration, failures: u32) -> Duration {
+    poll_interval
+        .saturating_mul(2_u32.saturating_pow(failures.min(16)))
+        .min(MAX_CLAIM_BACKOFF.max(poll_interval))
+}
+
+/// The longest wait between two claims while the database does not answer.
+const MAX_CLAIM_BACKOFF: Duration = Duration::from_secs(30);
+
 /// Runs one claimed job and records its outcome.
 async fn execute(state: &AppState, registry: &Registry, config: &WorkerConfig, job: &job::Model) {
     let started = Instant::now();
@@ -261,4 +282,25 @@ async fn execute(state: &AppState, registry: &Registry, config: &WorkerConfig, j
     metrics::counter!("jobs_total", "kind" => job.kind.to_string(), "outcome" => outcome)
         .increment(1);
     metrics::histogram!("job_duration_seconds", "kind" => job.kind.to_string()).record(elapsed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_back_off_while_the_database_is_down_and_not_past_thirty_seconds() {
+        let poll = Duration::from_secs(1);
+        assert_eq!(backoff(poll, 0), poll);
+        assert_eq!(backoff(poll, 1), Duration::from_secs(2));
+        assert_eq!(backoff(poll, 3), Duration::from_secs(8));
+        assert_eq!(backoff(poll, 5), Duration::from_secs(30));
+        assert_eq!(backoff(poll, u32::MAX), Duration::from_secs(30));
+        let slow = Duration::from_secs(60);
+        assert_eq!(
+            backoff(slow, 4),
+            slow,
+            "never shorter than the poll interval"
+        );
+    }
 }

@@ -4,28 +4,33 @@
 //! `Idempotency-Key` on every creation, its `{"error": {...}}` bodies and timeouts understood).
 //! Razorpay joins here.
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
 use super::payment;
-use crate::settings::{PaymentSettings, RazorpaySettings, Settings, StripeSettings};
+use crate::settings::{PaymentSettings, RazorpaySettings, Settings, StripeSettings, Timeouts};
 
-/// How long a call to a provider may take before it counts as failed (and is retried later
-/// with the same idempotency key).
-pub const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// One HTTP client for the process (connections and TLS sessions are reused).
-fn client() -> reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
+/// The HTTP client for calls bounded by `timeouts` (`EMPORIUM_OUTGOING_CONNECT_TIMEOUT` to
+/// connect, `EMPORIUM_OUTGOING_TIMEOUT` for the whole call, after which it counts as failed and
+/// is retried later with the same idempotency key); one per set of timeouts in the process, so
+/// connections and TLS sessions are reused. Redirects are never followed.
+fn client(timeouts: &Timeouts) -> reqwest::Client {
+    static CLIENTS: OnceLock<Mutex<HashMap<Timeouts, reqwest::Client>>> = OnceLock::new();
+    let mut clients = CLIENTS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    clients
+        .entry(*timeouts)
+        .or_insert_with(|| {
             reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .connect_timeout(Duration::from_secs(5))
+                .timeout(timeouts.outgoing)
+                .connect_timeout(timeouts.connect)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default()
         })
@@ -223,7 +228,7 @@ impl Provider {
                     ("metadata[order_id]", order_id.to_owned()),
                     ("automatic_payment_methods[enabled]", "true".to_owned()),
                 ];
-                let request = client()
+                let request = client(&stripe.timeouts)
                     .post(format!("{}/v1/payment_intents", stripe.api_base))
                     .bearer_auth(stripe.secret_key.expose_str())
                     .header("Idempotency-Key", idempotency_key)
@@ -242,7 +247,7 @@ impl Provider {
                     "receipt": order_id,
                     "notes": {"order_id": order_id, "idempotency_key": idempotency_key},
                 });
-                let request = client()
+                let request = client(&razorpay.timeouts)
                     .post(format!("{}/v1/orders", razorpay.api_base))
                     .basic_auth(&razorpay.key_id, Some(razorpay.key_secret.expose_str()))
                     .json(&body);
@@ -264,7 +269,7 @@ impl Provider {
             // The dummy's outcomes arrive only through its confirmation.
             Provider::Dummy { .. } => Ok(None),
             Provider::Stripe(stripe) => {
-                let request = client()
+                let request = client(&stripe.timeouts)
                     .get(format!(
                         "{}/v1/payment_intents/{provider_ref}",
                         stripe.api_base
@@ -278,7 +283,7 @@ impl Provider {
                 }))
             }
             Provider::Razorpay(razorpay) => {
-                let request = client()
+                let request = client(&razorpay.timeouts)
                     .get(format!("{}/v1/orders/{provider_ref}", razorpay.api_base))
                     .basic_auth(&razorpay.key_id, Some(razorpay.key_secret.expose_str()));
                 let order: RazorpayOrder = call(request, razorpay_error).await?;
@@ -306,7 +311,7 @@ impl Provider {
         match self {
             Provider::Dummy { .. } => Ok(()),
             Provider::Stripe(stripe) => {
-                let request = client()
+                let request = client(&stripe.timeouts)
                     .post(format!("{}/v1/refunds", stripe.api_base))
                     .bearer_auth(stripe.secret_key.expose_str())
                     .header("Idempotency-Key", idempotency_key)
@@ -318,7 +323,7 @@ impl Provider {
                 let captured = payment.captured_ref.as_deref().ok_or_else(|| {
                     ProviderError::Refused("no captured Razorpay payment to refund".to_owned())
                 })?;
-                let request = client()
+                let request = client(&razorpay.timeouts)
                     .post(format!(
                         "{}/v1/payments/{captured}/refund",
                         razorpay.api_base

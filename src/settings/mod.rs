@@ -17,6 +17,7 @@ mod storefront;
 #[cfg(test)]
 mod tests;
 mod throttles;
+mod timeouts;
 mod values;
 
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ use read::media;
 use server::{Address, Logging, Requests};
 pub use shop::{CartSettings, OrderSettings};
 use throttles::Throttles;
+pub use timeouts::Timeouts;
 pub use values::{
     CacheMode, EmailTransport, LogFormat, MediaSettings, MediaStore, S3Settings, Secret,
     SecretOrigin, SecretUrl,
@@ -71,6 +73,8 @@ pub struct Settings {
     pub database_url: SecretUrl,
     /// `EMPORIUM_DB_MAX_CONNECTIONS`: pool size (default 10; 1 for an in-memory SQLite).
     pub db_max_connections: u32,
+    /// How long anything waits for another service (database, Redis, providers, mail, S3).
+    pub timeouts: Timeouts,
     /// `EMPORIUM_LISTEN`: address to bind.
     pub listen: SocketAddr,
     /// `EMPORIUM_PUBLIC_URL`: absolute base for links, without a trailing slash.
@@ -236,11 +240,13 @@ impl Settings {
         let cache = Cache::read(source)?;
         let cart = CartSettings::read(source)?;
         let orders = OrderSettings::read(source)?;
-        let payments = PaymentSettings::read(source)?;
+        let timeouts = Timeouts::read(source)?;
+        let payments = PaymentSettings::read(source, timeouts)?;
 
         Ok(Settings {
             database_url: database.url,
             db_max_connections: database.max_connections,
+            timeouts,
             listen: address.listen,
             public_url: address.public_url,
             secret_key,

@@ -2,7 +2,7 @@
 
 use super::read::{base_url, value};
 use super::values::Secret;
-use super::{SettingsError, Source, invalid};
+use super::{SettingsError, Source, Timeouts, invalid};
 
 /// Which provider takes payments.
 #[derive(Clone, Debug)]
@@ -24,6 +24,8 @@ pub struct StripeSettings {
     pub webhook_secret: Secret,
     /// `STRIPE_API_BASE`: default `https://api.stripe.com` (tests point it at a stand-in).
     pub api_base: String,
+    /// How long a call to it may take (`EMPORIUM_OUTGOING_*`).
+    pub timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for StripeSettings {
@@ -60,14 +62,19 @@ fn api_base(
 }
 
 impl PaymentSettings {
-    /// Reads `EMPORIUM_PAYMENT_PROVIDER` and the chosen provider's variables.
-    pub(super) fn read(source: &dyn Source) -> Result<PaymentSettings, SettingsError> {
+    /// Reads `EMPORIUM_PAYMENT_PROVIDER` and the chosen provider's variables; calls to the
+    /// provider are bounded by `timeouts`.
+    pub(super) fn read(
+        source: &dyn Source,
+        timeouts: Timeouts,
+    ) -> Result<PaymentSettings, SettingsError> {
         match value(source, "EMPORIUM_PAYMENT_PROVIDER")?.as_deref() {
             None | Some("dummy") => Ok(PaymentSettings::Dummy),
             Some("stripe") => Ok(PaymentSettings::Stripe(StripeSettings {
                 secret_key: required(source, "STRIPE_SECRET_KEY", "stripe")?,
                 webhook_secret: required(source, "STRIPE_WEBHOOK_SECRET", "stripe")?,
                 api_base: api_base(source, "STRIPE_API_BASE", "https://api.stripe.com")?,
+                timeouts,
             })),
             Some("razorpay") => Ok(PaymentSettings::Razorpay(RazorpaySettings {
                 key_id: required(source, "RAZORPAY_KEY_ID", "razorpay")?
@@ -76,6 +83,7 @@ impl PaymentSettings {
                 key_secret: required(source, "RAZORPAY_KEY_SECRET", "razorpay")?,
                 webhook_secret: required(source, "RAZORPAY_WEBHOOK_SECRET", "razorpay")?,
                 api_base: api_base(source, "RAZORPAY_API_BASE", "https://api.razorpay.com")?,
+                timeouts,
             })),
             Some(other) => Err(invalid(
                 "EMPORIUM_PAYMENT_PROVIDER",
@@ -96,6 +104,8 @@ pub struct RazorpaySettings {
     pub webhook_secret: Secret,
     /// `RAZORPAY_API_BASE`: default `https://api.razorpay.com`.
     pub api_base: String,
+    /// How long a call to it may take (`EMPORIUM_OUTGOING_*`).
+    pub timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for RazorpaySettings {

@@ -5,6 +5,7 @@
 //! database of its own on that server, dropped when the test ends.
 
 mod database;
+mod private;
 mod requests;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use database::{Engine, FlakyProxy, TestDatabase, engine, server_addr, via};
+pub use private::{PrivatePostgres, PrivateRedis, SilentServer};
 pub use requests::{Answer, burst, count, json, raw_request};
 
 /// The value of a service variable, for a test that needs that service. Such tests are

@@ -27,5 +27,6 @@ mod jobs;
 mod media;
 mod operations;
 mod orders;
+mod outages;
 mod payments;
 mod search;

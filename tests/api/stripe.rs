@@ -327,18 +327,30 @@ async fn cancelling_a_paid_order_refunds_it_at_stripe_once() {
 #[tokio::test]
 async fn a_retry_after_stripe_timed_out_gets_the_intent_stripe_made_meanwhile() {
     let stripe = Stripe::start().await;
-    let app = with_stripe(&stripe).await;
+    let mut settings = stripe.settings();
+    settings.push(("EMPORIUM_OUTGOING_TIMEOUT", "1s".to_owned()));
+    settings.push(("EMPORIUM_OUTGOING_CONNECT_TIMEOUT", "1s".to_owned()));
+    let app = spawn(Spawn {
+        settings,
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
     let staff = app.staff_token().await;
     let Placed {
         token,
         id: order_id,
         ..
     } = customer_order(&app, &staff, items("10.00", 1)).await;
-    stripe.set_delay(Some(
-        emporium::payments::provider::TIMEOUT + std::time::Duration::from_secs(1),
-    ));
+    stripe.set_delay(Some(std::time::Duration::from_secs(2)));
+    let started = std::time::Instant::now();
     let (status, body) = create_intent(&app, &token, &order_id, &[]).await;
     assert_eq!(status, 503, "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1900),
+        "answered within the outgoing timeout, not after Stripe: {:?}",
+        started.elapsed()
+    );
     assert!(
         payment::Entity::find()
             .all(&app.state.db)

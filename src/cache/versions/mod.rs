@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
+use crate::redis_link::RedisLink;
 use tokio::sync::mpsc;
 
 use super::follower::{self, Follower, LogEntry};
@@ -49,7 +49,7 @@ impl Versions {
 
     /// Versions in Redis; starts the task that batches reads (so it must run inside the
     /// runtime). The task ends when these versions are dropped.
-    pub(super) fn redis(conn: ConnectionManager, prefix: &str) -> Versions {
+    pub(super) fn redis(conn: RedisLink, prefix: &str) -> Versions {
         let prefix = format!("{prefix}{{cache}}:");
         let follower =
             Follower::start(conn.clone(), format!("{prefix}log"), format!("{prefix}seq"));
@@ -200,8 +200,9 @@ impl Finish {
                     for value in values {
                         script.arg(value);
                     }
-                    let done = script
-                        .invoke_async::<i64>(&mut redis.conn.clone())
+                    let done = redis
+                        .conn
+                        .run(|mut conn| async move { script.invoke_async::<i64>(&mut conn).await })
                         .await;
                     if let Err(error) = done {
                         tracing::warn!(%error, "cache finish step failed; its marks expire by themselves");

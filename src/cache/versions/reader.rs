@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
+use crate::redis_link::RedisLink;
 use tokio::sync::{mpsc, oneshot};
 
 use super::follower::{Follower, Seen, SeenScope};
@@ -25,7 +25,7 @@ pub(super) const MAX_BATCH: usize = 256;
 /// what it saw, and answers each. A lookup joins a batch that starts after it was queued, so it
 /// still sees every write that returned before it began.
 pub(super) struct Reader {
-    pub(super) conn: ConnectionManager,
+    pub(super) conn: RedisLink,
     pub(super) prefix: String,
     pub(super) script: redis::Script,
     pub(super) follower: Arc<Follower>,
@@ -106,8 +106,9 @@ impl Reader {
         for _ in scopes {
             invocation.arg(random_value());
         }
-        let values: Vec<String> = invocation
-            .invoke_async(&mut self.conn.clone())
+        let values: Vec<String> = self
+            .conn
+            .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await
             .map_err(redis_error)?;
         parse_read(scopes, rows, &values)

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
+use crate::redis_link::RedisLink;
 use tokio::sync::{mpsc, oneshot};
 
 use super::follower::{self, Follower, LogEntry, Seen};
@@ -14,7 +14,7 @@ use super::{CacheError, Change, Current, Finish, Target, random_value, redis_err
 /// The Redis side: one connection, the key prefix, the scripts (loaded once, run by hash), the
 /// queue of reads, and this node's copy of the versions, kept from the change log.
 pub(in crate::cache) struct Redis {
-    pub(super) conn: ConnectionManager,
+    pub(super) conn: RedisLink,
     /// `{prefix}{cache}:` — the hash tag keeps every key in one Redis Cluster slot.
     pub(super) prefix: String,
     pub(super) prepare: redis::Script,
@@ -95,8 +95,8 @@ impl Redis {
             pending: true,
             returns_after: None,
         };
-        script
-            .invoke_async::<i64>(&mut self.conn.clone())
+        self.conn
+            .run(|mut conn| async move { script.invoke_async::<i64>(&mut conn).await })
             .await
             .map_err(redis_error)?;
         finish.returns_after = Some(Instant::now() + follower::LEASE);
@@ -120,8 +120,9 @@ impl Redis {
         for (_, version) in rows {
             script.arg(*version);
         }
-        let values: Vec<Option<String>> = script
-            .invoke_async(&mut self.conn.clone())
+        let values: Vec<Option<String>> = self
+            .conn
+            .run(|mut conn| async move { script.invoke_async(&mut conn).await })
             .await
             .map_err(redis_error)?;
         let mut values = values.into_iter();
