@@ -228,3 +228,44 @@ fn lists_are_parsed() {
     assert_eq!(s.trusted_proxies.len(), 2);
     assert_eq!(s.public_url.as_deref(), Some("https://api.example"));
 }
+
+#[test]
+fn every_wait_on_another_service_is_bounded_and_can_be_set() {
+    let s = settings(&[]).expect("defaults are valid");
+    assert_eq!(
+        s.timeouts,
+        Timeouts {
+            db_acquire: Duration::from_secs(2),
+            redis: Duration::from_millis(500),
+            connect: Duration::from_secs(3),
+            outgoing: Duration::from_secs(10),
+        }
+    );
+    let s = settings(&[
+        ("EMPORIUM_DB_ACQUIRE_TIMEOUT", "1s"),
+        ("EMPORIUM_REDIS_TIMEOUT", "200ms"),
+        ("EMPORIUM_OUTGOING_CONNECT_TIMEOUT", "1s"),
+        ("EMPORIUM_OUTGOING_TIMEOUT", "4s"),
+    ])
+    .expect("valid");
+    assert_eq!(s.timeouts.redis, Duration::from_millis(200));
+    assert_eq!(s.timeouts.outgoing, Duration::from_secs(4));
+    for (name, value) in [
+        ("EMPORIUM_DB_ACQUIRE_TIMEOUT", "2m"),
+        ("EMPORIUM_REDIS_TIMEOUT", "0s"),
+        ("EMPORIUM_OUTGOING_TIMEOUT", "later"),
+    ] {
+        assert_eq!(
+            settings(&[(name, value)]).map(|_| ()).err().map(|e| e.name),
+            Some(name)
+        );
+    }
+    let longer = settings(&[
+        ("EMPORIUM_OUTGOING_CONNECT_TIMEOUT", "5s"),
+        ("EMPORIUM_OUTGOING_TIMEOUT", "2s"),
+    ]);
+    assert_eq!(
+        longer.map(|_| ()).err().map(|e| e.name),
+        Some("EMPORIUM_OUTGOING_CONNECT_TIMEOUT")
+    );
+}
