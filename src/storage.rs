@@ -100,16 +100,17 @@ impl Storage {
                     retry_timeout: timeouts.outgoing,
                     ..Default::default()
                 };
+                // The client options first: they replace any set before (`allow_http` is one).
                 let mut builder = object_store::aws::AmazonS3Builder::new()
-                    .with_bucket_name(&s3.bucket)
-                    .with_region(&s3.region)
-                    .with_allow_http(s3.allow_http)
                     .with_client_options(
                         object_store::ClientOptions::new()
                             .with_connect_timeout(timeouts.connect)
                             .with_timeout(timeouts.outgoing),
                     )
-                    .with_retry(retry);
+                    .with_retry(retry)
+                    .with_bucket_name(&s3.bucket)
+                    .with_region(&s3.region)
+                    .with_allow_http(s3.allow_http);
                 if let Some(endpoint) = &s3.endpoint {
                     // Local S3-compatible servers want path-style requests.
                     builder = builder

@@ -360,3 +360,51 @@ async fn a_payment_provider_that_never_answers_costs_create_intent_its_timeout_t
         "answered after the 1 s timeout, not before and not much later: {took:?}"
     );
 }
+
+#[tokio::test]
+async fn a_bucket_and_a_mail_server_that_never_answer_cost_their_timeout_then_fail() {
+    let silent = SilentServer::start().await;
+    let app = spawn(Spawn {
+        settings: vec![
+            ("EMPORIUM_MEDIA_STORE", "s3://silent-bucket/shop".to_owned()),
+            ("AWS_ENDPOINT_URL", format!("http://{}", silent.addr)),
+            ("AWS_ALLOW_HTTP", "true".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("EMAIL_URL", format!("smtp://{}?tls=none", silent.addr)),
+            ("EMPORIUM_OUTGOING_TIMEOUT", "1s".to_owned()),
+            ("EMPORIUM_OUTGOING_CONNECT_TIMEOUT", "1s".to_owned()),
+        ],
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    let within =
+        |took: Duration| took >= Duration::from_millis(900) && took < Duration::from_secs(3);
+
+    // Media served from the bucket: 503, after the timeout.
+    let (status, took, body, _) = timed_get(&app, "/media/products/0123abcd.png").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(within(took), "the bucket cost {took:?}");
+
+    // A message: the send fails after the timeout, to be retried by the queue.
+    let started = Instant::now();
+    let sent = crate::helpers::run_job::<emporium::email::job::SendEmail>(
+        emporium::jobs::JobContext {
+            state: app.state.clone(),
+            job_id: 0,
+            attempt: 1,
+        },
+        json!({"to": "ada@example.com", "subject": "s", "text": "t", "html": "<p>t</p>"}),
+    )
+    .await;
+    assert!(
+        matches!(sent, Err(emporium::jobs::JobError::Retry(_))),
+        "{sent:?}"
+    );
+    assert!(
+        within(started.elapsed()),
+        "the mail server cost {:?}",
+        started.elapsed()
+    );
+}
