@@ -21,6 +21,7 @@ mod coupons;
 mod database;
 mod email;
 mod engines;
+mod free_orders;
 mod hardening;
 mod inventory;
 mod jobs;
