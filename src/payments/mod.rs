@@ -9,6 +9,7 @@
 pub mod events;
 pub mod intents;
 pub mod payment;
+pub mod payment_claim;
 pub mod payment_event;
 pub mod provider;
 pub mod refunds;

@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 use super::payment::{self, PaymentState};
-use super::payment_event;
+use super::{payment_claim, payment_event};
 
 /// The payment of an order.
 pub async fn of_order<C: ConnectionTrait>(
@@ -124,6 +124,68 @@ pub async fn set_captured<C: ConnectionTrait>(
     payment::Entity::update_many()
         .col_expr(payment::Column::CapturedRef, Expr::value(captured_ref))
         .filter(payment::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims order `order_id` for the request `token` (a unique violation: another holds it).
+pub async fn insert_claim<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let row = payment_claim::ActiveModel {
+        order_id: Set(order_id.to_owned()),
+        token: Set(token.to_owned()),
+        claimed_at: Set(now),
+    };
+    payment_claim::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The claim on an order, if any.
+pub async fn claim_of<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+) -> Result<Option<payment_claim::Model>, DbErr> {
+    payment_claim::Entity::find_by_id(order_id.to_owned())
+        .one(conn)
+        .await
+}
+
+/// Hands the claim held by `old` to `new` — one conditional update, so of two requests taking
+/// over one abandoned claim exactly one does. `false`: it was not `old`'s any more.
+pub async fn take_over_claim<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+    old: &str,
+    new: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(payment_claim::Entity::update_many()
+        .col_expr(payment_claim::Column::Token, Expr::value(new))
+        .col_expr(payment_claim::Column::ClaimedAt, Expr::value(now))
+        .filter(payment_claim::Column::OrderId.eq(order_id))
+        .filter(payment_claim::Column::Token.eq(old))
+        .exec(conn)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Releases `token`'s claim on an order (nothing if it was taken over meanwhile).
+pub async fn release_claim<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+    token: &str,
+) -> Result<(), DbErr> {
+    payment_claim::Entity::delete_many()
+        .filter(payment_claim::Column::OrderId.eq(order_id))
+        .filter(payment_claim::Column::Token.eq(token))
         .exec(conn)
         .await?;
     Ok(())

@@ -23,6 +23,7 @@ mod email;
 mod engines;
 mod free_orders;
 mod hardening;
+mod intent_claims;
 mod inventory;
 mod jobs;
 mod media;
