@@ -60,6 +60,7 @@ pub fn job_registry() -> Registry {
         .register::<orders::alerts::StockAlert>()
         .register::<orders::invoice::MakeInvoice>()
         .register::<payments::refunds::RefundPayment>()
+        .register::<payments::refunds::RefundCapture>()
         .register::<payments::verify::VerifyPayment>()
         .every::<jobs::queue::Cleanup>(hourly)
         .every::<accounts::sessions::PurgeSessions>(hourly)
@@ -395,6 +396,9 @@ mod tests {
         round_trip::<orders::invoice::MakeInvoice>(json!({"order_id": "o-1"}));
         round_trip::<orders::alerts::StockAlert>(json!({"product_ids": [3, 5]}));
         round_trip::<payments::refunds::RefundPayment>(json!({"payment_id": "p-1"}));
+        round_trip::<payments::refunds::RefundCapture>(
+            json!({"payment_id": "p-1", "captured_ref": "pay_2", "amount": 99_900}),
+        );
         round_trip::<payments::verify::VerifyPayment>(json!({"payment_id": "p-1"}));
         round_trip::<jobs::queue::Cleanup>(json!({}));
         round_trip::<accounts::sessions::PurgeSessions>(json!({}));
@@ -403,7 +407,7 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_knows_the_eleven_kinds_by_their_stored_names() {
+    fn the_registry_knows_the_twelve_kinds_by_their_stored_names() {
         let registry = super::job_registry();
         let mut kinds: Vec<&str> = registry.kinds();
         kinds.sort_unstable();
@@ -420,6 +424,7 @@ mod tests {
                 "orders.invoice",
                 "orders.stock_alert",
                 "payments.refund",
+                "payments.refund_capture",
                 "payments.verify",
             ]
         );

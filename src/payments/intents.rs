@@ -167,12 +167,12 @@ async fn ask_provider(
 /// The dummy provider's confirmation: the intent's owner succeeds or fails it, and the outcome
 /// arrives as a webhook signed like the provider's, through [`events::receive`].
 pub async fn confirm_dummy(
-    db: &DatabaseConnection,
-    provider: &Provider,
+    ctx: events::Context<'_>,
     user_id: i64,
     payment_id: &str,
     succeeded: bool,
 ) -> Result<payment::Model, ApiError> {
+    let (db, provider) = (ctx.db, ctx.provider);
     let payment = store::payment(db, payment_id)
         .await?
         .filter(|p| p.user_id == user_id && p.provider == "dummy" && provider.name() == "dummy")
@@ -198,6 +198,6 @@ pub async fn confirm_dummy(
     let header = signature::sign(provider.webhook_secret(), Utc::now().timestamp(), &body);
     let mut headers = HeaderMap::new();
     headers.insert("stripe-signature", header.parse().map_err(internal)?);
-    events::receive(db, provider, &headers, &body).await?;
+    events::receive(ctx, &headers, &body).await?;
     store::payment(db, payment_id).await?.ok_or_else(not_found)
 }
