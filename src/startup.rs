@@ -351,6 +351,8 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
         .fallback(http::not_found)
         .with_state(state.clone())
         // Innermost first: each `layer` call wraps everything above it.
+        // The state for route layers that cannot be given it (`idempotency::once`).
+        .layer(axum::Extension(state.clone()))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     if let Some(cors) = cors_layer(&settings.cors_origins) {
         app = app.layer(cors);

@@ -24,6 +24,7 @@ mod engines;
 mod extra_captures;
 mod free_orders;
 mod hardening;
+mod idempotent_posts;
 mod intent_claims;
 mod inventory;
 mod jobs;
