@@ -67,6 +67,12 @@ pub async fn create_intent(
             return Ok(existing);
         }
         if let Some(token) = claim(db, order_id).await? {
+            // A holder that finished between the look above and this claim committed its
+            // intent with its claim's release: look once more before asking.
+            if let Some(existing) = store::of_order(db, order_id).await? {
+                store::release_claim(db, order_id, &token).await?;
+                return Ok(existing);
+            }
             return ask_provider(db, provider, user_id, &order, &token).await;
         }
         if Instant::now() >= deadline {
