@@ -61,6 +61,7 @@ pub fn job_registry() -> Registry {
         .register::<orders::alerts::StockAlert>()
         .register::<orders::invoice::MakeInvoice>()
         .register::<payments::refunds::RefundPayment>()
+        .register::<payments::refunds::RefundCapture>()
         .register::<payments::verify::VerifyPayment>()
         .every::<jobs::queue::Cleanup>(hourly)
         .every::<accounts::sessions::PurgeSessions>(hourly)
@@ -355,6 +356,8 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
         .fallback(http::not_found)
         .with_state(state.clone())
         // Innermost first: each `layer` call wraps everything above it.
+        // The state for route layers that cannot be given it (`idempotency::once`).
+        .layer(axum::Extension(state.clone()))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     if let Some(cors) = cors_layer(&settings.cors_origins) {
         app = app.layer(cors);
@@ -400,6 +403,9 @@ mod tests {
         round_trip::<orders::invoice::MakeInvoice>(json!({"order_id": "o-1"}));
         round_trip::<orders::alerts::StockAlert>(json!({"product_ids": [3, 5]}));
         round_trip::<payments::refunds::RefundPayment>(json!({"payment_id": "p-1"}));
+        round_trip::<payments::refunds::RefundCapture>(
+            json!({"payment_id": "p-1", "captured_ref": "pay_2", "amount": 99_900}),
+        );
         round_trip::<payments::verify::VerifyPayment>(json!({"payment_id": "p-1"}));
         round_trip::<jobs::queue::Cleanup>(json!({}));
         round_trip::<accounts::sessions::PurgeSessions>(json!({}));
@@ -408,7 +414,7 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_knows_the_eleven_kinds_by_their_stored_names() {
+    fn the_registry_knows_the_twelve_kinds_by_their_stored_names() {
         let registry = super::job_registry();
         let mut kinds: Vec<&str> = registry.kinds();
         kinds.sort_unstable();
@@ -425,6 +431,7 @@ mod tests {
                 "orders.invoice",
                 "orders.stock_alert",
                 "payments.refund",
+                "payments.refund_capture",
                 "payments.verify",
             ]
         );

@@ -17,6 +17,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::http::route;
+use crate::idempotency::once;
 use crate::state::AppState;
 
 /// The routes of `/api/auth/`.
@@ -49,7 +50,10 @@ pub fn router() -> Router<AppState> {
     router = route(
         router,
         "/api/auth/addresses/",
-        get(routes::list_addresses).post(routes::create_address),
+        get(routes::list_addresses).merge(once(
+            post(routes::create_address),
+            "accounts.addresses.create",
+        )),
     );
     router = route(
         router,

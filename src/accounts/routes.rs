@@ -237,10 +237,13 @@ pub async fn list_addresses(
 
 /// Add an address. The first one is the default.
 #[utoipa::path(post, path = "/api/auth/addresses/", tag = "accounts", security(("jwt" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the first response")),
     request_body = AddressRequest,
     responses(
         (status = 201, description = "Created", body = AddressView),
         (status = 400, description = "Invalid field", body = ValidationErrors),
+        (status = 409, description = "A request with the same Idempotency-Key is still being processed", body = ErrorDetail),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
     ))]
 pub async fn create_address(
     State(state): State<AppState>,

@@ -13,12 +13,17 @@ use axum::Router;
 use axum::routing::{delete, get, patch, post};
 
 use crate::http::route;
+use crate::idempotency::once;
 use crate::state::AppState;
 
 /// The routes of `/api/cart/`.
 pub fn router() -> Router<AppState> {
     let mut router = route(Router::new(), "/api/cart/", get(routes::get_cart));
-    router = route(router, "/api/cart/add/", post(routes::add));
+    router = route(
+        router,
+        "/api/cart/add/",
+        once(post(routes::add), "cart.add"),
+    );
     router = route(router, "/api/cart/update/", patch(routes::update));
     router = route(router, "/api/cart/remove/", delete(routes::remove));
     route(

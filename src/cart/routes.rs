@@ -47,11 +47,14 @@ pub async fn get_cart(
 
 /// Add a product; the quantity adds to what the cart holds. Prices come from the catalog.
 #[utoipa::path(post, path = "/api/cart/add/", tag = "cart", security(("jwt" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the first response")),
     request_body = AddToCart,
     responses(
         (status = 200, description = "The cart", body = CartView),
         (status = 400, description = "Unknown or inactive product; quantity below 1, above the stock (\"Only 3 left in stock.\") or the limit; too many different products", body = ValidationErrors),
         (status = 401, description = "Not authenticated", body = ErrorDetail),
+        (status = 409, description = "A request with the same Idempotency-Key is still being processed", body = ErrorDetail),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
     ))]
 pub async fn add(
     State(state): State<AppState>,

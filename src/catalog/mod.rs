@@ -23,6 +23,7 @@ use axum::routing::{delete, get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::http::route;
+use crate::idempotency::once;
 use crate::state::AppState;
 
 /// The routes of `/api/categories/` and `/api/products/`, except the image upload.
@@ -31,7 +32,10 @@ pub fn router() -> Router<AppState> {
     router = route(
         router,
         "/api/categories/",
-        get(routes::categories::list_categories).post(routes::categories::create_category),
+        get(routes::categories::list_categories).merge(once(
+            post(routes::categories::create_category),
+            "catalog.categories.create",
+        )),
     );
     router = route(
         router,
@@ -43,7 +47,10 @@ pub fn router() -> Router<AppState> {
     router = route(
         router,
         "/api/products/",
-        get(routes::products::list_products).post(routes::products::create_product),
+        get(routes::products::list_products).merge(once(
+            post(routes::products::create_product),
+            "catalog.products.create",
+        )),
     );
     router = route(
         router,
@@ -86,7 +93,7 @@ pub fn upload_router() -> Router<AppState> {
     route(
         Router::new(),
         "/api/products/{id}/images/",
-        post(routes::images::upload_image),
+        once(post(routes::images::upload_image), "catalog.images.upload"),
     )
     .layer(DefaultBodyLimit::max(limit))
     .layer(RequestBodyLimitLayer::new(limit))

@@ -12,9 +12,10 @@ pub mod store;
 pub mod views;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::http::route;
+use crate::idempotency::once;
 use crate::state::AppState;
 
 /// The staff routes of `/api/coupons/`.
@@ -22,7 +23,7 @@ pub fn router() -> Router<AppState> {
     let router = route(
         Router::new(),
         "/api/coupons/",
-        get(routes::list_coupons).post(routes::create_coupon),
+        get(routes::list_coupons).merge(once(post(routes::create_coupon), "coupons.create")),
     );
     route(
         router,

@@ -58,11 +58,14 @@ pub async fn get_coupon(
 
 /// Create a coupon (staff); its code is unique whatever the case.
 #[utoipa::path(post, path = "/api/coupons/", tag = "coupons", security(("jwt" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the first response")),
     request_body = CouponRequest,
     responses(
         (status = 201, description = "Created", body = CouponView),
         (status = 400, description = "Invalid field, or the code is taken", body = ValidationErrors),
         (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 409, description = "A request with the same Idempotency-Key is still being processed", body = ErrorDetail),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
     ))]
 pub async fn create_coupon(
     State(state): State<AppState>,

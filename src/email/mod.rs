@@ -94,6 +94,15 @@ pub const ORDER_CONFIRMATION: Template = Template {
     html: include_str!("templates/order_confirmation.html"),
 };
 
+/// To staff: a shipped or delivered order was refunded in full at the provider: `shop`,
+/// `order`, `status`, `amount`.
+pub const REFUND_ALERT: Template = Template {
+    name: "refund_alert",
+    subject: "{{ shop }}: shipped order {{ order }} was refunded",
+    text: include_str!("templates/refund_alert.txt"),
+    html: include_str!("templates/refund_alert.html"),
+};
+
 /// A template asked for a value it was not given.
 #[derive(Debug, thiserror::Error)]
 #[error("template {template} needs {{{{ {name} }}}}")]

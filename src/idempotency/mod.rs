@@ -4,8 +4,14 @@
 //! a different request is a 422. Two requests racing with one key both run, and the second's
 //! insert of the record waits for the first and then fails on the unique index, so its
 //! transaction — its whole effect — rolls back and it answers the first's response.
+//!
+//! Endpoints whose effect is not one transaction of their own take the key through the route
+//! layer [`once`] instead, which claims the key before the handler runs.
 
+pub mod once;
 pub mod record;
+
+pub use once::once;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

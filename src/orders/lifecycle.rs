@@ -3,12 +3,13 @@
 //! happens; a cancellation returns the stock and the coupon's use in the same transaction, so
 //! it happens exactly once too.
 
-use sea_orm::DatabaseConnection;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::status::{Actor, OrderStatus, PaymentStatus};
 use super::{order, store};
-use crate::cache::ResponseCache;
+use crate::cache::{Change, ResponseCache};
 use crate::catalog::inventory::{self, Cause, StockError, StockLine};
 use crate::coupons::service as coupons;
 use crate::http::error::{ApiError, conflict, not_found};
@@ -24,6 +25,8 @@ pub enum Canceller {
     Staff(i64),
     /// The expiry of an unpaid order.
     Expiry,
+    /// A full refund made at the provider (the money went back already: no refund is queued).
+    Refund,
 }
 
 impl Canceller {
@@ -32,6 +35,7 @@ impl Canceller {
             Canceller::Owner(_) => Actor::Owner,
             Canceller::Staff(_) => Actor::Staff,
             Canceller::Expiry => Actor::Expiry,
+            Canceller::Refund => Actor::Refund,
         }
     }
 
@@ -41,6 +45,7 @@ impl Canceller {
                 ("cancellation", format!("order:{order_id} user:{user}"))
             }
             Canceller::Expiry => ("expiry", format!("order:{order_id}")),
+            Canceller::Refund => ("refund", format!("order:{order_id}")),
         };
         Cause {
             reason: reason.to_owned(),
@@ -78,20 +83,38 @@ pub async fn cancel(
 ) -> Result<order::Model, ApiError> {
     let current = match who {
         Canceller::Owner(user) => visible_order(db, id, user, false).await?,
-        Canceller::Staff(_) | Canceller::Expiry => {
+        Canceller::Staff(_) | Canceller::Expiry | Canceller::Refund => {
             store::order(db, id).await?.ok_or_else(not_found)?
         }
     };
-    let from = OrderStatus::sources(OrderStatus::Cancelled, who.actor());
-    let now = time::now();
     let tx = db::begin_write(db).await?;
-    let unpaid_only = who == Canceller::Expiry;
-    if !store::move_status(&tx, id, &from, OrderStatus::Cancelled, now, unpaid_only).await? {
+    let Some(change) = cancel_in(&tx, &current, who, time::now()).await? else {
         tx.rollback().await?;
         let current = store::order(db, id).await?.ok_or_else(not_found)?;
         return Err(cannot(&current, "be cancelled"));
+    };
+    cache.commit(tx, change).await?;
+    store::order(db, id).await?.ok_or_else(not_found)
+}
+
+/// The cancellation's statements in the caller's transaction: the status moved (one
+/// conditional update from where `who` may cancel), the stock back, the coupon's use given back
+/// and — unless the provider refunded it already — the payment's refund queued. `None` when the
+/// order was not where `who` may cancel it (nothing written); else the stock's cache change,
+/// for the caller's commit.
+pub(super) async fn cancel_in(
+    tx: &DatabaseTransaction,
+    current: &order::Model,
+    who: Canceller,
+    now: DateTime<Utc>,
+) -> Result<Option<Change>, ApiError> {
+    let id = current.id.as_str();
+    let from = OrderStatus::sources(OrderStatus::Cancelled, who.actor());
+    let unpaid_only = who == Canceller::Expiry;
+    if !store::move_status(tx, id, &from, OrderStatus::Cancelled, now, unpaid_only).await? {
+        return Ok(None);
     }
-    let items = store::items_of(&tx, &[id.to_owned()])
+    let items = store::items_of(tx, &[id.to_owned()])
         .await?
         .remove(id)
         .unwrap_or_default();
@@ -104,7 +127,7 @@ pub async fn cancel(
             })
         })
         .collect();
-    let change = match inventory::apply(&tx, &lines, &who.cause(id)).await {
+    let change = match inventory::apply(tx, &lines, &who.cause(id)).await {
         Ok((_, change)) => change,
         Err(StockError::Database(e)) => return Err(e.into()),
         Err(e) => {
@@ -114,13 +137,14 @@ pub async fn cancel(
         }
     };
     if let Some(coupon_id) = current.coupon_id {
-        coupons::release(&tx, coupon_id, current.user_id).await?;
+        coupons::release(tx, coupon_id, current.user_id).await?;
     }
-    // Decided in the transaction from the payment as it is, not from the order read before:
-    // a payment that landed meanwhile is refunded too.
-    payments::refund_if_paid(&tx, id).await?;
-    cache.commit(tx, change).await?;
-    store::order(db, id).await?.ok_or_else(not_found)
+    if who != Canceller::Refund {
+        // Decided in the transaction from the payment as it is, not from the order read
+        // before: a payment that landed meanwhile is refunded too.
+        payments::refund_if_paid(tx, id).await?;
+    }
+    Ok(Some(change))
 }
 
 /// Staff move a paid order on: `PAID → SHIPPED`, `SHIPPED → DELIVERED`. Any other move is a

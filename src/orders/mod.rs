@@ -2,8 +2,8 @@
 //! ([`status`]), cancellation and the expiry of unpaid orders ([`lifecycle`]), invoices
 //! ([`invoice`]) and stock alerts to staff ([`alerts`]).
 //!
-//! Its face to payments is [`payable`] and [`payment_changed`] ([`settle`]): payments never
-//! read or write the orders' tables.
+//! Its face to payments is [`payable`] and [`payment_changed`] ([`settle`]) and
+//! [`payment_refunded`] ([`refunded`]): payments never read or write the orders' tables.
 
 pub mod alerts;
 pub mod invoice;
@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod order;
 pub mod order_item;
 pub mod purchases;
+pub mod refunded;
 pub mod routes;
 pub mod service;
 pub mod settle;
@@ -19,6 +20,7 @@ pub mod status;
 pub mod store;
 pub mod views;
 
+pub use refunded::{FullRefund, payment_refunded};
 pub use settle::{Payable, PaymentNews, payable, payment_changed};
 
 use axum::Router;

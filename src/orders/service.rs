@@ -2,13 +2,16 @@
 //! priced from the catalog and copied, the stock taken through the inventory (every short line
 //! reported, nothing changed), the coupon redeemed, the shipping address copied, the cart
 //! emptied, the expiry (and any stock alert) queued, and the answer stored under the request's
-//! `Idempotency-Key` — at most 15 statements whatever the cart holds.
+//! `Idempotency-Key` — at most 15 statements whatever the cart holds. An order with nothing to
+//! pay (a coupon as large as the cart) is placed `PAID`/`PAID`, its invoice and confirmation
+//! queued instead of its expiry: the same statements, no provider asked.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, Set};
 use serde_json::{Map, json};
 
 use super::alerts;
+use super::invoice::MakeInvoice;
 use super::lifecycle::ExpireOrder;
 use super::status::{OrderStatus, PaymentStatus};
 use super::views::{AddressChoice, CreateOrder, OrderView, ShippingAddress};
@@ -141,14 +144,22 @@ async fn place(
     let now = time::now();
     let (used, discount) =
         redeem_coupon(&tx, request, &cart, user_id, subtotal, currency, now).await?;
+    let total = subtotal.minor() - discount.minor();
+    // Nothing to pay (a coupon as large as the cart): paid as placed, no provider asked.
+    let free = total == 0;
+    let (status, payment_status) = if free {
+        (OrderStatus::Paid, PaymentStatus::Paid)
+    } else {
+        (OrderStatus::Pending, PaymentStatus::Unpaid)
+    };
     let row = order::Model {
         id: order_id.clone(),
         user_id,
-        status: OrderStatus::Pending,
-        payment_status: PaymentStatus::Unpaid,
+        status,
+        payment_status,
         subtotal: subtotal.minor(),
         discount: discount.minor(),
-        total_amount: subtotal.minor() - discount.minor(),
+        total_amount: total,
         currency: currency.code().to_owned(),
         coupon: used.as_ref().map(|c| c.code.clone()),
         coupon_id: used.as_ref().map(|c| c.id),
@@ -159,7 +170,7 @@ async fn place(
     store::insert_order(&tx, active(&row)).await?;
     store::insert_items(&tx, items.iter().map(store::new_item).collect()).await?;
     carts::empty(&tx, cart.id).await?;
-    queue_follow_ups(&tx, &order_id, rules, &stock, now).await?;
+    queue_follow_ups(&tx, &order_id, rules, &stock, free, now).await?;
 
     let body =
         serde_json::to_string(&OrderView::new(row, items)).map_err(crate::http::error::internal)?;
@@ -358,20 +369,25 @@ async fn redeem_coupon(
     }
 }
 
-/// The order's expiry if it stays unpaid, and a stock alert if it took a product low: one
-/// statement.
+/// The order's expiry if it stays unpaid — or, for an order paid as placed (`free`: nothing to
+/// pay), its invoice and confirmation as for any paid order — and a stock alert if it took a
+/// product low: one statement.
 async fn queue_follow_ups(
     tx: &DatabaseTransaction,
     order_id: &str,
     rules: &OrderSettings,
     stock: &Taken,
+    free: bool,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let expiry = ExpireOrder {
-        order_id: order_id.to_owned(),
+    let order_id = order_id.to_owned();
+    let first = if free {
+        NewJob::of(&MakeInvoice { order_id })?
+    } else {
+        let due = now + chrono::Duration::from_std(rules.payment_timeout).unwrap_or_default();
+        NewJob::of(&ExpireOrder { order_id })?.at(due)
     };
-    let due = now + chrono::Duration::from_std(rules.payment_timeout).unwrap_or_default();
-    let mut jobs = vec![NewJob::of(&expiry)?.at(due)];
+    let mut jobs = vec![first];
     if let Some(alert) = alerts::crossing(&stock.applied, &stock.units, rules.low_stock_threshold) {
         jobs.push(NewJob::of(&alert)?);
     }

@@ -19,8 +19,6 @@ pub enum PaymentNews {
     Failed,
     /// The money arrived.
     Paid,
-    /// The money went back.
-    Refunded,
 }
 
 /// What an order needs paid: its amount and currency.
@@ -74,7 +72,6 @@ pub async fn payment_changed<C: ConnectionTrait>(
         PaymentNews::Started => PaymentStatus::Pending,
         PaymentNews::Failed => PaymentStatus::Failed,
         PaymentNews::Paid => PaymentStatus::Paid,
-        PaymentNews::Refunded => PaymentStatus::Refunded,
     };
     if news != PaymentNews::Paid {
         store::set_payment_status(conn, order_id, payment_status, None, now).await?;

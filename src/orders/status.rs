@@ -2,8 +2,9 @@
 //! `match`, so the rule a reader looks for is in one place.
 //!
 //! `PENDING → PAID → SHIPPED → DELIVERED`; `PENDING → CANCELLED` by its owner, staff or the
-//! expiry of an unpaid order; `PAID → CANCELLED` by staff (the payment is refunded). `PAID`
-//! comes only from a payment.
+//! expiry of an unpaid order; `PAID → CANCELLED` by staff (the payment is refunded); `PENDING`
+//! or `PAID → CANCELLED` by a full refund made at the provider (the money already went back).
+//! `PAID` comes only from a payment.
 
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
@@ -44,6 +45,8 @@ pub enum Actor {
     Expiry,
     /// A payment that succeeded.
     Payment,
+    /// A full refund made at the provider, before the order shipped.
+    Refund,
 }
 
 impl OrderStatus {
@@ -86,6 +89,7 @@ impl OrderStatus {
                     Actor::Owner | Actor::Staff | Actor::Expiry
                 )
                 | (Paid, Cancelled, Actor::Staff)
+                | (Pending | Paid, Cancelled, Actor::Refund)
         )
     }
 
@@ -157,7 +161,7 @@ mod tests {
     /// The whole table: every (from, to, actor) not listed here is refused.
     #[test]
     fn the_lifecycle_allows_exactly_its_moves() {
-        use Actor::{Expiry, Owner, Payment, Staff};
+        use Actor::{Expiry, Owner, Payment, Refund, Staff};
         use OrderStatus::{Cancelled, Delivered, Paid, Pending, Shipped};
         let allowed = [
             (Pending, Paid, Payment),
@@ -167,10 +171,12 @@ mod tests {
             (Pending, Cancelled, Staff),
             (Pending, Cancelled, Expiry),
             (Paid, Cancelled, Staff),
+            (Pending, Cancelled, Refund),
+            (Paid, Cancelled, Refund),
         ];
         for from in OrderStatus::ALL {
             for to in OrderStatus::ALL {
-                for by in [Owner, Staff, Expiry, Payment] {
+                for by in [Owner, Staff, Expiry, Payment, Refund] {
                     assert_eq!(
                         from.can_move(to, by),
                         allowed.contains(&(from, to, by)),
@@ -190,6 +196,11 @@ mod tests {
         assert_eq!(
             OrderStatus::sources(OrderStatus::Cancelled, Actor::Owner),
             [OrderStatus::Pending]
+        );
+        assert_eq!(
+            OrderStatus::sources(OrderStatus::Cancelled, Actor::Refund),
+            [OrderStatus::Pending, OrderStatus::Paid],
+            "a refund never cancels what has shipped"
         );
         assert!(OrderStatus::sources(OrderStatus::Pending, Actor::Staff).is_empty());
     }

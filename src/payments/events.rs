@@ -1,7 +1,8 @@
 //! Provider events: verified over the raw body, then applied once each — recorded under a
 //! unique `(provider, event_id)` in the transaction of their effect — so ten parallel
 //! deliveries of one event change things once; a success for an order cancelled meanwhile is
-//! refunded, not lost.
+//! refunded, not lost; refunds made at the provider, and a second capture of an order already
+//! paid, go to [`super::provider_refunds`].
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
@@ -11,13 +12,25 @@ use serde_json::{Value, json};
 
 use super::payment::{self, PaymentState};
 use super::provider::Provider;
-use super::refunds::{RefundPayment, mark_refunded};
+use super::provider_refunds::{self, Told, capture_of};
+use super::refunds::RefundPayment;
 use super::signature::{self, SignatureError};
 use super::store;
+use crate::cache::{Change, ResponseCache};
 use crate::http::error::{ApiError, bad_request, field_error, not_found};
 use crate::jobs::queue;
 use crate::orders::{self, PaymentNews};
 use crate::{db, time};
+
+/// What applying an event needs: the database, the response cache (a refund that cancels an
+/// order gives its stock back), the provider, and the shop's name (staff emails).
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub db: &'a DatabaseConnection,
+    pub cache: &'a ResponseCache,
+    pub provider: &'a Provider,
+    pub shop: &'a str,
+}
 
 /// A provider event in Stripe's shape (Razorpay's are read into it).
 #[derive(Deserialize)]
@@ -37,12 +50,8 @@ pub(super) struct EventData {
 /// A webhook delivery: the signature checked over the raw `body` first (400 and nothing
 /// changes when it does not hold) — Stripe's `Stripe-Signature` (also the dummy's), or
 /// Razorpay's `X-Razorpay-Signature` — then the event applied once.
-pub async fn receive(
-    db: &DatabaseConnection,
-    provider: &Provider,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), ApiError> {
+pub async fn receive(ctx: Context<'_>, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    let provider = ctx.provider;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let refused = |e: SignatureError| {
         tracing::warn!(provider = provider.name(), error = %e, "webhook refused");
@@ -70,7 +79,7 @@ pub async fn receive(
                 .map_err(|e| bad_request(format!("The event cannot be read: {e}")))?
         }
     };
-    apply(db, provider, event).await
+    apply(ctx, event).await
 }
 
 /// A Razorpay webhook in the shape [`apply`] reads: its payment events named as Stripe's, the
@@ -93,6 +102,7 @@ fn razorpay_event(event_id: Option<&str>, body: &[u8]) -> Result<Event, ApiError
             .pointer("/payload/order/entity/id")
             .and_then(Value::as_str)
     });
+    let refund = value.pointer("/payload/refund/entity");
     let kind = match name {
         "payment.captured" | "order.paid" => "payment_intent.succeeded",
         "payment.failed" => "payment_intent.payment_failed",
@@ -116,6 +126,11 @@ fn razorpay_event(event_id: Option<&str>, body: &[u8]) -> Result<Event, ApiError
                 "amount": payment.get("amount"),
                 "currency": payment.get("currency"),
                 "captured": payment.get("id"),
+                // Refund events: what this refund is, what is refunded so far, and whether
+                // that is all of it.
+                "refund_amount": refund.and_then(|r| r.get("amount")),
+                "amount_refunded": payment.get("amount_refunded"),
+                "refunded": payment.get("refund_status").and_then(Value::as_str).map(|s| s == "full"),
             }),
         },
     })
@@ -125,13 +140,13 @@ fn razorpay_event(event_id: Option<&str>, body: &[u8]) -> Result<Event, ApiError
 /// `"{razorpay_order_id}|{razorpay_payment_id}"` with the key secret. When it holds, the payment
 /// is applied as captured through the same code as a webhook (once, whichever comes first).
 pub async fn verify_checkout(
-    db: &DatabaseConnection,
-    provider: &Provider,
+    ctx: Context<'_>,
     user_id: i64,
     order_ref: &str,
     payment_ref: &str,
     signature_hex: &str,
 ) -> Result<payment::Model, ApiError> {
+    let (db, provider) = (ctx.db, ctx.provider);
     let Provider::Razorpay(razorpay) = provider else {
         return Err(not_found());
     };
@@ -160,7 +175,7 @@ pub async fn verify_checkout(
             }),
         },
     };
-    apply(db, provider, event).await?;
+    apply(ctx, event).await?;
     store::payment(db, &payment.id).await?.ok_or_else(not_found)
 }
 
@@ -174,11 +189,8 @@ fn intent_ref(event: &Event) -> Option<&str> {
 
 /// Applies `event` once: recorded under its id in the transaction of its effect, so a repeat
 /// (or a parallel delivery that committed first) changes nothing.
-pub(super) async fn apply(
-    db: &DatabaseConnection,
-    provider: &Provider,
-    event: Event,
-) -> Result<(), ApiError> {
+pub(super) async fn apply(ctx: Context<'_>, event: Event) -> Result<(), ApiError> {
+    let (db, provider) = (ctx.db, ctx.provider);
     let Some(reference) = intent_ref(&event) else {
         tracing::info!(event = %event.id, kind = %event.kind, "event without an intent, ignored");
         return Ok(());
@@ -204,8 +216,13 @@ pub(super) async fn apply(
         Err(e) if db::is_unique_violation(&e) => return Ok(()),
         Err(e) => return Err(e.into()),
     }
+    let told = Told {
+        event_id: &event.id,
+        object: &event.data.object,
+    };
+    let mut change = Change::new();
     match event.kind.as_str() {
-        "payment_intent.succeeded" => succeeded(&tx, &event, &payment, now).await?,
+        "payment_intent.succeeded" => succeeded(&tx, told, &payment, now).await?,
         "payment_intent.payment_failed" => {
             let failed = [PaymentState::Pending];
             if store::move_payment(&tx, &payment.id, &failed, PaymentState::Failed, now).await? {
@@ -213,17 +230,11 @@ pub(super) async fn apply(
             }
         }
         "charge.refunded" => {
-            // Stripe says `refunded: false` for a partial refund: the payment stays paid.
-            let partial = event.data.object.get("refunded").and_then(Value::as_bool) == Some(false);
-            if partial {
-                tracing::warn!(event = %event.id, payment = %payment.id, "a partial refund: staff must look");
-            } else {
-                mark_refunded(&tx, &payment, now).await?;
-            }
+            change = provider_refunds::refunded(&tx, told, &payment, ctx.shop, now).await?;
         }
         other => tracing::debug!(kind = other, "event type ignored"),
     }
-    tx.commit().await?;
+    ctx.cache.commit(tx, change).await?;
     Ok(())
 }
 
@@ -231,18 +242,21 @@ pub(super) async fn apply(
 /// and when it can no longer be paid (cancelled meanwhile) the money goes back.
 async fn succeeded(
     tx: &DatabaseTransaction,
-    event: &Event,
+    told: Told<'_>,
     payment: &payment::Model,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let object = &event.data.object;
+    let object = told.object;
+    if !matches!(payment.status, PaymentState::Pending | PaymentState::Failed) {
+        return provider_refunds::extra_capture(tx, told, payment, now).await;
+    }
     let amount = object.get("amount").and_then(Value::as_i64);
     let currency = object.get("currency").and_then(Value::as_str);
     let matches = amount == Some(payment.amount)
         && currency.is_some_and(|c| c.eq_ignore_ascii_case(&payment.currency));
     if !matches {
         tracing::error!(
-            event = %event.id, payment = %payment.id, order = %payment.order_id,
+            event = %told.event_id, payment = %payment.id, order = %payment.order_id,
             expected = payment.amount, ?amount, ?currency,
             "a payment's amount does not match its order: not marked paid; staff must look"
         );
@@ -250,9 +264,10 @@ async fn succeeded(
     }
     let from = [PaymentState::Pending, PaymentState::Failed];
     if !store::move_payment(tx, &payment.id, &from, PaymentState::Paid, now).await? {
-        return Ok(());
+        // Paid by a parallel event a moment ago: this may be another capture.
+        return provider_refunds::extra_capture(tx, told, payment, now).await;
     }
-    if let Some(captured) = object.get("captured").and_then(Value::as_str) {
+    if let Some(captured) = capture_of(object) {
         store::set_captured(tx, &payment.id, captured).await?;
     }
     if !orders::payment_changed(tx, &payment.order_id, PaymentNews::Paid, now).await? {

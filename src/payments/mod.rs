@@ -9,8 +9,11 @@
 pub mod events;
 pub mod intents;
 pub mod payment;
+pub mod payment_claim;
 pub mod payment_event;
+pub mod payment_refund;
 pub mod provider;
+pub mod provider_refunds;
 pub mod refunds;
 pub mod routes;
 pub mod signature;

@@ -341,6 +341,53 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// Refunds one capture in full — `amount` minor units of Stripe's charge or Razorpay's
+    /// payment `capture` — whatever intent it belongs to (an extra capture of an order already
+    /// paid). `idempotency_key` makes a retried refund one refund (Razorpay refuses a second
+    /// full refund, which counts as done).
+    pub async fn refund_capture(
+        &self,
+        capture: &str,
+        amount: i64,
+        idempotency_key: &str,
+    ) -> Result<(), ProviderError> {
+        match self {
+            Provider::Dummy { .. } => Ok(()),
+            Provider::Stripe(stripe) => {
+                let request = client()
+                    .post(format!("{}/v1/refunds", stripe.api_base))
+                    .bearer_auth(stripe.secret_key.expose_str())
+                    .header("Idempotency-Key", idempotency_key)
+                    .form(&[
+                        ("charge", capture.to_owned()),
+                        ("amount", amount.to_string()),
+                    ]);
+                let _: serde_json::Value = call(request, stripe_error).await?;
+                Ok(())
+            }
+            Provider::Razorpay(razorpay) => {
+                let request = client()
+                    .post(format!(
+                        "{}/v1/payments/{capture}/refund",
+                        razorpay.api_base
+                    ))
+                    .basic_auth(&razorpay.key_id, Some(razorpay.key_secret.expose_str()))
+                    .json(&serde_json::json!({
+                        "amount": amount,
+                        "notes": {"idempotency_key": idempotency_key},
+                    }));
+                match call::<serde_json::Value>(request, razorpay_error).await {
+                    Err(ProviderError::Refused(reason)) if reason.contains("fully refunded") => {
+                        Ok(())
+                    }
+                    other => other.map(|_| ()),
+                }
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct RazorpayErrorBody {
     error: RazorpayError,

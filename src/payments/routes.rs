@@ -18,6 +18,16 @@ use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::idempotency::{self, Keyed};
 use crate::state::AppState;
 
+/// What applying a provider's event needs, from the state.
+fn events_context<'a>(state: &'a AppState, provider: &'a Provider) -> events::Context<'a> {
+    events::Context {
+        db: &state.db,
+        cache: &state.cache,
+        provider,
+        shop: &state.settings.shop_name,
+    }
+}
+
 /// The scope of create-intent's idempotency keys.
 const CREATE_SCOPE: &str = "payments.create_intent";
 
@@ -85,7 +95,7 @@ pub async fn webhook(
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
     let provider = Provider::from_settings(&state.settings);
-    events::receive(&state.db, &provider, &headers, &body).await?;
+    events::receive(events_context(&state, &provider), &headers, &body).await?;
     Ok(Json(json!({"received": true})))
 }
 
@@ -112,8 +122,7 @@ pub async fn confirm(
         .ok_or_else(not_found)?;
     let provider = Provider::from_settings(&state.settings);
     let payment = intents::confirm_dummy(
-        &state.db,
-        &provider,
+        events_context(&state, &provider),
         user.id(),
         &payment_id,
         request.outcome == Outcome::Succeeded,
@@ -139,8 +148,7 @@ pub async fn razorpay_verify(
 ) -> ApiResult<Json<PaymentView>> {
     let provider = Provider::from_settings(&state.settings);
     let payment = events::verify_checkout(
-        &state.db,
-        &provider,
+        events_context(&state, &provider),
         user.id(),
         &request.razorpay_order_id,
         &request.razorpay_payment_id,

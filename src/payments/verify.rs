@@ -78,7 +78,13 @@ async fn verify(ctx: &JobContext, payment_id: &str) -> Result<(), JobError> {
             }),
         },
     };
-    events::apply(db, &provider, event)
+    let context = events::Context {
+        db,
+        cache: &ctx.state.cache,
+        provider: &provider,
+        shop: &ctx.state.settings.shop_name,
+    };
+    events::apply(context, event)
         .await
         .map_err(|e| JobError::retry(e.to_string()))
 }

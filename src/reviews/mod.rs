@@ -8,9 +8,10 @@ pub mod store;
 pub mod views;
 
 use axum::Router;
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 
 use crate::http::route;
+use crate::idempotency::once;
 use crate::state::AppState;
 
 /// The routes of reviews.
@@ -18,7 +19,7 @@ pub fn router() -> Router<AppState> {
     let router = route(
         Router::new(),
         "/api/products/{id}/reviews/",
-        get(routes::list_reviews).post(routes::create_review),
+        get(routes::list_reviews).merge(once(post(routes::create_review), "reviews.create")),
     );
     route(
         router,

@@ -46,14 +46,15 @@ pub async fn list_reviews(
 
 /// Review a product you bought (an order with it that is paid, shipped or delivered); once.
 #[utoipa::path(post, path = "/api/products/{id}/reviews/", tag = "reviews", security(("jwt" = [])),
-    params(("id" = i64, Path)),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the first response"), ("id" = i64, Path)),
     request_body = ReviewRequest,
     responses(
         (status = 201, description = "The review", body = ReviewView),
         (status = 400, description = "Invalid field", body = ValidationErrors),
         (status = 403, description = "Not a buyer of the product", body = ErrorDetail),
         (status = 404, description = "No such product (or inactive)", body = ErrorDetail),
-        (status = 409, description = "Already reviewed by this user", body = ErrorDetail),
+        (status = 409, description = "Already reviewed by this user; or a request with the same Idempotency-Key is still being processed", body = ErrorDetail),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
     ))]
 pub async fn create_review(
     State(state): State<AppState>,

@@ -28,6 +28,8 @@ pub struct Received {
 
 #[derive(Default)]
 struct Inner {
+    /// How long to sit on an order's creation (after making it), to widen a race.
+    delay: Option<std::time::Duration>,
     orders: HashMap<String, Value>,
     refunded: Vec<String>,
     received: Vec<Received>,
@@ -75,7 +77,18 @@ async fn create_order(State(rzp): State<Razorpay>, headers: HeaderMap, body: Str
     let Ok(body) = serde_json::from_str::<Value>(&body) else {
         return error("The request body is not valid JSON");
     };
-    let mut inner = rzp.inner.lock().expect("lock");
+    let (answer, delay) = {
+        let mut inner = rzp.inner.lock().expect("lock");
+        let delay = inner.delay;
+        (order_answer(&mut inner, body), delay)
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    answer
+}
+
+fn order_answer(inner: &mut Inner, body: Value) -> Response {
     inner.received.push(Received {
         method: "POST",
         path: "/v1/orders".to_owned(),
@@ -170,6 +183,12 @@ impl Razorpay {
             ("RAZORPAY_KEY_SECRET", KEY_SECRET.to_owned()),
             ("RAZORPAY_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
         ]
+    }
+
+    /// Makes order creations answer only after `delay` (the order is made at once), or at
+    /// once again with `None`.
+    pub fn set_delay(&self, delay: Option<std::time::Duration>) {
+        self.inner.lock().expect("lock").delay = delay;
     }
 
     /// Every request received so far.

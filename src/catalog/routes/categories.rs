@@ -58,11 +58,14 @@ pub async fn get_category(
 
 /// Create a category (staff). The slug is made from the name unless given.
 #[utoipa::path(post, path = "/api/categories/", tag = "catalog", security(("jwt" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the first response")),
     request_body = CategoryRequest,
     responses(
         (status = 201, description = "Created", body = CategoryView),
         (status = 400, description = "Invalid field, taken slug, unknown parent", body = ValidationErrors),
         (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 409, description = "A request with the same Idempotency-Key is still being processed", body = ErrorDetail),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
     ))]
 pub async fn create_category(
     State(state): State<AppState>,

@@ -15,13 +15,15 @@ use crate::state::AppState;
 
 /// Upload an image of a product (staff): JPEG, PNG or WebP, checked by content, ≤ 5 MiB.
 #[utoipa::path(post, path = "/api/products/{id}/images/", tag = "catalog", security(("jwt" = [])),
-    params(("id" = i64, Path)),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the first response"), ("id" = i64, Path)),
     request_body(content = ImageUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = ImageView),
         (status = 400, description = "Not an image", body = ValidationErrors),
         (status = 413, description = "Over 5 MiB", body = ErrorDetail),
         (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 409, description = "A request with the same Idempotency-Key is still being processed", body = ErrorDetail),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
     ))]
 pub async fn upload_image(
     State(state): State<AppState>,

@@ -102,11 +102,14 @@ pub async fn get_product(
 
 /// Create a product (staff).
 #[utoipa::path(post, path = "/api/products/", tag = "catalog", security(("jwt" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the first response")),
     request_body = ProductRequest,
     responses(
         (status = 201, description = "Created", body = ProductView),
         (status = 400, description = "Invalid field", body = ValidationErrors),
         (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 409, description = "A request with the same Idempotency-Key is still being processed", body = ErrorDetail),
+        (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
     ))]
 pub async fn create_product(
     State(state): State<AppState>,

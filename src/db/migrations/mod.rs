@@ -20,6 +20,8 @@ mod m20261125_000009_reviews;
 mod m20261125_000010_payments;
 mod m20261125_000011_invoices;
 mod m20261206_000012_search;
+mod m20261207_000013_payment_claims;
+mod m20261207_000014_payment_refunds;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_payments::Migration),
             Box::new(m20261125_000011_invoices::Migration),
             Box::new(m20261206_000012_search::Migration),
+            Box::new(m20261207_000013_payment_claims::Migration),
+            Box::new(m20261207_000014_payment_refunds::Migration),
         ]
     }
 
