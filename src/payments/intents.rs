@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::events;
 use super::payment::{self, PaymentState};
-use super::provider::{self, Provider, ProviderError};
+use super::provider::{Provider, ProviderError};
 use super::verify::VerifyPayment;
 use super::{signature, store};
 use crate::http::error::{ApiError, conflict, internal, not_found};
@@ -34,9 +34,11 @@ fn provider_error(error: ProviderError) -> ApiError {
 }
 
 /// How long a claim may stand before another request takes it over: its holder has been
-/// waiting on the provider longer than the provider's timeout allows, so it crashed or was
-/// cut off.
-pub const CLAIM_TTL: Duration = Duration::from_secs(provider::TIMEOUT.as_secs() + 5);
+/// waiting on the provider longer than a call to it may take (`EMPORIUM_OUTGOING_TIMEOUT`), so
+/// it crashed or was cut off.
+pub fn claim_ttl(provider: &Provider) -> Duration {
+    provider.call_timeout() + Duration::from_secs(5)
+}
 
 /// How long a request that lost the claim waits for the winner's intent before it answers
 /// `503` with `Retry-After` (a retry then gets the intent).
@@ -53,7 +55,7 @@ const CLAIM_POLL: Duration = Duration::from_millis(50);
 /// order (one `payment_claims` row per order: the database decides), and only the claim's
 /// holder asks. The others wait for its intent — up to [`CLAIM_WAIT`], then `503` with
 /// `Retry-After` — or take the claim over when its holder gave up (its call failed: the claim
-/// is released) or died (the claim is older than [`CLAIM_TTL`]).
+/// is released) or died (the claim is older than [`claim_ttl`]).
 pub async fn create_intent(
     db: &DatabaseConnection,
     provider: &Provider,
@@ -66,7 +68,7 @@ pub async fn create_intent(
         if let Some(existing) = store::of_order(db, order_id).await? {
             return Ok(existing);
         }
-        if let Some(token) = claim(db, order_id).await? {
+        if let Some(token) = claim(db, provider, order_id).await? {
             // A holder that finished between the look above and this claim committed its
             // intent with its claim's release: look once more before asking.
             if let Some(existing) = store::of_order(db, order_id).await? {
@@ -84,8 +86,12 @@ pub async fn create_intent(
 }
 
 /// Claims the order for this request: `Some(token)` when it is ours (new, or taken over from a
-/// holder older than [`CLAIM_TTL`]), `None` while another request holds it.
-async fn claim(db: &DatabaseConnection, order_id: &str) -> Result<Option<String>, ApiError> {
+/// holder older than [`claim_ttl`]), `None` while another request holds it.
+async fn claim(
+    db: &DatabaseConnection,
+    provider: &Provider,
+    order_id: &str,
+) -> Result<Option<String>, ApiError> {
     let token = uuid::Uuid::new_v4().to_string();
     let now = time::now();
     match store::insert_claim(db, order_id, &token, now).await {
@@ -97,7 +103,8 @@ async fn claim(db: &DatabaseConnection, order_id: &str) -> Result<Option<String>
         // Released meanwhile: the next look finds the intent, or claims it.
         return Ok(None);
     };
-    let stale = now - held.claimed_at > chrono::Duration::from_std(CLAIM_TTL).unwrap_or_default();
+    let ttl = chrono::Duration::from_std(claim_ttl(provider)).unwrap_or_default();
+    let stale = now - held.claimed_at > ttl;
     if stale && store::take_over_claim(db, order_id, &held.token, &token, now).await? {
         tracing::warn!(order = %order_id, since = %held.claimed_at, "an abandoned payment claim taken over");
         return Ok(Some(token));

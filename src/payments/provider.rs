@@ -172,6 +172,15 @@ impl Provider {
         }
     }
 
+    /// The longest a call to the provider may take (nothing for the offline dummy).
+    pub fn call_timeout(&self) -> std::time::Duration {
+        match self {
+            Provider::Dummy { .. } => std::time::Duration::ZERO,
+            Provider::Stripe(stripe) => stripe.timeouts.outgoing,
+            Provider::Razorpay(razorpay) => razorpay.timeouts.outgoing,
+        }
+    }
+
     /// The name stored with each payment and event.
     pub fn name(&self) -> &'static str {
         match self {
@@ -355,7 +364,7 @@ impl Provider {
         match self {
             Provider::Dummy { .. } => Ok(()),
             Provider::Stripe(stripe) => {
-                let request = client()
+                let request = client(&stripe.timeouts)
                     .post(format!("{}/v1/refunds", stripe.api_base))
                     .bearer_auth(stripe.secret_key.expose_str())
                     .header("Idempotency-Key", idempotency_key)
@@ -367,7 +376,7 @@ impl Provider {
                 Ok(())
             }
             Provider::Razorpay(razorpay) => {
-                let request = client()
+                let request = client(&razorpay.timeouts)
                     .post(format!(
                         "{}/v1/payments/{capture}/refund",
                         razorpay.api_base

@@ -111,7 +111,13 @@ async fn a_claim_left_by_a_crashed_request_is_taken_over_after_the_providers_tim
     let app = app_with(stripe.settings()).await;
     let staff = app.staff_token().await;
     let Placed { token, id, .. } = customer_order(&app, &staff, Basket::boots(1)).await;
-    claim(&app, &id, intents::CLAIM_TTL + Duration::from_secs(1)).await;
+    let provider = emporium::payments::provider::Provider::from_settings(&app.state.settings);
+    claim(
+        &app,
+        &id,
+        intents::claim_ttl(&provider) + Duration::from_secs(1),
+    )
+    .await;
     let (status, body) = create_intent(&app, &token, &id, &[]).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(stripe.received().len(), 1);
@@ -157,12 +163,13 @@ async fn a_live_claim_makes_a_caller_wait_then_answer_503_with_retry_after() {
 #[tokio::test]
 async fn a_failed_provider_call_releases_the_claim_for_the_next_call() {
     let stripe = Stripe::start().await;
-    let app = app_with(stripe.settings()).await;
+    let mut settings = stripe.settings();
+    settings.push(("EMPORIUM_OUTGOING_TIMEOUT", "1s".to_owned()));
+    settings.push(("EMPORIUM_OUTGOING_CONNECT_TIMEOUT", "1s".to_owned()));
+    let app = app_with(settings).await;
     let staff = app.staff_token().await;
     let Placed { token, id, .. } = customer_order(&app, &staff, Basket::boots(1)).await;
-    stripe.set_delay(Some(
-        emporium::payments::provider::TIMEOUT + Duration::from_secs(1),
-    ));
+    stripe.set_delay(Some(Duration::from_secs(2)));
     let (status, _) = create_intent(&app, &token, &id, &[]).await;
     assert_eq!(status, 503);
     stripe.set_delay(None);
