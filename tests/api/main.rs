@@ -23,6 +23,7 @@ mod email;
 mod engines;
 mod hardening;
 mod inventory;
+mod invoices;
 mod jobs;
 mod media;
 mod operations;
