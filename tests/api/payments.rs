@@ -517,13 +517,12 @@ async fn a_paid_order_gets_its_pdf_invoice_and_a_confirmation_mailed_with_it_onc
     assert_eq!(pdf, early, "the issued invoice is the one shown before");
     assert!(pdf.starts_with(b"%PDF-"));
     let text = crate::invoices::pdf_text(&pdf);
-    let order_line = format!("Order: {order_id}");
     for expected in [
         "Total: 20.00 USD",
         "Subtotal: 20.00 USD",
         "Ada's (Test) Shop",
         "Ada Lovelace",
-        &order_line,
+        &format!("Order: {order_id}"),
     ] {
         assert!(text.contains(expected), "{expected} in the invoice: {text}");
     }
