@@ -15,7 +15,7 @@ pub(super) struct FontFile {
 
 /// The fallback list, in order: Latin (with Greek and Cyrillic) first, so digits, spaces and
 /// punctuation come from it; index 0 also draws the placeholder for characters no font has.
-pub(super) const FACES: [FontFile; 4] = [
+pub(super) static FACES: [FontFile; 4] = [
     FontFile {
         name: "NotoSans-Regular",
         data: include_bytes!("../../assets/fonts/NotoSans-Regular.ttf"),
