@@ -27,6 +27,7 @@ mod hardening;
 mod idempotent_posts;
 mod intent_claims;
 mod inventory;
+mod invoices;
 mod jobs;
 mod media;
 mod operations;
