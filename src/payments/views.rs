@@ -8,12 +8,22 @@ use super::provider::RazorpayCheckout;
 use crate::http::extract::{Fields, FromFields};
 use crate::money::{Currency, Money};
 
+/// The providers a payment can go through: `dummy` (offline), `stripe`, `razorpay`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum PaymentProvider {
+    Dummy,
+    Stripe,
+    Razorpay,
+}
+
 /// A payment as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
     /// A UUID.
     pub payment_id: String,
-    /// `dummy` (and, with their issue, `stripe` or `razorpay`).
+    /// Who takes the payment.
+    #[schema(value_type = PaymentProvider)]
     pub provider: String,
     /// What the app's payment sheet needs.
     pub client_secret: Option<String>,
