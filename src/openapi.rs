@@ -6,8 +6,9 @@ use axum::response::IntoResponse;
 use utoipa::OpenApi;
 
 use crate::http::openapi::{
-    AlwaysPresent, AuthError, BearerAuth, ConventionResponses, CreatedLinks, ErrorDetail,
-    FieldMessages, PagesByReference, RequestRules, ResponseHeaders, Timestamps, ValidationErrors,
+    AlwaysPresent, AuthError, BearerAuth, ConventionResponses, CreatedLinks, EnumNames,
+    ErrorDetail, FieldMessages, PagesByReference, RequestRules, ResponseHeaders, Timestamps,
+    ValidationErrors,
 };
 use crate::money::Currency;
 
@@ -88,7 +89,7 @@ use crate::money::Currency;
     )),
     modifiers(
         &BearerAuth, &ConventionResponses, &ResponseHeaders, &RequestRules, &PagesByReference,
-        &Timestamps, &AlwaysPresent, &CreatedLinks,
+        &Timestamps, &EnumNames, &AlwaysPresent, &CreatedLinks,
     ),
     tags(
         (name = "operations", description = "Health, readiness, metrics and the job queue"),

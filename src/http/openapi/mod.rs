@@ -7,7 +7,9 @@ mod shapes;
 #[cfg(test)]
 mod tests;
 
-pub use shapes::{AlwaysPresent, PagesByReference, RequestRules, ResponseHeaders, Timestamps};
+pub use shapes::{
+    AlwaysPresent, EnumNames, PagesByReference, RequestRules, ResponseHeaders, Timestamps,
+};
 
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};

@@ -60,6 +60,42 @@ impl Modify for PagesByReference {
     }
 }
 
+/// Names for the values of an ordering enum, which are not identifiers (`-price`): generators
+/// read `x-enum-varnames` (`price_desc`) instead of numbering them (`VALUE_1`).
+pub struct EnumNames;
+
+impl Modify for EnumNames {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for schema in components.schemas.values_mut() {
+            let RefOr::T(Schema::Object(object)) = schema else {
+                continue;
+            };
+            let Some(values) = &object.enum_values else {
+                continue;
+            };
+            let texts: Vec<&str> = values
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
+            if texts.len() != values.len() || !texts.iter().any(|v| v.starts_with('-')) {
+                continue;
+            }
+            let names: Vec<String> = texts
+                .iter()
+                .map(|v| match v.strip_prefix('-') {
+                    Some(field) => format!("{field}_desc"),
+                    None => (*v).to_owned(),
+                })
+                .collect();
+            let extensions = object.extensions.get_or_insert_with(Default::default);
+            extensions.insert("x-enum-varnames".to_owned(), serde_json::json!(names));
+        }
+    }
+}
+
 /// `format: date-time` on every time ([`is_timestamp`]), in every schema.
 pub struct Timestamps;
 
