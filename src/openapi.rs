@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use crate::http::openapi::{
     AlwaysPresent, AuthError, BearerAuth, ConventionResponses, CreatedLinks, EnumNames,
     ErrorDetail, FieldMessages, PagesByReference, RequestRules, ResponseHeaders, Timestamps,
-    ValidationErrors,
+    TypedText, ValidationErrors,
 };
 use crate::money::Currency;
 
@@ -89,7 +89,7 @@ use crate::money::Currency;
     )),
     modifiers(
         &BearerAuth, &ConventionResponses, &ResponseHeaders, &RequestRules, &PagesByReference,
-        &Timestamps, &EnumNames, &AlwaysPresent, &CreatedLinks,
+        &Timestamps, &TypedText, &EnumNames, &AlwaysPresent, &CreatedLinks,
     ),
     tags(
         (name = "operations", description = "Health, readiness, metrics and the job queue"),

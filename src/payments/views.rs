@@ -56,12 +56,12 @@ impl PaymentView {
 /// `POST /api/payments/razorpay/verify/`: what Razorpay Checkout hands the app.
 #[derive(Debug, ToSchema)]
 pub struct RazorpayVerify {
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub razorpay_order_id: String,
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub razorpay_payment_id: String,
     /// Hex HMAC-SHA256 of `razorpay_order_id|razorpay_payment_id` with the key secret.
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub razorpay_signature: String,
 }
 

@@ -9,6 +9,7 @@ mod tests;
 
 pub use shapes::{
     AlwaysPresent, EnumNames, PagesByReference, RequestRules, ResponseHeaders, Timestamps,
+    TypedText,
 };
 
 use serde::Serialize;

@@ -60,6 +60,77 @@ impl Modify for PagesByReference {
     }
 }
 
+/// Control characters a typed text refuses (all but tab, line feed and carriage return), as a
+/// regular expression class: `http::extract::text`'s rule.
+const CONTROLS: &str = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F";
+
+/// Fields whose text is not checked as typed text (secrets, tokens, emails have rules of their
+/// own).
+fn is_free_text(name: &str, text: &utoipa::openapi::schema::Object) -> bool {
+    let own_pattern = text.pattern.as_deref().is_some_and(|p| p != "\\S");
+    text.schema_type == SchemaType::Type(Type::String)
+        && text.format.is_none()
+        && text.enum_values.is_none()
+        && !own_pattern
+        && !(name.contains("password") || name.contains("token") || name == "email")
+}
+
+/// The texts people type: no control characters, as the server checks; a text that may not be
+/// blank (`minLength` 1, or `pattern: \S`) has a character that is not white space.
+pub struct TypedText;
+
+fn typed_text(name: &str, schema: &mut RefOr<Schema>) {
+    let RefOr::T(Schema::Object(text)) = schema else {
+        return;
+    };
+    if !is_free_text(name, text) {
+        return;
+    }
+    let not_blank = text.min_length.is_some_and(|n| n >= 1) || text.pattern.is_some();
+    text.pattern = Some(if not_blank {
+        format!("^[^{CONTROLS}]*[^\\s{CONTROLS}][^{CONTROLS}]*$")
+    } else {
+        format!("^[^{CONTROLS}]*$")
+    });
+}
+
+impl Modify for TypedText {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let mut bodies = BTreeSet::new();
+        let schemas = serde_json::to_value(
+            openapi
+                .components
+                .as_ref()
+                .map(|c| &c.schemas)
+                .cloned()
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        for (_, operation) in operations_mut(openapi) {
+            let body = serde_json::to_value(&operation.request_body).unwrap_or_default();
+            referenced(&body, &schemas, &mut bodies);
+            for param in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(param) = param
+                    && param.parameter_in == ParameterIn::Query
+                    && let Some(schema) = param.schema.as_mut()
+                {
+                    typed_text(&param.name, schema);
+                }
+            }
+        }
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for name in bodies {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name) {
+                for (field, schema) in &mut object.properties {
+                    typed_text(field, schema);
+                }
+            }
+        }
+    }
+}
+
 /// Names for the values of an ordering enum, which are not identifiers (`-price`): generators
 /// read `x-enum-varnames` (`price_desc`) instead of numbering them (`VALUE_1`).
 pub struct EnumNames;
@@ -134,8 +205,24 @@ impl Modify for Timestamps {
 
 /// Query and header parameters, and optional bodies: `page` starts at 1 (`page=0` is a 404 like
 /// a page past the end); a header is a string or absent, never `null`; a body that may be left
-/// out (utoipa's `Option<T>`, written `oneOf: [T, null]`) is `T`, not required.
+/// out (utoipa's `Option<T>`, written `oneOf: [T, null]`) is `T`, not required; so is the body
+/// of a `PATCH` none of whose fields is required (no body changes nothing).
 pub struct RequestRules;
+
+/// The names of the `PATCH` bodies without a required field.
+fn optional_patches(openapi: &OpenApi) -> BTreeSet<String> {
+    let Some(components) = openapi.components.as_ref() else {
+        return BTreeSet::new();
+    };
+    components
+        .schemas
+        .iter()
+        .filter(
+            |(_, schema)| matches!(schema, RefOr::T(Schema::Object(o)) if o.required.is_empty()),
+        )
+        .map(|(name, _)| format!("#/components/schemas/{name}"))
+        .collect()
+}
 
 /// `oneOf: [T, null]` → `T`.
 fn strip_null(schema: &mut Option<RefOr<Schema>>) {
@@ -156,6 +243,19 @@ fn strip_null(schema: &mut Option<RefOr<Schema>>) {
 
 impl Modify for RequestRules {
     fn modify(&self, openapi: &mut OpenApi) {
+        let unrequired = optional_patches(openapi);
+        for item in openapi.paths.paths.values_mut() {
+            let Some(RefOr::T(body)) = item.patch.as_mut().and_then(|op| op.request_body.as_mut())
+            else {
+                continue;
+            };
+            let all_optional = body.content.values().all(|content| {
+                matches!(content, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(r)) if unrequired.contains(&r.ref_location)))
+            });
+            if all_optional {
+                body.required = None;
+            }
+        }
         for (_, operation) in operations_mut(openapi) {
             if let Some(RefOr::T(body)) = operation.request_body.as_mut() {
                 for content in body.content.values_mut() {
@@ -178,6 +278,12 @@ impl Modify for RequestRules {
                             && types.contains(&Type::Null)
                         {
                             schema.schema_type = SchemaType::Type(Type::String);
+                        }
+                        // `http::extract::IdempotencyKey`: 1 to 100 visible ASCII characters.
+                        if param.name.eq_ignore_ascii_case("Idempotency-Key") {
+                            schema.pattern = Some("^[!-~]{1,100}$".to_owned());
+                            schema.min_length = Some(1);
+                            schema.max_length = Some(100);
                         }
                     }
                     _ => {}
