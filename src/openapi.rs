@@ -6,7 +6,9 @@ use axum::response::IntoResponse;
 use utoipa::OpenApi;
 
 use crate::http::openapi::{
-    BearerAuth, ConventionResponses, CreatedLinks, ErrorDetail, FieldMessages, ValidationErrors,
+    AlwaysPresent, AuthError, BearerAuth, ConventionResponses, CreatedLinks, EnumNames,
+    ErrorDetail, FieldMessages, PagesByReference, RequestRules, ResponseHeaders, Timestamps,
+    TypedText, ValidationErrors,
 };
 use crate::money::Currency;
 
@@ -81,8 +83,14 @@ use crate::money::Currency;
         crate::payments::routes::confirm,
         crate::payments::routes::razorpay_verify,
     ),
-    components(schemas(ErrorDetail, ValidationErrors, FieldMessages)),
-    modifiers(&BearerAuth, &ConventionResponses, &CreatedLinks),
+    components(schemas(
+        ErrorDetail, AuthError, ValidationErrors, FieldMessages,
+        crate::catalog::products::ProductOrdering,
+    )),
+    modifiers(
+        &BearerAuth, &ConventionResponses, &ResponseHeaders, &RequestRules, &PagesByReference,
+        &Timestamps, &TypedText, &EnumNames, &AlwaysPresent, &CreatedLinks,
+    ),
     tags(
         (name = "operations", description = "Health, readiness, metrics and the job queue"),
         (name = "accounts", description = "Registration, JWT login, profile, addresses, passwords"),

@@ -101,7 +101,7 @@ pub async fn update(
 /// Remove a product from the cart: `product_id` in the body or as `?product_id=`.
 #[utoipa::path(delete, path = "/api/cart/remove/", tag = "cart", security(("jwt" = [])),
     params(("product_id" = Option<i64>, Query, description = "instead of the body")),
-    request_body(content = RemoveFromCart, description = "or `?product_id=`"),
+    request_body(content = Option<RemoveFromCart>, description = "optional: or `?product_id=`"),
     responses(
         (status = 200, description = "The cart", body = CartView),
         (status = 400, description = "No product_id", body = ValidationErrors),

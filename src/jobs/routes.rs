@@ -78,7 +78,7 @@ pub struct JobFilter {
 /// Background jobs, newest first, optionally in one state (e.g. `dead`).
 #[utoipa::path(get, path = "/api/admin/jobs/", tag = "operations", security(("jwt" = [])),
     params(
-        ("state" = Option<String>, Query, description = "queued, running, failed, done or dead"),
+        ("state" = Option<JobState>, Query),
         ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query),
     ),
     responses(

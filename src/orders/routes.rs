@@ -16,7 +16,7 @@ use crate::auth::{AuthUser, StaffUser};
 use crate::http::ApiResult;
 use crate::http::error::{conflict, field_error, not_found};
 use crate::http::extract::{Form, IdempotencyKey};
-use crate::http::openapi::{ErrorDetail, ValidationErrors};
+use crate::http::openapi::{ErrorDetail, FileBytes, ShortOfStock, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
 use crate::idempotency::Keyed;
 use crate::state::AppState;
@@ -57,7 +57,7 @@ fn json_body(status: StatusCode, body: String) -> Response {
     responses(
         (status = 201, description = "The order", body = OrderView),
         (status = 400, description = "Empty cart; unknown address; invalid address; a named coupon that does not apply", body = ValidationErrors),
-        (status = 409, description = "Some lines are short of stock: `items` lists each with `product_id`, `requested`, `available`; nothing changed", body = ErrorDetail),
+        (status = 409, description = "Some lines are short of stock: `items` lists each; nothing changed", body = ShortOfStock),
         (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
     ))]
 pub async fn create_order(
@@ -89,7 +89,7 @@ pub struct OrderQuery {
 /// Orders, newest first: a customer's own; staff see every order and may filter by `user`.
 #[utoipa::path(get, path = "/api/orders/", tag = "orders", security(("jwt" = [])),
     params(
-        ("status" = Option<String>, Query, description = "PENDING, PAID, SHIPPED, DELIVERED or CANCELLED"),
+        ("status" = Option<OrderStatus>, Query, description = "only orders in this status"),
         ("user" = Option<i64>, Query, description = "staff only: one user's orders"),
         ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query),
     ),
@@ -213,7 +213,7 @@ pub async fn change_status(
 #[utoipa::path(get, path = "/api/orders/{id}/invoice/", tag = "orders", security(("jwt" = [])),
     params(("id" = String, Path, description = "a UUID")),
     responses(
-        (status = 200, description = "The invoice", content_type = "application/pdf", body = Vec<u8>),
+        (status = 200, description = "The invoice", content_type = "application/pdf", body = inline(FileBytes)),
         (status = 404, description = "No such order, or another user's", body = ErrorDetail),
         (status = 409, description = "Not paid yet", body = ErrorDetail),
     ))]

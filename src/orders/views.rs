@@ -162,7 +162,7 @@ pub struct CreateOrder {
     #[schema(value_type = Option<AddressRequest>, nullable = false)]
     pub shipping_address: Option<ShippingAddress>,
     /// A coupon for this order; without it the cart's coupon is used if it applies.
-    #[schema(nullable = false, max_length = 50)]
+    #[schema(nullable = false, min_length = 1, max_length = 50)]
     pub coupon_code: Option<String>,
 }
 

@@ -8,12 +8,22 @@ use super::provider::RazorpayCheckout;
 use crate::http::extract::{Fields, FromFields};
 use crate::money::{Currency, Money};
 
+/// The providers a payment can go through: `dummy` (offline), `stripe`, `razorpay`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum PaymentProvider {
+    Dummy,
+    Stripe,
+    Razorpay,
+}
+
 /// A payment as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
     /// A UUID.
     pub payment_id: String,
-    /// `dummy` (and, with their issue, `stripe` or `razorpay`).
+    /// Who takes the payment.
+    #[schema(value_type = PaymentProvider)]
     pub provider: String,
     /// What the app's payment sheet needs.
     pub client_secret: Option<String>,
@@ -46,12 +56,12 @@ impl PaymentView {
 /// `POST /api/payments/razorpay/verify/`: what Razorpay Checkout hands the app.
 #[derive(Debug, ToSchema)]
 pub struct RazorpayVerify {
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub razorpay_order_id: String,
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub razorpay_payment_id: String,
     /// Hex HMAC-SHA256 of `razorpay_order_id|razorpay_payment_id` with the key secret.
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub razorpay_signature: String,
 }
 

@@ -14,7 +14,7 @@ use crate::http::pagination::{Page, Pagination};
 use crate::state::AppState;
 
 /// A product's reviews, newest first.
-#[utoipa::path(get, path = "/api/products/{id}/reviews/", tag = "reviews",
+#[utoipa::path(get, path = "/api/products/{id}/reviews/", tag = "reviews", security((), ("jwt" = [])),
     params(("id" = i64, Path), ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
     responses(
         (status = 200, description = "A page of reviews", body = Page<ReviewView>),

@@ -16,6 +16,23 @@ pub const ORDERINGS: [&str; 6] = [
     "-created_at",
 ];
 
+/// How the product list is ordered (`-`: descending); [`ORDERINGS`] as the document names them.
+#[derive(utoipa::ToSchema)]
+pub enum ProductOrdering {
+    #[schema(rename = "price")]
+    Price,
+    #[schema(rename = "-price")]
+    PriceDesc,
+    #[schema(rename = "name")]
+    Name,
+    #[schema(rename = "-name")]
+    NameDesc,
+    #[schema(rename = "created_at")]
+    CreatedAt,
+    #[schema(rename = "-created_at")]
+    CreatedAtDesc,
+}
+
 /// The product list's filters, parsed from the query string.
 #[derive(Clone, Debug, Default)]
 pub struct ProductFilter {

@@ -13,7 +13,7 @@ mod writes;
 use super::product;
 
 pub use super::store::{ProductRow, get_product, list_products, product_facets};
-pub use filter::{ORDERINGS, ProductFilter, parse_filter};
+pub use filter::{ORDERINGS, ProductFilter, ProductOrdering, parse_filter};
 pub use media::{MAX_IMAGE_BYTES, add_image, delete_image};
 pub use writes::{create_product, delete_product, update_product};
 

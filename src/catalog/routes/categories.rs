@@ -18,7 +18,7 @@ use crate::http::pagination::Page;
 use crate::state::AppState;
 
 /// Categories, by name.
-#[utoipa::path(get, path = "/api/categories/", tag = "catalog",
+#[utoipa::path(get, path = "/api/categories/", tag = "catalog", security((), ("jwt" = [])),
     params(("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query)),
     responses((status = 200, description = "A page of categories", body = Page<CategoryView>)))]
 pub async fn list_categories(
@@ -39,7 +39,8 @@ pub async fn list_categories(
 }
 
 /// One category.
-#[utoipa::path(get, path = "/api/categories/{id}/", tag = "catalog", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/categories/{id}/", tag = "catalog", security((), ("jwt" = [])),
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "The category", body = CategoryView),
         (status = 404, description = "Not found", body = ErrorDetail),

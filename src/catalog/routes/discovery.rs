@@ -34,7 +34,7 @@ fn facet_filter_and_key(
 
 /// Counts for the products the list's filters select (same filters as the list; `ordering`
 /// and pages do not apply): per category with its sub-categories, per price bucket, in stock.
-#[utoipa::path(get, path = "/api/products/facets/", tag = "catalog",
+#[utoipa::path(get, path = "/api/products/facets/", tag = "catalog", security((), ("jwt" = [])),
     params(
         ("category" = Option<i64>, Query), ("search" = Option<String>, Query),
         ("min_price" = Option<String>, Query), ("max_price" = Option<String>, Query),
@@ -89,7 +89,7 @@ const MAX_TYPED: usize = 200;
 
 /// Products and categories for what a shopper is typing: the last word is a prefix, the
 /// words before it must be in the product.
-#[utoipa::path(get, path = "/api/products/suggest/", tag = "catalog",
+#[utoipa::path(get, path = "/api/products/suggest/", tag = "catalog", security((), ("jwt" = [])),
     params(("q" = Option<String>, Query, description = "what has been typed so far")),
     responses(
         (status = 200, description = "Up to ten products and ten categories", body = SuggestionsView),

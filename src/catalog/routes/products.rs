@@ -10,7 +10,7 @@ use super::{cached, product_view, row_of, search, to_bytes};
 use crate::auth::{MaybeAuthUser, StaffUser};
 use crate::catalog::categories::CATEGORIES_SCOPE;
 use crate::catalog::inventory::IN_STOCK_SCOPE;
-use crate::catalog::products::{self, LISTING_SCOPE};
+use crate::catalog::products::{self, LISTING_SCOPE, ProductOrdering};
 use crate::catalog::views::{ProductChanges, ProductRequest, ProductView};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
@@ -22,13 +22,13 @@ use crate::state::AppState;
 
 /// Products: active ones for everybody but staff. Filters `category` (with its sub-categories),
 /// `search`, `min_price`, `max_price`, `in_stock`; `ordering`.
-#[utoipa::path(get, path = "/api/products/", tag = "catalog",
+#[utoipa::path(get, path = "/api/products/", tag = "catalog", security((), ("jwt" = [])),
     params(
         ("category" = Option<i64>, Query, description = "a category id; includes sub-categories"),
         ("search" = Option<String>, Query, description = "words in the name or description; without `ordering`, best matches first (more of the words, name above description, exact above stemmed above one-letter-off)"),
         ("min_price" = Option<String>, Query), ("max_price" = Option<String>, Query),
         ("in_stock" = Option<bool>, Query),
-        ("ordering" = Option<String>, Query, description = "price, -price, name, -name, created_at, -created_at (default)"),
+        ("ordering" = Option<ProductOrdering>, Query, description = "default `-created_at`; with `search` and no ordering, by relevance"),
         ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query),
     ),
     responses(
@@ -75,7 +75,8 @@ pub async fn list_products(
 }
 
 /// One product; an inactive one is a 404 except for staff.
-#[utoipa::path(get, path = "/api/products/{id}/", tag = "catalog", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/products/{id}/", tag = "catalog", security((), ("jwt" = [])),
+    params(("id" = i64, Path)),
     responses(
         (status = 200, description = "The product", body = ProductView),
         (status = 404, description = "Not found", body = ErrorDetail),

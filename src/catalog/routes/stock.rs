@@ -11,7 +11,7 @@ use crate::catalog::views::ProductView;
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::extract::{Form, IdempotencyKey, PathId};
-use crate::http::openapi::{ErrorDetail, ValidationErrors};
+use crate::http::openapi::{ErrorDetail, StockConflict, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
 use crate::state::AppState;
 
@@ -27,7 +27,7 @@ use crate::state::AppState;
         (status = 400, description = "Neither or both of delta and set; a bad number", body = ValidationErrors),
         (status = 403, description = "Not staff", body = ErrorDetail),
         (status = 404, description = "Not found", body = ErrorDetail),
-        (status = 409, description = "Below 0, or not the expected stock; `stock` is the current value", body = ErrorDetail),
+        (status = 409, description = "Below 0, or not the expected stock; `stock` is the current value", body = StockConflict),
     ))]
 pub async fn adjust_stock(
     State(state): State<AppState>,

@@ -1,6 +1,16 @@
 //! What every OpenAPI operation shares: the error schemas, the bearer scheme, the answers the
 //! conventions give, and links from a `201` to what it created. The document itself — the list
-//! of every app's operations — is assembled above the apps, in `crate::openapi`.
+//! of every app's operations — is assembled above the apps, in `crate::openapi`. The rules the
+//! whole document follows (pages, times, headers, always-present fields) are in [`shapes`].
+
+mod shapes;
+#[cfg(test)]
+mod tests;
+
+pub use shapes::{
+    AlwaysPresent, EnumNames, PagesByReference, RequestRules, ResponseHeaders, Timestamps,
+    TypedText,
+};
 
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -13,6 +23,57 @@ pub struct ErrorDetail {
     #[schema(example = "Not found.")]
     pub detail: String,
 }
+
+/// 401: `{"detail": "…"}`; with `"code": "token_not_valid"` when the token sent is bad,
+/// expired, spent or revoked (a missing token or wrong credentials have no `code`).
+#[derive(Serialize, ToSchema)]
+pub struct AuthError {
+    /// A sentence for the user.
+    #[schema(example = "Given token not valid for any token type")]
+    pub detail: String,
+    /// Present only for a token that is not good: the client should refresh it or log in.
+    #[schema(nullable = false)]
+    pub code: Option<AuthErrorCode>,
+}
+
+/// The one `code` a 401 carries.
+#[derive(Serialize, ToSchema)]
+pub enum AuthErrorCode {
+    #[serde(rename = "token_not_valid")]
+    TokenNotValid,
+}
+
+/// 409 of an order that some lines cannot fill: nothing was ordered.
+#[derive(Serialize, ToSchema)]
+pub struct ShortOfStock {
+    #[schema(example = "Some products do not have enough stock; nothing was ordered.")]
+    pub detail: String,
+    /// Every line short of stock.
+    pub items: Vec<ShortLine>,
+}
+
+/// A line of the cart that the stock cannot fill.
+#[derive(Serialize, ToSchema)]
+pub struct ShortLine {
+    pub product_id: i64,
+    /// The quantity in the cart.
+    pub requested: i64,
+    /// What can be had now (0 for a product no longer sold).
+    pub available: i64,
+}
+
+/// 409 of a stock adjustment: it would go below 0, or the stock is no longer the `expected`.
+#[derive(Serialize, ToSchema)]
+pub struct StockConflict {
+    pub detail: String,
+    /// The product's stock now.
+    pub stock: i64,
+}
+
+/// The bytes of a file (the invoice's PDF): `type: string, format: binary`.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
 
 /// `{"field": ["message", …], "non_field_errors": […]}`; a nested object's errors nest:
 /// `{"shipping_address": {"line1": ["…"]}}`.
@@ -115,7 +176,7 @@ impl Modify for ConventionResponses {
                     );
                 }
                 if !TOKENLESS.contains(&path.as_str()) {
-                    add("401", "Missing, bad or expired token", "ErrorDetail");
+                    add("401", "Missing, bad or expired token", "AuthError");
                 }
                 if path.contains('{') || has_page {
                     add(
@@ -134,11 +195,15 @@ impl Modify for ConventionResponses {
                     "Busy or a dependency is down; see Retry-After",
                     "ErrorDetail",
                 );
-                // A 400 can be field errors or a `{"detail"}` for a body that is not JSON.
-                if let Some(RefOr::T(bad)) = responses.get_mut("400")
-                    && let Some(RefOr::T(content)) = bad.content.get_mut("application/json")
-                {
-                    content.schema = Some(Ref::from_schema_name("BadRequest").into());
+                // A 400 can be field errors or a `{"detail"}` for a body that is not JSON; a 401
+                // can carry `code`.
+                for (status, schema) in [("400", "BadRequest"), ("401", "AuthError")] {
+                    if let Some(RefOr::T(response)) = responses.get_mut(status)
+                        && let Some(RefOr::T(content)) =
+                            response.content.get_mut("application/json")
+                    {
+                        content.schema = Some(Ref::from_schema_name(schema).into());
+                    }
                 }
             }
         }
