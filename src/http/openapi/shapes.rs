@@ -64,15 +64,15 @@ impl Modify for PagesByReference {
 /// regular expression class: `http::extract::text`'s rule.
 const CONTROLS: &str = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F";
 
-/// Fields whose text is not checked as typed text (secrets, tokens, emails have rules of their
-/// own).
+/// Fields whose text is not checked as typed text (secrets and tokens have rules of their own;
+/// an email without a format of its own, as login's, refuses control characters like any text).
 fn is_free_text(name: &str, text: &utoipa::openapi::schema::Object) -> bool {
     let own_pattern = text.pattern.as_deref().is_some_and(|p| p != "\\S");
     text.schema_type == SchemaType::Type(Type::String)
         && text.format.is_none()
         && text.enum_values.is_none()
         && !own_pattern
-        && !(name.contains("password") || name.contains("token") || name == "email")
+        && !(name.contains("password") || name.contains("token"))
 }
 
 /// The texts people type: no control characters, as the server checks; a text that may not be
