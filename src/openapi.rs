@@ -157,3 +157,8 @@ pub fn schema_route(
         }
     })
 }
+
+/// The whole document's rules, checked on the assembled document.
+#[cfg(test)]
+#[path = "openapi_tests.rs"]
+mod tests;

@@ -4,12 +4,10 @@
 //! whole document follows (pages, times, headers, always-present fields) are in [`shapes`].
 
 mod shapes;
-#[cfg(test)]
-mod tests;
 
 pub use shapes::{
     AlwaysPresent, EnumNames, PagesByReference, RequestRules, ResponseHeaders, Timestamps,
-    TypedText,
+    TypedText, is_timestamp,
 };
 
 use serde::Serialize;

@@ -13,7 +13,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{OpenApi, Ref, RefOr};
 
 /// Property names that hold a time: RFC 3339 in UTC (`date-time`), whatever their Rust type.
-pub(super) fn is_timestamp(name: &str) -> bool {
+pub fn is_timestamp(name: &str) -> bool {
     name.ends_with("_at") || matches!(name, "date_joined" | "valid_from" | "valid_until")
 }
 

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 fn document() -> Value {
-    serde_json::from_str(&crate::openapi::document_json()).expect("the document is JSON")
+    serde_json::from_str(&super::document_json()).expect("the document is JSON")
 }
 
 /// Every (path, method, operation) of the document.
@@ -27,7 +27,7 @@ fn every_time_is_a_date_time() {
     let mut times = 0;
     for (name, schema) in doc["components"]["schemas"].as_object().expect("schemas") {
         for (field, property) in schema["properties"].as_object().into_iter().flatten() {
-            if super::shapes::is_timestamp(field) {
+            if crate::http::openapi::is_timestamp(field) {
                 assert_eq!(property["format"], "date-time", "{name}.{field}");
                 times += 1;
             }
