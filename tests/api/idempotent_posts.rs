@@ -56,6 +56,15 @@ async fn retried(app: &TestApp, path: &str, token: &str, body: Value, other: Val
     first
 }
 
+/// How many rows `E`'s table holds now.
+async fn rows<E>(app: &TestApp) -> u64
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    E::find().count(&app.state.db).await.expect("count")
+}
+
 #[tokio::test]
 async fn retried_cart_adds_and_addresses_add_once() {
     let app = spawn_app().await;
@@ -77,13 +86,7 @@ async fn retried_cart_adds_and_addresses_add_once() {
     let mut other = address.clone();
     other["city"] = json!("Shelbyville");
     retried(&app, "/api/auth/addresses/", &token, address, other).await;
-    assert_eq!(
-        address::Entity::find()
-            .count(&app.state.db)
-            .await
-            .expect("q"),
-        1
-    );
+    assert_eq!(rows::<address::Entity>(&app).await, 1);
 }
 
 #[tokio::test]
@@ -141,13 +144,7 @@ async fn a_refused_request_leaves_its_key_free_and_keys_are_per_user() {
     )
     .await;
     assert_eq!((status, replayed), (201, false), "another user's key");
-    assert_eq!(
-        address::Entity::find()
-            .count(&app.state.db)
-            .await
-            .expect("q"),
-        2
-    );
+    assert_eq!(rows::<address::Entity>(&app).await, 2);
 }
 
 #[tokio::test]
@@ -159,18 +156,9 @@ async fn retried_reviews_and_staff_creations_create_once() {
     let review = json!({"rating": 5, "title": "Good", "body": "Warm."});
     let other = json!({"rating": 4, "title": "Good", "body": "Warm."});
     retried(&app, &path, &placed.token, review, other).await;
-    assert_eq!(
-        review::Entity::find()
-            .count(&app.state.db)
-            .await
-            .expect("q"),
-        1
-    );
+    assert_eq!(rows::<review::Entity>(&app).await, 1);
 
-    let categories = category::Entity::find()
-        .count(&app.state.db)
-        .await
-        .expect("q");
+    let categories = rows::<category::Entity>(&app).await;
     retried(
         &app,
         "/api/categories/",
@@ -179,13 +167,7 @@ async fn retried_reviews_and_staff_creations_create_once() {
         json!({"name": "Caps"}),
     )
     .await;
-    assert_eq!(
-        category::Entity::find()
-            .count(&app.state.db)
-            .await
-            .expect("q"),
-        categories + 1
-    );
+    assert_eq!(rows::<category::Entity>(&app).await, categories + 1);
 
     let shelf = new_category(&app, &staff, "Shelf", None).await;
     let hat = json!({"name": "Hat", "price": "5.00", "stock": 3, "category": shelf});
@@ -199,13 +181,7 @@ async fn retried_reviews_and_staff_creations_create_once() {
     let code = json!({"code": "ONCE", "kind": "fixed", "value": "1.00"});
     let other = json!({"code": "TWICE", "kind": "fixed", "value": "1.00"});
     retried(&app, "/api/coupons/", &staff, code, other).await;
-    assert_eq!(
-        coupon::Entity::find()
-            .count(&app.state.db)
-            .await
-            .expect("q"),
-        1
-    );
+    assert_eq!(rows::<coupon::Entity>(&app).await, 1);
 }
 
 #[tokio::test]
@@ -238,11 +214,5 @@ async fn a_retried_image_upload_stores_one_image_whatever_the_boundary() {
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.expect("json");
     assert_eq!(again["id"], first["id"]);
-    assert_eq!(
-        product_image::Entity::find()
-            .count(&app.state.db)
-            .await
-            .expect("q"),
-        1
-    );
+    assert_eq!(rows::<product_image::Entity>(&app).await, 1);
 }
