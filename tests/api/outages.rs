@@ -359,6 +359,17 @@ async fn a_payment_provider_that_never_answers_costs_create_intent_its_timeout_t
         took >= Duration::from_millis(900) && took < Duration::from_secs(2),
         "answered after the 1 s timeout, not before and not much later: {took:?}"
     );
+    // Nothing was recorded, and the order's claim is free for the app's retry.
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let payments = emporium::payments::payment::Entity::find()
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    let claims = emporium::payments::payment_claim::Entity::find()
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!((payments, claims), (0, 0));
 }
 
 #[tokio::test]
