@@ -1,4 +1,4 @@
-//! The `cart_items` table: one line per product in a cart (unique `(cart_id, product_id)`).
+//! The `cart_items` table: one line per variant in a cart (unique `(cart_id, variant_id)`).
 //! No price is stored: a line is priced from the catalog every time it is read.
 
 use sea_orm::entity::prelude::*;
@@ -11,6 +11,7 @@ pub struct Model {
     pub id: i64,
     pub cart_id: i64,
     pub product_id: i64,
+    pub variant_id: i64,
     pub quantity: i64,
     pub added_at: DateTimeUtc,
 }

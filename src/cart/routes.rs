@@ -51,7 +51,7 @@ pub async fn get_cart(
     request_body = AddToCart,
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 400, description = "Unknown or inactive product; quantity below 1, above the stock (\"Only 3 left in stock.\") or the limit; too many different products", body = ValidationErrors),
+        (status = 400, description = "Unknown or inactive product or variant; `variant_id` missing for a product with several; quantity below 1, above the stock (\"Only 3 left in stock.\") or the limit; too many different products", body = ValidationErrors),
         (status = 401, description = "Not authenticated", body = ErrorDetail),
         (status = 409, description = "A request with the same Idempotency-Key is still being processed", body = ErrorDetail),
         (status = 422, description = "The Idempotency-Key was used for a different request", body = ErrorDetail),
@@ -66,7 +66,7 @@ pub async fn add(
         &state.db,
         &state.settings.cart,
         user.id(),
-        request.product_id,
+        request.target,
         request.quantity.unwrap_or(1),
     )
     .await?;
@@ -91,20 +91,24 @@ pub async fn update(
         &state.db,
         &state.settings.cart,
         user.id(),
-        request.product_id,
+        request.target,
         request.quantity,
     )
     .await?;
     cart(&state, &context, user.id()).await
 }
 
-/// Remove a product from the cart: `product_id` in the body or as `?product_id=`.
+/// Remove a variant from the cart: `variant_id` (or a single-variant product's `product_id`)
+/// in the body or the query.
 #[utoipa::path(delete, path = "/api/cart/remove/", tag = "cart", security(("jwt" = [])),
-    params(("product_id" = Option<i64>, Query, description = "instead of the body")),
-    request_body(content = Option<RemoveFromCart>, description = "optional: or `?product_id=`"),
+    params(
+        ("product_id" = Option<i64>, Query, description = "instead of the body"),
+        ("variant_id" = Option<i64>, Query, description = "instead of the body"),
+    ),
+    request_body(content = Option<RemoveFromCart>, description = "optional: or `?variant_id=` / `?product_id=`"),
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 400, description = "No product_id", body = ValidationErrors),
+        (status = 400, description = "Neither product_id nor variant_id; `variant_id` missing for a product with several", body = ValidationErrors),
         (status = 404, description = "Product not in cart", body = ErrorDetail),
     ))]
 pub async fn remove(
@@ -113,7 +117,7 @@ pub async fn remove(
     user: AuthUser,
     request: RemoveFromCart,
 ) -> ApiResult<Json<CartView>> {
-    service::remove(&state.db, user.id(), request.product_id).await?;
+    service::remove(&state.db, user.id(), request.target).await?;
     cart(&state, &context, user.id()).await
 }
 

@@ -9,8 +9,11 @@ use std::collections::HashMap;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
 use serde::{Deserialize, Serialize};
 
-use super::{cart_item, shopping_cart, store};
-use crate::catalog::{lookups, product, product_image};
+use super::{shopping_cart, store};
+
+pub use super::store::CartLine;
+use crate::catalog::lookups::{self, Pick};
+use crate::catalog::{product, product_image, variant};
 use crate::coupons::rules::Refusal;
 use crate::coupons::{coupon, service as coupons};
 use crate::db;
@@ -26,6 +29,8 @@ use crate::time;
 pub const MAX_LINE_AMOUNT: i128 = 1_000_000_000_000_000;
 
 const UNKNOWN_PRODUCT: &str = "Unknown or unavailable product.";
+const UNKNOWN_VARIANT: &str = "Unknown or unavailable variant.";
+const CHOOSE_VARIANT: &str = "Choose one of this product's variants.";
 const NOT_IN_CART: &str = "Product not in cart.";
 
 /// The user's cart, locked until the returned transaction ends; created first if the user has
@@ -48,9 +53,16 @@ async fn locked(
     ))
 }
 
-/// Why `quantity` of `product` cannot be in a cart, if it cannot.
+/// What a request names: a variant, or the product of a single-variant product.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Target {
+    pub product_id: Option<i64>,
+    pub variant_id: Option<i64>,
+}
+
+/// Why `quantity` of `variant` cannot be in a cart, if it cannot.
 fn quantity_problem(
-    product: &product::Model,
+    variant: &variant::Model,
     quantity: i64,
     limits: &CartSettings,
 ) -> Option<String> {
@@ -60,10 +72,10 @@ fn quantity_problem(
             limits.max_quantity
         ));
     }
-    if quantity > product.stock {
-        return Some(stock_message(product.stock));
+    if quantity > variant.stock {
+        return Some(stock_message(variant.stock));
     }
-    let amount = i128::from(product.price) * i128::from(quantity);
+    let amount = i128::from(variant.price) * i128::from(quantity);
     (amount > MAX_LINE_AMOUNT).then(|| "This line's amount is too large.".to_owned())
 }
 
@@ -75,22 +87,59 @@ fn stock_message(stock: i64) -> String {
     }
 }
 
-/// An active product, or a 400 on `product_id` (an inactive one is as unknown as a missing one).
-async fn active_product(
-    tx: &DatabaseTransaction,
-    product_id: i64,
-) -> Result<product::Model, ApiError> {
-    lookups::active_product(tx, product_id)
-        .await?
-        .ok_or_else(|| field_error("product_id", UNKNOWN_PRODUCT))
+/// Where a target that names nothing sellable is reported: under `variant_id` when one was
+/// given, else `product_id`.
+fn unknown(target: Target) -> ApiError {
+    if target.variant_id.is_some() {
+        field_error("variant_id", UNKNOWN_VARIANT)
+    } else {
+        field_error("product_id", UNKNOWN_PRODUCT)
+    }
 }
 
-/// Adds `quantity` of a product to the user's cart, on top of what is there.
+/// The product and variant a request names, whether or not they can be bought; an unknown
+/// one → `Err(None)`, a product with several variants and none named → 400 on `variant_id`.
+async fn resolve(
+    tx: &DatabaseTransaction,
+    target: Target,
+) -> Result<Result<(product::Model, variant::Model), Option<ApiError>>, ApiError> {
+    Ok(
+        match lookups::pick(tx, target.product_id, target.variant_id).await? {
+            Pick::Found(product, variant) => Ok((product, variant)),
+            Pick::ChooseVariant => Err(Some(field_error("variant_id", CHOOSE_VARIANT))),
+            Pick::UnknownProduct | Pick::UnknownVariant => Err(None),
+        },
+    )
+}
+
+/// The product and variant a request names if they can be bought now (both active); else a
+/// 400 on the field that named them.
+async fn sellable(
+    tx: &DatabaseTransaction,
+    target: Target,
+) -> Result<(product::Model, variant::Model), ApiError> {
+    match resolve(tx, target).await? {
+        Ok((product, variant)) if product.is_active && variant.is_active => Ok((product, variant)),
+        Ok(_) | Err(None) => Err(unknown(target)),
+        Err(Some(error)) => Err(error),
+    }
+}
+
+/// The variant of a line a request names (bought or not); 404 when it cannot be in the cart.
+async fn named_line(tx: &DatabaseTransaction, target: Target) -> Result<variant::Model, ApiError> {
+    match resolve(tx, target).await? {
+        Ok((_, variant)) => Ok(variant),
+        Err(None) => Err(ApiError::NotFound(NOT_IN_CART.to_owned())),
+        Err(Some(error)) => Err(error),
+    }
+}
+
+/// Adds `quantity` of a variant to the user's cart, on top of what is there.
 pub async fn add(
     db: &DatabaseConnection,
     limits: &CartSettings,
     user_id: i64,
-    product_id: i64,
+    target: Target,
     quantity: i64,
 ) -> Result<(), ApiError> {
     if quantity > limits.max_quantity {
@@ -103,13 +152,13 @@ pub async fn add(
         ));
     }
     let (tx, cart) = locked(db, user_id).await?;
-    let product = active_product(&tx, product_id).await?;
-    let line = store::line(&tx, cart.id, product_id).await?;
+    let (product, variant) = sellable(&tx, target).await?;
+    let line = store::line(&tx, cart.id, variant.id).await?;
     let total = line
         .as_ref()
         .map_or(0, |l| l.quantity)
         .saturating_add(quantity);
-    if let Some(problem) = quantity_problem(&product, total, limits) {
+    if let Some(problem) = quantity_problem(&variant, total, limits) {
         return Err(field_error("quantity", problem));
     }
     let now = time::now();
@@ -125,12 +174,12 @@ pub async fn add(
                     ),
                 ));
             }
-            // A product deleted after it was read: as unknown as one that never was.
-            store::insert_line(&tx, cart.id, product_id, total, now)
+            // A variant deleted after it was read: as unknown as one that never was.
+            store::insert_line(&tx, cart.id, (product.id, variant.id), total, now)
                 .await
                 .map_err(|e| {
                     if db::is_foreign_key_violation(&e) {
-                        field_error("product_id", UNKNOWN_PRODUCT)
+                        unknown(target)
                     } else {
                         e.into()
                     }
@@ -142,23 +191,24 @@ pub async fn add(
     Ok(())
 }
 
-/// Sets the quantity of a product already in the cart; 0 removes the line.
+/// Sets the quantity of a variant already in the cart; 0 removes the line.
 pub async fn update(
     db: &DatabaseConnection,
     limits: &CartSettings,
     user_id: i64,
-    product_id: i64,
+    target: Target,
     quantity: i64,
 ) -> Result<(), ApiError> {
     if quantity == 0 {
-        return remove(db, user_id, product_id).await;
+        return remove(db, user_id, target).await;
     }
     let (tx, cart) = locked(db, user_id).await?;
-    let line = store::line(&tx, cart.id, product_id)
+    let named = named_line(&tx, target).await?;
+    let line = store::line(&tx, cart.id, named.id)
         .await?
         .ok_or_else(|| ApiError::NotFound(NOT_IN_CART.to_owned()))?;
-    let product = active_product(&tx, product_id).await?;
-    if let Some(problem) = quantity_problem(&product, quantity, limits) {
+    let (_, variant) = sellable(&tx, target).await?;
+    if let Some(problem) = quantity_problem(&variant, quantity, limits) {
         return Err(field_error("quantity", problem));
     }
     store::set_quantity(&tx, line.id, quantity).await?;
@@ -167,14 +217,11 @@ pub async fn update(
     Ok(())
 }
 
-/// Removes a product's line from the cart.
-pub async fn remove(
-    db: &DatabaseConnection,
-    user_id: i64,
-    product_id: i64,
-) -> Result<(), ApiError> {
+/// Removes a variant's line from the cart.
+pub async fn remove(db: &DatabaseConnection, user_id: i64, target: Target) -> Result<(), ApiError> {
     let (tx, cart) = locked(db, user_id).await?;
-    if !store::delete_line(&tx, cart.id, product_id).await? {
+    let named = named_line(&tx, target).await?;
+    if !store::delete_line(&tx, cart.id, named.id).await? {
         return Err(ApiError::NotFound(NOT_IN_CART.to_owned()));
     }
     store::touch(&tx, cart.id, None, time::now()).await?;
@@ -276,6 +323,7 @@ pub async fn remove_coupon(db: &DatabaseConnection, user_id: i64) -> Result<(), 
 #[derive(Debug)]
 pub struct PricedLine {
     pub product: product::Model,
+    pub variant: variant::Model,
     pub images: Vec<product_image::Model>,
     pub quantity: i64,
     pub unit_price: Money,
@@ -301,21 +349,26 @@ pub struct PricedCart {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Prices lines from their products; `images` per product (primary first) ride along. Lines
-/// whose product is inactive or short of stock are kept with their problem and left out of the
-/// totals.
+/// Prices lines from their variants; `images` per product (primary first) ride along. Lines
+/// whose product or variant is inactive, or short of stock, are kept with their problem and
+/// left out of the totals.
 fn price_lines(
-    rows: Vec<(super::cart_item::Model, product::Model)>,
+    rows: Vec<CartLine>,
     mut images: HashMap<i64, Vec<product_image::Model>>,
 ) -> PricedCart {
     let mut lines = Vec::with_capacity(rows.len());
     let (mut total_items, mut subtotal) = (0_i64, 0_i64);
-    for (item, product) in rows {
-        let amount = i128::from(product.price) * i128::from(item.quantity);
-        let problem = if !product.is_active {
+    for CartLine {
+        item,
+        product,
+        variant,
+    } in rows
+    {
+        let amount = i128::from(variant.price) * i128::from(item.quantity);
+        let problem = if !product.is_active || !variant.is_active {
             Some("This product is no longer available.".to_owned())
-        } else if item.quantity > product.stock {
-            Some(stock_message(product.stock))
+        } else if item.quantity > variant.stock {
+            Some(stock_message(variant.stock))
         } else if amount > MAX_LINE_AMOUNT {
             Some("This line's amount is too large.".to_owned())
         } else {
@@ -328,7 +381,8 @@ fn price_lines(
         }
         let images = images.remove(&product.id).unwrap_or_default();
         lines.push(PricedLine {
-            unit_price: Money::from_minor(product.price),
+            unit_price: Money::from_minor(variant.price),
+            variant,
             subtotal: Money::from_minor(line_total),
             product,
             images,
@@ -362,7 +416,7 @@ pub async fn read(
         }
     };
     let rows = store::lines(db, cart.id).await?;
-    let ids: Vec<i64> = rows.iter().map(|(_, p)| p.id).collect();
+    let ids: Vec<i64> = rows.iter().map(|line| line.product.id).collect();
     let images = lookups::images_of(db, &ids).await?;
     let mut priced = price_lines(rows, images);
     priced.updated_at = cart.updated_at;
@@ -395,8 +449,8 @@ pub struct CheckoutCart {
     pub id: i64,
     /// The coupon applied to it, if any.
     pub coupon_id: Option<i64>,
-    /// Its lines in the order they were added, with their products.
-    pub lines: Vec<(cart_item::Model, product::Model)>,
+    /// Its lines in the order they were added, with their products and variants.
+    pub lines: Vec<CartLine>,
 }
 
 /// Locks the user's cart on `tx` for a checkout (`None`: they have none) and reads its lines.

@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::{cart_item, shopping_cart};
 use crate::auth::user;
-use crate::catalog::product;
+use crate::catalog::{lookups, product, variant};
 use crate::db;
 
 /// The user's cart, if there is one.
@@ -70,15 +70,15 @@ pub async fn create_cart(
     }
 }
 
-/// The line of `product_id` in the cart.
+/// The line of `variant_id` in the cart.
 pub async fn line<C: ConnectionTrait>(
     conn: &C,
     cart_id: i64,
-    product_id: i64,
+    variant_id: i64,
 ) -> Result<Option<cart_item::Model>, DbErr> {
     cart_item::Entity::find()
         .filter(cart_item::Column::CartId.eq(cart_id))
-        .filter(cart_item::Column::ProductId.eq(product_id))
+        .filter(cart_item::Column::VariantId.eq(variant_id))
         .one(conn)
         .await
 }
@@ -95,13 +95,14 @@ pub async fn count_lines<C: ConnectionTrait>(conn: &C, cart_id: i64) -> Result<u
 pub async fn insert_line<C: ConnectionTrait>(
     conn: &C,
     cart_id: i64,
-    product_id: i64,
+    (product_id, variant_id): (i64, i64),
     quantity: i64,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     cart_item::ActiveModel {
         cart_id: Set(cart_id),
         product_id: Set(product_id),
+        variant_id: Set(variant_id),
         quantity: Set(quantity),
         added_at: Set(now),
         ..Default::default()
@@ -125,15 +126,15 @@ pub async fn set_quantity<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Deletes the line of `product_id`; `false` when there was none.
+/// Deletes the line of `variant_id`; `false` when there was none.
 pub async fn delete_line<C: ConnectionTrait>(
     conn: &C,
     cart_id: i64,
-    product_id: i64,
+    variant_id: i64,
 ) -> Result<bool, DbErr> {
     Ok(cart_item::Entity::delete_many()
         .filter(cart_item::Column::CartId.eq(cart_id))
-        .filter(cart_item::Column::ProductId.eq(product_id))
+        .filter(cart_item::Column::VariantId.eq(variant_id))
         .exec(conn)
         .await?
         .rows_affected
@@ -158,13 +159,18 @@ pub async fn touch<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The cart's lines in the order they were added, each with its product as the catalog has it
-/// now: one query whatever the number of lines.
-pub async fn lines<C: ConnectionTrait>(
-    conn: &C,
-    cart_id: i64,
-) -> Result<Vec<(cart_item::Model, product::Model)>, DbErr> {
-    Ok(cart_item::Entity::find()
+/// A line of a cart with its product and variant as the catalog has them now.
+#[derive(Clone, Debug)]
+pub struct CartLine {
+    pub item: cart_item::Model,
+    pub product: product::Model,
+    pub variant: variant::Model,
+}
+
+/// The cart's lines in the order they were added, each with its product and variant as the
+/// catalog has them now: two queries whatever the number of lines.
+pub async fn lines<C: ConnectionTrait>(conn: &C, cart_id: i64) -> Result<Vec<CartLine>, DbErr> {
+    let rows: Vec<(cart_item::Model, product::Model)> = cart_item::Entity::find()
         .find_also_related(product::Entity)
         .filter(cart_item::Column::CartId.eq(cart_id))
         .order_by_asc(cart_item::Column::AddedAt)
@@ -174,6 +180,20 @@ pub async fn lines<C: ConnectionTrait>(
         .into_iter()
         // A product deleted meanwhile took its lines with it (the foreign key cascades).
         .filter_map(|(item, product)| Some((item, product?)))
+        .collect();
+    let ids: Vec<i64> = rows.iter().map(|(item, _)| item.variant_id).collect();
+    let mut variants = lookups::variants_by_id(conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(item, product)| {
+            // A variant deleted meanwhile took its lines with it too.
+            let variant = variants.remove(&item.variant_id)?;
+            Some(CartLine {
+                item,
+                product,
+                variant,
+            })
+        })
         .collect())
 }
 

@@ -6,7 +6,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::service::Target;
 use super::service::{PricedCart, PricedLine};
+use crate::catalog::variants::views::VariantSummary;
 use crate::catalog::views::ProductSummary;
 use crate::coupons::views::CODE_MAX;
 use crate::http::error::ApiError;
@@ -19,6 +21,8 @@ use crate::storage::Storage;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartLineView {
     pub product: ProductSummary,
+    /// The variant the line is of (a product without options has one, with `options` `{}`).
+    pub variant: VariantSummary,
     pub quantity: i64,
     /// Today's price from the catalog.
     #[schema(example = "19.99")]
@@ -67,6 +71,7 @@ impl CartView {
     ) -> CartView {
         let line = |line: PricedLine| CartLineView {
             product: ProductSummary::new(&line.product, &line.images, currency, storage, base_url),
+            variant: VariantSummary::new(&line.variant),
             quantity: line.quantity,
             unit_price: line.unit_price.format(currency),
             subtotal: line.subtotal.format(currency),
@@ -87,53 +92,120 @@ impl CartView {
     }
 }
 
-/// `POST /api/cart/add/`.
+/// Reads `variant_id`, or `product_id` for a single-variant product (both: the variant must
+/// be of that product); neither → `product_id` is required.
+fn read_target(fields: &mut Fields) -> Option<Target> {
+    let variant_id = fields.optional::<i64>("variant_id");
+    let product_id = fields.optional::<i64>("product_id");
+    if !fields.contains("variant_id") && !fields.contains("product_id") {
+        fields.error("product_id", "This field is required.");
+        return None;
+    }
+    if fields.has_error("variant_id") || fields.has_error("product_id") {
+        return None;
+    }
+    Some(Target {
+        product_id,
+        variant_id,
+    })
+}
+
+/// `POST /api/cart/add/`: `variant_id`, or `product_id` for a product with one variant.
 #[derive(Debug, ToSchema)]
 pub struct AddToCart {
-    pub product_id: i64,
+    /// A product with one variant; with several, give `variant_id`.
+    #[schema(nullable = false)]
+    pub product_id: Option<i64>,
+    #[schema(nullable = false)]
+    pub variant_id: Option<i64>,
     /// Added to what the cart holds; default 1.
     #[schema(nullable = false, minimum = 1, default = 1)]
     pub quantity: Option<i64>,
+    #[schema(ignore)]
+    pub target: Target,
 }
 
 impl FromFields for AddToCart {
     fn from_fields(fields: &mut Fields) -> Option<Self> {
-        let product_id = fields.required::<i64>("product_id");
+        let target = read_target(fields);
         let quantity = fields.integer_in("quantity", 1, i64::MAX);
+        let target = target?;
         Some(AddToCart {
-            product_id: product_id?,
+            product_id: target.product_id,
+            variant_id: target.variant_id,
             quantity,
+            target,
         })
     }
 }
 
-/// `PATCH /api/cart/update/`.
+/// `PATCH /api/cart/update/`: the line of `variant_id` (or of a single-variant product's
+/// `product_id`).
 #[derive(Debug, ToSchema)]
 pub struct UpdateCartLine {
-    pub product_id: i64,
+    #[schema(nullable = false)]
+    pub product_id: Option<i64>,
+    #[schema(nullable = false)]
+    pub variant_id: Option<i64>,
     /// The new quantity; 0 removes the line.
     #[schema(minimum = 0)]
     pub quantity: i64,
+    #[schema(ignore)]
+    pub target: Target,
 }
 
 impl FromFields for UpdateCartLine {
     fn from_fields(fields: &mut Fields) -> Option<Self> {
-        let product_id = fields.required::<i64>("product_id");
+        let target = read_target(fields);
         if !fields.contains("quantity") {
             fields.error("quantity", "This field is required.");
         }
         let quantity = fields.integer_in("quantity", 0, i64::MAX);
+        let target = target?;
         Some(UpdateCartLine {
-            product_id: product_id?,
+            product_id: target.product_id,
+            variant_id: target.variant_id,
             quantity: quantity?,
+            target,
         })
     }
 }
 
-/// `DELETE /api/cart/remove/`: `product_id` in the JSON body or as `?product_id=`.
+/// `DELETE /api/cart/remove/`: `variant_id` or `product_id` in the JSON body or the query.
 #[derive(Debug, ToSchema)]
 pub struct RemoveFromCart {
-    pub product_id: i64,
+    #[schema(nullable = false)]
+    pub product_id: Option<i64>,
+    #[schema(nullable = false)]
+    pub variant_id: Option<i64>,
+    #[schema(ignore)]
+    pub target: Target,
+}
+
+/// Moves `?name=` into the body unless the body has it; `true` when the two (or two query
+/// values) differ.
+fn merge_query(
+    map: &mut serde_json::Map<String, Value>,
+    query: &[(String, String)],
+    name: &str,
+) -> bool {
+    let in_query: Vec<&String> = query
+        .iter()
+        .filter(|(key, _)| key == name)
+        .map(|(_, id)| id)
+        .collect();
+    let mut conflicting = in_query.windows(2).any(|pair| pair[0] != pair[1]);
+    if let Some(id) = in_query.first() {
+        match map.get(name) {
+            None => {
+                map.insert(name.to_owned(), Value::String((*id).clone()));
+            }
+            Some(given) => {
+                conflicting |= i64::from_json(given).ok() != id.trim().parse::<i64>().ok();
+            }
+        }
+    }
+    conflicting
 }
 
 impl<S> FromRequest<S> for RemoveFromCart
@@ -148,30 +220,23 @@ where
         let query: Vec<(String, String)> =
             serde_urlencoded::from_str(request.uri().query().unwrap_or("")).unwrap_or_default();
         let JsonObject(mut map) = JsonObject::from_request(request, state).await?;
-        let in_query: Vec<String> = query
-            .into_iter()
-            .filter(|(name, _)| name == "product_id")
-            .map(|(_, id)| id)
-            .collect();
-        let mut conflicting = in_query.windows(2).any(|pair| pair[0] != pair[1]);
-        if let Some(id) = in_query.first() {
-            match map.get("product_id") {
-                None => {
-                    map.insert("product_id".to_owned(), Value::String(id.clone()));
-                }
-                Some(given) => {
-                    conflicting |= i64::from_json(given).ok() != id.trim().parse::<i64>().ok();
-                }
+        let mut conflicts = Vec::new();
+        for name in ["product_id", "variant_id"] {
+            if merge_query(&mut map, &query, name) {
+                conflicts.push(name);
             }
         }
         let mut fields = Fields::new(map, currency);
-        let product_id = fields.required::<i64>("product_id");
-        if conflicting {
-            fields.error("product_id", "Given more than once with different values.");
+        let target = read_target(&mut fields);
+        for name in conflicts {
+            fields.error(name, "Given more than once with different values.");
         }
         fields.finish()?;
+        let target = target.unwrap_or_default();
         Ok(RemoveFromCart {
-            product_id: product_id.unwrap_or_default(),
+            product_id: target.product_id,
+            variant_id: target.variant_id,
+            target,
         })
     }
 }

@@ -2,6 +2,8 @@
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
+use super::variants::options::ProductOption;
+use super::variants::views::VariantInput;
 use super::views::{CategoryInput, ProductInput};
 use super::{categories, products};
 use super::{category, product};
@@ -103,12 +105,78 @@ pub async fn load(
                     stock: Some(*stock),
                     is_active: Some(true),
                     category: Some(category.id),
+                    ..ProductInput::default()
                 },
                 "demo-data".to_owned(),
             )
             .await?;
             added += 1;
         }
+        if *name == "T-Shirts" {
+            added += load_variants_tee(db, cache, language, category.id).await?;
+        }
     }
     Ok(added)
+}
+
+/// A tee sold in three sizes and two colours: six variants, each with its SKU and stock, the
+/// large ones dearer.
+async fn load_variants_tee(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    language: crate::text::Language,
+    category_id: i64,
+) -> Result<u64, crate::http::error::ApiError> {
+    const NAME: &str = "Everyday Tee";
+    let exists = product::Entity::find()
+        .filter(product::Column::Name.eq(NAME))
+        .count(db)
+        .await?
+        > 0;
+    if exists {
+        return Ok(0);
+    }
+    let options = vec![
+        ProductOption {
+            name: "Size".to_owned(),
+            values: vec!["S".to_owned(), "M".to_owned(), "L".to_owned()],
+        },
+        ProductOption {
+            name: "Colour".to_owned(),
+            values: vec!["Red".to_owned(), "Blue".to_owned()],
+        },
+    ];
+    let mut variants = Vec::new();
+    for (size, price) in [("S", 1800), ("M", 1800), ("L", 2000)] {
+        for (colour, stock) in [("Red", 10), ("Blue", 4)] {
+            let mut chosen = serde_json::Map::new();
+            chosen.insert("Size".to_owned(), size.into());
+            chosen.insert("Colour".to_owned(), colour.into());
+            variants.push(VariantInput {
+                sku: Some(format!("TEE-{}-{size}", &colour[..3].to_uppercase())),
+                options: Some(chosen),
+                price: Some(Money::from_minor(price)),
+                stock: Some(stock),
+                weight_grams: Some(Some(180)),
+                ..VariantInput::default()
+            });
+        }
+    }
+    products::create_product(
+        db,
+        cache,
+        language,
+        ProductInput {
+            name: Some(NAME.to_owned()),
+            description: Some("A soft cotton tee in three sizes and two colours.".to_owned()),
+            is_active: Some(true),
+            category: Some(category_id),
+            options: Some(options),
+            variants: Some(variants),
+            ..ProductInput::default()
+        },
+        "demo-data".to_owned(),
+    )
+    .await?;
+    Ok(1)
 }

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{product, product_image, store};
+use super::variants::store as variant_store;
+use super::{product, product_image, store, variant};
 
 /// The product if it exists and is active.
 pub async fn active_product<C: ConnectionTrait>(
@@ -29,6 +30,74 @@ pub async fn products_by_id<C: ConnectionTrait>(
         .order_by_asc(product::Column::Id)
         .all(conn)
         .await
+}
+
+/// What a cart line names: a variant, or a single-variant product.
+#[derive(Debug)]
+pub enum Pick {
+    /// The variant and its product (either may be inactive: the caller decides).
+    Found(product::Model, variant::Model),
+    /// No such product (or the variant named is not of it).
+    UnknownProduct,
+    /// No such variant.
+    UnknownVariant,
+    /// The product has several variants: one must be named.
+    ChooseVariant,
+}
+
+/// The variant `variant_id` (of `product_id` when both are given), or the one variant of
+/// `product_id`.
+pub async fn pick<C: ConnectionTrait>(
+    conn: &C,
+    product_id: Option<i64>,
+    variant_id: Option<i64>,
+) -> Result<Pick, DbErr> {
+    let chosen = match (product_id, variant_id) {
+        (_, Some(variant_id)) => {
+            let Some(found) = variant_store::by_ids(conn, &[variant_id])
+                .await?
+                .remove(&variant_id)
+            else {
+                return Ok(Pick::UnknownVariant);
+            };
+            if product_id.is_some_and(|id| id != found.product_id) {
+                return Ok(Pick::UnknownVariant);
+            }
+            found
+        }
+        (Some(product_id), None) => {
+            let mut all = variant_store::variants_of(conn, &[product_id])
+                .await?
+                .remove(&product_id)
+                .unwrap_or_default();
+            match all.len() {
+                0 => return Ok(Pick::UnknownProduct),
+                1 => all.remove(0),
+                _ => return Ok(Pick::ChooseVariant),
+            }
+        }
+        (None, None) => return Ok(Pick::UnknownProduct),
+    };
+    match product::Entity::find_by_id(chosen.product_id)
+        .one(conn)
+        .await?
+    {
+        Some(product) => Ok(Pick::Found(product, chosen)),
+        None => Ok(Pick::UnknownProduct),
+    }
+}
+
+/// These variants, by id (those that exist).
+pub async fn variants_by_id<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<HashMap<i64, variant::Model>, DbErr> {
+    variant_store::by_ids(conn, ids).await
+}
+
+/// Whether shoppers see the product (active, with an active variant).
+pub fn visible(product: &product::Model) -> bool {
+    store::visible(product)
 }
 
 /// The images of these products, by product, the primary first.

@@ -15,11 +15,13 @@ pub mod search;
 pub mod stock_movement;
 pub mod store;
 pub mod tree;
+pub mod variant;
+pub mod variants;
 pub mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::http::route;
@@ -78,6 +80,29 @@ pub fn router() -> Router<AppState> {
         router,
         "/api/products/{id}/stock/movements/",
         get(routes::stock::list_movements),
+    );
+    router = route(
+        router,
+        "/api/products/{id}/variants/",
+        get(routes::variants::list_variants).merge(once(
+            post(routes::variants::create_variant),
+            "catalog.variants.create",
+        )),
+    );
+    router = route(
+        router,
+        "/api/products/{id}/variants/{variant_id}/",
+        patch(routes::variants::update_variant).delete(routes::variants::delete_variant),
+    );
+    router = route(
+        router,
+        "/api/variants/{variant_id}/stock/",
+        post(routes::variants::adjust_variant_stock),
+    );
+    router = route(
+        router,
+        "/api/variants/{variant_id}/stock/movements/",
+        get(routes::variants::list_variant_movements),
     );
     route(
         router,

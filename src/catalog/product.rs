@@ -1,4 +1,6 @@
-//! The `products` table. `price` is in minor units of the shop's currency.
+//! The `products` table. `price` is in minor units of the shop's currency. `price`, `stock`
+//! and `active_variants` are figures of the product's active variants (the lowest price, the
+//! sum of stock, the count), kept with every variant write.
 
 use sea_orm::entity::prelude::*;
 
@@ -24,6 +26,10 @@ pub struct Model {
     pub review_count: i64,
     /// The sum of their ratings.
     pub rating_total: i64,
+    /// The options, a JSON list of `{"name", "values"}`; `None`: no options.
+    pub options: Option<String>,
+    /// How many of its variants are active (none: shoppers do not see the product).
+    pub active_variants: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

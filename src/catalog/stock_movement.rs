@@ -1,4 +1,4 @@
-//! The `stock_movements` table: one row per change of a product's stock.
+//! The `stock_movements` table: one row per change of a variant's stock.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,6 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub product_id: i64,
+    pub variant_id: i64,
     pub delta: i64,
     pub stock_after: i64,
     /// `order`, `cancellation`, `expiry`, `product edit`, or the text staff gave.

@@ -14,17 +14,20 @@ use super::products::filter::ProductFilter;
 use super::search::query::{Narrowing, Order};
 use super::search::{Facets, SearchBackend};
 use super::tree::{descendants, missing_category};
-use super::{category, product, product_image};
+use super::variants::store::variants_of;
+use super::{category, product, product_image, variant};
 
 /// A product with its category and images, ready for a view.
 pub struct ProductRow {
     pub product: product::Model,
     pub category: category::Model,
     pub images: Vec<product_image::Model>,
+    /// Every variant, in id order (views pick and sort).
+    pub variants: Vec<variant::Model>,
 }
 use crate::db;
 use crate::http::error::{ApiError, field_error, internal, not_found};
-use crate::money::{Currency, Money};
+use crate::money::Currency;
 
 /// Which table a slug must be unique in.
 #[derive(Clone, Copy)]
@@ -225,9 +228,8 @@ async fn narrowing(
     Ok(Narrowing {
         include_inactive,
         categories: category_ids(db, filter).await?,
-        min_price: filter.min_price.map(Money::minor),
-        max_price: filter.max_price.map(Money::minor),
-        in_stock: filter.in_stock,
+        variants: filter.variant_filter(),
+        out_of_stock: filter.in_stock == Some(false),
     })
 }
 
@@ -273,21 +275,19 @@ pub async fn list_products(
     }
     let mut condition = Condition::all();
     if !include_inactive {
-        condition = condition.add(product::Column::IsActive.eq(true));
+        condition = condition
+            .add(product::Column::IsActive.eq(true))
+            .add(product::Column::ActiveVariants.gt(0));
     }
     if let Some(ids) = category_ids(db, filter).await? {
         condition = condition.add(product::Column::CategoryId.is_in(ids));
     }
-    if let Some(min) = filter.min_price {
-        condition = condition.add(product::Column::Price.gte(min.minor()));
+    let variants = filter.variant_filter();
+    if !variants.is_empty() {
+        condition = condition.add(product::Column::Id.in_subquery(variants.products()));
     }
-    if let Some(max) = filter.max_price {
-        condition = condition.add(product::Column::Price.lte(max.minor()));
-    }
-    match filter.in_stock {
-        Some(true) => condition = condition.add(product::Column::Stock.gt(0)),
-        Some(false) => condition = condition.add(product::Column::Stock.eq(0)),
-        None => {}
+    if filter.in_stock == Some(false) {
+        condition = condition.add(product::Column::Stock.eq(0));
     }
     let query = product::Entity::find().filter(condition);
     let count = query.clone().count(db).await?;
@@ -319,8 +319,10 @@ async fn products_in_order(
     }
     let mut condition = Condition::all().add(product::Column::Id.is_in(ids.iter().copied()));
     if !include_inactive {
-        // The index says active; the row has the last word.
-        condition = condition.add(product::Column::IsActive.eq(true));
+        // The index says shown; the row has the last word.
+        condition = condition
+            .add(product::Column::IsActive.eq(true))
+            .add(product::Column::ActiveVariants.gt(0));
     }
     let mut found = product::Entity::find()
         .filter(condition)
@@ -332,22 +334,26 @@ async fn products_in_order(
     with_images(db, found).await
 }
 
-/// Rows for a page of products and their categories, with their images (one query).
+/// Rows for a page of products and their categories, with their images and variants (two
+/// queries).
 async fn with_images(
     db: &sea_orm::DatabaseConnection,
     page: Vec<(product::Model, Option<category::Model>)>,
 ) -> Result<Vec<ProductRow>, ApiError> {
     let ids: Vec<i64> = page.iter().map(|(p, _)| p.id).collect();
     let mut images = images_of(db, &ids).await?;
+    let mut variants = variants_of(db, &ids).await?;
     page.into_iter()
         .map(|(product, category)| {
             let category = category
                 .ok_or_else(|| internal(format!("product {} has no category", product.id)))?;
             let images = images.remove(&product.id).unwrap_or_default();
+            let variants = variants.remove(&product.id).unwrap_or_default();
             Ok(ProductRow {
                 product,
                 category,
                 images,
+                variants,
             })
         })
         .collect()
@@ -367,7 +373,12 @@ pub async fn product_facets(
         .await?)
 }
 
-/// One product; an inactive one is "not found" unless `include_inactive` (staff).
+/// Whether shoppers see the product: active, with an active variant.
+pub fn visible(product: &product::Model) -> bool {
+    product.is_active && product.active_variants > 0
+}
+
+/// One product; one shoppers do not see is "not found" unless `include_inactive` (staff).
 pub async fn get_product<C: ConnectionTrait>(
     conn: &C,
     id: i64,
@@ -378,7 +389,7 @@ pub async fn get_product<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or_else(not_found)?;
-    if !product.is_active && !include_inactive {
+    if !visible(&product) && !include_inactive {
         return Err(not_found());
     }
     let category = category.ok_or_else(|| internal(format!("product {id} has no category")))?;
@@ -386,10 +397,15 @@ pub async fn get_product<C: ConnectionTrait>(
         .await?
         .remove(&id)
         .unwrap_or_default();
+    let variants = variants_of(conn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(ProductRow {
         product,
         category,
         images,
+        variants,
     })
 }
 

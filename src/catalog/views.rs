@@ -3,7 +3,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::inventory::MAX_STOCK;
+pub use super::products::requests::{ProductChanges, ProductInput, ProductRequest};
+use super::variants::options::ProductOption;
+use super::variants::views::VariantView;
 use super::{category, product_image};
 use crate::http::error::{ApiError, bad_request, field_error};
 use crate::http::extract::{Fields, FromFields};
@@ -83,6 +85,11 @@ pub struct ProductView {
     /// `"4.50"`, or null until reviewed.
     pub average_rating: Option<String>,
     pub review_count: i64,
+    /// `[]` for a product without options.
+    pub options: Vec<ProductOption>,
+    /// Active variants (all for staff), in option order. `price` is the lowest active variant
+    /// price, `stock` the sum over them, `in_stock` whether any is in stock.
+    pub variants: Vec<VariantView>,
     #[serde(serialize_with = "crate::time::serialize")]
     #[schema(value_type = String)]
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -254,148 +261,6 @@ impl From<CategoryChanges> for CategoryInput {
     }
 }
 
-/// Fields of a product as a request gives them (`None`: not given).
-#[derive(Clone, Debug, Default)]
-pub struct ProductInput {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub price: Option<Money>,
-    pub stock: Option<i64>,
-    pub is_active: Option<bool>,
-    pub category: Option<i64>,
-}
-
-/// Reads a product body in the shop's currency: `name`, `price` and `category` required unless
-/// `partial` (`PATCH`).
-fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
-    let name = if partial {
-        fields.optional_nonblank_text("name", 200)
-    } else {
-        fields.required_text("name", 200)
-    };
-    let description = fields.optional_text("description", 20_000);
-    if !partial && !fields.contains("price") {
-        fields.error("price", "This field is required.");
-    }
-    let price = fields.money("price");
-    let stock = fields.optional::<i64>("stock");
-    if stock.is_some_and(|s| s < 0) {
-        fields.error("stock", "Ensure this value is greater than or equal to 0.");
-    }
-    if stock.is_some_and(|s| s > MAX_STOCK) {
-        fields.error(
-            "stock",
-            format!("Ensure this value is less than or equal to {MAX_STOCK}."),
-        );
-    }
-    let is_active = fields.optional::<bool>("is_active");
-    let category = if partial {
-        fields.optional::<i64>("category")
-    } else {
-        fields.required::<i64>("category")
-    };
-    ProductInput {
-        name,
-        description,
-        price,
-        stock,
-        is_active,
-        category,
-    }
-}
-
-/// `POST /api/products/`.
-#[derive(Debug, ToSchema)]
-pub struct ProductRequest {
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
-    #[schema(nullable = false, max_length = 20000)]
-    pub description: Option<String>,
-    /// Decimal string with at most the currency's minor digits (two for the default USD, none
-    /// for JPY), ≥ 0.
-    #[schema(value_type = String, example = "19.99", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
-    pub price: Money,
-    /// ≥ 0 (default 0), ≤ 1,000,000,000.
-    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
-    pub stock: Option<i64>,
-    #[schema(nullable = false)]
-    pub is_active: Option<bool>,
-    /// A category id.
-    pub category: i64,
-}
-
-/// `PATCH /api/products/{id}/`: any of the fields.
-#[derive(Debug, ToSchema)]
-pub struct ProductChanges {
-    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: Option<String>,
-    #[schema(nullable = false, max_length = 20000)]
-    pub description: Option<String>,
-    #[schema(value_type = Option<String>, nullable = false, example = "19.99", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
-    pub price: Option<Money>,
-    /// An absolute set, recorded as a movement; `POST …/stock/` is the safe way to change stock.
-    #[schema(nullable = false, minimum = 0, maximum = 1_000_000_000)]
-    pub stock: Option<i64>,
-    #[schema(nullable = false)]
-    pub is_active: Option<bool>,
-    #[schema(nullable = false)]
-    pub category: Option<i64>,
-}
-
-impl FromFields for ProductRequest {
-    fn from_fields(fields: &mut Fields) -> Option<Self> {
-        let input = read_product(fields, false);
-        Some(ProductRequest {
-            name: input.name?,
-            description: input.description,
-            price: input.price?,
-            stock: input.stock,
-            is_active: input.is_active,
-            category: input.category?,
-        })
-    }
-}
-
-impl From<ProductRequest> for ProductInput {
-    fn from(r: ProductRequest) -> ProductInput {
-        ProductInput {
-            name: Some(r.name),
-            description: r.description,
-            price: Some(r.price),
-            stock: r.stock,
-            is_active: r.is_active,
-            category: Some(r.category),
-        }
-    }
-}
-
-impl FromFields for ProductChanges {
-    fn from_fields(fields: &mut Fields) -> Option<Self> {
-        let input = read_product(fields, true);
-        Some(ProductChanges {
-            name: input.name,
-            description: input.description,
-            price: input.price,
-            stock: input.stock,
-            is_active: input.is_active,
-            category: input.category,
-        })
-    }
-}
-
-impl From<ProductChanges> for ProductInput {
-    fn from(c: ProductChanges) -> ProductInput {
-        ProductInput {
-            name: c.name,
-            description: c.description,
-            price: c.price,
-            stock: c.stock,
-            is_active: c.is_active,
-            category: c.category,
-        }
-    }
-}
-
 /// `POST /api/products/{id}/images/`: `multipart/form-data`, read by its own extractor.
 #[derive(Debug, ToSchema)]
 pub struct ImageUpload {
@@ -475,6 +340,23 @@ pub struct FacetsView {
     pub categories: Vec<CategoryCount>,
     pub price_ranges: Vec<PriceRange>,
     pub in_stock: u64,
+    pub count: u64,
+    /// Per option, the products with an active variant of each value (as `?option=Name:Value`
+    /// would list them), most first.
+    pub options: Vec<OptionFacet>,
+}
+
+/// An option of the result set's variants and its values' counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OptionFacet {
+    pub name: String,
+    pub values: Vec<OptionValueCount>,
+}
+
+/// An option value and how many products of the result set have it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OptionValueCount {
+    pub value: String,
     pub count: u64,
 }
 

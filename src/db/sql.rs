@@ -2,6 +2,9 @@
 //! ranking over a derived table, a grouped count with computed keys): [`Sql`] writes each
 //! value's placeholder in the engine's syntax (`$1` on PostgreSQL, `?` elsewhere).
 
+use sea_orm::sea_query::{
+    MysqlQueryBuilder, PostgresQueryBuilder, SelectStatement, SqliteQueryBuilder,
+};
 use sea_orm::{DbBackend, Statement, Value};
 
 /// A statement being written: text and the values its placeholders stand for.
@@ -58,6 +61,39 @@ impl Sql {
             self.text.push_str("NULL");
         }
         self.text.push(')');
+        self
+    }
+
+    /// Appends a statement made with the query builder (a sub-query), its values bound after
+    /// those so far.
+    pub fn select(&mut self, select: &SelectStatement) -> &mut Sql {
+        let (text, values) = match self.backend {
+            DbBackend::Postgres => select.build(PostgresQueryBuilder),
+            DbBackend::MySql => select.build(MysqlQueryBuilder),
+            _ => select.build(SqliteQueryBuilder),
+        };
+        if self.backend == DbBackend::Postgres {
+            // `$1`… of the sub-query come after the values bound so far.
+            let offset = self.values.len();
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                self.text.push(c);
+                if c != '$' {
+                    continue;
+                }
+                let mut digits = String::new();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    digits.push(d);
+                }
+                match digits.parse::<usize>() {
+                    Ok(n) => self.text.push_str(&(n + offset).to_string()),
+                    Err(_) => self.text.push_str(&digits),
+                }
+            }
+        } else {
+            self.text.push_str(&text);
+        }
+        self.values.extend(values.0);
         self
     }
 

@@ -74,6 +74,23 @@ impl FieldErrors {
         }
     }
 
+    /// Every field with its messages.
+    pub fn entries(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.0.iter()
+    }
+
+    /// These errors of item `at` of the list `field`, each message naming its field:
+    /// `{"field": {"at": ["name: message"]}}`.
+    pub fn in_list(self, field: &str, at: usize) -> FieldErrors {
+        let mut out = FieldErrors::new();
+        for (name, messages) in self.0 {
+            for message in messages {
+                out.add(format!("{field}.{at}"), format!("{name}: {message}"));
+            }
+        }
+        out
+    }
+
     fn to_json(&self) -> Value {
         let mut body = Map::new();
         for (field, messages) in &self.0 {

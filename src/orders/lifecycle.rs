@@ -121,8 +121,9 @@ pub(super) async fn cancel_in(
     let lines: Vec<StockLine> = items
         .iter()
         .filter_map(|item| {
-            item.product_id.map(|product_id| StockLine {
-                product_id,
+            Some(StockLine {
+                product_id: item.product_id?,
+                variant_id: item.variant_id?,
                 delta: item.quantity,
             })
         })

@@ -12,6 +12,11 @@ pub struct Model {
     /// Null once the product is deleted.
     pub product_id: Option<i64>,
     pub product_name: String,
+    /// Null once the variant is deleted (with its product).
+    pub variant_id: Option<i64>,
+    /// The variant's SKU and options (a JSON object) when the order was placed.
+    pub sku: Option<String>,
+    pub variant_options: Option<String>,
     pub price_snapshot: i64,
     pub quantity: i64,
     pub subtotal: i64,

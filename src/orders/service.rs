@@ -18,10 +18,8 @@ use super::views::{AddressChoice, CreateOrder, OrderView, ShippingAddress};
 use super::{order, order_item, store};
 use crate::accounts::addresses;
 use crate::cache::{Change, ResponseCache};
-use crate::cart::cart_item;
-use crate::cart::service::{self as carts, CheckoutCart};
+use crate::cart::service::{self as carts, CartLine, CheckoutCart};
 use crate::catalog::inventory::{self, Applied, Cause, Shortage, StockError, StockLine};
-use crate::catalog::product;
 use crate::coupons::rules::Refusal;
 use crate::coupons::views::is_code;
 use crate::coupons::{coupon, service as coupons};
@@ -82,7 +80,7 @@ fn empty_cart() -> ApiError {
 fn short(lines: &[Shortage]) -> ApiError {
     let items: Vec<_> = lines
         .iter()
-        .map(|s| json!({"product_id": s.product_id, "requested": s.requested, "available": s.available}))
+        .map(|s| json!({"product_id": s.product_id, "variant_id": s.variant_id, "requested": s.requested, "available": s.available}))
         .collect();
     let mut extra = Map::new();
     extra.insert("items".to_owned(), json!(items));
@@ -211,11 +209,16 @@ async fn take_cart(tx: &DatabaseTransaction, user_id: i64) -> Result<CheckoutCar
     let unavailable: Vec<Shortage> = cart
         .lines
         .iter()
-        .filter(|(item, product)| !product.is_active || item.quantity > product.stock)
-        .map(|(item, product)| Shortage {
-            product_id: product.id,
-            requested: item.quantity,
-            available: if product.is_active { product.stock } else { 0 },
+        .filter(|line| !sellable(line) || line.item.quantity > line.variant.stock)
+        .map(|line| Shortage {
+            product_id: line.product.id,
+            variant_id: line.variant.id,
+            requested: line.item.quantity,
+            available: if sellable(line) {
+                line.variant.stock
+            } else {
+                0
+            },
         })
         .collect();
     if !unavailable.is_empty() {
@@ -224,8 +227,13 @@ async fn take_cart(tx: &DatabaseTransaction, user_id: i64) -> Result<CheckoutCar
     Ok(cart)
 }
 
+/// Whether a cart line's product and variant are both for sale.
+fn sellable(line: &CartLine) -> bool {
+    line.product.is_active && line.variant.is_active
+}
+
 /// The stock an order took: what the inventory applied, the cache change to commit, and the
-/// units per product.
+/// units per variant.
 struct Taken {
     applied: Vec<Applied>,
     change: Change,
@@ -233,36 +241,38 @@ struct Taken {
 }
 
 impl Taken {
-    fn requested(&self, product_id: i64) -> i64 {
-        requested(&self.units, product_id)
+    fn requested(&self, variant_id: i64) -> i64 {
+        requested(&self.units, variant_id)
     }
 }
 
-fn requested(units: &[(i64, i64)], product_id: i64) -> i64 {
+fn requested(units: &[(i64, i64)], variant_id: i64) -> i64 {
     units
         .iter()
-        .filter(|(id, _)| *id == product_id)
+        .filter(|(id, _)| *id == variant_id)
         .map(|(_, q)| *q)
         .sum()
 }
 
-/// Takes every line's units through the inventory (one movement each, under the products' row
-/// locks); a product short, gone or deactivated meanwhile → 409 naming it, nothing taken.
+/// Takes every line's units through the inventory (one movement each, under the products' and
+/// variants' row locks); a variant short, gone or deactivated meanwhile → 409 naming it,
+/// nothing taken.
 async fn take_stock(
     tx: &DatabaseTransaction,
     order_id: &str,
-    lines: &[(cart_item::Model, product::Model)],
+    lines: &[CartLine],
 ) -> Result<Taken, ApiError> {
     let stock_lines: Vec<StockLine> = lines
         .iter()
-        .map(|(item, product)| StockLine {
-            product_id: product.id,
-            delta: -item.quantity,
+        .map(|line| StockLine {
+            product_id: line.product.id,
+            variant_id: line.variant.id,
+            delta: -line.item.quantity,
         })
         .collect();
     let units: Vec<(i64, i64)> = lines
         .iter()
-        .map(|(item, product)| (product.id, item.quantity))
+        .map(|line| (line.variant.id, line.item.quantity))
         .collect();
     let cause = Cause {
         reason: "order".to_owned(),
@@ -272,10 +282,14 @@ async fn take_stock(
     let (applied, change) = match inventory::apply(tx, &stock_lines, &cause).await {
         Ok(done) => done,
         Err(StockError::Short(lines)) => return Err(short(&lines)),
-        Err(StockError::NoProduct(product_id)) => {
+        Err(StockError::NoVariant {
+            product_id,
+            variant_id,
+        }) => {
             return Err(short(&[Shortage {
                 product_id,
-                requested: requested(&units, product_id),
+                variant_id,
+                requested: requested(&units, variant_id),
                 available: 0,
             }]));
         }
@@ -294,7 +308,8 @@ async fn take_stock(
         .filter(|a| !a.is_active)
         .map(|a| Shortage {
             product_id: a.product_id,
-            requested: taken.requested(a.product_id),
+            variant_id: a.variant_id,
+            requested: taken.requested(a.variant_id),
             available: 0,
         })
         .collect();
@@ -304,26 +319,35 @@ async fn take_stock(
     Ok(taken)
 }
 
-/// The order's lines, copied with the prices read under the products' row locks (an edit that
-/// committed while this order waited is what it sees), and their subtotal.
+/// The order's lines, copied with the prices, SKUs and options read under the variants' row
+/// locks (an edit that committed while this order waited is what it sees), and their subtotal.
 fn copy_lines(
     order_id: &str,
-    lines: &[(cart_item::Model, product::Model)],
+    lines: &[CartLine],
     applied: &[Applied],
 ) -> Result<(Vec<order_item::Model>, Money), ApiError> {
     let mut subtotal: i128 = 0;
     let mut items: Vec<order_item::Model> = Vec::with_capacity(lines.len());
-    for (item, product) in lines {
-        let price = applied
-            .iter()
-            .find(|a| a.product_id == product.id)
-            .map_or(product.price, |a| a.price);
+    for CartLine {
+        item,
+        product,
+        variant,
+    } in lines
+    {
+        let locked = applied.iter().find(|a| a.variant_id == variant.id);
+        let price = locked.map_or(variant.price, |a| a.price);
         subtotal += i128::from(price) * i128::from(item.quantity);
         items.push(order_item::Model {
             id: 0,
             order_id: order_id.to_owned(),
             product_id: Some(product.id),
             product_name: product.name.clone(),
+            variant_id: Some(variant.id),
+            sku: Some(locked.map_or_else(|| variant.sku.clone(), |a| a.sku.clone())),
+            variant_options: Some(locked.map_or_else(
+                || variant.options.clone().unwrap_or_else(|| "{}".to_owned()),
+                |a| a.options.clone(),
+            )),
             price_snapshot: price,
             quantity: item.quantity,
             subtotal: price.saturating_mul(item.quantity),

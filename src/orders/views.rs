@@ -62,6 +62,13 @@ pub struct OrderItemView {
     /// Null once the product was deleted.
     pub product_id: Option<i64>,
     pub product_name: String,
+    /// Null once the variant was deleted (with its product).
+    pub variant_id: Option<i64>,
+    /// The variant's SKU when the order was placed.
+    pub sku: Option<String>,
+    /// The variant's options when the order was placed (`{}` without options).
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub variant_options: serde_json::Map<String, serde_json::Value>,
     /// The unit price when the order was placed; it never changes.
     #[schema(example = "19.99")]
     pub price_snapshot: String,
@@ -120,6 +127,13 @@ impl OrderView {
                 .map(|item| OrderItemView {
                     product_id: item.product_id,
                     product_name: item.product_name,
+                    variant_id: item.variant_id,
+                    sku: item.sku,
+                    variant_options: item
+                        .variant_options
+                        .as_deref()
+                        .and_then(|text| serde_json::from_str(text).ok())
+                        .unwrap_or_default(),
                     price_snapshot: money(item.price_snapshot),
                     quantity: item.quantity,
                     subtotal: money(item.subtotal),

@@ -236,11 +236,13 @@ async fn a_product_has_exactly_the_contract_shape() {
             "in_stock",
             "is_active",
             "name",
+            "options",
             "price",
             "review_count",
             "slug",
             "stock",
             "updated_at",
+            "variants",
         ]
     );
     assert_eq!(product["price"], "89.90");
@@ -581,7 +583,7 @@ async fn a_list_page_costs_the_same_queries_whatever_its_size() {
             .expect("sent");
         assert_eq!(response.status(), 201);
     }
-    // Uncached (distinct URLs), anonymous: version + count + page + images.
+    // Uncached (distinct URLs), anonymous: version + count + page + images + variants.
     let (one, response) = queries_for(&app, "/api/products/?page_size=1", None).await;
     assert_eq!(response.headers()["x-cache"], "miss");
     let (twenty, response) = queries_for(&app, "/api/products/?page_size=20", None).await;
@@ -589,10 +591,10 @@ async fn a_list_page_costs_the_same_queries_whatever_its_size() {
     assert_eq!(body["results"].as_array().map(Vec::len), Some(20));
     assert!(body["results"][19]["images"][0]["image"].is_string());
     assert_eq!(one, twenty, "the query count must not grow with the page");
-    assert!(twenty <= 4, "{twenty} queries for a page");
-    // Staff (never cached): the user, count, page, images.
+    assert!(twenty <= 5, "{twenty} queries for a page");
+    // Staff (never cached): the user, count, page, images, variants.
     let (staff_queries, _) = queries_for(&app, "/api/products/?page_size=20", Some(&staff)).await;
-    assert!(staff_queries <= 4, "{staff_queries}");
+    assert!(staff_queries <= 5, "{staff_queries}");
 }
 
 #[tokio::test]

@@ -109,7 +109,7 @@ fn demo_data_loads_a_catalog_once() {
     );
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(
-        stdout.contains("demo catalog loaded (10 products added)"),
+        stdout.contains("demo catalog loaded (11 products added)"),
         "{stdout}"
     );
     let second = emporium(dir.path())

@@ -46,6 +46,22 @@ pub async fn product(app: &TestApp, staff: &str, name: &str, price: &str, stock:
     body["id"].as_i64().expect("id")
 }
 
+/// The one variant of a product without options.
+pub async fn only_variant(app: &TestApp, product_id: i64) -> i64 {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let variants = emporium::catalog::variant::Entity::find()
+        .filter(emporium::catalog::variant::Column::ProductId.eq(product_id))
+        .all(&app.state.db)
+        .await
+        .expect("query");
+    assert_eq!(
+        variants.len(),
+        1,
+        "a product without options has one variant"
+    );
+    variants[0].id
+}
+
 /// The stock of product `id` as stored.
 pub async fn stock(app: &TestApp, id: i64) -> i64 {
     emporium::catalog::product::Entity::find_by_id(id)

@@ -10,7 +10,7 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::fixtures::{new_category, new_product, product};
+use crate::fixtures::{self, new_category, new_product, product};
 use crate::helpers::{
     Spawn, TestApp, TestDatabase, burst, count, service, shared_redis, spawn, spawn_app,
 };
@@ -238,12 +238,17 @@ async fn stock_changes_of_two_products_never_wait_on_each_other() {
         reference: "order:1".to_owned(),
         idempotency_key: None,
     };
-    let line = |product_id| {
+    let line = |(product_id, variant_id)| {
         [StockLine {
             product_id,
+            variant_id,
             delta: -1,
         }]
     };
+    let (a, b) = (
+        (a, fixtures::only_variant(&app, a).await),
+        (b, fixtures::only_variant(&app, b).await),
+    );
     // One open transaction holds product A's change…
     let first = db.begin().await.expect("begin");
     inventory::apply(&first, &line(a), &cause)
@@ -275,8 +280,8 @@ async fn stock_changes_of_two_products_never_wait_on_each_other() {
     );
     drop(third);
     first.commit().await.expect("commit A");
-    assert_eq!(stock_of(&app, &staff, a).await, 4);
-    assert_eq!(stock_of(&app, &staff, b).await, 4);
+    assert_eq!(stock_of(&app, &staff, a.0).await, 4);
+    assert_eq!(stock_of(&app, &staff, b.0).await, 4);
 }
 
 /// GET `path` anonymously: the `x-cache` header and the body.

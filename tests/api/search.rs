@@ -406,6 +406,7 @@ async fn facets_count_the_result_set() {
             ],
             "in_stock": 4,
             "count": 5,
+            "options": [],
         })
     );
 
@@ -440,12 +441,13 @@ async fn facets_count_the_result_set() {
             "price_ranges": [range("100.00", Some("250.00"))],
             "in_stock": 1,
             "count": 1,
+            "options": [],
         })
     );
     let none = get(&app, "/api/products/facets/?search=sofa").await;
     assert_eq!(
         none,
-        json!({"categories": [], "price_ranges": [], "in_stock": 0, "count": 0})
+        json!({"categories": [], "price_ranges": [], "in_stock": 0, "count": 0, "options": []})
     );
 
     // Cached like the list, and a change to what it counts shows at once.

@@ -1,6 +1,9 @@
 //! The product list's filters and orderings: parsed from the query string (a 400 on the
 //! parameter that is malformed) and written back in normal form for cache keys and links.
 
+use crate::catalog::variants::VariantFilter;
+use crate::catalog::variants::options;
+use crate::catalog::variants::views::sku_problem;
 use crate::http::error::ApiError;
 use crate::http::pagination::query_param;
 use crate::money::{Currency, Money};
@@ -48,9 +51,31 @@ pub struct ProductFilter {
     pub in_stock: Option<bool>,
     /// `ordering`: one of [`ORDERINGS`].
     pub ordering: Option<&'static str>,
+    /// `option` (repeatable): `Name:Value` keys, sorted, each once.
+    pub options: Vec<String>,
+    /// `sku`: lower-cased.
+    pub sku: Option<String>,
+    /// The `search` text as a SKU, lower-cased, when it could be one: a product with a variant of
+    /// exactly that SKU is found by it.
+    pub search_sku: Option<String>,
 }
 
+/// Most `option` filters one list may have.
+pub const MAX_OPTION_FILTERS: usize = 10;
+
 impl ProductFilter {
+    /// What the filters ask of a product's variants: an active one with every option asked,
+    /// the SKU, a price in range and — with `in_stock=true` — stock.
+    pub fn variant_filter(&self) -> VariantFilter {
+        VariantFilter {
+            options: self.options.clone(),
+            sku: self.sku.clone(),
+            min_price: self.min_price.map(Money::minor),
+            max_price: self.max_price.map(Money::minor),
+            in_stock: self.in_stock == Some(true),
+        }
+    }
+
     /// The filters as query parameters in a fixed order and normal form (unknown parameters
     /// dropped): what a cache key and the page links are made of.
     pub fn normal_query(&self, currency: Currency) -> Vec<(String, String)> {
@@ -73,6 +98,12 @@ impl ProductFilter {
         }
         if let Some(ordering) = self.ordering {
             push("ordering", ordering.to_owned());
+        }
+        for key in &self.options {
+            push("option", key.replace('\u{1f}', ":"));
+        }
+        if let Some(sku) = &self.sku {
+            push("sku", sku.clone());
         }
         pairs
     }
@@ -131,6 +162,7 @@ pub fn parse_filter(
             _ => errors.add("in_stock", "Select a valid choice. Use true or false."),
         }
     }
+    read_variant_filters(query, &mut filter, &mut errors);
     if let Some(text) = param("ordering") {
         match ORDERINGS.iter().find(|o| **o == text) {
             Some(ordering) => filter.ordering = Some(ordering),
@@ -142,6 +174,41 @@ pub fn parse_filter(
     }
     errors.into_result()?;
     Ok(filter)
+}
+
+/// `option` (repeatable, `Name:Value`), `sku`, and the `search` text read as a SKU.
+fn read_variant_filters(
+    query: &[(String, String)],
+    filter: &mut ProductFilter,
+    errors: &mut crate::http::error::FieldErrors,
+) {
+    for (_, text) in query.iter().filter(|(name, _)| name == "option") {
+        match options::filter_key(text) {
+            Some(key) if !filter.options.contains(&key) => filter.options.push(key),
+            Some(_) => {}
+            None => errors.add("option", "Enter an option as Name:Value, e.g. Size:M."),
+        }
+    }
+    filter.options.sort();
+    if filter.options.len() > MAX_OPTION_FILTERS {
+        errors.add(
+            "option",
+            format!("Give at most {MAX_OPTION_FILTERS} options."),
+        );
+    }
+    if let Some(text) = query_param(query, "sku")
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        match sku_problem(text) {
+            None => filter.sku = Some(text.to_lowercase()),
+            Some(problem) => errors.add("sku", problem),
+        }
+    }
+    filter.search_sku = query_param(query, "search")
+        .map(str::trim)
+        .filter(|text| sku_problem(text).is_none())
+        .map(str::to_lowercase);
 }
 #[cfg(test)]
 mod tests {

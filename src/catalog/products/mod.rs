@@ -8,6 +8,7 @@
 
 pub(super) mod filter;
 mod media;
+pub mod requests;
 mod writes;
 
 use super::product;
@@ -15,7 +16,7 @@ use super::product;
 pub use super::store::{ProductRow, get_product, list_products, product_facets};
 pub use filter::{ORDERINGS, ProductFilter, ProductOrdering, parse_filter};
 pub use media::{MAX_IMAGE_BYTES, add_image, delete_image};
-pub use writes::{create_product, delete_product, update_product};
+pub use writes::{create_product, delete_product, indexed, update_product};
 
 /// The scope of every product list: which products they show and in what order (a product
 /// created, deleted, renamed, re-priced, moved, switched on or off).
@@ -61,6 +62,8 @@ mod tests {
             version: 0,
             review_count: count,
             rating_total: total,
+            options: None,
+            active_variants: 1,
         };
         assert_eq!(average_rating(&rated(0, 0)), None);
         assert_eq!(average_rating(&rated(2, 9)).as_deref(), Some("4.50"));

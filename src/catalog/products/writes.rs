@@ -10,11 +10,12 @@ use super::media::remove_files;
 use super::{LISTING_SCOPE, ProductRow, product_tag};
 use crate::cache::{Change, ResponseCache};
 use crate::catalog::categories::slugify;
-use crate::catalog::inventory::{self, Applied, Cause, IN_STOCK_SCOPE};
+use crate::catalog::inventory::IN_STOCK_SCOPE;
 use crate::catalog::search::index;
 use crate::catalog::store::{
     Slugged, check_category, free_slug, get_product, insert_slugged, slug_error,
 };
+use crate::catalog::variants::{self, views::VariantInput};
 use crate::catalog::views::ProductInput;
 use crate::catalog::{product, product_image};
 use crate::db;
@@ -24,8 +25,9 @@ use crate::storage::Storage;
 use crate::text::Language;
 use crate::time;
 
-/// Creates a product with a slug made from its name; its first stock is a movement
-/// (`reference` names who created it).
+/// Creates a product with a slug made from its name, and its variants: those given with its
+/// `options`, else one from its `price` and `stock` (whose first stock is a movement;
+/// `reference` names who created it).
 pub async fn create_product(
     db: &DatabaseConnection,
     cache: &ResponseCache,
@@ -33,11 +35,26 @@ pub async fn create_product(
     input: ProductInput,
     reference: String,
 ) -> Result<ProductRow, ApiError> {
-    let (Some(name), Some(price), Some(category_id)) = (input.name, input.price, input.category)
-    else {
+    let Some((name, category_id)) = input.name.clone().zip(input.category) else {
         return Err(crate::http::error::bad_request(
-            "name, price and category are required.",
+            "name and category are required.",
         ));
+    };
+    let product_options = input.options.clone().unwrap_or_default();
+    let single = if product_options.is_empty() {
+        let Some(price) = input.price else {
+            return Err(crate::http::error::field_error(
+                "price",
+                "This field is required.",
+            ));
+        };
+        Some(VariantInput {
+            price: Some(price),
+            stock: Some(input.stock.unwrap_or(0)),
+            ..VariantInput::default()
+        })
+    } else {
+        None
     };
     let description = input.description.as_deref().unwrap_or("");
     index::add_words(db, &language.stemmer(), &name, description).await?;
@@ -48,55 +65,53 @@ pub async fn create_product(
     let row = product::ActiveModel {
         name: Set(name),
         description: Set(input.description.unwrap_or_default()),
-        price: Set(price.minor()),
-        stock: Set(input.stock.unwrap_or(0)),
+        price: Set(input.price.map_or(0, Money::minor)),
+        stock: Set(0),
         is_active: Set(input.is_active.unwrap_or(true)),
         category_id: Set(category_id),
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(0),
+        options: Set(variants::options::to_column(&product_options)),
+        active_variants: Set(0),
         ..Default::default()
     };
     let row = insert_slugged(&tx, row, slug, true, "product").await?;
-    index::index_product(&tx, indexed(&row), true).await?;
-    if row.stock > 0 {
-        // The first movement, so that a product's movements always add up to its stock.
-        let applied = Applied {
-            product_id: row.id,
-            stock_after: row.stock,
-            version: row.version,
-            price: row.price,
-            is_active: row.is_active,
-        };
-        let cause = Cause {
-            reason: "product created".to_owned(),
-            reference,
-            idempotency_key: None,
-        };
-        inventory::record_edit(&tx, applied, 0, &cause).await?;
-    }
+    variants::create_for_product(
+        &tx,
+        &row,
+        input.variants.unwrap_or_default(),
+        single,
+        &reference,
+    )
+    .await?;
+    let (after, _) = variants::settle(&tx, &row, true).await?;
+    index::index_product(&tx, indexed(&after), true).await?;
     let created = get_product(&tx, row.id, true).await?;
     let mut change = Change::new();
     change
         .scope(LISTING_SCOPE)
+        .scope(IN_STOCK_SCOPE)
         .row(product_tag(row.id), created.product.version);
     cache.commit(tx, change).await?;
     Ok(created)
 }
 
-/// What the search index keeps of a product.
-fn indexed(row: &product::Model) -> index::Indexed<'_> {
+/// What the search index keeps of a product: shoppers see it when it is active and has an
+/// active variant.
+pub fn indexed(row: &product::Model) -> index::Indexed<'_> {
     index::Indexed {
         id: row.id,
         name: &row.name,
         description: &row.description,
-        is_active: row.is_active,
+        is_active: row.is_active && row.active_variants > 0,
         category_id: row.category_id,
     }
 }
 
-/// Changes the given fields of a product. A new `stock` is an absolute set, recorded as a
-/// movement (`reference` names the staff member).
+/// Changes the given fields of a product. `options` makes its variants follow (see
+/// [`variants::change_options`]); `price` and `stock` change a single-variant product's variant
+/// (`stock` an absolute set, recorded as a movement; `reference` names the staff member).
 pub async fn update_product(
     db: &DatabaseConnection,
     cache: &ResponseCache,
@@ -111,23 +126,22 @@ pub async fn update_product(
         index::add_words(db, &language.stemmer(), name, description).await?;
     }
     let tx = db::begin_write(db).await?;
-    // Locked, so that the version and the stock movement are computed from what is replaced.
-    let current = product::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(not_found)?;
+    // Locked first, as every write of a product or its variants does.
+    let current = variants::lock_product(&tx, id).await?;
     if let Some(category_id) = input.category {
         check_category(&tx, category_id).await?;
     }
-    let lists_change = input.name.as_ref().is_some_and(|v| *v != current.name)
-        || input
-            .description
-            .as_ref()
-            .is_some_and(|v| *v != current.description)
-        || input.price.is_some_and(|v| v.minor() != current.price)
-        || input.is_active.is_some_and(|v| v != current.is_active)
-        || input.category.is_some_and(|v| v != current.category_id);
+    if let Some(wanted) = &input.options {
+        variants::change_options(&tx, &current, wanted).await?;
+    }
+    if input.price.is_some() || input.stock.is_some() {
+        let single = VariantInput {
+            price: input.price,
+            stock: input.stock,
+            ..VariantInput::default()
+        };
+        variants::set_single(&tx, &current, single, &reference).await?;
+    }
     // What the search index keeps: the words, and the flag and category on every posting.
     let index_change = input.name.as_ref().is_some_and(|v| *v != current.name)
         || input
@@ -136,46 +150,22 @@ pub async fn update_product(
             .is_some_and(|v| *v != current.description)
         || input.is_active.is_some_and(|v| v != current.is_active)
         || input.category.is_some_and(|v| v != current.category_id);
-    let stock_before = current.stock;
-    let version = current.version + 1;
-    let mut row: product::ActiveModel = current.into();
+    let mut row: product::ActiveModel = current.clone().into();
     db::set_given(&mut row.name, input.name);
     db::set_given(&mut row.description, input.description);
-    db::set_given(&mut row.price, input.price.map(Money::minor));
-    db::set_given(&mut row.stock, input.stock);
     db::set_given(&mut row.is_active, input.is_active);
     db::set_given(&mut row.category_id, input.category);
     row.updated_at = Set(time::now());
-    row.version = Set(version);
-    let row = row
-        .update(&tx)
+    row.update(&tx)
         .await
         .map_err(|e| slug_error(e, "product"))?;
+    // The figures of its variants, the version, and the visibility in the index.
+    let (after, mut change) = variants::settle(&tx, &current, false).await?;
     if index_change {
-        index::index_product(&tx, indexed(&row), false).await?;
+        index::index_product(&tx, indexed(&after), false).await?;
     }
-    let mut change = Change::new();
-    change.row(product_tag(id), version);
-    if lists_change {
-        change.scope(LISTING_SCOPE);
-    }
-    if row.stock != stock_before {
-        let applied = Applied {
-            product_id: id,
-            stock_after: row.stock,
-            version,
-            price: row.price,
-            is_active: row.is_active,
-        };
-        let cause = Cause {
-            reason: "product edit".to_owned(),
-            reference,
-            idempotency_key: None,
-        };
-        inventory::record_edit(&tx, applied, stock_before, &cause).await?;
-        if (stock_before > 0) != (row.stock > 0) {
-            change.scope(IN_STOCK_SCOPE);
-        }
+    if (current.stock > 0) != (after.stock > 0) {
+        change.scope(IN_STOCK_SCOPE);
     }
     let updated = get_product(&tx, id, true).await?;
     cache.commit(tx, change).await?;

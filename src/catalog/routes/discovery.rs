@@ -10,7 +10,10 @@ use crate::catalog::categories::CATEGORIES_SCOPE;
 use crate::catalog::inventory::IN_STOCK_SCOPE;
 use crate::catalog::products::{self, LISTING_SCOPE};
 use crate::catalog::search::SearchBackend;
-use crate::catalog::views::{CategoryCount, FacetsView, PriceRange, Suggestion, SuggestionsView};
+use crate::catalog::views::{
+    CategoryCount, FacetsView, OptionFacet, OptionValueCount, PriceRange, Suggestion,
+    SuggestionsView,
+};
 use crate::http::ApiResult;
 use crate::http::error::{bad_request, field_error, internal};
 use crate::http::openapi::ValidationErrors;
@@ -39,6 +42,8 @@ fn facet_filter_and_key(
         ("category" = Option<i64>, Query), ("search" = Option<String>, Query),
         ("min_price" = Option<String>, Query), ("max_price" = Option<String>, Query),
         ("in_stock" = Option<bool>, Query),
+        ("option" = Option<Vec<String>>, Query, explode = true, description = "Name:Value, repeatable: an active variant with all of them"),
+        ("sku" = Option<String>, Query, description = "a variant's SKU, whatever the case"),
     ),
     responses(
         (status = 200, description = "Counts for the result set", body = FacetsView),
@@ -78,6 +83,17 @@ pub async fn product_facets(
                 .collect(),
             in_stock: facets.in_stock,
             count: facets.count,
+            options: facets
+                .options
+                .into_iter()
+                .map(|(name, values)| OptionFacet {
+                    name,
+                    values: values
+                        .into_iter()
+                        .map(|(value, count)| OptionValueCount { value, count })
+                        .collect(),
+                })
+                .collect(),
         };
         Ok((to_bytes(&view)?, Vec::new()))
     })

@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod images;
 pub mod products;
 pub mod stock;
+pub mod variants;
 
 use std::future::Future;
 
@@ -19,6 +20,7 @@ use bytes::Bytes;
 
 use super::products::{ProductRow, product_tag};
 use super::search::DatabaseSearch;
+use super::variants::{in_order, options_of, views::VariantView};
 use super::views::{CategorySummary, ImageView, ProductView};
 use crate::cache::{Lookup, ResponseCache};
 use crate::http::ApiResult;
@@ -111,10 +113,23 @@ fn row_of(row: &ProductRow) -> (String, i64) {
     (product_tag(row.product.id), row.product.version)
 }
 
-fn product_view(state: &AppState, base_url: &str, row: ProductRow) -> ProductView {
+/// The view of a product: its active variants, or all of them for staff (`include_inactive`).
+fn product_view(
+    state: &AppState,
+    base_url: &str,
+    row: ProductRow,
+    include_inactive: bool,
+) -> ProductView {
     let currency = state.settings.currency;
     let average_rating = super::products::average_rating(&row.product);
+    let options = options_of(&row.product);
+    let shown = in_order(&row.product, row.variants, include_inactive);
     ProductView {
+        options,
+        variants: shown
+            .iter()
+            .map(|v| VariantView::new(v, currency))
+            .collect(),
         id: row.product.id,
         name: row.product.name,
         slug: row.product.slug,

@@ -25,9 +25,11 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/products/", tag = "catalog", security((), ("jwt" = [])),
     params(
         ("category" = Option<i64>, Query, description = "a category id; includes sub-categories"),
-        ("search" = Option<String>, Query, description = "words in the name or description; without `ordering`, best matches first (more of the words, name above description, exact above stemmed above one-letter-off)"),
-        ("min_price" = Option<String>, Query), ("max_price" = Option<String>, Query),
-        ("in_stock" = Option<bool>, Query),
+        ("search" = Option<String>, Query, description = "words in the name or description; without `ordering`, best matches first (more of the words, name above description, exact above stemmed above one-letter-off); the exact SKU of a variant finds its product"),
+        ("min_price" = Option<String>, Query, description = "an active variant at this price or above"), ("max_price" = Option<String>, Query, description = "an active variant at this price or below"),
+        ("in_stock" = Option<bool>, Query, description = "true: an active variant in stock (in the price range, with the options asked); false: none in stock"),
+        ("option" = Option<Vec<String>>, Query, explode = true, description = "Name:Value, repeatable: an active variant with all of them"),
+        ("sku" = Option<String>, Query, description = "a variant's SKU, whatever the case"),
         ("ordering" = Option<ProductOrdering>, Query, description = "default `-created_at`; with `search` and no ordering, by relevance"),
         ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query),
     ),
@@ -67,7 +69,7 @@ pub async fn list_products(
         let shown = rows.iter().map(row_of).collect();
         let views = rows
             .into_iter()
-            .map(|row| product_view(&state, &context.base_url, row))
+            .map(|row| product_view(&state, &context.base_url, row, staff))
             .collect();
         Ok((to_bytes(&pagination.page(count, views)?)?, shown))
     })
@@ -94,7 +96,7 @@ pub async fn get_product(
         let row = products::get_product(&state.db, id, staff).await?;
         let shown = vec![row_of(&row)];
         Ok((
-            to_bytes(&product_view(&state, &context.base_url, row))?,
+            to_bytes(&product_view(&state, &context.base_url, row, staff))?,
             shown,
         ))
     })
@@ -129,7 +131,7 @@ pub async fn create_product(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(product_view(&state, &context.base_url, row)),
+        Json(product_view(&state, &context.base_url, row, true)),
     ))
 }
 
@@ -138,9 +140,10 @@ pub async fn create_product(
     params(("id" = i64, Path)), request_body = ProductChanges,
     responses(
         (status = 200, description = "The product", body = ProductView),
-        (status = 400, description = "Invalid field", body = ValidationErrors),
+        (status = 400, description = "Invalid field; `price` or `stock` of a product with several variants", body = ValidationErrors),
         (status = 404, description = "Not found", body = ErrorDetail),
         (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 409, description = "An option value or option that variants use would be removed", body = ErrorDetail),
     ))]
 pub async fn update_product(
     State(state): State<AppState>,
@@ -159,7 +162,7 @@ pub async fn update_product(
         reference,
     )
     .await?;
-    Ok(Json(product_view(&state, &context.base_url, row)))
+    Ok(Json(product_view(&state, &context.base_url, row, true)))
 }
 
 /// Delete a product and its images (staff).

@@ -1,13 +1,14 @@
-//! Handlers of a product's stock (staff): adjusting it and listing its movements.
+//! Handlers of a single-variant product's stock (staff): adjusting it and listing its
+//! movements. A product with several variants answers 409 (see `variants.rs`).
 
 use axum::Json;
 use axum::extract::State;
 
 use super::product_view;
 use crate::auth::StaffUser;
-use crate::catalog::inventory;
 use crate::catalog::inventory::views::{MovementView, StockRequest};
 use crate::catalog::views::ProductView;
+use crate::catalog::{inventory, products, variants};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::extract::{Form, IdempotencyKey, PathId};
@@ -27,7 +28,7 @@ use crate::state::AppState;
         (status = 400, description = "Neither or both of delta and set; a bad number", body = ValidationErrors),
         (status = 403, description = "Not staff", body = ErrorDetail),
         (status = 404, description = "Not found", body = ErrorDetail),
-        (status = 409, description = "Below 0, or not the expected stock; `stock` is the current value", body = StockConflict),
+        (status = 409, description = "Below 0, or not the expected stock (`stock` is the current value); or the product has several variants", body = StockConflict),
     ))]
 pub async fn adjust_stock(
     State(state): State<AppState>,
@@ -42,8 +43,17 @@ pub async fn adjust_stock(
         reference: format!("user:{}", staff.0.id()),
         idempotency_key,
     };
-    let row = inventory::adjust(&state.db, &state.cache, id, request.adjustment, cause).await?;
-    Ok(Json(product_view(&state, &context.base_url, row)))
+    let variant_id = variants::only_variant(&state.db, id).await?;
+    inventory::adjust(
+        &state.db,
+        &state.cache,
+        (id, variant_id),
+        request.adjustment,
+        cause,
+    )
+    .await?;
+    let row = products::get_product(&state.db, id, true).await?;
+    Ok(Json(product_view(&state, &context.base_url, row, true)))
 }
 
 /// A product's stock movements, newest first (staff): every change, from staff, orders,
@@ -54,6 +64,7 @@ pub async fn adjust_stock(
         (status = 200, description = "A page of movements", body = Page<MovementView>),
         (status = 403, description = "Not staff", body = ErrorDetail),
         (status = 404, description = "Not found", body = ErrorDetail),
+        (status = 409, description = "The product has several variants", body = ErrorDetail),
     ))]
 pub async fn list_movements(
     State(state): State<AppState>,
@@ -61,8 +72,14 @@ pub async fn list_movements(
     PathId(id): PathId,
     pagination: Pagination,
 ) -> ApiResult<Json<Page<MovementView>>> {
-    let (count, rows) =
-        inventory::movements(&state.db, id, pagination.offset(), pagination.limit()).await?;
+    let variant_id = variants::only_variant(&state.db, id).await?;
+    let (count, rows) = inventory::movements(
+        &state.db,
+        variant_id,
+        pagination.offset(),
+        pagination.limit(),
+    )
+    .await?;
     Ok(Json(pagination.page(
         count,
         rows.into_iter().map(MovementView::from).collect(),

@@ -133,6 +133,7 @@ pub struct Indexed<'a> {
     pub id: i64,
     pub name: &'a str,
     pub description: &'a str,
+    /// Shown to shoppers: active, with an active variant.
     pub is_active: bool,
     pub category_id: i64,
 }
@@ -314,12 +315,14 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
                 .column(product::Column::Description)
                 .column(product::Column::IsActive)
                 .column(product::Column::CategoryId)
+                .column(product::Column::ActiveVariants)
                 .filter(product::Column::Id.gt(after))
                 .order_by_asc(product::Column::Id)
                 .limit(REBUILD_BATCH)
         };
         // The words first, outside the transaction (see `add_words`).
-        let preview: Vec<(i64, String, String, bool, i64)> = next().into_tuple().all(db).await?;
+        let preview: Vec<(i64, String, String, bool, i64, i64)> =
+            next().into_tuple().all(db).await?;
         if preview.is_empty() {
             break;
         }
@@ -327,12 +330,12 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
         // another language gets the new stem).
         let words: BTreeSet<String> = preview
             .iter()
-            .flat_map(|(_, name, description, _, _)| product_words(name, description))
+            .flat_map(|(_, name, description, ..)| product_words(name, description))
             .map(|(word, _)| word)
             .collect();
         add_terms(db, &stems, &words, true).await?;
         let tx = db::begin_write(db).await?;
-        let batch: Vec<(i64, String, String, bool, i64)> =
+        let batch: Vec<(i64, String, String, bool, i64, i64)> =
             next().lock_exclusive().into_tuple().all(&tx).await?;
         let Some((last, ..)) = batch.last() else {
             tx.commit().await?;
@@ -342,13 +345,16 @@ pub async fn ensure(db: &DatabaseConnection, language: Language) -> Result<bool,
         // A product renamed since the preview added its own words before its write.
         let products: Vec<Indexed> = batch
             .iter()
-            .map(|(id, name, description, is_active, category_id)| Indexed {
-                id: *id,
-                name,
-                description,
-                is_active: *is_active,
-                category_id: *category_id,
-            })
+            .map(
+                |(id, name, description, is_active, category_id, variants)| Indexed {
+                    id: *id,
+                    name,
+                    description,
+                    // Shoppers see a product with an active variant only.
+                    is_active: *is_active && *variants > 0,
+                    category_id: *category_id,
+                },
+            )
             .collect();
         index_products(&tx, &products, false).await?;
         indexed += batch.len();

@@ -35,6 +35,7 @@
 //! transaction, which the job queue delivers at least once) and feed its engine from them.
 
 pub mod index;
+pub mod option_facets;
 pub mod query;
 
 use std::collections::HashMap;
@@ -61,6 +62,8 @@ pub struct Facets {
     pub price_ranges: Vec<(i64, Option<i64>, u64)>,
     pub in_stock: u64,
     pub count: u64,
+    /// Products per option value.
+    pub options: option_facets::OptionCounts,
 }
 
 /// What a prefix may be completing: `(id, name, slug)` of products and categories.
@@ -155,7 +158,9 @@ impl SearchBackend for DatabaseSearch {
         let bounds: Vec<i64> = PRICE_BOUNDS.iter().map(|b| b * unit).collect();
         let counts = query::facet_counts(conn, meanings.as_deref(), narrowing, &bounds).await?;
         let categories = category::Entity::find().all(conn).await?;
-        Ok(tally(counts, categories, &bounds))
+        let mut facets = tally(counts, categories, &bounds);
+        facets.options = option_facets::option_counts(conn, meanings.as_deref(), narrowing).await?;
+        Ok(facets)
     }
 
     async fn suggest<C: ConnectionTrait>(

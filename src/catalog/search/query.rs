@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::index::NAME_WEIGHT;
+use crate::catalog::variants::VariantFilter;
 use crate::db::sql::{Sql, integer};
 use crate::text::{Stems, one_edit_away};
 
@@ -123,24 +124,25 @@ pub struct Narrowing {
     pub include_inactive: bool,
     /// A category and its sub-categories.
     pub categories: Option<Vec<i64>>,
-    pub min_price: Option<i64>,
-    pub max_price: Option<i64>,
-    pub in_stock: Option<bool>,
+    /// What an active variant of the product must have (options, SKU, price, stock).
+    pub variants: VariantFilter,
+    /// Only products without stock (`in_stock=false`).
+    pub out_of_stock: bool,
 }
 
 impl Narrowing {
-    /// Whether it filters on what only the product row has (price, stock).
+    /// Whether it filters on what only the product row has (its variants, its stock).
     fn needs_products(&self) -> bool {
-        self.min_price.is_some() || self.max_price.is_some() || self.in_stock.is_some()
+        !self.variants.is_empty() || self.out_of_stock
     }
 
     /// ` AND …` conditions on what every posting `s` carries: active, category.
-    fn posting_conditions(&self, sql: &mut Sql) {
+    pub(super) fn posting_conditions(&self, sql: &mut Sql) {
         self.carried_conditions(sql, "s");
     }
 
     /// ` AND …` conditions on products `p`: all of them.
-    fn conditions(&self, sql: &mut Sql) {
+    pub(super) fn conditions(&self, sql: &mut Sql) {
         self.carried_conditions(sql, "p");
         self.product_conditions(sql);
     }
@@ -157,22 +159,15 @@ impl Narrowing {
         }
     }
 
-    /// ` AND …` conditions on what only products `p` have: price, stock.
+    /// ` AND …` conditions on what only products `p` have: variants, stock.
     fn product_conditions(&self, sql: &mut Sql) {
-        if let Some(min) = self.min_price {
-            sql.push(" AND p.price >= ").value(min);
+        if !self.variants.is_empty() {
+            sql.push(" AND p.id IN (")
+                .select(&self.variants.products())
+                .push(")");
         }
-        if let Some(max) = self.max_price {
-            sql.push(" AND p.price <= ").value(max);
-        }
-        match self.in_stock {
-            Some(true) => {
-                sql.push(" AND p.stock > 0");
-            }
-            Some(false) => {
-                sql.push(" AND p.stock = 0");
-            }
-            None => {}
+        if self.out_of_stock {
+            sql.push(" AND p.stock = 0");
         }
     }
 }
@@ -201,7 +196,7 @@ fn scores(sql: &mut Sql, meanings: &[Meaning]) {
 }
 
 /// Every vocabulary word any searched word stands for.
-fn all_words(meanings: &[Meaning]) -> BTreeSet<&str> {
+pub(super) fn all_words(meanings: &[Meaning]) -> BTreeSet<&str> {
     meanings
         .iter()
         .flat_map(|m| m.words.iter().map(|(w, _)| w.as_str()))

@@ -1,0 +1,113 @@
+//! Staff changes of one variant's stock — a delta, or a new value with the value staff saw —
+//! and the list of its movements. The product-level endpoints act on a single-variant
+//! product's variant ([`crate::catalog::variants::only_variant`]).
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Map, json};
+
+use super::{Cause, StockError, StockLine, apply, set_if};
+use crate::cache::ResponseCache;
+use crate::catalog::{stock_movement, variant};
+use crate::db;
+use crate::http::error::{ApiError, not_found};
+
+/// What staff asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Adjustment {
+    /// Add (or, negative, take) units.
+    Delta(i64),
+    /// Set the stock, if it is still what staff saw.
+    Set { value: i64, expected: i64 },
+}
+
+fn conflict(detail: String, stock: i64) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("stock".to_owned(), json!(stock));
+    ApiError::Conflict { detail, extra }
+}
+
+async fn stock_of(db: &DatabaseConnection, variant_id: i64) -> Result<i64, ApiError> {
+    Ok(variant::Entity::find_by_id(variant_id)
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?
+        .stock)
+}
+
+/// A staff adjustment of one variant's stock (of `product_id`). A retry with the same
+/// `Idempotency-Key` is applied once (the movement's unique key refuses the second). The
+/// caller answers the product or the variant as it is then.
+pub async fn adjust(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    (product_id, variant_id): (i64, i64),
+    adjustment: Adjustment,
+    cause: Cause,
+) -> Result<(), ApiError> {
+    let tx = db::begin_write(db).await?;
+    let outcome = match adjustment {
+        Adjustment::Delta(delta) => {
+            let line = StockLine {
+                product_id,
+                variant_id,
+                delta,
+            };
+            apply(&tx, &[line], &cause)
+                .await
+                .map(|(_, change)| Some(change))
+        }
+        Adjustment::Set { value, expected } => {
+            set_if(&tx, product_id, variant_id, value, expected, &cause)
+                .await
+                .map(|done| done.map(|(_, change)| change))
+        }
+    };
+    match outcome {
+        Ok(Some(change)) => cache.commit(tx, change).await?,
+        Ok(None) => {
+            tx.rollback().await?;
+            let current = stock_of(db, variant_id).await?;
+            return Err(conflict(
+                format!("The stock changed meanwhile: it is {current} now; nothing was changed."),
+                current,
+            ));
+        }
+        Err(StockError::NoVariant { .. }) => return Err(not_found()),
+        Err(StockError::Short(short)) => {
+            let available = short.first().map_or(0, |s| s.available);
+            return Err(conflict(
+                format!(
+                    "Stock cannot go below 0 or above {}: it is {available} now; nothing was changed.",
+                    super::MAX_STOCK
+                ),
+                available,
+            ));
+        }
+        Err(StockError::Database(e))
+            if cause.idempotency_key.is_some() && db::is_unique_violation(&e) =>
+        {
+            // The same adjustment was applied before: the caller answers things as they are.
+            drop(tx);
+        }
+        Err(StockError::Database(e)) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// A page of one variant's movements, newest first; `404` when the variant does not exist.
+pub async fn movements(
+    db: &DatabaseConnection,
+    variant_id: i64,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<stock_movement::Model>), ApiError> {
+    stock_of(db, variant_id).await?;
+    Ok(db::page(
+        db,
+        stock_movement::Entity::find().filter(stock_movement::Column::VariantId.eq(variant_id)),
+        |q| q.order_by_desc(stock_movement::Column::Id),
+        offset,
+        limit,
+    )
+    .await?)
+}
