@@ -14,7 +14,7 @@ use super::products::filter::ProductFilter;
 use super::search::query::{Narrowing, Order};
 use super::search::{Facets, SearchBackend};
 use super::tree::{descendants, missing_category};
-use super::variants::store::variants_of;
+use super::variants::store::{taken_skus, variants_of};
 use super::{category, product, product_image, variant};
 
 /// A product with its category and images, ready for a view.
@@ -245,9 +245,30 @@ fn ordering(ordering: Option<&str>) -> (product::Column, bool) {
     }
 }
 
-/// One page of products: a count, the page joined with its categories, and the page's images —
-/// three queries (four with a category filter) whatever the page size. With `search`, the
-/// search backend picks and orders the page (relevance unless an `ordering` is given).
+/// The filter as searched: a `search` that is exactly the SKU of a variant finds its product
+/// (the SKU filter instead of the words); one lookup in the SKU index.
+async fn sku_searched(
+    db: &sea_orm::DatabaseConnection,
+    filter: &ProductFilter,
+) -> Result<Option<ProductFilter>, ApiError> {
+    let Some(sku) = &filter.search_sku else {
+        return Ok(None);
+    };
+    if taken_skus(db, std::slice::from_ref(sku)).await?.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ProductFilter {
+        search: Vec::new(),
+        search_sku: None,
+        sku: Some(sku.clone()),
+        ..filter.clone()
+    }))
+}
+
+/// One page of products: a count, the page joined with its categories, and the page's images
+/// and variants — four queries (five with a category filter) whatever the page size. With
+/// `search`, the search backend picks and orders the page (relevance unless an `ordering` is
+/// given); a search that is a variant's SKU lists its product.
 pub async fn list_products(
     db: &sea_orm::DatabaseConnection,
     search: &impl SearchBackend,
@@ -256,6 +277,8 @@ pub async fn list_products(
     offset: u64,
     limit: u64,
 ) -> Result<(u64, Vec<ProductRow>), ApiError> {
+    let by_sku = sku_searched(db, filter).await?;
+    let filter = by_sku.as_ref().unwrap_or(filter);
     if !filter.search.is_empty() {
         let narrowing = narrowing(db, filter, include_inactive).await?;
         let order = match filter.ordering {
@@ -367,6 +390,8 @@ pub async fn product_facets(
     include_inactive: bool,
     currency: Currency,
 ) -> Result<Facets, ApiError> {
+    let by_sku = sku_searched(db, filter).await?;
+    let filter = by_sku.as_ref().unwrap_or(filter);
     let narrowing = narrowing(db, filter, include_inactive).await?;
     Ok(search
         .facets(db, &filter.search, &narrowing, currency)

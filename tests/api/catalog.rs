@@ -743,6 +743,7 @@ async fn seed_big_catalog(db: &sea_orm::DatabaseConnection) {
                 category_id: Set(first + n % 50),
                 created_at: Set(now - chrono::TimeDelta::minutes(n)),
                 updated_at: Set(now),
+                active_variants: Set(1),
                 ..Default::default()
             })
             .collect();
@@ -751,6 +752,20 @@ async fn seed_big_catalog(db: &sea_orm::DatabaseConnection) {
             .await
             .expect("products");
     }
+    // Each its one variant, as the migration makes them: SKU `P<id>`, every tenth in size M.
+    let (sku, key, truth) = match db.get_database_backend() {
+        sea_orm::DbBackend::MySql => ("CONCAT('P', p.id)", "CONCAT('p', p.id)", "1"),
+        sea_orm::DbBackend::Postgres => ("'P' || p.id", "'p' || p.id", "TRUE"),
+        _ => ("'P' || p.id", "'p' || p.id", "1"),
+    };
+    db.execute_unprepared(&format!(
+        "INSERT INTO product_variants (product_id, sku, sku_key, option1, option2, option3, \
+         options, price, stock, is_active, created_at, updated_at) \
+         SELECT p.id, {sku}, {key}, CASE WHEN p.id % 10 = 0 THEN 'size\u{1f}m' ELSE '' END, \
+         '', '', '{{}}', p.price, p.stock, {truth}, p.created_at, p.updated_at FROM products p"
+    ))
+    .await
+    .expect("variants");
     // The search index of those products, written in bulk: the name's word `p{n}`, and in
     // the description `d` (every product) and `w{n % 500}` (40 products each).
     let backend = db.get_database_backend();
@@ -916,7 +931,7 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
         language: emporium::text::Language::ENGLISH,
     };
     let by_category = format!("category={category}");
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 7] = [
         ("ordering=price", &["products_active_price"]),
         ("ordering=name", &["products_active_name"]),
         ("", &["products_active_created"]),
@@ -927,6 +942,19 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
         (
             &by_category,
             &["products_category_id", "products_active_created"],
+        ),
+        // Through a variant: the SKU's unique index, or an option column's index (or, the
+        // planner's choice for a common value, the order's index with the variants probed).
+        (
+            "sku=p5000",
+            &[
+                "uq_product_variants_sku",
+                "sqlite_autoindex_product_variants",
+            ],
+        ),
+        (
+            "option=Size:M",
+            &["idx_product_variants_option1", "products_active_created"],
         ),
     ];
     for (query, indexes) in cases {

@@ -36,3 +36,6 @@ mod outages;
 mod payments;
 mod provider_refunds;
 mod search;
+mod variant_filters;
+mod variant_migration;
+mod variants;

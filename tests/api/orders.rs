@@ -921,9 +921,10 @@ async fn a_checkout_that_waited_on_an_edit_of_its_product_or_coupon_sees_the_edi
     };
     let ((status, body), ()) = tokio::join!(checkout, commit);
     assert_eq!(status, 409, "{body}");
+    let boot_variant = crate::fixtures::only_variant(&app, boot).await;
     assert_eq!(
         body["items"],
-        json!([{"product_id": boot, "requested": 1, "available": 0}])
+        json!([{"product_id": boot, "variant_id": boot_variant, "requested": 1, "available": 0}])
     );
     assert_eq!(stock(&app, boot).await, 10);
 
