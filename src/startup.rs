@@ -402,6 +402,7 @@ mod tests {
         round_trip::<orders::lifecycle::ExpireOrder>(json!({"order_id": "o-1"}));
         round_trip::<orders::invoice::MakeInvoice>(json!({"order_id": "o-1"}));
         round_trip::<orders::alerts::StockAlert>(json!({"product_ids": [3, 5]}));
+        round_trip::<orders::alerts::StockAlert>(json!({"product_ids": [3], "variant_ids": [7]}));
         round_trip::<payments::refunds::RefundPayment>(json!({"payment_id": "p-1"}));
         round_trip::<payments::refunds::RefundCapture>(
             json!({"payment_id": "p-1", "captured_ref": "pay_2", "amount": 99_900}),

@@ -105,7 +105,7 @@ async fn resolve(
 ) -> Result<Result<(product::Model, variant::Model), Option<ApiError>>, ApiError> {
     Ok(
         match lookups::pick(tx, target.product_id, target.variant_id).await? {
-            Pick::Found(product, variant) => Ok((product, variant)),
+            Pick::Found(found) => Ok(*found),
             Pick::ChooseVariant => Err(Some(field_error("variant_id", CHOOSE_VARIANT))),
             Pick::UnknownProduct | Pick::UnknownVariant => Err(None),
         },

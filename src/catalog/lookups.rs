@@ -36,7 +36,7 @@ pub async fn products_by_id<C: ConnectionTrait>(
 #[derive(Debug)]
 pub enum Pick {
     /// The variant and its product (either may be inactive: the caller decides).
-    Found(product::Model, variant::Model),
+    Found(Box<(product::Model, variant::Model)>),
     /// No such product (or the variant named is not of it).
     UnknownProduct,
     /// No such variant.
@@ -82,7 +82,7 @@ pub async fn pick<C: ConnectionTrait>(
         .one(conn)
         .await?
     {
-        Some(product) => Ok(Pick::Found(product, chosen)),
+        Some(product) => Ok(Pick::Found(Box::new((product, chosen)))),
         None => Ok(Pick::UnknownProduct),
     }
 }
@@ -93,6 +93,11 @@ pub async fn variants_by_id<C: ConnectionTrait>(
     ids: &[i64],
 ) -> Result<HashMap<i64, variant::Model>, DbErr> {
     variant_store::by_ids(conn, ids).await
+}
+
+/// A variant's values in its product's option order, for people: `Size M, Colour Blue`.
+pub fn variant_label(product: &product::Model, variant: &variant::Model) -> String {
+    super::variants::label(product, variant)
 }
 
 /// Whether shoppers see the product (active, with an active variant).

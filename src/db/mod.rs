@@ -171,6 +171,23 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     db.begin_with_options(options).await
 }
 
+/// [`begin_write`] reading committed data as each statement starts, on MySQL/MariaDB too (it is
+/// PostgreSQL's default): for a write that locks a parent row (a product) and then reads and
+/// writes its children (its variants) by a range of an index. Under MySQL's repeatable read that
+/// read would lock the index's gaps, and two such writes inserting children of neighbouring
+/// parents would deadlock; the parent's lock already keeps the children from changing under it.
+pub async fn begin_write_committed(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    if db.get_database_backend() != DbBackend::MySql {
+        return begin_write(db).await;
+    }
+    let options = TransactionOptions {
+        isolation_level: Some(IsolationLevel::ReadCommitted),
+        access_mode: None::<AccessMode>,
+        sqlite_transaction_mode: None,
+    };
+    db.begin_with_options(options).await
+}
+
 /// Starts a write transaction that holds the lock called `name` until it ends: of all the
 /// transactions that take the same lock, one runs at a time — on every engine. Use it for a rule
 /// that reads and then writes across rows no single constraint covers (one default address per

@@ -134,6 +134,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_sub_query_s_placeholders_follow_those_bound_before_it() {
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+        let sub = Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new("t"))
+            .and_where(Expr::col(Alias::new("a")).eq(7_i64))
+            .and_where(Expr::col(Alias::new("b")).eq("x"))
+            .to_owned();
+        let mut pg = Sql::new(DbBackend::Postgres);
+        pg.push("SELECT 1 WHERE c = ")
+            .value(1_i64)
+            .push(" AND d IN (")
+            .select(&sub)
+            .push(") AND e = ")
+            .value(2_i64);
+        let statement = pg.statement();
+        assert!(
+            statement.sql.contains(r#""a" = $2 AND "b" = $3"#),
+            "{}",
+            statement.sql
+        );
+        assert!(statement.sql.ends_with("e = $4"), "{}", statement.sql);
+        assert_eq!(statement.values.map(|v| v.0.len()), Some(4));
+        let mut other = Sql::new(DbBackend::Sqlite);
+        other.value(1_i64).select(&sub);
+        assert_eq!(other.len(), 3);
+    }
+
+    #[test]
     fn placeholders_follow_the_engine() {
         let mut pg = Sql::new(DbBackend::Postgres);
         pg.push("SELECT 1 WHERE a = ")

@@ -86,9 +86,10 @@ pub fn render(
     lines.push(Line::bold("Items"));
     for item in items {
         lines.push(Line::plain(format!(
-            "{} x {} at {} = {}",
+            "{} x {}{} at {} = {}",
             item.quantity,
             item.product_name,
+            variant_text(item),
             money(item.price_snapshot),
             money(item.subtotal)
         )));
@@ -192,4 +193,58 @@ async fn issue(ctx: &JobContext, order_id: &str) -> Result<(), JobError> {
     email::job::enqueue(&tx, message).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// ` (Colour Blue, Size M; SKU TEE-B-M)` for an item of a variant with options; nothing for a
+/// product without options.
+fn variant_text(item: &order_item::Model) -> String {
+    let options: serde_json::Map<String, serde_json::Value> = item
+        .variant_options
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    if options.is_empty() {
+        return String::new();
+    }
+    let values: Vec<String> = options
+        .iter()
+        .map(|(name, value)| format!("{name} {}", value.as_str().unwrap_or_default()))
+        .collect();
+    match &item.sku {
+        Some(sku) => format!(" ({}; SKU {sku})", values.join(", ")),
+        None => format!(" ({})", values.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(options: Option<&str>, sku: Option<&str>) -> order_item::Model {
+        order_item::Model {
+            id: 1,
+            order_id: "o".to_owned(),
+            product_id: Some(1),
+            product_name: "Tee".to_owned(),
+            variant_id: Some(2),
+            sku: sku.map(str::to_owned),
+            variant_options: options.map(str::to_owned),
+            price_snapshot: 1800,
+            quantity: 1,
+            subtotal: 1800,
+        }
+    }
+
+    #[test]
+    fn an_item_of_a_variant_names_its_options_and_sku() {
+        assert_eq!(
+            variant_text(&item(
+                Some(r#"{"Size":"M","Colour":"Blue"}"#),
+                Some("TEE-B-M")
+            )),
+            " (Colour Blue, Size M; SKU TEE-B-M)"
+        );
+        assert_eq!(variant_text(&item(Some("{}"), Some("P1"))), "");
+        assert_eq!(variant_text(&item(None, None)), "");
+    }
 }

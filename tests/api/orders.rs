@@ -808,6 +808,15 @@ async fn a_checkout_is_at_most_eighteen_statements_whatever_the_cart_holds() {
             let id = product(&app, &staff, &format!("P{lines}-{i}"), "3.00", 50).await;
             add_to_cart(&app, &token, json!({"product_id": id, "quantity": 2})).await;
         }
+        if lines > 1 {
+            // And six variants of one product: no more statements either.
+            let tee = crate::variants::tee(&app, &staff, 50).await;
+            for variant in tee["variants"].as_array().expect("variants") {
+                let (status, body) =
+                    add_to_cart(&app, &token, json!({"variant_id": variant["id"]})).await;
+                assert_eq!(status, 200, "{body}");
+            }
+        }
         app.post("/api/cart/coupon/", Some(&token), json!({"code": "ALL"}))
             .await;
         let before = app.state.queries.load(Ordering::SeqCst);

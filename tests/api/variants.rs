@@ -490,3 +490,116 @@ async fn two_instances_never_oversell_a_variant_either() {
     .await;
     assert_per_variant_race(&[&first, &second]).await;
 }
+
+#[tokio::test]
+async fn a_variant_going_low_alerts_staff_naming_it_and_not_its_siblings() {
+    use emporium::jobs::Job;
+    use emporium::orders::alerts::StockAlert;
+    let app = spawn(Spawn {
+        no_worker: true,
+        settings: vec![("EMPORIUM_LOW_STOCK_THRESHOLD", "2".to_owned())],
+        ..Spawn::default()
+    })
+    .await;
+    let staff = app.staff_token().await;
+    let token = app.customer_token().await;
+    // Another product first, so that variant ids and product ids differ.
+    product(&app, &staff, "Mug", "8.00", 50).await;
+    let tee = tee(&app, &staff, 4).await;
+    let (low, fine) = (variant_of(&tee, "M", "Blue"), variant_of(&tee, "L", "Red"));
+    add_to_cart(&app, &token, json!({"variant_id": low, "quantity": 3})).await;
+    add_to_cart(&app, &token, json!({"variant_id": fine, "quantity": 1})).await;
+    assert_eq!(
+        place_order(&app, &token, json!({"shipping_address": address()}))
+            .await
+            .0,
+        201
+    );
+    let queued = emporium::jobs::job::Entity::find()
+        .filter(emporium::jobs::job::Column::Kind.eq(<StockAlert as Job>::KIND))
+        .all(&app.state.db)
+        .await
+        .expect("jobs");
+    assert_eq!(queued.len(), 1);
+    let payload: Value = serde_json::from_str(&queued[0].payload).expect("payload");
+    assert_eq!(payload["variant_ids"], json!([low]));
+    let ctx = emporium::jobs::JobContext {
+        state: app.state.clone(),
+        job_id: 0,
+        attempt: 1,
+    };
+    crate::helpers::run_job::<StockAlert>(ctx, payload)
+        .await
+        .expect("the alert");
+    let emails = emporium::jobs::job::Entity::find()
+        .filter(
+            emporium::jobs::job::Column::Kind.eq(<emporium::email::job::SendEmail as Job>::KIND),
+        )
+        .all(&app.state.db)
+        .await
+        .expect("emails");
+    let text: Value = serde_json::from_str(&emails[0].payload).expect("email");
+    let text = text["text"].as_str().expect("text");
+    assert!(
+        text.contains("Tee, Size M, Colour Blue (SKU TEE-Blue-M") && text.contains("1 left"),
+        "{text}"
+    );
+    assert!(!text.contains("TEE-Red-L"), "{text}");
+}
+
+#[tokio::test]
+async fn parallel_creations_of_one_sku_or_one_combination_make_one_variant() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let category = new_category(&app, &staff, "Socks", None).await;
+    let sock = new_product(
+        &app,
+        &staff,
+        json!({"name": "Sock", "category": category,
+               "options": [{"name": "Size", "values": ["XS", "S", "M", "L", "XL", "XXL", "3XL"]}]}),
+    )
+    .await;
+    let path = format!("/api/products/{}/variants/", sock["id"]);
+    let sizes = ["XS", "S", "L", "XL", "XXL", "3XL"];
+    // One SKU, six combinations: one variant, the others told the SKU is taken.
+    let answers = burst(6, |i| {
+        app.request(Method::POST, &path, Some(&staff)).json(&json!({
+            "sku": if i % 2 == 0 { "SOCK-1" } else { "sock-1" },
+            "price": "3.00", "options": {"Size": sizes[i]},
+        }))
+    })
+    .await;
+    assert_eq!(
+        (count(&answers, 201), count(&answers, 400)),
+        (1, 5),
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.status == 400)
+            .all(|a| a.body["sku"].is_array())
+    );
+    // One combination, six SKUs: one variant, the others a 409.
+    let answers = burst(6, |i| {
+        app.request(Method::POST, &path, Some(&staff)).json(&json!({
+            "sku": format!("SOCK-M-{i}"), "price": "3.00", "options": {"Size": "M"},
+        }))
+    })
+    .await;
+    assert_eq!(
+        (count(&answers, 201), count(&answers, 409)),
+        (1, 5),
+        "{answers:?}"
+    );
+    let stored = variant::Entity::find()
+        .filter(variant::Column::ProductId.eq(sock["id"].as_i64().expect("id")))
+        .all(&app.state.db)
+        .await
+        .expect("variants");
+    let mut seen: Vec<String> = stored.iter().map(|v| v.option1.clone()).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), stored.len(), "one variant per combination");
+    assert_eq!(stored.iter().filter(|v| v.sku_key == "sock-1").count(), 1);
+}

@@ -58,7 +58,7 @@ pub async fn create_product(
     };
     let description = input.description.as_deref().unwrap_or("");
     index::add_words(db, &language.stemmer(), &name, description).await?;
-    let tx = db::begin_write(db).await?;
+    let tx = db::begin_write_committed(db).await?;
     check_category(&tx, category_id).await?;
     let slug = free_slug(&tx, Slugged::Product, &slugify(&name, 203)).await?;
     let now = time::now();
@@ -125,7 +125,7 @@ pub async fn update_product(
         let description = input.description.as_deref().unwrap_or("");
         index::add_words(db, &language.stemmer(), name, description).await?;
     }
-    let tx = db::begin_write(db).await?;
+    let tx = db::begin_write_committed(db).await?;
     // Locked first, as every write of a product or its variants does.
     let current = variants::lock_product(&tx, id).await?;
     if let Some(category_id) = input.category {
@@ -179,7 +179,7 @@ pub async fn delete_product(
     storage: &Storage,
     id: i64,
 ) -> Result<(), ApiError> {
-    let tx = db::begin_write(db).await?;
+    let tx = db::begin_write_committed(db).await?;
     // Locked first, as every other write of a product does, then its postings and itself.
     product::Entity::find_by_id(id)
         .lock_exclusive()

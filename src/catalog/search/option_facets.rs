@@ -90,7 +90,8 @@ fn group(rows: Vec<(String, u64, Option<String>)>) -> OptionCounts {
             .or_insert_with(|| (name, Vec::new()));
         entry.1.push((value, count));
     }
-    let mut list: Vec<(String, Vec<(String, u64)>, u64)> = by_name
+    type Counted = (String, Vec<(String, u64)>, u64);
+    let mut list: Vec<Counted> = by_name
         .into_values()
         .map(|(name, mut values)| {
             values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -89,7 +89,7 @@ pub async fn create(
     input: VariantInput,
     reference: String,
 ) -> Result<variant::Model, ApiError> {
-    let tx = db::begin_write(db).await?;
+    let tx = db::begin_write_committed(db).await?;
     let product = lock_product(&tx, product_id).await?;
     let row = writes::insert(&tx, &product, &input, ("variant created", &reference)).await?;
     let (_, change) = settle(&tx, &product, false).await?;
@@ -105,7 +105,7 @@ pub async fn update(
     input: VariantInput,
     reference: String,
 ) -> Result<variant::Model, ApiError> {
-    let tx = db::begin_write(db).await?;
+    let tx = db::begin_write_committed(db).await?;
     let product = lock_product(&tx, product_id).await?;
     let current = writes::lock_variant(&tx, product_id, variant_id).await?;
     let row = writes::change(&tx, &product, current, &input, ("variant edit", &reference)).await?;
@@ -121,7 +121,7 @@ pub async fn delete(
     cache: &ResponseCache,
     (product_id, variant_id): (i64, i64),
 ) -> Result<(), ApiError> {
-    let tx = db::begin_write(db).await?;
+    let tx = db::begin_write_committed(db).await?;
     let product = lock_product(&tx, product_id).await?;
     let current = writes::lock_variant(&tx, product_id, variant_id).await?;
     writes::remove(&tx, &product, &current).await?;
@@ -200,6 +200,20 @@ pub async fn set_single(
     let current = writes::lock_variant(tx, product.id, variant_id).await?;
     writes::change(tx, product, current, &input, ("product edit", reference)).await?;
     Ok(())
+}
+
+/// A variant's values in its product's option order, for people: `Size M, Colour Blue` (`""`
+/// without options).
+pub fn label(product: &product::Model, variant: &variant::Model) -> String {
+    let shown = views::shown_options(variant);
+    options_of(product)
+        .iter()
+        .filter_map(|option| {
+            let value = shown.get(&option.name)?.as_str()?;
+            Some(format!("{} {value}", option.name))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The product's options as its column holds them.

@@ -334,10 +334,10 @@ pub async fn change_options(
         let mut shown = super::views::shown_options(row);
         shown.retain(|name, _| wanted.iter().any(|w| same_name(&w.name, name)));
         for option in wanted {
-            if !shown.keys().any(|name| same_name(name, &option.name)) {
-                if let Some(first) = option.values.first() {
-                    shown.insert(option.name.clone(), first.clone().into());
-                }
+            if !shown.keys().any(|name| same_name(name, &option.name))
+                && let Some(first) = option.values.first()
+            {
+                shown.insert(option.name.clone(), first.clone().into());
             }
         }
         let choice = options::choose(wanted, &shown).map_err(|_| {
