@@ -20,7 +20,7 @@ pub struct StockAlert {
     #[serde(default)]
     pub product_ids: Vec<i64>,
     /// The variants that went low.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variant_ids: Vec<i64>,
 }
 
