@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cached catalog reads against the HTTP ceiling, side by side in one run: the release binary
-# serves a product list page, a filtered list and a product detail from its cache, and a
+# serves a product list page, a filtered list, a list filtered by an option, a product detail
+# and the detail of a product with six variants from its cache, and a
 # minimal hyper server (bench/ceiling.rs) answers the very same bytes; wrk drives both with the
 # same threads and connections. Prints requests/s per run, the medians and the ratios.
 #
@@ -59,7 +60,8 @@ server=$!
 base="http://127.0.0.1:$PORT"
 for _ in $(seq 1 100); do curl -fs "$base/health/" >/dev/null 2>&1 && break; sleep 0.1; done
 
-# The catalog: 20 categories, $PRODUCTS products with descriptions, a few out of stock.
+# The catalog: 20 categories, $PRODUCTS products with descriptions, a few out of stock; every
+# tenth sold in three sizes and two colours (six variants).
 python3 - "$base" "$PRODUCTS" <<'PY'
 import json, sys, urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -73,18 +75,30 @@ def call(method, path, body=None, token=None):
 token = call("POST", "/api/auth/login/", {"email": "bench@shop.example", "password": "Bench-Passw0rd!"})["access"]
 categories = [call("POST", "/api/categories/", {"name": f"Category {n}"}, token)["id"] for n in range(20)]
 def product(n):
-    call("POST", "/api/products/", {"name": f"Product {n}", "price": f"{5 + n % 200}.{n % 100:02d}",
-        "description": f"Product number {n}, a sturdy and useful thing. " * 4,
-        "category": categories[n % 20], "stock": 0 if n % 50 == 0 else 10 + n % 90}, token)
+    body = {"name": f"Product {n}", "description": f"Product number {n}, a sturdy and useful thing. " * 4,
+            "category": categories[n % 20]}
+    if n % 10 == 5:
+        body["options"] = [{"name": "Size", "values": ["S", "M", "L"]},
+                           {"name": "Colour", "values": ["Red", "Blue"]}]
+        body["variants"] = [{"sku": f"B{n}-{size}-{colour}", "price": f"{5 + n % 200 + k}.00",
+                             "stock": 10 + k, "options": {"Size": size, "Colour": colour}}
+                            for k, (size, colour) in enumerate((s, c) for s in "SML" for c in ("Red", "Blue"))]
+    else:
+        body.update({"price": f"{5 + n % 200}.{n % 100:02d}", "stock": 0 if n % 50 == 0 else 10 + n % 90})
+    call("POST", "/api/products/", body, token)
 with ThreadPoolExecutor(8) as pool:
     list(pool.map(product, range(count)))
 PY
 
-detail_id=$(curl -fs "$base/api/products/?page_size=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["id"])')
+first_id() { curl -fs "$base/api/products/?page_size=1$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["id"])'; }
+detail_id=$(first_id "&in_stock=false")
+variants_id=$(first_id "&option=Size:M")
 targets=(
   "list=/api/products/"
   "filtered=/api/products/?category=3&min_price=20.00&ordering=price"
+  "option=/api/products/?option=Size:M&option=Colour:Blue"
   "detail=/api/products/$detail_id/"
+  "variants=/api/products/$variants_id/"
 )
 mappings=()
 for target in "${targets[@]}"; do
