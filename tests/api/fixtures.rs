@@ -131,6 +131,19 @@ pub async fn cart(app: &TestApp, token: &str) -> Value {
     body
 }
 
+/// `n` new customers, customer `i` with `lines[i % len]` (an add-to-cart body) in their cart:
+/// their access tokens.
+pub async fn buyers(app: &TestApp, lines: &[Value], n: usize) -> Vec<String> {
+    let mut tokens = Vec::with_capacity(n);
+    for i in 0..n {
+        let token = app.customer_token().await;
+        let (status, body) = add_to_cart(app, &token, lines[i % lines.len()].clone()).await;
+        assert_eq!(status, 200, "{body}");
+        tokens.push(token);
+    }
+    tokens
+}
+
 /// Checks out `token`'s cart with `body`: the status and the order.
 pub async fn place_order(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     app.post("/api/orders/create/", Some(token), body).await

@@ -287,21 +287,13 @@ async fn a_short_line_is_a_409_naming_every_short_line_and_nothing_changes() {
     );
 }
 
-/// `n` customers, each with `quantity` of `products[i % len]` in their cart.
+/// `n` customers, each with one of `products[i % len]` in their cart.
 async fn buyers(app: &TestApp, products: &[i64], n: usize) -> Vec<String> {
-    let mut tokens = Vec::with_capacity(n);
-    for i in 0..n {
-        let token = app.customer_token().await;
-        let (status, body) = add_to_cart(
-            app,
-            &token,
-            json!({"product_id": products[i % products.len()]}),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        tokens.push(token);
-    }
-    tokens
+    let lines: Vec<Value> = products
+        .iter()
+        .map(|id| json!({"product_id": id}))
+        .collect();
+    crate::fixtures::buyers(app, &lines, n).await
 }
 
 /// Units of each product in orders that are not cancelled.

@@ -403,21 +403,13 @@ async fn staff_move_one_variants_stock_and_retries_apply_once() {
     );
 }
 
-/// Buyers of one unit each of `variant`.
+/// Buyers of one unit each of one of `variants`.
 async fn buyers(app: &TestApp, variants: &[i64], n: usize) -> Vec<String> {
-    let mut tokens = Vec::with_capacity(n);
-    for i in 0..n {
-        let token = app.customer_token().await;
-        let (status, body) = add_to_cart(
-            app,
-            &token,
-            json!({"variant_id": variants[i % variants.len()]}),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        tokens.push(token);
-    }
-    tokens
+    let lines: Vec<Value> = variants
+        .iter()
+        .map(|id| json!({"variant_id": id}))
+        .collect();
+    crate::fixtures::buyers(app, &lines, n).await
 }
 
 async fn race(apps: &[&TestApp], tokens: &[String]) -> Vec<Answer> {

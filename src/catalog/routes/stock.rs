@@ -38,20 +38,8 @@ pub async fn adjust_stock(
     PathId(id): PathId,
     Form(request): Form<StockRequest>,
 ) -> ApiResult<Json<ProductView>> {
-    let cause = inventory::Cause {
-        reason: request.reason.unwrap_or_else(|| "adjustment".to_owned()),
-        reference: format!("user:{}", staff.0.id()),
-        idempotency_key,
-    };
     let variant_id = variants::only_variant(&state.db, id).await?;
-    inventory::adjust(
-        &state.db,
-        &state.cache,
-        (id, variant_id),
-        request.adjustment,
-        cause,
-    )
-    .await?;
+    adjust(&state, &staff, idempotency_key, (id, variant_id), request).await?;
     let row = products::get_product(&state.db, id, true).await?;
     Ok(Json(product_view(&state, &context.base_url, row, true)))
 }
@@ -73,6 +61,31 @@ pub async fn list_movements(
     pagination: Pagination,
 ) -> ApiResult<Json<Page<MovementView>>> {
     let variant_id = variants::only_variant(&state.db, id).await?;
+    movement_page(&state, variant_id, pagination).await
+}
+
+/// A staff adjustment of one variant's stock, the staff member and the key as its cause.
+pub(super) async fn adjust(
+    state: &AppState,
+    staff: &StaffUser,
+    idempotency_key: Option<String>,
+    target: (i64, i64),
+    request: StockRequest,
+) -> ApiResult<()> {
+    let cause = inventory::Cause {
+        reason: request.reason.unwrap_or_else(|| "adjustment".to_owned()),
+        reference: format!("user:{}", staff.0.id()),
+        idempotency_key,
+    };
+    inventory::adjust(&state.db, &state.cache, target, request.adjustment, cause).await
+}
+
+/// A page of one variant's movements.
+pub(super) async fn movement_page(
+    state: &AppState,
+    variant_id: i64,
+    pagination: Pagination,
+) -> ApiResult<Json<Page<MovementView>>> {
     let (count, rows) = inventory::movements(
         &state.db,
         variant_id,

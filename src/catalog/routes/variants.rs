@@ -11,7 +11,7 @@ use crate::auth::{MaybeAuthUser, StaffUser};
 use crate::catalog::categories::CATEGORIES_SCOPE;
 use crate::catalog::inventory::views::{MovementView, StockRequest};
 use crate::catalog::variants::views::{VariantChanges, VariantRequest, VariantView};
-use crate::catalog::{inventory, products, variants};
+use crate::catalog::{products, variants};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::error::not_found;
@@ -150,13 +150,8 @@ pub async fn adjust_variant_stock(
     PathId(variant_id): PathId,
     Form(request): Form<StockRequest>,
 ) -> ApiResult<Json<VariantView>> {
-    let cause = inventory::Cause {
-        reason: request.reason.unwrap_or_else(|| "adjustment".to_owned()),
-        reference: format!("user:{}", staff.0.id()),
-        idempotency_key,
-    };
     let target = variants::owner(&state.db, variant_id).await?;
-    inventory::adjust(&state.db, &state.cache, target, request.adjustment, cause).await?;
+    super::stock::adjust(&state, &staff, idempotency_key, target, request).await?;
     let row = variants::get(&state.db, variant_id).await?;
     Ok(Json(VariantView::new(&row, state.settings.currency)))
 }
@@ -175,15 +170,5 @@ pub async fn list_variant_movements(
     PathId(variant_id): PathId,
     pagination: Pagination,
 ) -> ApiResult<Json<Page<MovementView>>> {
-    let (count, rows) = inventory::movements(
-        &state.db,
-        variant_id,
-        pagination.offset(),
-        pagination.limit(),
-    )
-    .await?;
-    Ok(Json(pagination.page(
-        count,
-        rows.into_iter().map(MovementView::from).collect(),
-    )?))
+    super::stock::movement_page(&state, variant_id, pagination).await
 }

@@ -6,7 +6,6 @@
 //! compared byte for byte (`C` collation on PostgreSQL, `utf8mb4_bin` on MySQL), so that
 //! `café` and `cafe` are two words and a prefix is a range of the index.
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, boolean, integer, small_integer, string_len};
 
@@ -47,16 +46,7 @@ enum SearchIndexState {
 
 /// A word column compared byte for byte.
 fn word(manager: &SchemaManager<'_>, name: impl IntoIden, length: u32) -> ColumnDef {
-    match manager.get_database_backend() {
-        DbBackend::MySql => ColumnDef::new(name)
-            .custom(format!(
-                "VARCHAR({length}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-            ))
-            .not_null()
-            .take(),
-        DbBackend::Postgres => string_len(name, length).extra("COLLATE \"C\"").take(),
-        _ => string_len(name, length),
-    }
+    super::exact_text(manager, name, length)
 }
 
 #[async_trait::async_trait]

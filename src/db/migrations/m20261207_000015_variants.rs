@@ -20,7 +20,7 @@ use sea_orm_migration::schema::{
     big_integer, big_integer_null, big_pk_auto, boolean, string_len, string_len_null, text_null,
 };
 
-use super::{create_index_once, timestamp};
+use super::{create_index_once, exact_text, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -81,22 +81,10 @@ enum OrderItems {
     VariantOptions,
 }
 
-/// A text column compared byte for byte (the values are lower-cased before they are stored).
+/// A text column compared byte for byte, `''` by default (the values are lower-cased before
+/// they are stored).
 fn exact(manager: &SchemaManager<'_>, name: impl IntoIden, length: u32) -> ColumnDef {
-    match manager.get_database_backend() {
-        DbBackend::MySql => ColumnDef::new(name)
-            .custom(format!(
-                "VARCHAR({length}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-            ))
-            .not_null()
-            .default("")
-            .take(),
-        DbBackend::Postgres => string_len(name, length)
-            .default("")
-            .extra("COLLATE \"C\"")
-            .take(),
-        _ => string_len(name, length).default("").take(),
-    }
+    exact_text(manager, name, length).default("").take()
 }
 
 async fn add_column(

@@ -74,6 +74,23 @@ pub async fn create_index_once(
         .await
 }
 
+/// A text column of at most `length` characters compared byte for byte on every engine (`C`
+/// collation on PostgreSQL, `utf8mb4_bin` on MySQL): `é` is not `e`, nor `A` `a`.
+pub fn exact_text(manager: &SchemaManager<'_>, name: impl IntoIden, length: u32) -> ColumnDef {
+    match manager.get_database_backend() {
+        DbBackend::MySql => ColumnDef::new(name)
+            .custom(format!(
+                "VARCHAR({length}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            ))
+            .not_null()
+            .take(),
+        DbBackend::Postgres => sea_orm_migration::schema::string_len(name, length)
+            .extra("COLLATE \"C\"")
+            .take(),
+        _ => sea_orm_migration::schema::string_len(name, length),
+    }
+}
+
 /// A timestamp column in the form that suits the engine (see the module docs).
 pub fn timestamp(manager: &SchemaManager<'_>, name: impl IntoIden) -> ColumnDef {
     let mut column = ColumnDef::new(name);
