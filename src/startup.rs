@@ -65,7 +65,7 @@ pub fn job_registry() -> Registry {
         .register::<payments::verify::VerifyPayment>()
         .every::<jobs::queue::Cleanup>(hourly)
         .every::<accounts::sessions::PurgeSessions>(hourly)
-        .every::<cart::service::PurgeCarts>(hourly)
+        .every::<cart::purge::PurgeCarts>(hourly)
         .every::<idempotency::PurgeKeys>(hourly);
     registry
 }
@@ -410,7 +410,7 @@ mod tests {
         round_trip::<payments::verify::VerifyPayment>(json!({"payment_id": "p-1"}));
         round_trip::<jobs::queue::Cleanup>(json!({}));
         round_trip::<accounts::sessions::PurgeSessions>(json!({}));
-        round_trip::<cart::service::PurgeCarts>(json!({}));
+        round_trip::<cart::purge::PurgeCarts>(json!({}));
         round_trip::<idempotency::PurgeKeys>(json!({}));
     }
 

@@ -1,8 +1,9 @@
-//! The cart: one per user, on the server. Lines hold a product and a quantity, never a price:
+//! The cart: one per user, on the server. Lines hold a variant and a quantity, never a price:
 //! every read prices them from the catalog, shows lines that can no longer be bought as such,
 //! and checks the cart's coupon again.
 
 pub mod cart_item;
+pub mod purge;
 pub mod routes;
 pub mod service;
 pub mod shopping_cart;

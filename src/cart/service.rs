@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
-use serde::{Deserialize, Serialize};
 
 use super::{shopping_cart, store};
 
@@ -18,7 +17,6 @@ use crate::coupons::rules::Refusal;
 use crate::coupons::{coupon, service as coupons};
 use crate::db;
 use crate::http::error::{ApiError, field_error, not_found};
-use crate::jobs::{Job, JobContext, JobError};
 use crate::money::{Currency, Money};
 use crate::settings::CartSettings;
 use crate::throttle::Limiter;
@@ -472,30 +470,4 @@ pub async fn lock_for_checkout(
 /// Deletes the cart and its lines in `tx`: an order took them.
 pub async fn empty(tx: &DatabaseTransaction, cart_id: i64) -> Result<(), DbErr> {
     store::delete_cart(tx, cart_id).await
-}
-
-/// Deletes carts nobody changed for `EMPORIUM_CART_RETENTION`, and those of deactivated
-/// accounts; hourly.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct PurgeCarts {}
-
-impl Job for PurgeCarts {
-    const KIND: &'static str = "cart.purge";
-
-    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        purge(&ctx).await
-    }
-}
-
-async fn purge(ctx: &JobContext) -> Result<(), JobError> {
-    let retention = chrono::Duration::from_std(ctx.state.settings.cart.retention)
-        .unwrap_or(chrono::Duration::MAX);
-    let cutoff = time::now()
-        .checked_sub_signed(retention)
-        .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let removed = store::purge(&ctx.state.db, cutoff).await?;
-    if removed > 0 {
-        tracing::info!(removed, "removed idle carts");
-    }
-    Ok(())
 }

@@ -10,11 +10,11 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::products::filter::ProductFilter;
+use super::products::filter::{ProductFilter, sku_searched};
 use super::search::query::{Narrowing, Order};
 use super::search::{Facets, SearchBackend};
 use super::tree::{descendants, missing_category};
-use super::variants::store::{taken_skus, variants_of};
+use super::variants::store::variants_of;
 use super::{category, product, product_image, variant};
 
 /// A product with its category and images, ready for a view.
@@ -243,26 +243,6 @@ fn ordering(ordering: Option<&str>) -> (product::Column, bool) {
         "created_at" => (product::Column::CreatedAt, false),
         _ => (product::Column::CreatedAt, true),
     }
-}
-
-/// The filter as searched: a `search` that is exactly the SKU of a variant finds its product
-/// (the SKU filter instead of the words); one lookup in the SKU index.
-async fn sku_searched(
-    db: &sea_orm::DatabaseConnection,
-    filter: &ProductFilter,
-) -> Result<Option<ProductFilter>, ApiError> {
-    let Some(sku) = &filter.search_sku else {
-        return Ok(None);
-    };
-    if taken_skus(db, std::slice::from_ref(sku)).await?.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(ProductFilter {
-        search: Vec::new(),
-        search_sku: None,
-        sku: Some(sku.clone()),
-        ..filter.clone()
-    }))
 }
 
 /// One page of products: a count, the page joined with its categories, and the page's images

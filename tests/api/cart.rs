@@ -3,7 +3,7 @@
 //! line, and the clean-up of idle carts.
 
 use emporium::auth::user;
-use emporium::cart::{cart_item, service as cart_service, shopping_cart};
+use emporium::cart::{cart_item, shopping_cart};
 use emporium::jobs::Job;
 use emporium::jobs::JobContext;
 use reqwest::Method;
@@ -482,7 +482,10 @@ async fn idle_carts_and_carts_of_deactivated_accounts_are_cleaned_up() {
         job_id: 0,
         attempt: 1,
     };
-    cart_service::PurgeCarts {}.run(ctx).await.expect("purge");
+    emporium::cart::purge::PurgeCarts {}
+        .run(ctx)
+        .await
+        .expect("purge");
     let left: Vec<i64> = shopping_cart::Entity::find()
         .all(&app.state.db)
         .await
@@ -500,7 +503,7 @@ async fn idle_carts_and_carts_of_deactivated_accounts_are_cleaned_up() {
         emporium::startup::job_registry()
             .periodic()
             .iter()
-            .any(|p| p.kind == <cart_service::PurgeCarts as Job>::KIND),
+            .any(|p| p.kind == <emporium::cart::purge::PurgeCarts as Job>::KIND),
         "the clean-up is scheduled"
     );
 }

@@ -210,6 +210,29 @@ fn read_variant_filters(
         .filter(|text| sku_problem(text).is_none())
         .map(str::to_lowercase);
 }
+/// The filter as searched: a `search` that is exactly the SKU of a variant finds its product
+/// (the SKU filter instead of the words); one lookup in the SKU index.
+pub async fn sku_searched(
+    db: &sea_orm::DatabaseConnection,
+    filter: &ProductFilter,
+) -> Result<Option<ProductFilter>, ApiError> {
+    let Some(sku) = &filter.search_sku else {
+        return Ok(None);
+    };
+    if crate::catalog::variants::store::taken_skus(db, std::slice::from_ref(sku))
+        .await?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    Ok(Some(ProductFilter {
+        search: Vec::new(),
+        search_sku: None,
+        sku: Some(sku.clone()),
+        ..filter.clone()
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
