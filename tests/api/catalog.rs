@@ -854,17 +854,20 @@ async fn plan_of(db: &sea_orm::DatabaseConnection, statement: &sea_orm::Statemen
         .map(|row| match engine() {
             Engine::Postgres => row.try_get_by_index::<String>(0).unwrap_or_default(),
             Engine::Sqlite => row.try_get::<String>("", "detail").unwrap_or_default(),
-            Engine::MySql => format!(
-                "{} key={}",
-                row.try_get::<Option<String>>("", "table")
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default(),
-                row.try_get::<Option<String>>("", "key")
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default()
-            ),
+            Engine::MySql => {
+                let column = |name: &str| {
+                    row.try_get::<Option<String>>("", name)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                };
+                format!(
+                    "{} key={} ({})",
+                    column("table"),
+                    column("key"),
+                    column("Extra")
+                )
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -946,7 +949,7 @@ async fn the_queries_the_product_list_sends_use_the_indexes() {
         // Through a variant: the SKU's unique index, or an option column's index (or, the
         // planner's choice for a common value, the order's index with the variants probed).
         (
-            "sku=p5000",
+            "sku=p5001",
             &[
                 "uq_product_variants_sku",
                 "sqlite_autoindex_product_variants",
