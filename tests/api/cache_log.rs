@@ -124,7 +124,7 @@ async fn with_redis_a_node_whose_part_of_the_log_was_trimmed_starts_again() {
 #[tokio::test]
 #[ignore = "needs Redis: set EMPORIUM_TEST_REDIS=redis://… and pass --include-ignored"]
 async fn with_redis_a_node_started_while_a_write_is_in_flight_waits_for_it() {
-    let (a, b) = two_nodes(&[("EMPORIUM_CACHE_WRITE_WINDOW", "1s")]).await;
+    let (a, b) = two_nodes(&[("EMPORIUM_CACHE_WRITE_WINDOW", "4s")]).await;
     let staff = b.staff_token().await;
     let [(boot, _), _] = two_cached_products(&b, &staff).await;
     let list = "/api/products/?ordering=name";
@@ -146,7 +146,7 @@ async fn with_redis_a_node_started_while_a_write_is_in_flight_waits_for_it() {
                 "EMPORIUM_REDIS_PREFIX",
                 a.state.settings.redis_prefix.clone(),
             ),
-            ("EMPORIUM_CACHE_WRITE_WINDOW", "1s".to_owned()),
+            ("EMPORIUM_CACHE_WRITE_WINDOW", "4s".to_owned()),
         ],
         no_worker: true,
         database: Some(TestDatabase::shared(a.db_url())),
@@ -160,7 +160,8 @@ async fn with_redis_a_node_started_while_a_write_is_in_flight_waits_for_it() {
             assert_eq!(page["results"][0]["name"], "Aardvark boot");
         }
     }
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // (A window long enough for the third node to start on a busy machine.)
+    tokio::time::sleep(Duration::from_millis(4300)).await;
     for node in [&a, &c] {
         read(node, list).await;
         let (cache, page) = read(node, list).await;
