@@ -175,6 +175,7 @@ pub async fn build_state(
         settings.refresh_ttl,
     );
     let hash_gate = Gate::new(settings.hash_concurrency, settings.hash_queue);
+    let image_gate = Gate::new(settings.media.image_workers, settings.media.image_queue);
     Ok(AppState::new(crate::state::Services {
         db,
         settings: Arc::new(settings),
@@ -182,6 +183,7 @@ pub async fn build_state(
         mailer: Arc::new(mailer),
         storage,
         hash_gate,
+        image_gate,
         tokens: Arc::new(tokens),
         throttle: Arc::new(throttle),
         rate_limits: Arc::new(rate_limits),
