@@ -1,16 +1,22 @@
 //! Image sizes: what an app gets for an upload (upright, stripped, never upscaled), what is
-//! refused before or while decoding (and leaves nothing behind), the bounded workers, deleting.
+//! refused before or while decoding (and leaves nothing behind), the bounded workers, deleting,
+//! and the job that gives images stored by an older version their sizes.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use emporium::catalog::product_image;
+use emporium::catalog::products::image_sizes::MakeImageSizes;
+use emporium::jobs::JobContext;
 use emporium::settings::MediaStore;
 use reqwest::Method;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use serde_json::{Value, json};
 
 use crate::fixtures::product;
-use crate::helpers::{Spawn, TestApp, burst, count, spawn, spawn_app};
+use crate::helpers::{
+    Spawn, TestApp, TestDatabase, burst, count, eventually, run_job, spawn, spawn_app,
+};
 use crate::image_files::{claiming, decode, gradient_png, has_exif, jpeg, zero_png};
 use crate::media::PNG;
 
@@ -254,4 +260,111 @@ async fn deleting_an_image_deletes_its_sizes() {
         204
     );
     assert_eq!(media_files(&app), Vec::<String>::new(), "{other}");
+}
+
+/// Stores `file` and its row as a version without sizes did.
+async fn old_image(app: &TestApp, product_id: i64, file: Vec<u8>) -> product_image::Model {
+    let key = emporium::storage::Storage::new_key("products", "jpg");
+    app.state
+        .storage
+        .put(&key, file.into())
+        .await
+        .expect("stored");
+    product_image::ActiveModel {
+        product_id: Set(product_id),
+        storage_key: Set(key),
+        is_primary: Set(false),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .expect("inserted")
+}
+
+#[tokio::test]
+async fn the_job_makes_the_sizes_of_images_stored_before_sizes_existed() {
+    let app = spawn(Spawn {
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    let staff = app.staff_token().await;
+    let id = product(&app, &staff, "Clock", "25.00", 1).await;
+    let old = old_image(&app, id, jpeg(1200, 900, Some(6))).await;
+    let broken = old_image(&app, id, b"\xff\xd8\xff\xe0 not a jpeg".to_vec()).await;
+
+    // Until the job has run, every size is the original.
+    let (_, detail) = app.get(&format!("/api/products/{id}/")).await;
+    let shown = &detail["images"][0];
+    let original = shown["image"].as_str().expect("url").to_owned();
+    assert_eq!(thumbnail_urls(shown), [0, 1, 2].map(|_| original.clone()));
+
+    let ctx = JobContext {
+        state: app.state.clone(),
+        job_id: 0,
+        attempt: 1,
+    };
+    run_job::<MakeImageSizes>(ctx.clone(), json!({}))
+        .await
+        .expect("ran");
+    let (_, detail) = app.get(&format!("/api/products/{id}/")).await;
+    let shown = &detail["images"][0];
+    assert_eq!(shown["id"], old.id);
+    let mut found = Vec::new();
+    for url in thumbnail_urls(shown) {
+        let (kind, dimensions, bytes) = fetch(&app, &url).await;
+        assert_eq!(kind, "image/jpeg");
+        assert!(!has_exif(&bytes));
+        found.push(dimensions);
+    }
+    assert_eq!(found, [(150, 200), (360, 480), (810, 1080)]);
+    // The one that does not decode keeps its original for each size, and is not tried again.
+    let kept = product_image::Entity::find_by_id(broken.id)
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(kept.large_key.as_deref(), Some(broken.storage_key.as_str()));
+    assert_eq!(media_files(&app).len(), 5);
+    run_job::<MakeImageSizes>(ctx, json!({}))
+        .await
+        .expect("ran again, idle");
+    assert_eq!(media_files(&app).len(), 5);
+}
+
+#[tokio::test]
+async fn an_upgraded_shop_gets_the_sizes_without_anyone_running_anything() {
+    let media = tempfile::tempdir().expect("folder");
+    let root = media.path().display().to_string();
+    let old = spawn(Spawn {
+        no_worker: true,
+        settings: vec![("EMPORIUM_MEDIA_ROOT", root.clone())],
+        ..Spawn::default()
+    })
+    .await;
+    let staff = old.staff_token().await;
+    let id = product(&old, &staff, "Mirror", "60.00", 1).await;
+    let image = old_image(&old, id, jpeg(640, 480, None)).await;
+
+    // The new version starts on the same database and media: its worker runs the job at once.
+    let new = spawn(Spawn {
+        database: Some(TestDatabase::shared(old.db_url())),
+        settings: vec![("EMPORIUM_MEDIA_ROOT", root)],
+        ..Spawn::default()
+    })
+    .await;
+    let sized = eventually(Duration::from_secs(20), || async {
+        product_image::Entity::find_by_id(image.id)
+            .one(&new.state.db)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|row| row.small_key.is_some())
+    })
+    .await;
+    assert!(sized, "the worker made the sizes");
+    let (_, detail) = new.get(&format!("/api/products/{id}/")).await;
+    let (_, small, _) = fetch(&new, &thumbnail_urls(&detail["images"][0])[0]).await;
+    assert_eq!(small, (200, 150));
 }
