@@ -146,12 +146,16 @@ pub fn make(bytes: &[u8], format: Format) -> Result<Sizes, SizeError> {
     })
 }
 
-/// 8-bit RGB, or RGBA when the format has an alpha channel (no copy when it already is).
+/// 8 bits a sample, as grey or RGB with or without alpha (no copy when it already is; grey
+/// stays grey, a third of RGB's memory).
 fn eight_bit(image: DynamicImage) -> DynamicImage {
-    if image.color().has_alpha() {
-        DynamicImage::ImageRgba8(image.into_rgba8())
-    } else {
-        DynamicImage::ImageRgb8(image.into_rgb8())
+    match image {
+        DynamicImage::ImageLuma8(_)
+        | DynamicImage::ImageLumaA8(_)
+        | DynamicImage::ImageRgb8(_)
+        | DynamicImage::ImageRgba8(_) => image,
+        other if other.color().has_alpha() => DynamicImage::ImageRgba8(other.into_rgba8()),
+        other => DynamicImage::ImageRgb8(other.into_rgb8()),
     }
 }
 
@@ -159,6 +163,7 @@ fn eight_bit(image: DynamicImage) -> DynamicImage {
 fn is_transparent(image: &DynamicImage) -> bool {
     match image {
         DynamicImage::ImageRgba8(rgba) => rgba.pixels().any(|pixel| pixel[3] < u8::MAX),
+        DynamicImage::ImageLumaA8(grey) => grey.pixels().any(|pixel| pixel[1] < u8::MAX),
         _ => false,
     }
 }

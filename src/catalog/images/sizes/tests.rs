@@ -113,6 +113,27 @@ fn transparency_is_kept_in_png_and_an_opaque_png_becomes_jpeg() {
 }
 
 #[test]
+fn a_grey_image_gives_grey_sizes() {
+    let grey = image::GrayImage::from_fn(900, 300, |x, _| {
+        image::Luma([u8::try_from(x % 256).unwrap_or(0)])
+    });
+    let mut file = Vec::new();
+    PngEncoder::new(&mut file)
+        .write_image(grey.as_raw(), 900, 300, image::ExtendedColorType::L8)
+        .expect("encoded");
+    let sizes = make(&file, Format::Png).expect("sizes");
+    assert_eq!(sizes.encoding, Encoding::Jpeg);
+    let small = image::load_from_memory(&sizes.files[0]).expect("decodes");
+    assert_eq!(small.dimensions(), (200, 67));
+    assert!(
+        small
+            .to_rgb8()
+            .pixels()
+            .all(|p| p[0].abs_diff(p[1]) <= 2 && p[1].abs_diff(p[2]) <= 2)
+    );
+}
+
+#[test]
 fn a_truncated_or_scrambled_jpeg_does_not_decode() {
     let whole = jpeg(640, 480, None);
     let truncated = &whole[..whole.len() * 2 / 3];
