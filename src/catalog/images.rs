@@ -6,6 +6,7 @@
 //! refused without allocating anything for it.
 
 mod decode;
+mod shrink;
 pub mod sizes;
 
 /// An accepted image format.

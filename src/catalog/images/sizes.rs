@@ -7,9 +7,10 @@
 //! Sizes are JPEG, except for an image with transparency (any pixel not fully opaque), whose
 //! sizes are PNG so that it keeps its shape on any background.
 //!
-//! The work is bounded: the decode is limited as [`super::decode`] says, and an image much
-//! larger than the large size is first reduced by an area average (no working copy in floating
-//! point of the whole image) to twice that, then filtered (Catmull-Rom) down to each size.
+//! The work is bounded: the decode is limited as [`super::decode`] says, and an image at least
+//! twice the large size is first reduced by averaging blocks of pixels ([`super::shrink`]), by
+//! the largest whole factor that keeps it at least the large size, then filtered (Catmull-Rom)
+//! down to each size.
 
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
@@ -20,6 +21,7 @@ use image::{DynamicImage, GenericImageView};
 use super::Format;
 use super::decode;
 pub use super::decode::{DecodeError, MAX_ALLOC};
+use super::shrink::shrink;
 
 /// A size of an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +133,7 @@ pub fn make(bytes: &[u8], format: Format) -> Result<Sizes, SizeError> {
     };
     let (width, height) = image.dimensions();
     let target = |size: Size| fit(width, height, size.longest_side());
-    let start = reduced(image, Size::Large.longest_side() * 2);
+    let start = reduced(image, Size::Large.longest_side());
     let large = scaled(&start, target(Size::Large));
     drop(start);
     let medium = scaled(&large, target(Size::Medium));
@@ -168,15 +170,14 @@ fn is_transparent(image: &DynamicImage) -> bool {
     }
 }
 
-/// `image` brought down by an area average to at most `longest` on its longest side, when it
-/// is larger.
+/// `image` reduced by the largest whole factor that keeps its longest side at least
+/// `longest` (itself when there is none).
 fn reduced(image: DynamicImage, longest: u32) -> DynamicImage {
-    let (width, height) = fit(image.width(), image.height(), longest);
-    if (width, height) == image.dimensions() {
-        image
-    } else {
-        image.thumbnail_exact(width, height)
+    let factor = image.width().max(image.height()) / longest.max(1);
+    if factor < 2 {
+        return image;
     }
+    shrink(&image, factor).unwrap_or(image)
 }
 
 /// `image` filtered to exactly `width × height` (a copy when it is that already).
