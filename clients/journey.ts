@@ -55,9 +55,9 @@ function check(condition: boolean, what: string, value?: unknown): void {
   }
 }
 
-/** A 1×1 PNG. */
+/** A 1×1 PNG (its pixels must decode: the server makes its sizes). */
 const PNG = Uint8Array.from(
-  atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4b8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC'),
+  atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP438AAAAQBAYD718vxAAAAAElFTkSuQmCC'),
   (c) => c.charCodeAt(0),
 );
 

@@ -1,4 +1,4 @@
-//! A gate in front of expensive blocking work (password hashing): at most `concurrent` tasks
+//! A gate in front of expensive blocking work (password hashing, image resizing): at most `concurrent` tasks
 //! run at once, at most `waiting` more wait for a turn, and anyone beyond that is refused at
 //! once with [`GateError::Busy`] — which the API answers with `503` and `Retry-After` — instead
 //! of queueing without bound. A flood then costs a fixed amount of memory and threads.
@@ -63,6 +63,29 @@ impl Gate {
         })
         .await?)
     }
+
+    /// Like [`Gate::run_blocking`], but waits for a running slot however long that takes,
+    /// without taking a place in the line: for background work (a job), which has no client to
+    /// refuse and whose own number the worker bounds. It still never runs beside more than
+    /// `concurrent` others.
+    pub async fn run_blocking_in_turn<T, F>(&self, work: F) -> Result<T, GateError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let running = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| GateError::Busy)?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(running);
+            result
+        })
+        .await?)
+    }
 }
 
 #[cfg(test)]
@@ -102,5 +125,30 @@ mod tests {
         assert!(peak.load(Ordering::SeqCst) <= 2);
         assert!((2..=5).contains(&done), "{done} ran");
         assert_eq!(done + busy, 20);
+    }
+
+    #[tokio::test]
+    async fn work_in_turn_waits_for_a_slot_instead_of_being_refused() {
+        let gate = Gate::new(1, 0);
+        let now_running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (gate, now_running, peak) = (gate.clone(), now_running.clone(), peak.clone());
+                tokio::spawn(async move {
+                    gate.run_blocking_in_turn(move || {
+                        let n = now_running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        now_running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("ran in turn");
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 1);
     }
 }

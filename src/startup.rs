@@ -51,7 +51,7 @@ pub enum StartupError {
 
 /// Every job kind of the application, and the periodic ones with their periods.
 pub fn job_registry() -> Registry {
-    use crate::{accounts, cart, email, idempotency, jobs, orders, payments};
+    use crate::{accounts, cart, catalog, email, idempotency, jobs, orders, payments};
     let hourly = std::time::Duration::from_secs(3600);
     let mut registry = Registry::new();
     registry
@@ -66,7 +66,8 @@ pub fn job_registry() -> Registry {
         .every::<jobs::queue::Cleanup>(hourly)
         .every::<accounts::sessions::PurgeSessions>(hourly)
         .every::<cart::purge::PurgeCarts>(hourly)
-        .every::<idempotency::PurgeKeys>(hourly);
+        .every::<idempotency::PurgeKeys>(hourly)
+        .every::<catalog::products::image_sizes::MakeImageSizes>(hourly);
     registry
 }
 
@@ -175,6 +176,7 @@ pub async fn build_state(
         settings.refresh_ttl,
     );
     let hash_gate = Gate::new(settings.hash_concurrency, settings.hash_queue);
+    let image_gate = Gate::new(settings.media.image_workers, settings.media.image_queue);
     Ok(AppState::new(crate::state::Services {
         db,
         settings: Arc::new(settings),
@@ -182,6 +184,7 @@ pub async fn build_state(
         mailer: Arc::new(mailer),
         storage,
         hash_gate,
+        image_gate,
         tokens: Arc::new(tokens),
         throttle: Arc::new(throttle),
         rate_limits: Arc::new(rate_limits),
@@ -374,7 +377,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use crate::jobs::Job;
-    use crate::{accounts, cart, email, idempotency, jobs, orders, payments};
+    use crate::{accounts, cart, catalog, email, idempotency, jobs, orders, payments};
 
     /// Reads `payload` as `J` and writes it back: the same JSON, so a row queued by an earlier
     /// version (which wrote these shapes by hand) runs, and rows queued now read the same.
@@ -412,10 +415,11 @@ mod tests {
         round_trip::<accounts::sessions::PurgeSessions>(json!({}));
         round_trip::<cart::purge::PurgeCarts>(json!({}));
         round_trip::<idempotency::PurgeKeys>(json!({}));
+        round_trip::<catalog::products::image_sizes::MakeImageSizes>(json!({}));
     }
 
     #[test]
-    fn the_registry_knows_the_twelve_kinds_by_their_stored_names() {
+    fn the_registry_knows_the_thirteen_kinds_by_their_stored_names() {
         let registry = super::job_registry();
         let mut kinds: Vec<&str> = registry.kinds();
         kinds.sort_unstable();
@@ -425,6 +429,7 @@ mod tests {
                 "accounts.password_reset",
                 "accounts.purge_sessions",
                 "cart.purge",
+                "catalog.image_sizes",
                 "email.send",
                 "idempotency.purge",
                 "jobs.cleanup",
@@ -443,6 +448,7 @@ mod tests {
             [
                 "accounts.purge_sessions",
                 "cart.purge",
+                "catalog.image_sizes",
                 "idempotency.purge",
                 "jobs.cleanup"
             ]

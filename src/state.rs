@@ -47,6 +47,8 @@ pub struct Services {
     pub storage: Storage,
     /// Bounds password hashing (`EMPORIUM_HASH_CONCURRENCY`, `EMPORIUM_HASH_QUEUE`).
     pub hash_gate: Gate,
+    /// Bounds decoding and resizing images (`EMPORIUM_IMAGE_WORKERS`, `EMPORIUM_IMAGE_QUEUE`).
+    pub image_gate: Gate,
     /// Signs and checks JWTs.
     pub tokens: Arc<TokenKeys>,
     /// Throttle counters (Redis when configured).

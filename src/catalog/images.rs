@@ -1,5 +1,13 @@
 //! Checking uploaded images by their content: the magic bytes and a real decode of the header
-//! (dimensions and the format's own fields), never the file name or the declared type.
+//! (dimensions and the format's own fields), never the file name or the declared type; then the
+//! pixels themselves, decoded under limits ([`decode`]) to make the image's sizes ([`sizes`]).
+//!
+//! The header is read by hand, before any decoder runs, so that an image over [`MAX_PIXELS`] is
+//! refused without allocating anything for it.
+
+mod decode;
+mod shrink;
+pub mod sizes;
 
 /// An accepted image format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +34,19 @@ pub struct ImageInfo {
     pub format: Format,
     pub width: u32,
     pub height: u32,
+}
+
+/// Most pixels an accepted image may have: 40 megapixels (a 7300 × 5475 photograph).
+pub const MAX_PIXELS: u64 = 40_000_000;
+
+/// Longest side an accepted image may have, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+
+impl ImageInfo {
+    /// Width × height.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
 }
 
 /// Django's message for anything that is not a readable image.
@@ -143,6 +164,25 @@ pub fn inspect(bytes: &[u8]) -> Option<ImageInfo> {
         .filter(|info| info.width > 0 && info.height > 0)
 }
 
+/// The header of an upload that may be decoded: `Err` with the client's message for anything
+/// that is not an image, or one larger than [`MAX_PIXELS`] or [`MAX_SIDE`] says it is.
+pub fn check(bytes: &[u8]) -> Result<ImageInfo, String> {
+    let info = inspect(bytes).ok_or_else(|| NOT_AN_IMAGE.to_owned())?;
+    if info.pixels() > MAX_PIXELS || info.width.max(info.height) > MAX_SIDE {
+        return Err(too_large(info.width, info.height));
+    }
+    Ok(info)
+}
+
+/// The message for an image over the limits.
+fn too_large(width: u32, height: u32) -> String {
+    format!(
+        "Images may have at most {} megapixels and {MAX_SIDE} pixels a side; this one is \
+         {width} × {height}.",
+        MAX_PIXELS / 1_000_000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +231,28 @@ mod tests {
         let bits: u32 = 9 | (19 << 14);
         webp.extend_from_slice(&bits.to_le_bytes());
         assert_eq!(inspect(&webp).map(|i| (i.width, i.height)), Some((10, 20)));
+    }
+
+    #[test]
+    fn an_image_over_forty_megapixels_is_refused_from_its_header() {
+        let with_size = |width: u32, height: u32| {
+            let mut png = PNG.to_vec();
+            png[16..20].copy_from_slice(&width.to_be_bytes());
+            png[20..24].copy_from_slice(&height.to_be_bytes());
+            png
+        };
+        assert_eq!(
+            check(&with_size(8000, 5000)).map(|i| i.pixels()),
+            Ok(40_000_000)
+        );
+        let refused = check(&with_size(8000, 6250)).expect_err("50 megapixels");
+        assert!(refused.contains("40 megapixels"), "{refused}");
+        assert!(refused.contains("8000 × 6250"), "{refused}");
+        assert!(
+            check(&with_size(20_000, 10)).is_err(),
+            "a side over the limit"
+        );
+        assert_eq!(check(b"GIF89a"), Err(NOT_AN_IMAGE.to_owned()));
     }
 
     #[test]

@@ -7,9 +7,11 @@ pub use super::products::requests::{ProductChanges, ProductInput, ProductRequest
 use super::variants::options::ProductOption;
 use super::variants::views::VariantView;
 use super::{category, product_image};
-use crate::http::error::{ApiError, bad_request, field_error};
 use crate::http::extract::{Fields, FromFields};
 use crate::money::Money;
+
+mod images;
+pub use images::{ImageUpload, ImageView, Thumbnails};
 
 /// `{"id", "name", "slug", "parent", "description"}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,30 +42,6 @@ pub struct CategorySummary {
     pub id: i64,
     pub name: String,
     pub slug: String,
-}
-
-/// An image of a product.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ImageView {
-    pub id: i64,
-    /// Absolute URL of the file.
-    pub image: String,
-    pub is_primary: bool,
-}
-
-impl ImageView {
-    /// The view of `row`, its URL built by the media store.
-    pub fn new(
-        row: &product_image::Model,
-        storage: &crate::storage::Storage,
-        base_url: &str,
-    ) -> ImageView {
-        ImageView {
-            id: row.id,
-            image: storage.url(&row.storage_key, base_url),
-            is_primary: row.is_primary,
-        }
-    }
 }
 
 /// A product, as API.md describes it.
@@ -258,59 +236,6 @@ impl From<CategoryChanges> for CategoryInput {
             parent: c.parent,
             description: c.description,
         }
-    }
-}
-
-/// `POST /api/products/{id}/images/`: `multipart/form-data`, read by its own extractor.
-#[derive(Debug, ToSchema)]
-pub struct ImageUpload {
-    /// JPEG, PNG or WebP, at most 5 MiB.
-    #[schema(value_type = String, format = Binary)]
-    pub image: bytes::Bytes,
-    /// `true` or `false` (also `1`/`0`, `on`/`off`, `yes`/`no`); default `false`.
-    #[schema(required = false, nullable = false, default = false)]
-    pub is_primary: bool,
-}
-
-impl<S: Send + Sync> axum::extract::FromRequest<S> for ImageUpload {
-    type Rejection = ApiError;
-
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        use axum::extract::multipart::{Multipart, MultipartError};
-        use axum::http::StatusCode;
-        let rejected = |e: MultipartError| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                bad_request(format!("Multipart form parse error - {}", e.body_text()))
-            }
-        };
-        let mut multipart = Multipart::from_request(request, state)
-            .await
-            .map_err(|e| bad_request(e.body_text()))?;
-        let (mut image, mut is_primary) = (None, false);
-        while let Some(field) = multipart.next_field().await.map_err(rejected)? {
-            match field.name() {
-                Some("image") => {
-                    let bytes = field.bytes().await.map_err(rejected)?;
-                    if bytes.len() > super::products::MAX_IMAGE_BYTES {
-                        return Err(ApiError::PayloadTooLarge);
-                    }
-                    image = Some(bytes);
-                }
-                Some("is_primary") => {
-                    let text = field.text().await.map_err(rejected)?;
-                    is_primary = match text.trim().to_ascii_lowercase().as_str() {
-                        "true" | "1" | "on" | "yes" => true,
-                        "false" | "0" | "off" | "no" | "" => false,
-                        _ => return Err(field_error("is_primary", "Must be a valid boolean.")),
-                    };
-                }
-                _ => {}
-            }
-        }
-        let image = image.ok_or_else(|| field_error("image", "No file was submitted."))?;
-        Ok(ImageUpload { image, is_primary })
     }
 }
 

@@ -172,7 +172,30 @@ pub(super) fn media(source: &dyn Source) -> Result<MediaSettings, SettingsError>
             })
         }
     };
-    Ok(MediaSettings { store, url })
+    let (image_workers, image_queue) = image_work(source)?;
+    Ok(MediaSettings {
+        store,
+        url,
+        image_workers,
+        image_queue,
+    })
+}
+
+/// Reads `EMPORIUM_IMAGE_WORKERS` (default: the cores, at most 2) and `EMPORIUM_IMAGE_QUEUE`
+/// (default 4 × the workers).
+fn image_work(source: &dyn Source) -> Result<(usize, usize), SettingsError> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let workers = positive_integer(source, "EMPORIUM_IMAGE_WORKERS", cores.min(2))?;
+    let queue = match value(source, "EMPORIUM_IMAGE_QUEUE")? {
+        None => workers.saturating_mul(4),
+        Some(text) => text.parse().map_err(|_| {
+            invalid(
+                "EMPORIUM_IMAGE_QUEUE",
+                format!("{text:?} is not a whole number"),
+            )
+        })?,
+    };
+    Ok((workers, queue))
 }
 
 /// Reads the key file, or creates it with 64 random bytes (hex) and mode 0600.

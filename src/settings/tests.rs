@@ -211,6 +211,21 @@ fn throttle_and_hashing_settings_have_defaults_and_off() {
 }
 
 #[test]
+fn images_are_resized_by_a_few_workers_with_a_bounded_line() {
+    let s = settings(&[]).expect("defaults");
+    assert!((1..=2).contains(&s.media.image_workers));
+    assert_eq!(s.media.image_queue, s.media.image_workers * 4);
+    let set = settings(&[
+        ("EMPORIUM_IMAGE_WORKERS", "3"),
+        ("EMPORIUM_IMAGE_QUEUE", "0"),
+    ])
+    .expect("valid");
+    assert_eq!((set.media.image_workers, set.media.image_queue), (3, 0));
+    let zero = settings(&[("EMPORIUM_IMAGE_WORKERS", "0")]).expect_err("at least one");
+    assert_eq!(zero.name, "EMPORIUM_IMAGE_WORKERS");
+}
+
+#[test]
 fn lists_are_parsed() {
     let s = settings(&[
         (

@@ -129,6 +129,12 @@ pub struct MediaSettings {
     pub store: MediaStore,
     /// `EMPORIUM_MEDIA_URL`: public base URL of media, without a trailing slash.
     pub url: Option<String>,
+    /// `EMPORIUM_IMAGE_WORKERS`: uploaded images decoded and resized at once (default: the
+    /// cores, at most 2 — each may hold up to ~200 MB while it runs).
+    pub image_workers: usize,
+    /// `EMPORIUM_IMAGE_QUEUE`: uploads that may wait for an image worker; more get 503 at once
+    /// (default 4 × the workers; 0 lets none wait).
+    pub image_queue: usize,
 }
 
 impl fmt::Debug for Secret {

@@ -25,6 +25,8 @@ mod extra_captures;
 mod free_orders;
 mod hardening;
 mod idempotent_posts;
+mod image_files;
+mod image_sizes;
 mod intent_claims;
 mod inventory;
 mod invoices;

@@ -5,13 +5,13 @@ use bytes::Bytes;
 use crate::helpers::{Spawn, TestApp, json, raw_request, spawn, spawn_app};
 use crate::standins::S3Server;
 
-/// A tiny valid PNG (1×1, transparent).
+/// A tiny valid PNG (1×1, transparent): its pixels decode, as an upload's must.
 pub const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
     0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
-    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
-    0x42, 0x60, 0x82,
+    0x89, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x60, 0x00, 0x02, 0x00,
+    0x00, 0x05, 0x00, 0x01, 0xe9, 0xfa, 0xdc, 0xd8, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44,
+    0xae, 0x42, 0x60, 0x82,
 ];
 
 async fn stored_png(app: &TestApp) -> String {
@@ -84,9 +84,8 @@ async fn the_media_url_setting_points_links_at_a_cdn() {
     );
 }
 
-#[tokio::test]
-#[ignore = "needs an S3 stand-in: set EMPORIUM_TEST_S3=moto and pass --include-ignored"]
-async fn the_s3_backend_stores_serves_and_deletes_objects() {
+/// An application whose media store is a bucket of the S3 stand-in, public at the URL returned.
+async fn s3_app() -> (S3Server, TestApp, String) {
     let s3 = S3Server::start().await;
     s3.create_bucket("emporium-media").await;
     s3.make_public("emporium-media").await;
@@ -107,6 +106,13 @@ async fn the_s3_backend_stores_serves_and_deletes_objects() {
         ..Spawn::default()
     })
     .await;
+    (s3, app, public)
+}
+
+#[tokio::test]
+#[ignore = "needs an S3 stand-in: set EMPORIUM_TEST_S3=moto and pass --include-ignored"]
+async fn the_s3_backend_stores_serves_and_deletes_objects() {
+    let (_s3, app, public) = s3_app().await;
     let key = stored_png(&app).await;
 
     // The public URL (here the bucket itself) returns the same bytes.
@@ -136,4 +142,50 @@ async fn the_s3_backend_stores_serves_and_deletes_objects() {
         app.client.get(&url).send().await.expect("sent").status(),
         404
     );
+}
+
+#[tokio::test]
+#[ignore = "needs an S3 stand-in: set EMPORIUM_TEST_S3=moto and pass --include-ignored"]
+async fn image_sizes_are_stored_in_the_bucket_beside_the_image() {
+    let (_s3, app, public) = s3_app().await;
+    let staff = app.staff_token().await;
+    let id = crate::fixtures::product(&app, &staff, "Jug", "5.00", 1).await;
+    let form = reqwest::multipart::Form::new().part(
+        "image",
+        reqwest::multipart::Part::bytes(crate::image_files::jpeg(900, 600, None)).file_name("jug"),
+    );
+    let response = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/products/{id}/images/"),
+            Some(&staff),
+        )
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    let (status, image) = json(response).await;
+    assert_eq!(status, 201, "{image}");
+    let mut urls: Vec<String> = ["small", "medium", "large"]
+        .iter()
+        .map(|size| image["thumbnails"][size].as_str().expect("url").to_owned())
+        .collect();
+    let mut widths = Vec::new();
+    for url in &urls {
+        assert!(url.starts_with(&public), "in the bucket: {url}");
+        let direct = app.client.get(url).send().await.expect("sent");
+        assert_eq!(direct.status(), 200, "{url}");
+        assert_eq!(direct.headers()["content-type"], "image/jpeg");
+        let bytes = direct.bytes().await.expect("body");
+        widths.push(crate::image_files::decode(&bytes).width());
+    }
+    assert_eq!(widths, [200, 480, 900]);
+
+    urls.push(image["image"].as_str().expect("url").to_owned());
+    let path = format!("/api/products/{id}/images/{}/", image["id"]);
+    assert_eq!(app.delete(&path, Some(&staff)).await.0, 204);
+    for url in urls {
+        let status = app.client.get(&url).send().await.expect("sent").status();
+        assert_eq!(status, 404, "deleted from the bucket: {url}");
+    }
 }

@@ -4,9 +4,11 @@
 //! their order may change.
 //!
 //! The pieces: `filter.rs` the list's filters and ordering, `writes.rs` creating, changing and
-//! deleting a product, `media.rs` its images; the reads are in `super::store`.
+//! deleting a product, `media.rs` its images, `image_sizes.rs` the job that makes the sizes of
+//! images stored before sizes existed; the reads are in `super::store`.
 
 pub(super) mod filter;
+pub mod image_sizes;
 mod media;
 pub mod requests;
 mod writes;

@@ -191,7 +191,7 @@ pub async fn delete_product(
         .all(&tx)
         .await?
         .into_iter()
-        .map(|image| image.storage_key)
+        .flat_map(|image| image.keys())
         .collect();
     index::remove_product(&tx, id).await?;
     let deleted = product::Entity::delete_by_id(id).exec(&tx).await?;

@@ -14,12 +14,17 @@ use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::state::AppState;
 
 /// Upload an image of a product (staff): JPEG, PNG or WebP, checked by content, ≤ 5 MiB.
+///
+/// At most 40 megapixels (read from the header before anything is decoded), and its pixels must
+/// decode. Its sizes (`thumbnails`: longest side ≤ 200, 480 and 1080 px, upright, without
+/// metadata) are made before it is recorded; when every image worker is busy and the line is
+/// full → 503 with `Retry-After`.
 #[utoipa::path(post, path = "/api/products/{id}/images/", tag = "catalog", security(("jwt" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key answers the first response"), ("id" = i64, Path)),
     request_body(content = ImageUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = ImageView),
-        (status = 400, description = "Not an image", body = ValidationErrors),
+        (status = 400, description = "Not an image, pixels that do not decode, or over 40 megapixels", body = ValidationErrors),
         (status = 413, description = "Over 5 MiB", body = ErrorDetail),
         (status = 403, description = "Not staff", body = ErrorDetail),
         (status = 409, description = "A request with the same Idempotency-Key is still being processed", body = ErrorDetail),
@@ -36,6 +41,7 @@ pub async fn upload_image(
         &state.db,
         &state.cache,
         &state.storage,
+        &state.image_gate,
         id,
         upload.image,
         upload.is_primary,
@@ -47,7 +53,7 @@ pub async fn upload_image(
     ))
 }
 
-/// Delete an image of a product, and its file (staff).
+/// Delete an image of a product with its files, the upload and its sizes (staff).
 #[utoipa::path(delete, path = "/api/products/{id}/images/{image_id}/", tag = "catalog", security(("jwt" = [])),
     params(("id" = i64, Path), ("image_id" = i64, Path)),
     responses(

@@ -23,6 +23,7 @@ mod m20261206_000012_search;
 mod m20261207_000013_payment_claims;
 mod m20261207_000014_payment_refunds;
 mod m20261207_000015_variants;
+mod m20261207_000016_image_sizes;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_payment_claims::Migration),
             Box::new(m20261207_000014_payment_refunds::Migration),
             Box::new(m20261207_000015_variants::Migration),
+            Box::new(m20261207_000016_image_sizes::Migration),
         ]
     }
 
