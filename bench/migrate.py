@@ -35,7 +35,7 @@ NOW = "2026-12-01 10:00:00"
 def rows(products: int) -> dict[str, list[tuple]]:
     """The previous version's rows: products, their movements, a cart and an order."""
     return {
-        "products": [(n, f"Product {n}", f"product-{n}", "", 100 + n % 5000, n % 90, 1, 1, NOW, NOW, 0, 0, 0)
+        "products": [(n, f"Product {n}", f"product-{n}", "", 100 + n % 5000, n % 90, True, 1, NOW, NOW, 0, 0, 0)
                      for n in range(1, products + 1)],
         "stock_movements": [(n, n % 90, n % 90, "product created", "user:1", NOW) for n in range(1, products + 1)],
         "cart_items": [(1, n, 1, NOW) for n in range(10, products + 1, 10)],
@@ -70,6 +70,8 @@ CHECKS = [
 
 
 def literal(value) -> str:
+    if isinstance(value, bool):
+        return "{true}" if value else "{false}"
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     return str(value)
@@ -115,7 +117,9 @@ class Engine:
         if self.name == "postgres":
             script = ";\n".join(statements) + ";\n"
             result = subprocess.run(["psql", self.url, "-Atq", "-v", "ON_ERROR_STOP=1"], input=script,
-                                    text=True, capture_output=True, check=True)
+                                    text=True, capture_output=True)
+            if result.returncode != 0:
+                raise SystemExit(f"psql: {result.stderr[:500]}")
             return result.stdout.split()
         return self.mysql(";\n".join(statements) + ";\n").split()
 
