@@ -50,18 +50,7 @@ impl Gate {
             .clone()
             .try_acquire_owned()
             .map_err(|_| GateError::Busy)?;
-        let running = self
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| GateError::Busy)?;
-        Ok(tokio::task::spawn_blocking(move || {
-            let result = work();
-            drop((running, admitted));
-            result
-        })
-        .await?)
+        self.run_when_free(Some(admitted), work).await
     }
 
     /// Like [`Gate::run_blocking`], but waits for a running slot however long that takes,
@@ -69,6 +58,20 @@ impl Gate {
     /// refuse and whose own number the worker bounds. It still never runs beside more than
     /// `concurrent` others.
     pub async fn run_blocking_in_turn<T, F>(&self, work: F) -> Result<T, GateError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_when_free(None, work).await
+    }
+
+    /// Waits for a running slot and runs `work` on the blocking pool, holding the slot (and the
+    /// place in the line, if any) until the work has ended.
+    async fn run_when_free<T, F>(
+        &self,
+        admitted: Option<tokio::sync::OwnedSemaphorePermit>,
+        work: F,
+    ) -> Result<T, GateError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -81,7 +84,7 @@ impl Gate {
             .map_err(|_| GateError::Busy)?;
         Ok(tokio::task::spawn_blocking(move || {
             let result = work();
-            drop(running);
+            drop((running, admitted));
             result
         })
         .await?)

@@ -131,13 +131,9 @@ pub async fn insert(
             "A product has at most {MAX_VARIANTS} variants."
         )));
     }
+    // A taken SKU or combination is the unique indexes' answer (see `guarded`), not a
+    // look before the write that a parallel request could race.
     let sku_key = sku.to_lowercase();
-    if !store::taken_skus(tx, std::slice::from_ref(&sku_key))
-        .await?
-        .is_empty()
-    {
-        return Err(field_error("sku", SKU_TAKEN));
-    }
     let now = time::now();
     let [option1, option2, option3] = choice.keys;
     let row = variant::ActiveModel {
@@ -214,13 +210,6 @@ pub async fn change(
     let sku_key = match &input.sku {
         Some(sku) => {
             let key = sku.to_lowercase();
-            if key != current.sku_key
-                && !store::taken_skus(tx, std::slice::from_ref(&key))
-                    .await?
-                    .is_empty()
-            {
-                return Err(field_error("sku", SKU_TAKEN));
-            }
             row.sku = Set(sku.clone());
             row.sku_key = Set(key.clone());
             key
