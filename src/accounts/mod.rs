@@ -4,6 +4,7 @@
 pub mod address;
 pub mod addresses;
 pub mod password;
+pub mod postal;
 pub mod refresh_token;
 pub mod reset;
 pub mod reset_token;

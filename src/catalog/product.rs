@@ -30,6 +30,8 @@ pub struct Model {
     pub options: Option<String>,
     /// How many of its variants are active (none: shoppers do not see the product).
     pub active_variants: i64,
+    /// The tax class of its variants that name none (`standard` by default).
+    pub tax_class: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -58,6 +58,8 @@ pub struct ProductView {
     pub stock: i64,
     pub in_stock: bool,
     pub is_active: bool,
+    /// The tax class of its variants that name none.
+    pub tax_class: String,
     pub category: CategorySummary,
     pub images: Vec<ImageView>,
     /// `"4.50"`, or null until reviewed.

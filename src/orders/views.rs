@@ -1,60 +1,16 @@
 //! Request and response types of `/api/orders/`, with their OpenAPI schemas.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::status::{OrderStatus, PaymentStatus};
 use super::{order, order_item};
-use crate::accounts::address;
+pub use crate::accounts::postal::{AddressChoice, ShippingAddress};
 use crate::accounts::views::AddressRequest;
 use crate::coupons::views::CODE_MAX;
 use crate::http::extract::{Fields, FromFields};
 use crate::money::{Currency, Money};
-
-/// The shipping address as the order keeps it: a copy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ShippingAddress {
-    pub full_name: String,
-    pub line1: String,
-    pub line2: String,
-    pub city: String,
-    pub state: String,
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
-    pub phone: Option<String>,
-}
-
-impl From<address::Model> for ShippingAddress {
-    fn from(a: address::Model) -> ShippingAddress {
-        ShippingAddress {
-            full_name: a.full_name,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            state: a.state,
-            postal_code: a.postal_code,
-            country: a.country,
-            phone: a.phone,
-        }
-    }
-}
-
-impl From<AddressRequest> for ShippingAddress {
-    fn from(a: AddressRequest) -> ShippingAddress {
-        ShippingAddress {
-            full_name: a.full_name,
-            line1: a.line1,
-            line2: a.line2.unwrap_or_default(),
-            city: a.city,
-            state: a.state.unwrap_or_default(),
-            postal_code: a.postal_code,
-            country: a.country,
-            phone: a.phone,
-        }
-    }
-}
 
 /// A line of an order.
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,17 +66,8 @@ impl OrderView {
     pub fn new(order: order::Model, items: Vec<order_item::Model>) -> OrderView {
         let currency = Currency::from_code(&order.currency).unwrap_or(Currency::USD);
         let money = |minor: i64| Money::from_minor(minor).format(currency);
-        let shipping_address =
-            serde_json::from_str(&order.shipping_address).unwrap_or_else(|_| ShippingAddress {
-                full_name: String::new(),
-                line1: String::new(),
-                line2: String::new(),
-                city: String::new(),
-                state: String::new(),
-                postal_code: String::new(),
-                country: String::new(),
-                phone: None,
-            });
+        let shipping_address = serde_json::from_str(&order.shipping_address)
+            .unwrap_or_else(|_| ShippingAddress::blank());
         OrderView {
             items: items
                 .into_iter()
@@ -152,17 +99,6 @@ impl OrderView {
             updated_at: order.updated_at,
         }
     }
-}
-
-/// Where an order goes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum AddressChoice {
-    /// One of the user's addresses (copied into the order).
-    Saved(i64),
-    /// An address given with the order.
-    Given(ShippingAddress),
-    /// The user's default address.
-    Default,
 }
 
 /// `POST /api/orders/create/`: the cart becomes the order.

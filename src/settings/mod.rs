@@ -39,6 +39,7 @@ pub use payments::{PaymentSettings, RazorpaySettings, StripeSettings};
 use read::media;
 use server::{Address, Logging, Requests};
 pub use shop::{CartSettings, OrderSettings};
+pub use storefront::TaxSettings;
 use throttles::Throttles;
 pub use timeouts::Timeouts;
 pub use values::{
@@ -165,6 +166,8 @@ pub struct Settings {
     pub orders: OrderSettings,
     /// `EMPORIUM_PAYMENT_PROVIDER` and its credentials.
     pub payments: PaymentSettings,
+    /// `EMPORIUM_PRICES_INCLUDE_TAX`, `EMPORIUM_SHOP_COUNTRY`, `EMPORIUM_SHOP_ADDRESS`.
+    pub tax: TaxSettings,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -242,6 +245,7 @@ impl Settings {
         let orders = OrderSettings::read(source)?;
         let timeouts = Timeouts::read(source)?;
         let payments = PaymentSettings::read(source, timeouts)?;
+        let tax = TaxSettings::read(source)?;
 
         Ok(Settings {
             database_url: database.url,
@@ -287,6 +291,7 @@ impl Settings {
             cart,
             orders,
             payments,
+            tax,
         })
     }
 

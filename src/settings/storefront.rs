@@ -41,3 +41,51 @@ pub(super) fn shop_name(source: &dyn Source) -> Result<String, SettingsError> {
     let shop_name = value(source, "EMPORIUM_SHOP_NAME")?.unwrap_or_else(|| "Emporium".to_owned());
     Ok(shop_name)
 }
+
+/// How the shop prices tax, and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaxSettings {
+    /// `EMPORIUM_PRICES_INCLUDE_TAX`: prices contain their tax (EU shops) rather than have it
+    /// added (US shops; the default).
+    pub prices_include_tax: bool,
+    /// `EMPORIUM_SHOP_COUNTRY`: the shop's own country (ISO 3166 alpha-2, default `US`), whose
+    /// rates a cart with tax-inclusive prices shows before a destination is chosen.
+    pub shop_country: String,
+    /// `EMPORIUM_SHOP_ADDRESS`: the shop's postal address on invoices, lines separated by `|`
+    /// (default: none).
+    pub shop_address: Vec<String>,
+}
+
+impl TaxSettings {
+    /// Reads `EMPORIUM_PRICES_INCLUDE_TAX`, `EMPORIUM_SHOP_COUNTRY` and `EMPORIUM_SHOP_ADDRESS`.
+    pub(super) fn read(source: &dyn Source) -> Result<TaxSettings, SettingsError> {
+        let prices_include_tax =
+            super::read::boolean(source, "EMPORIUM_PRICES_INCLUDE_TAX", false)?;
+        let shop_country = match value(source, "EMPORIUM_SHOP_COUNTRY")? {
+            None => "US".to_owned(),
+            Some(code) => {
+                let code = code.trim().to_ascii_uppercase();
+                if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                    return Err(invalid(
+                        "EMPORIUM_SHOP_COUNTRY",
+                        format!("{code:?} is not an ISO 3166 alpha-2 code like US"),
+                    ));
+                }
+                code
+            }
+        };
+        let shop_address = value(source, "EMPORIUM_SHOP_ADDRESS")?
+            .map(|text| {
+                text.split('|')
+                    .map(|line| line.trim().to_owned())
+                    .filter(|line| !line.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(TaxSettings {
+            prices_include_tax,
+            shop_country,
+            shop_address,
+        })
+    }
+}

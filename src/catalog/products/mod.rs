@@ -66,6 +66,7 @@ mod tests {
             rating_total: total,
             options: None,
             active_variants: 1,
+            tax_class: "standard".to_owned(),
         };
         assert_eq!(average_rating(&rated(0, 0)), None);
         assert_eq!(average_rating(&rated(2, 9)).as_deref(), Some("4.50"));

@@ -19,6 +19,7 @@ pub struct ProductInput {
     pub stock: Option<i64>,
     pub is_active: Option<bool>,
     pub category: Option<i64>,
+    pub tax_class: Option<String>,
     /// `Some(vec![])`: no options.
     pub options: Option<Vec<ProductOption>>,
     /// The variants a product with options is created with.
@@ -129,6 +130,12 @@ fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
     } else {
         fields.required::<i64>("category")
     };
+    let tax_class = fields
+        .optional_nonblank_text("tax_class", 32)
+        .map(|class| class.trim().to_owned());
+    if let Some(problem) = tax_class.as_deref().and_then(crate::tax::classes::problem) {
+        fields.error("tax_class", problem);
+    }
     ProductInput {
         name,
         description,
@@ -136,6 +143,7 @@ fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
         stock,
         is_active,
         category,
+        tax_class,
         options,
         variants,
     }
@@ -160,6 +168,9 @@ pub struct ProductRequest {
     pub is_active: Option<bool>,
     /// A category id.
     pub category: i64,
+    /// The tax class of its variants that name none (default `standard`).
+    #[schema(nullable = false, max_length = 32, pattern = "^[a-z0-9_-]{1,32}$")]
+    pub tax_class: Option<String>,
     /// At most 3 options of at most 100 values each.
     #[schema(nullable = false, max_items = 3)]
     pub options: Option<Vec<ProductOption>>,
@@ -187,6 +198,9 @@ pub struct ProductChanges {
     pub is_active: Option<bool>,
     #[schema(nullable = false)]
     pub category: Option<i64>,
+    /// The tax class of its variants that name none (default `standard`).
+    #[schema(nullable = false, max_length = 32, pattern = "^[a-z0-9_-]{1,32}$")]
+    pub tax_class: Option<String>,
     /// The options as they should be: a value a variant uses cannot go (409).
     #[schema(nullable = false, max_items = 3)]
     pub options: Option<Vec<ProductOption>>,
@@ -204,6 +218,7 @@ impl FromFields for ProductRequest {
             stock: input.stock,
             is_active: input.is_active,
             category: input.category?,
+            tax_class: input.tax_class.clone(),
             options: input.options.clone(),
             variants: None,
             input,
@@ -227,6 +242,7 @@ impl FromFields for ProductChanges {
             stock: input.stock,
             is_active: input.is_active,
             category: input.category,
+            tax_class: input.tax_class.clone(),
             options: input.options.clone(),
             input,
         })

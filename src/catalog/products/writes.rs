@@ -74,6 +74,9 @@ pub async fn create_product(
         version: Set(0),
         options: Set(variants::options::to_column(&product_options)),
         active_variants: Set(0),
+        tax_class: Set(input
+            .tax_class
+            .unwrap_or_else(|| crate::tax::classes::STANDARD.to_owned())),
         ..Default::default()
     };
     let row = insert_slugged(&tx, row, slug, true, "product").await?;
@@ -155,6 +158,7 @@ pub async fn update_product(
     db::set_given(&mut row.description, input.description);
     db::set_given(&mut row.is_active, input.is_active);
     db::set_given(&mut row.category_id, input.category);
+    db::set_given(&mut row.tax_class, input.tax_class);
     row.updated_at = Set(time::now());
     row.update(&tx)
         .await

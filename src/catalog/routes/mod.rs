@@ -139,6 +139,7 @@ fn product_view(
         stock: row.product.stock,
         in_stock: row.product.stock > 0,
         is_active: row.product.is_active,
+        tax_class: row.product.tax_class,
         category: CategorySummary {
             id: row.category.id,
             name: row.category.name,

@@ -105,15 +105,6 @@ pub fn sku_problem(sku: &str) -> Option<&'static str> {
     (!fits).then_some("Enter 1 to 64 letters, digits, hyphens, underscores or dots.")
 }
 
-/// Why `class` is not a tax class name: 1–32 of `a–z 0–9 - _`.
-fn tax_class_problem(class: &str) -> Option<&'static str> {
-    let fits = (1..=32).contains(&class.len())
-        && class
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'));
-    (!fits).then_some("Enter 1 to 32 lower-case letters, digits, hyphens or underscores.")
-}
-
 impl FromFields for VariantInput {
     fn from_fields(fields: &mut Fields) -> Option<Self> {
         let sku = fields
@@ -141,7 +132,7 @@ impl FromFields for VariantInput {
         let weight_grams = fields.nullable_integer_in("weight_grams", 0, MAX_WEIGHT_GRAMS);
         let tax_class = fields.nullable::<String>("tax_class");
         if let Some(Some(class)) = &tax_class
-            && let Some(problem) = tax_class_problem(class)
+            && let Some(problem) = crate::tax::classes::problem(class)
         {
             fields.error("tax_class", problem);
         }

@@ -24,6 +24,7 @@ mod m20261207_000013_payment_claims;
 mod m20261207_000014_payment_refunds;
 mod m20261207_000015_variants;
 mod m20261207_000016_image_sizes;
+mod m20261208_000017_shipping_tax;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_payment_refunds::Migration),
             Box::new(m20261207_000015_variants::Migration),
             Box::new(m20261207_000016_image_sizes::Migration),
+            Box::new(m20261208_000017_shipping_tax::Migration),
         ]
     }
 
