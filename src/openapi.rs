@@ -69,6 +69,8 @@ use crate::money::Currency;
         crate::cart::routes::remove,
         crate::cart::routes::apply_coupon,
         crate::cart::routes::remove_coupon,
+        crate::cart::routes::shipping_methods,
+        crate::cart::routes::choose_shipping,
         crate::coupons::routes::list_coupons,
         crate::coupons::routes::create_coupon,
         crate::coupons::routes::get_coupon,

@@ -2,13 +2,15 @@
 //! catalog as it is now.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 
-use super::service;
+use super::views::shipping::{ChooseShipping, DestinationQuery, ShippingMethodView};
 use super::views::{AddToCart, ApplyCoupon, CartView, RemoveFromCart, UpdateCartLine};
+use super::{service, shipping};
 use crate::auth::AuthUser;
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
+use crate::http::error::field_error;
 use crate::http::extract::Form;
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::state::AppState;
@@ -21,7 +23,8 @@ async fn cart(
     user_id: i64,
 ) -> ApiResult<Json<CartView>> {
     let currency = state.settings.currency;
-    let priced = service::read(&state.db, currency, user_id).await?;
+    let rules = service::TaxRules::of(&state.settings.tax);
+    let priced = service::read(&state.db, currency, rules, user_id).await?;
     Ok(Json(CartView::new(
         priced,
         currency,
@@ -170,5 +173,54 @@ pub async fn remove_coupon(
     user: AuthUser,
 ) -> ApiResult<Json<CartView>> {
     service::remove_coupon(&state.db, user.id()).await?;
+    cart(&state, &context, user.id()).await
+}
+
+/// The active shipping methods that reach a destination — one of the user's addresses, or a
+/// country and region — each priced for this cart now, cheapest first; `[]` when no zone
+/// covers it.
+#[utoipa::path(get, path = "/api/cart/shipping-methods/", tag = "cart", security(("jwt" = [])),
+    params(DestinationQuery),
+    responses(
+        (status = 200, description = "The methods, cheapest first", body = Vec<ShippingMethodView>),
+        (status = 400, description = "No destination, an unknown country or another user's address", body = ValidationErrors),
+        (status = 401, description = "Not authenticated", body = ErrorDetail),
+    ))]
+pub async fn shipping_methods(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<DestinationQuery>,
+) -> ApiResult<Json<Vec<ShippingMethodView>>> {
+    let asked = query
+        .asked()
+        .map_err(|(field, message)| field_error(field, message))?;
+    let currency = state.settings.currency;
+    let rules = service::TaxRules::of(&state.settings.tax);
+    let methods = shipping::methods(&state.db, currency, rules, user.id(), asked).await?;
+    Ok(Json(
+        methods
+            .iter()
+            .map(|m| ShippingMethodView::new(m, currency))
+            .collect(),
+    ))
+}
+
+/// Choose where the cart goes and how: the cart then shows its shipping and tax. A method
+/// that does not reach the address (or cannot take the cart's weight) → 400 on `method_id`.
+#[utoipa::path(put, path = "/api/cart/shipping/", tag = "cart", security(("jwt" = [])),
+    request_body = ChooseShipping,
+    responses(
+        (status = 200, description = "The cart with its shipping and tax", body = CartView),
+        (status = 400, description = "An invalid address, another user's address, or a method that does not reach it", body = ValidationErrors),
+        (status = 401, description = "Not authenticated", body = ErrorDetail),
+    ))]
+pub async fn choose_shipping(
+    State(state): State<AppState>,
+    context: RequestContext,
+    user: AuthUser,
+    Form(request): Form<ChooseShipping>,
+) -> ApiResult<Json<CartView>> {
+    let rules = service::TaxRules::of(&state.settings.tax);
+    shipping::choose(&state.db, rules, user.id(), request).await?;
     cart(&state, &context, user.id()).await
 }

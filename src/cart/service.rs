@@ -3,21 +3,24 @@
 //! and the limits, prices always read from the catalog, and the coupon checked again on every
 //! read.
 
-use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 
 use super::{shopping_cart, store};
 
+pub use super::priced::{PricedCart, PricedLine, read};
+pub use super::quote::{
+    Dropped, NO_ZONE, Quote, Shipping, TaxRules, destination, line as pricing_line, quote,
+};
 pub use super::store::CartLine;
 use crate::catalog::lookups::{self, Pick};
-use crate::catalog::{product, product_image, variant};
+use crate::catalog::{product, variant};
 use crate::coupons::rules::Refusal;
-use crate::coupons::{coupon, service as coupons};
+use crate::coupons::service as coupons;
 use crate::db;
-use crate::http::error::{ApiError, field_error, not_found};
-use crate::money::{Currency, Money};
+use crate::http::error::{ApiError, field_error};
+use crate::money::Currency;
 use crate::settings::CartSettings;
 use crate::throttle::Limiter;
 use crate::time;
@@ -33,7 +36,7 @@ const NOT_IN_CART: &str = "Product not in cart.";
 
 /// The user's cart, locked until the returned transaction ends; created first if the user has
 /// none (outside the transaction — see [`store::create_cart`]).
-async fn locked(
+pub(super) async fn locked(
     db: &DatabaseConnection,
     user_id: i64,
 ) -> Result<(DatabaseTransaction, shopping_cart::Model), ApiError> {
@@ -77,7 +80,7 @@ fn quantity_problem(
     (amount > MAX_LINE_AMOUNT).then(|| "This line's amount is too large.".to_owned())
 }
 
-fn stock_message(stock: i64) -> String {
+pub(super) fn stock_message(stock: i64) -> String {
     if stock <= 0 {
         "This product is out of stock.".to_owned()
     } else {
@@ -244,7 +247,8 @@ pub async fn apply_coupon(
     }
     let (tx, cart) = locked(db, user_id).await?;
     let now = time::now();
-    let subtotal = price_lines(store::lines(&tx, cart.id).await?, HashMap::new()).subtotal;
+    let subtotal =
+        super::priced::price_lines(store::lines(&tx, cart.id).await?, HashMap::new()).subtotal;
     let coupon = match coupons::usable_by_code(&tx, code, user_id, subtotal, now).await? {
         Ok(coupon) => coupon,
         Err(refusal) => return Err(coupons::refused(&refusal, currency)),
@@ -317,129 +321,6 @@ pub async fn remove_coupon(db: &DatabaseConnection, user_id: i64) -> Result<(), 
     Ok(())
 }
 
-/// A line priced from the catalog as it is now.
-#[derive(Debug)]
-pub struct PricedLine {
-    pub product: product::Model,
-    pub variant: variant::Model,
-    pub images: Vec<product_image::Model>,
-    pub quantity: i64,
-    pub unit_price: Money,
-    pub subtotal: Money,
-    /// Why it cannot be bought as it is (inactive, short of stock), else `None`.
-    pub problem: Option<String>,
-}
-
-/// A cart priced from the catalog, its coupon checked again.
-#[derive(Debug)]
-pub struct PricedCart {
-    pub lines: Vec<PricedLine>,
-    /// Units in the lines that can be bought.
-    pub total_items: i64,
-    /// Sum of the lines that can be bought.
-    pub subtotal: Money,
-    /// The code of the coupon that applies now.
-    pub coupon: Option<String>,
-    /// Why the cart's coupon gives no discount now, if it does not.
-    pub coupon_message: Option<String>,
-    pub discount: Money,
-    pub total: Money,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Prices lines from their variants; `images` per product (primary first) ride along. Lines
-/// whose product or variant is inactive, or short of stock, are kept with their problem and
-/// left out of the totals.
-fn price_lines(
-    rows: Vec<CartLine>,
-    mut images: HashMap<i64, Vec<product_image::Model>>,
-) -> PricedCart {
-    let mut lines = Vec::with_capacity(rows.len());
-    let (mut total_items, mut subtotal) = (0_i64, 0_i64);
-    for CartLine {
-        item,
-        product,
-        variant,
-    } in rows
-    {
-        let amount = i128::from(variant.price) * i128::from(item.quantity);
-        let problem = if !product.is_active || !variant.is_active {
-            Some("This product is no longer available.".to_owned())
-        } else if item.quantity > variant.stock {
-            Some(stock_message(variant.stock))
-        } else if amount > MAX_LINE_AMOUNT {
-            Some("This line's amount is too large.".to_owned())
-        } else {
-            None
-        };
-        let line_total = i64::try_from(amount.min(MAX_LINE_AMOUNT)).unwrap_or(i64::MAX);
-        if problem.is_none() {
-            total_items = total_items.saturating_add(item.quantity);
-            subtotal = subtotal.saturating_add(line_total);
-        }
-        let images = images.remove(&product.id).unwrap_or_default();
-        lines.push(PricedLine {
-            unit_price: Money::from_minor(variant.price),
-            variant,
-            subtotal: Money::from_minor(line_total),
-            product,
-            images,
-            quantity: item.quantity,
-            problem,
-        });
-    }
-    PricedCart {
-        lines,
-        total_items,
-        subtotal: Money::from_minor(subtotal),
-        coupon: None,
-        coupon_message: None,
-        discount: Money::ZERO,
-        total: Money::from_minor(subtotal),
-        updated_at: time::now(),
-    }
-}
-
-/// The user's cart as the app shows it (created on the first read).
-pub async fn read(
-    db: &DatabaseConnection,
-    currency: Currency,
-    user_id: i64,
-) -> Result<PricedCart, ApiError> {
-    let cart = match store::cart_of(db, user_id).await? {
-        Some(cart) => cart,
-        None => {
-            store::create_cart(db, user_id, time::now()).await?;
-            store::cart_of(db, user_id).await?.ok_or_else(not_found)?
-        }
-    };
-    let rows = store::lines(db, cart.id).await?;
-    let ids: Vec<i64> = rows.iter().map(|line| line.product.id).collect();
-    let images = lookups::images_of(db, &ids).await?;
-    let mut priced = price_lines(rows, images);
-    priced.updated_at = cart.updated_at;
-    if let Some(coupon_id) = cart.coupon_id
-        && let Some(coupon) = coupon::Entity::find_by_id(coupon_id).one(db).await?
-    {
-        let now = time::now();
-        match coupons::evaluate(db, &coupon, user_id, priced.subtotal, now).await? {
-            Ok(discount) => {
-                priced.coupon = Some(coupon.code);
-                priced.discount = discount;
-                priced.total = Money::from_minor(priced.subtotal.minor() - discount.minor());
-            }
-            Err(refusal) => {
-                priced.coupon_message = Some(coupon_message(&coupon, &refusal, currency))
-            }
-        }
-    }
-    Ok(priced)
-}
-
-fn coupon_message(coupon: &coupon::Model, refusal: &Refusal, currency: Currency) -> String {
-    format!("{}: {}", coupon.code, refusal.message(currency))
-}
-
 /// A user's cart as a checkout takes it: locked until the transaction ends, with its lines and
 /// each line's product as the catalog has it now.
 pub struct CheckoutCart {
@@ -447,6 +328,9 @@ pub struct CheckoutCart {
     pub id: i64,
     /// The coupon applied to it, if any.
     pub coupon_id: Option<i64>,
+    /// The shipping address and method chosen on the cart, if any.
+    pub shipping_address: Option<crate::accounts::postal::ShippingAddress>,
+    pub shipping_method_id: Option<i64>,
     /// Its lines in the order they were added, with their products and variants.
     pub lines: Vec<CartLine>,
 }
@@ -463,6 +347,11 @@ pub async fn lock_for_checkout(
     Ok(Some(CheckoutCart {
         id: cart.id,
         coupon_id: cart.coupon_id,
+        shipping_address: cart
+            .shipping_address
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok()),
+        shipping_method_id: cart.shipping_method_id,
         lines,
     }))
 }

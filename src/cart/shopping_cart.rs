@@ -1,4 +1,5 @@
-//! The `carts` table: one per user (unique `user_id`), with the coupon the user applied.
+//! The `carts` table: one per user (unique `user_id`), with the coupon the user applied and
+//! the shipping address and method they chose.
 
 use sea_orm::entity::prelude::*;
 
@@ -11,6 +12,10 @@ pub struct Model {
     #[sea_orm(unique)]
     pub user_id: i64,
     pub coupon_id: Option<i64>,
+    /// The chosen destination: a copy of the address (JSON), so the address book can change.
+    pub shipping_address: Option<String>,
+    /// The chosen shipping method (checked again on every read).
+    pub shipping_method_id: Option<i64>,
     pub created_at: DateTimeUtc,
     /// Moves on with every change; the clean-up job removes carts idle for the retention.
     pub updated_at: DateTimeUtc,

@@ -159,6 +159,24 @@ pub async fn touch<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Records the cart's shipping choice: a copy of the address (JSON) and the method.
+pub async fn set_shipping<C: ConnectionTrait>(
+    conn: &C,
+    cart_id: i64,
+    address: String,
+    method_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    shopping_cart::Entity::update_many()
+        .col_expr(shopping_cart::Column::UpdatedAt, now.into())
+        .col_expr(shopping_cart::Column::ShippingAddress, Some(address).into())
+        .col_expr(shopping_cart::Column::ShippingMethodId, method_id.into())
+        .filter(shopping_cart::Column::Id.eq(cart_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// A line of a cart with its product and variant as the catalog has them now.
 #[derive(Clone, Debug)]
 pub struct CartLine {

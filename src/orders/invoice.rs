@@ -7,12 +7,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, Tran
 use serde::{Deserialize, Serialize};
 
 use super::views::ShippingAddress;
-use super::{invoice_row, order, order_item, store};
+use super::{charges, invoice_row, order, order_item, store};
 use crate::auth::user;
 use crate::email::{self, Attachment, ORDER_CONFIRMATION};
 use crate::jobs::{Job, JobContext, JobError};
 use crate::money::{Currency, Money};
 use crate::pdf::{self, Line};
+use crate::tax::pricing::format_rate;
 use crate::{db, time};
 
 /// Issues a paid order's invoice and queues its confirmation email, once.
@@ -37,9 +38,26 @@ pub fn is_paid(order: &order::Model) -> bool {
     order.status.is_paid()
 }
 
+/// The shop as its invoices name it: `EMPORIUM_SHOP_NAME` and `EMPORIUM_SHOP_ADDRESS`.
+#[derive(Clone, Copy, Debug)]
+pub struct Issuer<'a> {
+    pub name: &'a str,
+    pub address: &'a [String],
+}
+
+impl<'a> Issuer<'a> {
+    /// The issuer the settings name.
+    pub fn of(settings: &'a crate::settings::Settings) -> Issuer<'a> {
+        Issuer {
+            name: &settings.shop_name,
+            address: &settings.tax.shop_address,
+        }
+    }
+}
+
 /// The PDF of an order's invoice.
 pub fn render(
-    shop: &str,
+    shop: Issuer<'_>,
     customer: &str,
     order: &order::Model,
     items: &[order_item::Model],
@@ -52,8 +70,10 @@ pub fn render(
             currency.code()
         )
     };
-    let mut lines = vec![
-        Line::bold(shop),
+    let mut lines = vec![Line::bold(shop.name)];
+    lines.extend(shop.address.iter().map(Line::plain));
+    lines.extend([
+        Line::plain(""),
         Line::bold("INVOICE"),
         Line::plain(""),
         Line::plain(format!("Order: {}", order.id)),
@@ -61,7 +81,7 @@ pub fn render(
         Line::plain(format!("Customer: {customer}")),
         Line::plain(""),
         Line::bold("Ship to"),
-    ];
+    ]);
     if let Ok(address) = serde_json::from_str::<ShippingAddress>(&order.shipping_address) {
         lines.push(Line::plain(address.full_name));
         lines.push(Line::plain(address.line1));
@@ -85,8 +105,13 @@ pub fn render(
     lines.push(Line::plain(""));
     lines.push(Line::bold("Items"));
     for item in items {
+        let tax = if item.tax_rate > 0 {
+            format!(" (tax {} %)", format_rate(item.tax_rate))
+        } else {
+            String::new()
+        };
         lines.push(Line::plain(format!(
-            "{} x {}{} at {} = {}",
+            "{} x {}{} at {} = {}{tax}",
             item.quantity,
             item.product_name,
             variant_text(item),
@@ -95,17 +120,50 @@ pub fn render(
         )));
     }
     lines.push(Line::plain(""));
-    lines.push(Line::plain(format!("Subtotal: {}", money(order.subtotal))));
-    if order.discount > 0 {
-        let code = order.coupon.as_deref().unwrap_or("coupon");
-        lines.push(Line::plain(format!(
-            "Discount ({code}): -{}",
-            money(order.discount)
-        )));
+    lines.extend(totals(order).into_iter().map(|(label, minor)| {
+        let text = format!("{label}: {}", money(minor));
+        if label == "Total" {
+            Line::bold(text)
+        } else {
+            Line::plain(text)
+        }
+    }));
+    if order.prices_include_tax {
+        lines.push(Line::plain("Prices include tax."));
     }
-    lines.push(Line::bold(format!("Total: {}", money(order.total_amount))));
     lines.push(Line::plain("Paid. Thank you."));
     pdf::document(&format!("Invoice {}", order.id), &lines)
+}
+
+/// The invoice's amounts, in order: subtotal, discount, shipping, net (what is taxed), tax per
+/// name and rate, total.
+fn totals(order: &order::Model) -> Vec<(String, i64)> {
+    let mut rows = vec![("Subtotal".to_owned(), order.subtotal)];
+    if order.discount > 0 {
+        let code = order.coupon.as_deref().unwrap_or("coupon");
+        rows.push((format!("Discount ({code})"), -order.discount));
+    }
+    if let Some(method) = &order.shipping_method_name {
+        rows.push((format!("Shipping ({method})"), order.shipping_amount));
+    }
+    let gross = order.subtotal - order.discount + order.shipping_amount;
+    let net = if order.prices_include_tax {
+        gross - order.tax_amount
+    } else {
+        gross
+    };
+    let tax_lines = charges::tax_lines(order.tax_lines.as_deref());
+    if !tax_lines.is_empty() {
+        rows.push(("Net".to_owned(), net));
+    }
+    for line in tax_lines {
+        rows.push((
+            format!("{} {} %", line.name, format_rate(line.rate)),
+            line.amount,
+        ));
+    }
+    rows.push(("Total".to_owned(), order.total_amount));
+    rows
 }
 
 async fn customer_email<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<String, DbErr> {
@@ -120,7 +178,7 @@ async fn customer_email<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<St
 /// document). `None` before the order is paid.
 pub async fn invoice(
     db: &DatabaseConnection,
-    shop: &str,
+    shop: Issuer<'_>,
     order: &order::Model,
 ) -> Result<Option<Vec<u8>>, DbErr> {
     if let Some(issued) = invoice_row::Entity::find_by_id(order.id.clone())
@@ -148,13 +206,14 @@ async fn issue(ctx: &JobContext, order_id: &str) -> Result<(), JobError> {
     if !is_paid(&order) {
         return Ok(());
     }
-    let shop = state.settings.shop_name.as_str();
+    let issuer = Issuer::of(&state.settings);
+    let shop = issuer.name;
     let customer = customer_email(&state.db, order.user_id).await?;
     let items = store::items_of(&state.db, std::slice::from_ref(&order.id))
         .await?
         .remove(&order.id)
         .unwrap_or_default();
-    let pdf = render(shop, &customer, &order, &items);
+    let pdf = render(issuer, &customer, &order, &items);
     let tx = state.db.begin().await?;
     let inserted = invoice_row::Entity::insert(invoice_row::ActiveModel {
         order_id: Set(order.id.clone()),
@@ -232,6 +291,8 @@ mod tests {
             price_snapshot: 1800,
             quantity: 1,
             subtotal: 1800,
+            tax_rate: 0,
+            tax_amount: 0,
         }
     }
 

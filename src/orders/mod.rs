@@ -6,6 +6,7 @@
 //! [`payment_refunded`] ([`refunded`]): payments never read or write the orders' tables.
 
 pub mod alerts;
+pub mod charges;
 pub mod invoice;
 pub mod invoice_row;
 pub mod lifecycle;

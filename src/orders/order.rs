@@ -1,5 +1,6 @@
 //! The `orders` table. Ids are UUIDs (not enumerable); money is in minor units; the shipping
-//! address is a JSON copy, so editing the address book later changes no order.
+//! address is a JSON copy, so editing the address book later changes no order; shipping and
+//! tax are kept as they were placed, so later changes to zones, methods or rates change none.
 
 use sea_orm::entity::prelude::*;
 
@@ -23,6 +24,15 @@ pub struct Model {
     /// The coupon whose use this order holds (given back on cancellation).
     pub coupon_id: Option<i64>,
     pub shipping_address: String,
+    /// What shipping cost and the tax, as placed (tax contained when `prices_include_tax`).
+    pub shipping_amount: i64,
+    pub tax_amount: i64,
+    /// The tax lines as placed: JSON `[{"name", "rate" (millionths), "amount"}]`; `None` for
+    /// orders placed before tax was charged.
+    pub tax_lines: Option<String>,
+    pub prices_include_tax: bool,
+    /// The shipping method's name as placed (`None`: the shop shipped free without a method).
+    pub shipping_method_name: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -20,6 +20,9 @@ pub struct Model {
     pub price_snapshot: i64,
     pub quantity: i64,
     pub subtotal: i64,
+    /// The line's tax rate (millionths; 0: untaxed) and tax, as placed.
+    pub tax_rate: i64,
+    pub tax_amount: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

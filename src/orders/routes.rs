@@ -68,6 +68,7 @@ pub async fn create_order(
 ) -> ApiResult<Response> {
     let keyed = key.map(|key| Keyed::new(user.id(), CREATE_SCOPE, &key, &request.canonical()));
     let checkout = Checkout {
+        tax: &state.settings.tax,
         db: &state.db,
         cache: &state.cache,
         rules: &state.settings.orders,
@@ -224,9 +225,13 @@ pub async fn invoice(
 ) -> ApiResult<Response> {
     let id = order_id(&id)?;
     let order = lifecycle::visible_order(&state.db, &id, user.id(), user.is_staff()).await?;
-    let pdf = super::invoice::invoice(&state.db, &state.settings.shop_name, &order)
-        .await?
-        .ok_or_else(|| conflict("The order is not paid yet: it has no invoice."))?;
+    let pdf = super::invoice::invoice(
+        &state.db,
+        super::invoice::Issuer::of(&state.settings),
+        &order,
+    )
+    .await?
+    .ok_or_else(|| conflict("The order is not paid yet: it has no invoice."))?;
     Ok((
         [
             (

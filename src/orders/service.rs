@@ -10,15 +10,15 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, Set};
 use serde_json::{Map, json};
 
-use super::alerts;
 use super::invoice::MakeInvoice;
 use super::lifecycle::ExpireOrder;
 use super::status::{OrderStatus, PaymentStatus};
 use super::views::{AddressChoice, CreateOrder, OrderView, ShippingAddress};
+use super::{alerts, charges};
 use super::{order, order_item, store};
-use crate::accounts::addresses;
+use crate::accounts::postal;
 use crate::cache::{Change, ResponseCache};
-use crate::cart::service::{self as carts, CartLine, CheckoutCart};
+use crate::cart::service::{self as carts, CartLine, CheckoutCart, TaxRules};
 use crate::catalog::inventory::{self, Applied, Cause, Shortage, StockError, StockLine};
 use crate::coupons::rules::Refusal;
 use crate::coupons::views::is_code;
@@ -27,7 +27,7 @@ use crate::http::error::{ApiError, field_error};
 use crate::idempotency::{self, Keyed, Stored};
 use crate::jobs::queue::{self, NewJob};
 use crate::money::{Currency, Money};
-use crate::settings::OrderSettings;
+use crate::settings::{OrderSettings, TaxSettings};
 use crate::{db, time};
 
 /// The scope of order creation's idempotency keys.
@@ -39,6 +39,7 @@ pub struct Checkout<'a> {
     pub db: &'a DatabaseConnection,
     pub cache: &'a ResponseCache,
     pub rules: &'a OrderSettings,
+    pub tax: &'a TaxSettings,
     pub currency: Currency,
 }
 
@@ -90,33 +91,25 @@ fn short(lines: &[Shortage]) -> ApiError {
     }
 }
 
-/// The address the order goes to, copied.
+/// The address the order goes to, copied: the request's, else the cart's chosen one, else the
+/// user's default.
 async fn shipping_address(
     tx: &DatabaseTransaction,
     user_id: i64,
     choice: AddressChoice,
+    cart: &CheckoutCart,
 ) -> Result<ShippingAddress, ApiError> {
-    match choice {
-        AddressChoice::Given(address) => Ok(address),
-        AddressChoice::Saved(id) => addresses::address_of(tx, user_id, id)
-            .await?
-            .map(ShippingAddress::from)
-            .ok_or_else(|| {
-                field_error(
-                    "shipping_address_id",
-                    format!("Invalid pk \"{id}\" - object does not exist."),
-                )
-            }),
-        AddressChoice::Default => addresses::default_address_of(tx, user_id)
-            .await?
-            .map(ShippingAddress::from)
-            .ok_or_else(|| {
-                field_error(
-                    "shipping_address",
-                    "Give shipping_address or shipping_address_id: you have no default address.",
-                )
-            }),
+    if let (AddressChoice::Default, Some(address)) = (&choice, &cart.shipping_address) {
+        return Ok(address.clone());
     }
+    postal::chosen(
+        tx,
+        user_id,
+        choice,
+        "shipping_address_id",
+        "shipping_address",
+    )
+    .await
 }
 
 /// A checkout, step by step, in one transaction.
@@ -130,19 +123,32 @@ async fn place(
         db,
         cache,
         rules,
+        tax,
         currency,
     } = checkout;
     check_coupon_code(request, currency)?;
     let tx = db::begin_write(db).await?;
     let cart = take_cart(&tx, user_id).await?;
-    let address = shipping_address(&tx, user_id, request.address()).await?;
+    let address = shipping_address(&tx, user_id, request.address(), &cart).await?;
     let order_id = uuid::Uuid::new_v4().to_string();
     let stock = take_stock(&tx, &order_id, &cart.lines).await?;
-    let (items, subtotal) = copy_lines(&order_id, &cart.lines, &stock.applied)?;
+    let (mut items, subtotal) = copy_lines(&order_id, &cart.lines, &stock.applied)?;
     let now = time::now();
     let (used, discount) =
         redeem_coupon(&tx, request, &cart, user_id, subtotal, currency, now).await?;
-    let total = subtotal.minor() - discount.minor();
+    let method_id = request.shipping_method_id.or(cart.shipping_method_id);
+    let quote = charges::charge(
+        &tx,
+        TaxRules::of(tax),
+        &cart.lines,
+        &mut items,
+        discount.minor(),
+        &address,
+        method_id,
+    )
+    .await?;
+    let priced = &quote.priced;
+    let total = priced.total;
     // Nothing to pay (a coupon as large as the cart): paid as placed, no provider asked.
     let free = total == 0;
     let (status, payment_status) = if free {
@@ -155,13 +161,18 @@ async fn place(
         user_id,
         status,
         payment_status,
-        subtotal: subtotal.minor(),
-        discount: discount.minor(),
+        subtotal: priced.subtotal,
+        discount: priced.discount,
         total_amount: total,
         currency: currency.code().to_owned(),
         coupon: used.as_ref().map(|c| c.code.clone()),
         coupon_id: used.as_ref().map(|c| c.id),
         shipping_address: serde_json::to_string(&address).map_err(crate::http::error::internal)?,
+        shipping_amount: priced.shipping.unwrap_or(0),
+        tax_amount: priced.tax.unwrap_or(0),
+        tax_lines: Some(charges::store_tax_lines(&priced.tax_lines)),
+        prices_include_tax: quote.prices_include_tax,
+        shipping_method_name: quote.shipping.as_ref().map(|s| s.method.name.clone()),
         created_at: now,
         updated_at: now,
     };
@@ -351,6 +362,8 @@ fn copy_lines(
             price_snapshot: price,
             quantity: item.quantity,
             subtotal: price.saturating_mul(item.quantity),
+            tax_rate: 0,
+            tax_amount: 0,
         });
     }
     let subtotal = i64::try_from(subtotal)
@@ -432,6 +445,11 @@ fn active(row: &order::Model) -> order::ActiveModel {
         coupon: Set(row.coupon.clone()),
         coupon_id: Set(row.coupon_id),
         shipping_address: Set(row.shipping_address.clone()),
+        shipping_amount: Set(row.shipping_amount),
+        tax_amount: Set(row.tax_amount),
+        tax_lines: Set(row.tax_lines.clone()),
+        prices_include_tax: Set(row.prices_include_tax),
+        shipping_method_name: Set(row.shipping_method_name.clone()),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
     }

@@ -161,6 +161,8 @@ pub fn new_item(item: &order_item::Model) -> order_item::ActiveModel {
         price_snapshot: Set(item.price_snapshot),
         quantity: Set(item.quantity),
         subtotal: Set(item.subtotal),
+        tax_rate: Set(item.tax_rate),
+        tax_amount: Set(item.tax_amount),
         ..Default::default()
     }
 }

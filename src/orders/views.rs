@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::charges;
 use super::status::{OrderStatus, PaymentStatus};
 use super::{order, order_item};
 pub use crate::accounts::postal::{AddressChoice, ShippingAddress};
@@ -11,6 +12,8 @@ use crate::accounts::views::AddressRequest;
 use crate::coupons::views::CODE_MAX;
 use crate::http::extract::{Fields, FromFields};
 use crate::money::{Currency, Money};
+use crate::tax::lines::TaxLineView;
+use crate::tax::pricing::format_rate;
 
 /// A line of an order.
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,6 +34,21 @@ pub struct OrderItemView {
     pub quantity: i64,
     #[schema(example = "39.98")]
     pub subtotal: String,
+    /// The line's tax rate as placed (a percentage; `"0.00"`: untaxed).
+    #[schema(example = "20.00")]
+    pub tax_rate: String,
+    /// The line's tax as placed, on its amount after its share of the discount.
+    #[schema(example = "6.66")]
+    pub tax_amount: String,
+}
+
+/// The shipping method as the order keeps it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderShippingMethod {
+    #[schema(example = "Standard")]
+    pub name: String,
+    #[schema(example = "4.99")]
+    pub price: String,
 }
 
 /// An order.
@@ -45,6 +63,19 @@ pub struct OrderView {
     pub subtotal: String,
     #[schema(example = "5.14")]
     pub discount: String,
+    /// What shipping cost (`"0.00"`: free).
+    #[schema(example = "4.99")]
+    pub shipping_amount: String,
+    /// The tax: added to the total, or contained in it when `prices_include_tax`.
+    #[schema(example = "9.26")]
+    pub tax_amount: String,
+    /// The tax by name and rate, shipping's included; they add up to `tax_amount`.
+    pub tax_lines: Vec<TaxLineView>,
+    pub prices_include_tax: bool,
+    /// The method it ships by, as placed (null: the shop shipped free without one).
+    pub shipping_method: Option<OrderShippingMethod>,
+    /// What the order charges: `subtotal − discount + shipping_amount + tax_amount` (tax only
+    /// when prices exclude it); the payment is for this amount.
     #[schema(example = "46.30")]
     pub total_amount: String,
     #[schema(example = "USD")]
@@ -84,10 +115,23 @@ impl OrderView {
                     price_snapshot: money(item.price_snapshot),
                     quantity: item.quantity,
                     subtotal: money(item.subtotal),
+                    tax_rate: format_rate(item.tax_rate),
+                    tax_amount: money(item.tax_amount),
                 })
                 .collect(),
             subtotal: money(order.subtotal),
             discount: money(order.discount),
+            shipping_amount: money(order.shipping_amount),
+            tax_amount: money(order.tax_amount),
+            tax_lines: charges::tax_lines(order.tax_lines.as_deref())
+                .iter()
+                .map(|line| TaxLineView::new(line, currency))
+                .collect(),
+            prices_include_tax: order.prices_include_tax,
+            shipping_method: order.shipping_method_name.map(|name| OrderShippingMethod {
+                name,
+                price: money(order.shipping_amount),
+            }),
             total_amount: money(order.total_amount),
             id: order.id,
             status: order.status,
@@ -114,10 +158,13 @@ pub struct CreateOrder {
     /// A coupon for this order; without it the cart's coupon is used if it applies.
     #[schema(nullable = false, min_length = 1, max_length = 50)]
     pub coupon_code: Option<String>,
+    /// A shipping method for this order; without it the cart's chosen method is used.
+    #[schema(nullable = false)]
+    pub shipping_method_id: Option<i64>,
 }
 
 impl CreateOrder {
-    /// The address the request chose.
+    /// The address the request chose (`Default`: none — the cart's, else the user's default).
     pub fn address(&self) -> AddressChoice {
         match (&self.shipping_address_id, &self.shipping_address) {
             (_, Some(given)) => AddressChoice::Given(given.clone()),
@@ -128,10 +175,15 @@ impl CreateOrder {
 
     /// The request in a canonical form, for its idempotency hash.
     pub fn canonical(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut canonical = serde_json::json!({
             "address": self.address(),
             "coupon_code": self.coupon_code.as_deref().map(str::to_lowercase),
-        })
+        });
+        // Only when given: a key stored before the field existed hashes as it did.
+        if let (Some(id), Some(map)) = (self.shipping_method_id, canonical.as_object_mut()) {
+            map.insert("shipping_method_id".to_owned(), id.into());
+        }
+        canonical
     }
 }
 
@@ -148,10 +200,12 @@ impl FromFields for CreateOrder {
             );
         }
         let coupon_code = fields.optional_nonblank_text("coupon_code", CODE_MAX);
+        let shipping_method_id = fields.optional::<i64>("shipping_method_id");
         Some(CreateOrder {
             shipping_address_id,
             shipping_address,
             coupon_code,
+            shipping_method_id,
         })
     }
 }

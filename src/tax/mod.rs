@@ -2,6 +2,7 @@
 //! ([`pricing::price`]) every amount of a cart and an order comes from.
 
 pub mod classes;
+pub mod lines;
 pub mod lookup;
 pub mod pricing;
 pub mod rate;

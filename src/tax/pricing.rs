@@ -178,21 +178,44 @@ fn tax_lines<'a>(taxes: impl Iterator<Item = &'a Taxed>) -> Vec<TaxLine> {
     lines
 }
 
-/// Prices a basket; [`TooHeavy`] when its chosen method cannot take it.
-pub fn price(basket: &Basket<'_>) -> Result<Priced, TooHeavy> {
-    let amounts: Vec<i64> = basket.lines.iter().map(|l| l.amount).collect();
-    let subtotal = amounts.iter().fold(0_i64, |sum, &a| sum.saturating_add(a));
+/// The lines' weight and subtotal after discount: what a method's price depends on.
+fn weight_and_after_discount(basket: &Basket<'_>) -> (i64, i64, i64) {
+    let subtotal = basket
+        .lines
+        .iter()
+        .fold(0_i64, |sum, l| sum.saturating_add(l.amount));
     let discount = basket.discount.clamp(0, subtotal.max(0));
-    let weight_grams = basket
+    let weight = basket
         .lines
         .iter()
         .fold(0_i64, |sum, l| sum.saturating_add(l.weight_grams.max(0)));
-    let after_discount = subtotal - discount;
+    (weight, subtotal, subtotal - discount)
+}
+
+/// Prices a basket; [`TooHeavy`] when its chosen method cannot take it.
+pub fn price(basket: &Basket<'_>) -> Result<Priced, TooHeavy> {
+    let (weight, _, after_discount) = weight_and_after_discount(basket);
     let shipping = match basket.method {
-        Some(rule) => Some(rule.price(weight_grams, after_discount).ok_or(TooHeavy)?),
+        Some(rule) => Some((
+            rule.price(weight, after_discount).ok_or(TooHeavy)?,
+            rule.tax_class.as_str(),
+        )),
         None => None,
     };
+    Ok(priced(basket, shipping))
+}
+
+/// Prices a basket as if no method were chosen (so it never refuses).
+pub fn price_unshipped(basket: &Basket<'_>) -> Priced {
+    priced(basket, None)
+}
+
+/// Every amount, with shipping's price and tax class when a method applies.
+fn priced(basket: &Basket<'_>, shipping: Option<(i64, &str)>) -> Priced {
+    let (weight_grams, subtotal, after_discount) = weight_and_after_discount(basket);
+    let discount = subtotal - after_discount;
     let contained = basket.prices_include_tax;
+    let amounts: Vec<i64> = basket.lines.iter().map(|l| l.amount).collect();
     let shares = discount_shares(&amounts, discount);
     let lines: Vec<Taxed> = basket
         .lines
@@ -208,30 +231,30 @@ pub fn price(basket: &Basket<'_>) -> Result<Priced, TooHeavy> {
             )
         })
         .collect();
-    let shipping_tax = match (basket.method, shipping) {
-        (Some(rule), Some(amount)) => taxed(amount, &rule.tax_class, basket.rates, contained),
-        _ => Taxed::default(),
+    let shipping_tax = match shipping {
+        Some((amount, class)) => taxed(amount, class, basket.rates, contained),
+        None => Taxed::default(),
     };
     let tax_lines = tax_lines(lines.iter().chain([&shipping_tax]));
     let tax_sum = tax_lines
         .iter()
         .fold(0_i64, |sum, l| sum.saturating_add(l.amount));
-    let tax = basket.rates.map(|_| tax_sum);
+    let shipping = shipping.map(|(amount, _)| amount);
     let mut total = after_discount.saturating_add(shipping.unwrap_or(0));
     if !contained {
         total = total.saturating_add(tax_sum);
     }
-    Ok(Priced {
+    Priced {
         subtotal,
         discount,
         shipping,
-        tax,
+        tax: basket.rates.map(|_| tax_sum),
         tax_lines,
         total,
         lines,
         shipping_tax,
         weight_grams,
-    })
+    }
 }
 
 /// A rate in millionths as the API writes a percentage: at least two decimals, more only

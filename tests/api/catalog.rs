@@ -241,10 +241,12 @@ async fn a_product_has_exactly_the_contract_shape() {
             "review_count",
             "slug",
             "stock",
+            "tax_class",
             "updated_at",
             "variants",
         ]
     );
+    assert_eq!(product["tax_class"], "standard");
     assert_eq!(product["price"], "89.90");
     assert_eq!(product["currency"], "USD");
     assert_eq!(product["slug"], "trail-runner");

@@ -109,6 +109,7 @@ async fn a_shop_of_the_previous_version_migrates_each_product_to_its_variant() {
             coupon_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            ..Default::default()
         }
     );
     old_insert!(
@@ -139,6 +140,7 @@ async fn a_shop_of_the_previous_version_migrates_each_product_to_its_variant() {
             shipping_address: Set(json!({"full_name": "A"}).to_string()),
             created_at: Set(now),
             updated_at: Set(now),
+            ..Default::default()
         }
     );
     old_insert!(

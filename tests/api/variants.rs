@@ -332,7 +332,7 @@ async fn cart_lines_and_order_items_are_per_variant() {
         body["items"][1],
         json!({"product_id": id, "product_name": "Tee", "variant_id": small, "sku": "TEE-Blue-S",
                "variant_options": {"Size": "S", "Colour": "Blue"}, "price_snapshot": "18.00",
-               "quantity": 3, "subtotal": "54.00"})
+               "quantity": 3, "subtotal": "54.00", "tax_rate": "0.00", "tax_amount": "0.00"})
     );
     let (_, after) = app.get(&format!("/api/products/{id}/")).await;
     assert_eq!(

@@ -1,13 +1,15 @@
 //! Request and response types of `/api/cart/`, with their OpenAPI schemas.
 
+pub mod shipping;
+
 use axum::extract::{FromRef, FromRequest, Request};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::service::Target;
-use super::service::{PricedCart, PricedLine};
+use super::service::{PricedCart, PricedLine, Target};
+use crate::accounts::postal::ShippingAddress;
 use crate::catalog::variants::views::VariantSummary;
 use crate::catalog::views::ProductSummary;
 use crate::coupons::views::CODE_MAX;
@@ -16,6 +18,8 @@ use crate::http::extract::{FieldValue, Fields, FromFields, JsonObject};
 use crate::money::Currency;
 use crate::state::AppState;
 use crate::storage::Storage;
+use crate::tax::lines::TaxLineView;
+use shipping::ShippingMethodView;
 
 /// A line of the cart.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,6 +56,25 @@ pub struct CartView {
     pub coupon_message: Option<String>,
     #[schema(example = "5.14")]
     pub discount: String,
+    /// The address chosen with `PUT /api/cart/shipping/`, else null.
+    pub shipping_address: Option<ShippingAddress>,
+    /// The chosen method as it applies now, else null.
+    pub shipping_method: Option<ShippingMethodView>,
+    /// Why the chosen method was dropped (deactivated, the cart now too heavy for it, the
+    /// address no longer covered), else null.
+    pub shipping_message: Option<String>,
+    /// What shipping costs, null until a method is chosen.
+    #[schema(example = "4.99")]
+    pub shipping: Option<String>,
+    /// The tax (added, or contained when prices include it); null before a destination is
+    /// chosen (with tax-inclusive prices: the shop's own country's).
+    #[schema(example = "3.70")]
+    pub tax: Option<String>,
+    /// The tax by name and rate, shipping's included; they add up to `tax`.
+    pub tax_lines: Vec<TaxLineView>,
+    /// Whether prices contain their tax (`EMPORIUM_PRICES_INCLUDE_TAX`).
+    pub prices_include_tax: bool,
+    /// `subtotal − discount + shipping + tax` (tax only when prices exclude it).
     #[schema(example = "46.30")]
     pub total: String,
     #[schema(example = "USD")]
@@ -78,7 +101,28 @@ impl CartView {
             available: line.problem.is_none(),
             message: line.problem,
         };
+        let quote = cart.quote.as_ref();
+        let money = |minor: i64| crate::money::Money::from_minor(minor).format(currency);
         CartView {
+            shipping_address: quote.and_then(|q| q.address.clone()),
+            shipping_method: quote
+                .and_then(|q| q.shipping.as_ref())
+                .map(|s| ShippingMethodView::new(s, currency)),
+            shipping_message: quote
+                .and_then(|q| q.dropped)
+                .map(|d| d.message().to_owned()),
+            shipping: quote.and_then(|q| q.priced.shipping).map(money),
+            tax: quote.and_then(|q| q.priced.tax).map(money),
+            tax_lines: quote
+                .map(|q| {
+                    q.priced
+                        .tax_lines
+                        .iter()
+                        .map(|l| TaxLineView::new(l, currency))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            prices_include_tax: quote.is_some_and(|q| q.prices_include_tax),
             items: cart.lines.into_iter().map(line).collect(),
             total_items: cart.total_items,
             subtotal: cart.subtotal.format(currency),
