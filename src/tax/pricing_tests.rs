@@ -59,7 +59,7 @@ fn a_five_dollar_discount_over_ten_ten_and_ten_oh_one() {
         line(1001, "standard"),
     ];
     let vat = rates(&[("standard", "VAT", 200_000)]);
-    let priced = price(&basket(&lines, 500, Some(&vat))).unwrap();
+    let priced = price(&basket(&lines, 500, Some(&vat))).expect("priced");
     let taxes: Vec<i64> = priced.lines.iter().map(|l| l.tax).collect();
     assert_eq!(taxes, vec![167, 167, 167]);
     assert_eq!(priced.tax, Some(501));
@@ -87,7 +87,7 @@ fn a_twelve_and_a_half_percent_coupon_on_small_amounts() {
         line(34, "standard"),
     ];
     let vat = rates(&[("standard", "VAT", 200_000)]);
-    let priced = price(&basket(&lines, 13, Some(&vat))).unwrap();
+    let priced = price(&basket(&lines, 13, Some(&vat))).expect("priced");
     assert_eq!(priced.tax, Some(18));
     // 1.00 − 0.13 + 0.18 = 1.05.
     assert_eq!(priced.total, 105);
@@ -103,7 +103,7 @@ fn a_reduced_rate_line_with_prices_that_include_tax() {
         prices_include_tax: true,
         ..basket(&lines, 0, Some(&vat))
     })
-    .unwrap();
+    .expect("priced");
     assert_eq!(priced.tax, Some(385));
     assert_eq!(priced.total, 3000);
     assert_eq!(
@@ -135,7 +135,7 @@ fn a_region_rate_added_to_net_prices_with_taxed_shipping() {
         method: Some(&method),
         ..basket(&lines, 0, Some(&ny))
     })
-    .unwrap();
+    .expect("priced");
     assert_eq!(priced.lines[0].tax, 89);
     assert_eq!(priced.shipping, Some(500));
     assert_eq!(priced.shipping_tax.tax, 44);
@@ -156,7 +156,7 @@ fn shipping_taken_inclusive_and_at_its_own_class() {
         prices_include_tax: true,
         ..basket(&lines, 0, Some(&vat))
     })
-    .unwrap();
+    .expect("priced");
     assert_eq!(priced.tax, Some(200));
     assert_eq!(priced.total, 1800);
     assert_eq!(priced.tax_lines.len(), 1);
@@ -165,17 +165,17 @@ fn shipping_taken_inclusive_and_at_its_own_class() {
 #[test]
 fn no_destination_no_tax_and_a_class_without_a_rate_is_untaxed() {
     let lines = [line(1000, "standard"), line(500, "books")];
-    let priced = price(&basket(&lines, 0, None)).unwrap();
+    let priced = price(&basket(&lines, 0, None)).expect("priced");
     assert_eq!(
         (priced.tax, priced.shipping, priced.total),
         (None, None, 1500)
     );
     let vat = rates(&[("standard", "VAT", 200_000)]);
-    let priced = price(&basket(&lines, 0, Some(&vat))).unwrap();
+    let priced = price(&basket(&lines, 0, Some(&vat))).expect("priced");
     assert_eq!(priced.tax, Some(200));
     assert_eq!(priced.lines[1], Taxed::default());
     let empty = Rates::new();
-    let priced = price(&basket(&lines, 0, Some(&empty))).unwrap();
+    let priced = price(&basket(&lines, 0, Some(&empty))).expect("priced");
     assert_eq!((priced.tax, priced.tax_lines.len()), (Some(0), 0));
 }
 
@@ -209,13 +209,13 @@ fn free_over_looks_at_the_subtotal_after_discount_and_weight_decides_the_band() 
         method: Some(&method),
         ..basket(&light, 1001, None)
     };
-    assert_eq!(price(&b).unwrap().shipping, Some(400));
+    assert_eq!(price(&b).expect("priced").shipping, Some(400));
     // 60.00 − 10.00 = 50.00: free.
     let b = Basket {
         method: Some(&method),
         ..basket(&light, 1000, None)
     };
-    assert_eq!(price(&b).unwrap().shipping, Some(0));
+    assert_eq!(price(&b).expect("priced").shipping, Some(0));
 }
 
 #[test]

@@ -681,3 +681,50 @@ async fn the_invoice_shows_net_tax_per_rate_shipping_and_total_with_both_address
         assert!(text.contains(expected), "{expected:?} in:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_variants_tax_class_overrides_its_products_and_a_zero_rate_makes_no_tax_line() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let token = app.customer_token().await;
+    rate_of(&app, ("GB", ""), "standard", 200_000, "VAT").await;
+    rate_of(&app, ("GB", ""), "zero", 0, "VAT").await;
+    let category = crate::fixtures::new_category(&app, &staff, "Kids", None).await;
+    let coat = crate::fixtures::new_product(
+        &app,
+        &staff,
+        json!({"name": "Coat", "category": category, "options": [{"name": "Size", "values": ["Adult", "Child"]}],
+               "variants": [{"sku": "COAT-A", "price": "50.00", "stock": 3, "options": {"Size": "Adult"}},
+                            {"sku": "COAT-C", "price": "30.00", "stock": 3, "options": {"Size": "Child"},
+                             "tax_class": "zero"}]}),
+    )
+    .await;
+    for variant in coat["variants"].as_array().expect("variants") {
+        let (status, body) = add_to_cart(&app, &token, json!({"variant_id": variant["id"]})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = choose(&app, &token, json!({"address": address_in("GB", "")})).await;
+    assert_eq!(status, 200, "{body}");
+    // Adult 50.00 × 20 % = 10.00; the child's coat is zero-rated: no line for it.
+    assert_eq!(
+        (&body["tax"], &body["total"], &body["shipping"]),
+        (&json!("10.00"), &json!("90.00"), &Value::Null)
+    );
+    assert_eq!(
+        body["tax_lines"],
+        json!([{"name": "VAT", "rate": "20.00", "amount": "10.00"}])
+    );
+    let (status, order) = place_order(&app, &token, json!({})).await;
+    assert_eq!(status, 201, "{order}");
+    let rates: Vec<&Value> = order["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| &i["tax_rate"])
+        .collect();
+    assert_eq!(rates, [&json!("20.00"), &json!("0.00")]);
+    assert_eq!(
+        order["shipping_address"]["country"], "GB",
+        "the cart's address"
+    );
+}

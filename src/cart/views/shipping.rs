@@ -84,6 +84,7 @@ impl FromFields for ChooseShipping {
 #[into_params(parameter_in = Query)]
 pub struct DestinationQuery {
     /// One of the user's addresses.
+    #[param(value_type = Option<i64>)]
     pub address_id: Option<String>,
     /// ISO 3166 alpha-2, without `address_id`.
     pub country: Option<String>,
