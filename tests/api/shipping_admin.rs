@@ -1234,3 +1234,47 @@ async fn only_staff_reach_the_endpoints_and_unknown_ids_are_404() {
         );
     }
 }
+
+#[tokio::test]
+async fn regions_are_told_apart_by_every_letter_on_every_engine() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    // Lower-cased keys that differ only by an accent or a ß: different places, as on SQLite and
+    // PostgreSQL, so on MariaDB too (whose default collation would call them equal).
+    created(
+        &app,
+        &staff,
+        ZONES,
+        json!({"name": "Zürich", "countries": ["CH"], "regions": {"CH": ["Zürich"]}}),
+    )
+    .await;
+    created(
+        &app,
+        &staff,
+        ZONES,
+        json!({"name": "Zurich", "countries": ["CH"], "regions": {"CH": ["Zurich"]}}),
+    )
+    .await;
+    created(
+        &app,
+        &staff,
+        ZONES,
+        json!({"name": "Both", "countries": ["DE"], "regions": {"DE": ["Straße", "Strasse"]}}),
+    )
+    .await;
+    assert_eq!(places(&app).await.len(), 4);
+    created(
+        &app,
+        &staff,
+        RATES,
+        json!({"country": "CA", "region": "Québec", "rate": "9.975", "name": "QST"}),
+    )
+    .await;
+    created(
+        &app,
+        &staff,
+        RATES,
+        json!({"country": "CA", "region": "Quebec", "rate": "9.975", "name": "QST"}),
+    )
+    .await;
+}
