@@ -393,12 +393,33 @@ fn checked(input: &MethodInput, current: Option<&method::Model>) -> Result<Check
     })
 }
 
+/// DRF's message for a zone id that names no zone.
+fn no_zone_message(id: i64) -> String {
+    format!("Invalid pk \"{id}\" - object does not exist.")
+}
+
 /// The 400 for a zone id that names no zone.
 fn no_zone(id: i64) -> ApiError {
-    field_error(
-        "zone",
-        format!("Invalid pk \"{id}\" - object does not exist."),
-    )
+    field_error("zone", no_zone_message(id))
+}
+
+/// `checked` with a missing zone (`missing`: the id given that names none) added to its
+/// problems, so that every problem is reported at once.
+fn with_zone(
+    checked: Result<Checked, ApiError>,
+    missing: Option<i64>,
+) -> Result<Checked, ApiError> {
+    let Some(id) = missing else {
+        return checked;
+    };
+    match checked {
+        Err(ApiError::Validation(mut errors)) => {
+            errors.add("zone", no_zone_message(id));
+            Err(ApiError::Validation(errors))
+        }
+        Err(other) => Err(other),
+        Ok(_) => Err(no_zone(id)),
+    }
 }
 
 /// `error` as the 400 on `zone` when the zone it points at is missing (deleted meanwhile).
@@ -415,11 +436,9 @@ pub async fn create_method(
     db: &DatabaseConnection,
     input: MethodInput,
 ) -> Result<method::Model, ApiError> {
-    let checked = checked(&input, None)?;
     let zone_id = input.zone.unwrap_or_default();
-    if store::zone(db, zone_id).await?.is_none() {
-        return Err(no_zone(zone_id));
-    }
+    let missing = store::zone(db, zone_id).await?.is_none().then_some(zone_id);
+    let checked = with_zone(checked(&input, None), missing)?;
     let now = time::now();
     let row = method::ActiveModel {
         zone_id: Set(zone_id),
@@ -453,12 +472,14 @@ pub async fn update_method(
 ) -> Result<method::Model, ApiError> {
     let tx = db::begin_write(db).await?;
     let current = store::method_locked(&tx, id).await?.ok_or_else(not_found)?;
-    let checked = checked(&input, Some(&current))?;
-    if let Some(zone_id) = input.zone
-        && store::zone(&tx, zone_id).await?.is_none()
-    {
-        return Err(no_zone(zone_id));
-    }
+    let missing = match input.zone {
+        Some(zone_id) => store::zone(&tx, zone_id)
+            .await?
+            .is_none()
+            .then_some(zone_id),
+        None => None,
+    };
+    let checked = with_zone(checked(&input, Some(&current)), missing)?;
     let mut row: method::ActiveModel = current.into();
     db::set_given(&mut row.zone_id, input.zone);
     db::set_given(&mut row.name, input.name);

@@ -310,6 +310,7 @@ pub struct MethodView {
     #[schema(example = "5.00")]
     pub price: Option<String>,
     /// A `weight` method's bands, lightest first (null for `flat`).
+    #[schema(required = true)]
     pub rates: Option<Vec<BandView>>,
     /// A subtotal after discount at or above which it ships free (null: never free).
     #[schema(example = "50.00")]

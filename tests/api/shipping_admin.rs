@@ -794,6 +794,21 @@ async fn bad_methods_are_refused_field_by_field_and_nothing_is_stored() {
         ),
     ];
     refused_each(&app, &staff, Method::POST, METHODS, &cases).await;
+    // The rules that span fields and the zone's existence are reported together.
+    let (status, answer) = app
+        .post(
+            METHODS,
+            Some(&staff),
+            json!({"zone": 9999, "name": "Post", "kind": "flat", "min_days": 3, "max_days": 1}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        answer,
+        json!({"zone": ["Invalid pk \"9999\" - object does not exist."],
+            "price": ["This field is required."],
+            "max_days": ["Ensure this value is greater than or equal to min_days (3)."]})
+    );
     assert_eq!(rows::<method::Entity>(&app).await, 0);
 
     // PATCH: a new kind without its price or bands, or a rule broken against the stored row,
