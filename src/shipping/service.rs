@@ -186,8 +186,8 @@ async fn answer(
     }
 }
 
-/// Inserts `places` for the zone in `tx`; `false` (and `tx` rolled back) when another zone
-/// holds one of them.
+/// Inserts `places` for the zone in `tx` and hands `tx` back; `None` (and `tx` rolled back, as
+/// PostgreSQL requires after a failed statement) when another zone holds one of them.
 async fn insert_places(
     tx: sea_orm::DatabaseTransaction,
     zone_id: i64,

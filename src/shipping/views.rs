@@ -33,7 +33,7 @@ pub const GRAMS_MAX: i64 = 1_000_000_000;
 pub const DAYS_MAX: i64 = 365;
 
 /// The type name DRF puts in "Expected a list of items but got type …" (Python's).
-pub(crate) fn python_type(value: &Value) -> &'static str {
+fn python_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
