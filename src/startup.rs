@@ -344,6 +344,8 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.merge(crate::catalog::router());
     routes = routes.merge(crate::cart::router());
     routes = routes.merge(crate::coupons::router());
+    routes = routes.merge(crate::shipping::router());
+    routes = routes.merge(crate::tax::router());
     routes = routes.merge(crate::orders::router());
     routes = routes.merge(crate::reviews::router());
     routes = routes.merge(crate::payments::router());

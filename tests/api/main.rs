@@ -38,6 +38,7 @@ mod outages;
 mod payments;
 mod provider_refunds;
 mod search;
+mod shipping_admin;
 mod shipping_tax;
 mod variant_filters;
 mod variant_migration;

@@ -9,7 +9,7 @@ use sea_orm_migration::schema::{
     big_integer, big_integer_null, big_pk_auto, boolean, string_len, string_len_null, text_null,
 };
 
-use super::{create_index_once, timestamp};
+use super::{create_index_once, exact_text, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -131,7 +131,9 @@ async fn zones(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         )
         .await?;
     // `region_key` is the region lower-cased, empty for the whole country: one zone per
-    // country as a whole and one per region, whatever the case it was written in.
+    // country as a whole and one per region, whatever the case it was written in. Compared
+    // byte for byte (`exact_text`): MariaDB's default collation would make `zürich` and
+    // `zurich` (or `straße` and `strasse`) one key there and two everywhere else.
     manager
         .create_table(
             Table::create()
@@ -141,7 +143,7 @@ async fn zones(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(big_integer(ShippingZoneAreas::ZoneId))
                 .col(string_len(ShippingZoneAreas::Country, 2))
                 .col(string_len(ShippingZoneAreas::Region, 100))
-                .col(string_len(ShippingZoneAreas::RegionKey, 100))
+                .col(exact_text(manager, ShippingZoneAreas::RegionKey, 100))
                 .foreign_key(
                     ForeignKey::create()
                         .from(ShippingZoneAreas::Table, ShippingZoneAreas::ZoneId)
@@ -210,7 +212,8 @@ async fn methods(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
 }
 
 async fn rates(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    // `rate` in millionths of the amount (20.00 % is 200000); `region_key` as for zones.
+    // `rate` in millionths of the amount (20.00 % is 200000); `region_key` as for zones,
+    // byte for byte.
     manager
         .create_table(
             Table::create()
@@ -219,7 +222,7 @@ async fn rates(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(big_pk_auto(TaxRates::Id))
                 .col(string_len(TaxRates::Country, 2))
                 .col(string_len(TaxRates::Region, 100))
-                .col(string_len(TaxRates::RegionKey, 100))
+                .col(exact_text(manager, TaxRates::RegionKey, 100))
                 .col(string_len(TaxRates::TaxClass, 32))
                 .col(big_integer(TaxRates::Rate))
                 .col(string_len(TaxRates::Name, 100))

@@ -1,0 +1,513 @@
+//! Shipping rules with the database, for staff: zones and the places they cover, methods and
+//! their prices.
+//!
+//! A place (a whole country, or one region of it) belongs to one zone at most, and the unique
+//! index `(country, region_key)` alone decides it: a zone's places are inserted, never looked
+//! up first, and a violation becomes a 400 naming the place and the zone that holds it (read
+//! after the write was rolled back). A zone and its places are written in one transaction, so a
+//! refused request changes nothing; a write the database broke off for a deadlock (two zones
+//! written at once, taking the same countries in another order) is tried again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::{DatabaseConnection, DbErr, Set};
+
+use super::method::{self, MethodKind};
+use super::reach::region_key;
+use super::rules::store_bands;
+use super::store::{self, Place};
+use super::views::{MethodInput, ZoneInput};
+use super::{zone, zone_area};
+use crate::db;
+use crate::http::error::{ApiError, FieldErrors, field_error, not_found};
+use crate::money::Money;
+use crate::tax::classes;
+use crate::time;
+
+/// Most places (countries covered whole, and regions) one zone may have.
+pub const PLACES_MAX: usize = 2_000;
+
+/// How many times a write broken off by a deadlock is tried in all.
+const ATTEMPTS: u32 = 3;
+
+/// A zone with its places, in the order they were given.
+pub type ZoneWithAreas = (zone::Model, Vec<zone_area::Model>);
+
+/// What one attempt at writing a zone came to.
+enum Outcome {
+    Written(ZoneWithAreas),
+    /// Another zone holds one of the places; nothing was written.
+    Taken(Vec<Place>),
+    /// The request is wrong (or the zone is gone); nothing was written.
+    Refused(ApiError),
+}
+
+/// A page of zones, newest first, each with its places.
+pub async fn list_zones(
+    db: &DatabaseConnection,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<ZoneWithAreas>), ApiError> {
+    let (count, zones) = store::zone_page(db, offset, limit).await?;
+    let ids: Vec<i64> = zones.iter().map(|z| z.id).collect();
+    let mut by_zone: HashMap<i64, Vec<zone_area::Model>> = HashMap::new();
+    for area in store::areas_of(db, &ids).await? {
+        by_zone.entry(area.zone_id).or_default().push(area);
+    }
+    let rows = zones
+        .into_iter()
+        .map(|zone| {
+            let areas = by_zone.remove(&zone.id).unwrap_or_default();
+            (zone, areas)
+        })
+        .collect();
+    Ok((count, rows))
+}
+
+/// One zone with its places.
+pub async fn get_zone(db: &DatabaseConnection, id: i64) -> Result<ZoneWithAreas, ApiError> {
+    let zone = store::zone(db, id).await?.ok_or_else(not_found)?;
+    let areas = store::areas_of(db, &[id]).await?;
+    Ok((zone, areas))
+}
+
+/// The countries of stored places, in their order.
+fn countries_of(areas: &[zone_area::Model]) -> Vec<String> {
+    let mut countries: Vec<String> = Vec::new();
+    for area in areas {
+        if !countries.contains(&area.country) {
+            countries.push(area.country.clone());
+        }
+    }
+    countries
+}
+
+/// The places to write for `countries`, each narrowed to its `regions` when it has some; every
+/// country of `regions` must be one of `countries`.
+fn places(
+    countries: &[String],
+    regions: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<Place>, ApiError> {
+    let mut errors = FieldErrors::new();
+    for country in regions.keys().filter(|c| !countries.contains(c)) {
+        errors.add(
+            "regions",
+            format!("\"{country}\" is not one of the zone's countries."),
+        );
+    }
+    errors.into_result()?;
+    let mut places = Vec::new();
+    for country in countries {
+        match regions.get(country) {
+            Some(list) => places.extend(list.iter().map(|region| Place {
+                country: country.clone(),
+                region: region.clone(),
+                region_key: region_key(region),
+            })),
+            None => places.push(Place {
+                country: country.clone(),
+                region: String::new(),
+                region_key: String::new(),
+            }),
+        }
+    }
+    if places.len() > PLACES_MAX {
+        return Err(field_error(
+            "regions",
+            format!("A zone covers at most {PLACES_MAX} countries and regions."),
+        ));
+    }
+    Ok(places)
+}
+
+/// The 400 for `places` some other zone than `except` holds: each place taken, under
+/// `countries` (a whole country) or `regions`, naming the zone that holds it.
+async fn taken(
+    db: &DatabaseConnection,
+    places: &[Place],
+    except: Option<i64>,
+) -> Result<ApiError, ApiError> {
+    let mut countries: Vec<String> = places.iter().map(|p| p.country.clone()).collect();
+    countries.dedup();
+    let held = store::places_in(db, &countries, except).await?;
+    let mut ids: Vec<i64> = held.iter().map(|a| a.zone_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = store::zone_names(db, &ids).await?;
+    let mut errors = FieldErrors::new();
+    for place in places {
+        let Some(holder) = held
+            .iter()
+            .find(|a| a.country == place.country && a.region_key == place.region_key)
+        else {
+            continue;
+        };
+        let name = names.get(&holder.zone_id).map_or("", String::as_str);
+        let zone = format!("the zone \"{name}\" (id {})", holder.zone_id);
+        if place.region_key.is_empty() {
+            errors.add(
+                "countries",
+                format!("{} is already in {zone}.", place.country),
+            );
+        } else {
+            errors.add(
+                "regions",
+                format!("{} ({}) is already in {zone}.", place.region, place.country),
+            );
+        }
+    }
+    if errors.is_empty() {
+        // The holder was deleted since: say what happened all the same.
+        errors.add(
+            "countries",
+            "A country or region of this zone is already in another zone.",
+        );
+    }
+    Ok(ApiError::Validation(errors))
+}
+
+/// Whether an attempt that came to `result` is tried again: it was broken off by a deadlock,
+/// and fewer than [`ATTEMPTS`] were made.
+fn again(result: &Result<Outcome, DbErr>, tries: u32) -> bool {
+    matches!(result, Err(e) if db::is_contention(e)) && tries < ATTEMPTS
+}
+
+/// The answer to the last attempt: the zone, or the 400 of the places another zone than
+/// `except` holds, or the refusal.
+async fn answer(
+    db: &DatabaseConnection,
+    except: Option<i64>,
+    result: Result<Outcome, DbErr>,
+) -> Result<ZoneWithAreas, ApiError> {
+    match result? {
+        Outcome::Written(zone) => Ok(zone),
+        Outcome::Taken(places) => Err(taken(db, &places, except).await?),
+        Outcome::Refused(error) => Err(error),
+    }
+}
+
+/// Inserts `places` for the zone in `tx` and hands `tx` back; `None` (and `tx` rolled back, as
+/// PostgreSQL requires after a failed statement) when another zone holds one of them.
+async fn insert_places(
+    tx: sea_orm::DatabaseTransaction,
+    zone_id: i64,
+    places: &[Place],
+) -> Result<Option<sea_orm::DatabaseTransaction>, DbErr> {
+    match store::insert_places(&tx, zone_id, places).await {
+        Ok(()) => Ok(Some(tx)),
+        Err(e) if db::is_unique_violation(&e) => {
+            tx.rollback().await?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates a zone with its places; a place another zone holds is a 400 and nothing is stored.
+pub async fn create_zone(
+    db: &DatabaseConnection,
+    input: ZoneInput,
+) -> Result<ZoneWithAreas, ApiError> {
+    let name = input.name.unwrap_or_default();
+    let countries = input.countries.unwrap_or_default();
+    let places = places(&countries, &input.regions.unwrap_or_default())?;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = create_once(db, &name, &places).await;
+        if !again(&result, tries) {
+            return answer(db, None, result).await;
+        }
+    }
+}
+
+async fn create_once(
+    db: &DatabaseConnection,
+    name: &str,
+    places: &[Place],
+) -> Result<Outcome, DbErr> {
+    // Read committed on MySQL: nothing here is read by a range, and gap locks would only make
+    // parallel writers deadlock.
+    let tx = db::begin_write_committed(db).await?;
+    let zone = store::insert_zone(&tx, name, time::now()).await?;
+    let Some(tx) = insert_places(tx, zone.id, places).await? else {
+        return Ok(Outcome::Taken(places.to_vec()));
+    };
+    let areas = store::areas_of(&tx, &[zone.id]).await?;
+    tx.commit().await?;
+    Ok(Outcome::Written((zone, areas)))
+}
+
+/// Changes the given fields of a zone. `countries` or `regions` replace all its places
+/// (`countries` alone covers each whole; `regions` alone narrows its current countries); a
+/// place another zone holds is a 400 and nothing changes.
+pub async fn update_zone(
+    db: &DatabaseConnection,
+    id: i64,
+    input: ZoneInput,
+) -> Result<ZoneWithAreas, ApiError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = update_once(db, id, &input).await;
+        if !again(&result, tries) {
+            return answer(db, Some(id), result).await;
+        }
+    }
+}
+
+async fn update_once(
+    db: &DatabaseConnection,
+    id: i64,
+    input: &ZoneInput,
+) -> Result<Outcome, DbErr> {
+    // Read committed on MySQL: the zone's row is locked, so its places cannot change under
+    // this transaction, and reading them by the zone's index must not lock the index's gaps.
+    let tx = db::begin_write_committed(db).await?;
+    let Some(current) = store::zone_locked(&tx, id).await? else {
+        return Ok(Outcome::Refused(not_found()));
+    };
+    let mut new_places = None;
+    if input.countries.is_some() || input.regions.is_some() {
+        let countries = match &input.countries {
+            Some(countries) => countries.clone(),
+            None => countries_of(&store::areas_of(&tx, &[id]).await?),
+        };
+        match places(&countries, &input.regions.clone().unwrap_or_default()) {
+            Ok(list) => new_places = Some(list),
+            Err(refused) => return Ok(Outcome::Refused(refused)),
+        }
+    }
+    let mut row: zone::ActiveModel = current.into();
+    db::set_given(&mut row.name, input.name.clone());
+    row.updated_at = Set(time::now());
+    let zone = store::update_zone(&tx, row).await?;
+    let mut tx = tx;
+    if let Some(places) = new_places {
+        store::delete_places(&tx, id).await?;
+        match insert_places(tx, id, &places).await? {
+            Some(open) => tx = open,
+            None => return Ok(Outcome::Taken(places)),
+        }
+    }
+    let areas = store::areas_of(&tx, &[id]).await?;
+    tx.commit().await?;
+    Ok(Outcome::Written((zone, areas)))
+}
+
+/// Deletes a zone, its places and its methods.
+pub async fn delete_zone(db: &DatabaseConnection, id: i64) -> Result<(), ApiError> {
+    if store::delete_zone(db, id).await? {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
+/// A page of methods, newest first; of one zone when `zone_id` is given.
+pub async fn list_methods(
+    db: &DatabaseConnection,
+    zone_id: Option<i64>,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<method::Model>), ApiError> {
+    Ok(store::method_page(db, zone_id, offset, limit).await?)
+}
+
+/// One method.
+pub async fn get_method(db: &DatabaseConnection, id: i64) -> Result<method::Model, ApiError> {
+    store::method(db, id).await?.ok_or_else(not_found)
+}
+
+/// A method's kind and what it is priced by, and its delivery estimate, after a change to
+/// `current` (or of a new method): every rule that spans fields.
+struct Checked {
+    kind: MethodKind,
+    price: Option<i64>,
+    rates: Option<String>,
+    min_days: Option<i64>,
+    max_days: Option<i64>,
+}
+
+fn checked(input: &MethodInput, current: Option<&method::Model>) -> Result<Checked, ApiError> {
+    let mut errors = FieldErrors::new();
+    let kind = input
+        .kind
+        .or(current.map(|c| c.kind))
+        .unwrap_or(MethodKind::Flat);
+    // The stored price or bands still apply when the kind stays as it was.
+    let kept = current.filter(|c| c.kind == kind);
+    let missing = |what: &str| {
+        if current.is_some() {
+            format!("Give the {what} with the kind.")
+        } else {
+            "This field is required.".to_owned()
+        }
+    };
+    let (mut price, mut rates) = (None, None);
+    match kind {
+        MethodKind::Flat => {
+            match (input.price, kept.and_then(|c| c.price)) {
+                (Some(Some(given)), _) => price = Some(given.minor()),
+                (Some(None), _) => errors.add("price", "A flat method needs a price."),
+                (None, Some(stored)) => price = Some(stored),
+                (None, None) => errors.add("price", missing("price")),
+            }
+            if matches!(input.rates, Some(Some(_))) {
+                errors.add("rates", "Only a weight method has rates.");
+            }
+        }
+        MethodKind::Weight => {
+            match (&input.rates, kept.and_then(|c| c.rates.clone())) {
+                (Some(Some(bands)), _) => rates = Some(store_bands(bands)),
+                (Some(None), _) => errors.add("rates", "A weight method needs rates."),
+                (None, Some(stored)) => rates = Some(stored),
+                (None, None) => errors.add("rates", missing("rates")),
+            }
+            if matches!(input.price, Some(Some(_))) {
+                errors.add("price", "Only a flat method has a price.");
+            }
+        }
+    }
+    let min_days = input
+        .min_days
+        .unwrap_or_else(|| current.and_then(|c| c.min_days));
+    let max_days = input
+        .max_days
+        .unwrap_or_else(|| current.and_then(|c| c.max_days));
+    if let (Some(min), Some(max)) = (min_days, max_days)
+        && max < min
+    {
+        errors.add(
+            "max_days",
+            format!("Ensure this value is greater than or equal to min_days ({min})."),
+        );
+    }
+    errors.into_result()?;
+    Ok(Checked {
+        kind,
+        price,
+        rates,
+        min_days,
+        max_days,
+    })
+}
+
+/// DRF's message for a zone id that names no zone.
+fn no_zone_message(id: i64) -> String {
+    format!("Invalid pk \"{id}\" - object does not exist.")
+}
+
+/// The 400 for a zone id that names no zone.
+fn no_zone(id: i64) -> ApiError {
+    field_error("zone", no_zone_message(id))
+}
+
+/// `checked` with a missing zone (`missing`: the id given that names none) added to its
+/// problems, so that every problem is reported at once.
+fn with_zone(
+    checked: Result<Checked, ApiError>,
+    missing: Option<i64>,
+) -> Result<Checked, ApiError> {
+    let Some(id) = missing else {
+        return checked;
+    };
+    match checked {
+        Err(ApiError::Validation(mut errors)) => {
+            errors.add("zone", no_zone_message(id));
+            Err(ApiError::Validation(errors))
+        }
+        Err(other) => Err(other),
+        Ok(_) => Err(no_zone(id)),
+    }
+}
+
+/// `error` as the 400 on `zone` when the zone it points at is missing (deleted meanwhile).
+fn zone_gone(error: DbErr, id: i64) -> ApiError {
+    if db::is_foreign_key_violation(&error) {
+        no_zone(id)
+    } else {
+        error.into()
+    }
+}
+
+/// Creates a method of an existing zone.
+pub async fn create_method(
+    db: &DatabaseConnection,
+    input: MethodInput,
+) -> Result<method::Model, ApiError> {
+    let zone_id = input.zone.unwrap_or_default();
+    let missing = store::zone(db, zone_id).await?.is_none().then_some(zone_id);
+    let checked = with_zone(checked(&input, None), missing)?;
+    let now = time::now();
+    let row = method::ActiveModel {
+        zone_id: Set(zone_id),
+        name: Set(input.name.unwrap_or_default()),
+        kind: Set(checked.kind),
+        price: Set(checked.price),
+        rates: Set(checked.rates),
+        free_over: Set(input.free_over.flatten().map(Money::minor)),
+        min_days: Set(checked.min_days),
+        max_days: Set(checked.max_days),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        tax_class: Set(input
+            .tax_class
+            .unwrap_or_else(|| classes::STANDARD.to_owned())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    // The zone may have been deleted since it was read: the foreign key says so.
+    store::insert_method(db, row)
+        .await
+        .map_err(|e| zone_gone(e, zone_id))
+}
+
+/// Changes the given fields of a method; a new kind comes with its price or rates, and the
+/// other is cleared.
+pub async fn update_method(
+    db: &DatabaseConnection,
+    id: i64,
+    input: MethodInput,
+) -> Result<method::Model, ApiError> {
+    let tx = db::begin_write(db).await?;
+    let current = store::method_locked(&tx, id).await?.ok_or_else(not_found)?;
+    let missing = match input.zone {
+        Some(zone_id) => store::zone(&tx, zone_id)
+            .await?
+            .is_none()
+            .then_some(zone_id),
+        None => None,
+    };
+    let checked = with_zone(checked(&input, Some(&current)), missing)?;
+    let mut row: method::ActiveModel = current.into();
+    db::set_given(&mut row.zone_id, input.zone);
+    db::set_given(&mut row.name, input.name);
+    row.kind = Set(checked.kind);
+    row.price = Set(checked.price);
+    row.rates = Set(checked.rates);
+    db::set_given(
+        &mut row.free_over,
+        input.free_over.map(|m| m.map(Money::minor)),
+    );
+    row.min_days = Set(checked.min_days);
+    row.max_days = Set(checked.max_days);
+    db::set_given(&mut row.is_active, input.is_active);
+    db::set_given(&mut row.tax_class, input.tax_class);
+    row.updated_at = Set(time::now());
+    let zone_id = input.zone.unwrap_or_default();
+    let row = store::update_method(&tx, row)
+        .await
+        .map_err(|e| zone_gone(e, zone_id))?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Deletes a method (a cart that chose it finds it gone on its next read).
+pub async fn delete_method(db: &DatabaseConnection, id: i64) -> Result<(), ApiError> {
+    if store::delete_method(db, id).await? {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
