@@ -3,6 +3,7 @@
 //! methods that reach a destination priced for a cart, and the rules of a method's price.
 
 pub mod method;
+pub mod methods;
 pub mod reach;
 pub mod routes;
 pub mod rules;

@@ -20,7 +20,7 @@ use sea_orm_migration::schema::{
     big_integer, big_integer_null, big_pk_auto, boolean, string_len, string_len_null, text_null,
 };
 
-use super::{create_index_once, exact_text, timestamp};
+use super::{add_column_once, create_index_once, exact_text, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -85,27 +85,6 @@ enum OrderItems {
 /// they are stored).
 fn exact(manager: &SchemaManager<'_>, name: impl IntoIden, length: u32) -> ColumnDef {
     exact_text(manager, name, length).default("").take()
-}
-
-async fn add_column(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden,
-    column: ColumnDef,
-) -> Result<(), DbErr> {
-    let table = table.into_iden();
-    let mut column = column;
-    let name = column.get_column_name();
-    if manager.has_column(table.to_string(), &name).await? {
-        return Ok(());
-    }
-    manager
-        .alter_table(
-            Table::alter()
-                .table(table)
-                .add_column(&mut column)
-                .to_owned(),
-        )
-        .await
 }
 
 async fn create_variants(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
@@ -214,7 +193,7 @@ async fn add_variant_ref(
             .await?;
         return Ok(());
     }
-    add_column(
+    add_column_once(
         manager,
         Alias::new(table),
         big_integer_null(StockMovements::VariantId),
@@ -284,8 +263,8 @@ fn backfill(backend: DbBackend) -> Vec<String> {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         create_variants(manager).await?;
-        add_column(manager, Products::Table, text_null(Products::Options)).await?;
-        add_column(
+        add_column_once(manager, Products::Table, text_null(Products::Options)).await?;
+        add_column_once(
             manager,
             Products::Table,
             big_integer(Products::ActiveVariants).default(0).take(),
@@ -294,13 +273,13 @@ impl MigrationTrait for Migration {
         add_variant_ref(manager, "stock_movements", ForeignKeyAction::Cascade).await?;
         add_variant_ref(manager, "cart_items", ForeignKeyAction::Cascade).await?;
         add_variant_ref(manager, "order_items", ForeignKeyAction::SetNull).await?;
-        add_column(
+        add_column_once(
             manager,
             OrderItems::Table,
             string_len_null(OrderItems::Sku, 64),
         )
         .await?;
-        add_column(
+        add_column_once(
             manager,
             OrderItems::Table,
             text_null(OrderItems::VariantOptions),

@@ -9,7 +9,7 @@ use sea_orm_migration::schema::{
     big_integer, big_integer_null, big_pk_auto, boolean, string_len, string_len_null, text_null,
 };
 
-use super::{create_index_once, exact_text, timestamp};
+use super::{add_column_once, create_index_once, exact_text, timestamp};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -93,28 +93,6 @@ enum OrderItems {
     Table,
     TaxRate,
     TaxAmount,
-}
-
-/// Adds `column` to `table` unless it is there (MySQL commits DDL at once: a run that failed
-/// half-way runs again).
-async fn add_column(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden + 'static,
-    name: &str,
-    mut column: ColumnDef,
-) -> Result<(), DbErr> {
-    let table = table.into_iden();
-    if manager.has_column(&table.to_string(), name).await? {
-        return Ok(());
-    }
-    manager
-        .alter_table(
-            Table::alter()
-                .table(table)
-                .add_column(&mut column)
-                .to_owned(),
-        )
-        .await
 }
 
 async fn zones(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
@@ -246,72 +224,48 @@ async fn rates(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
 }
 
 async fn snapshots(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    add_column(
+    add_column_once(
         manager,
         Products::Table,
-        "tax_class",
         string_len(Products::TaxClass, 32)
             .default("standard")
             .take(),
     )
     .await?;
-    add_column(
-        manager,
-        Carts::Table,
-        "shipping_address",
-        text_null(Carts::ShippingAddress),
-    )
-    .await?;
+    add_column_once(manager, Carts::Table, text_null(Carts::ShippingAddress)).await?;
     // No foreign key: a method deleted is found missing on the next read and dropped with a
     // message, as one deactivated is.
-    add_column(
+    add_column_once(
         manager,
         Carts::Table,
-        "shipping_method_id",
         big_integer_null(Carts::ShippingMethodId),
     )
     .await?;
-    for (name, column) in [
-        ("shipping_amount", Orders::ShippingAmount),
-        ("tax_amount", Orders::TaxAmount),
-    ] {
-        add_column(
+    for column in [Orders::ShippingAmount, Orders::TaxAmount] {
+        add_column_once(
             manager,
             Orders::Table,
-            name,
             big_integer(column).default(0).take(),
         )
         .await?;
     }
-    add_column(
+    add_column_once(manager, Orders::Table, text_null(Orders::TaxLines)).await?;
+    add_column_once(
         manager,
         Orders::Table,
-        "tax_lines",
-        text_null(Orders::TaxLines),
-    )
-    .await?;
-    add_column(
-        manager,
-        Orders::Table,
-        "prices_include_tax",
         boolean(Orders::PricesIncludeTax).default(false).take(),
     )
     .await?;
-    add_column(
+    add_column_once(
         manager,
         Orders::Table,
-        "shipping_method_name",
         string_len_null(Orders::ShippingMethodName, 100),
     )
     .await?;
-    for (name, column) in [
-        ("tax_rate", OrderItems::TaxRate),
-        ("tax_amount", OrderItems::TaxAmount),
-    ] {
-        add_column(
+    for column in [OrderItems::TaxRate, OrderItems::TaxAmount] {
+        add_column_once(
             manager,
             OrderItems::Table,
-            name,
             big_integer(column).default(0).take(),
         )
         .await?;

@@ -78,6 +78,29 @@ pub async fn create_index_once(
         .await
 }
 
+/// Adds `column` to `table` unless it is there: MySQL commits DDL at once, so a migration that
+/// failed half-way must look before it alters, to be able to run again.
+pub async fn add_column_once(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: ColumnDef,
+) -> Result<(), DbErr> {
+    let table = table.into_iden();
+    let mut column = column;
+    let name = column.get_column_name();
+    if manager.has_column(table.to_string(), &name).await? {
+        return Ok(());
+    }
+    manager
+        .alter_table(
+            Table::alter()
+                .table(table)
+                .add_column(&mut column)
+                .to_owned(),
+        )
+        .await
+}
+
 /// A text column of at most `length` characters compared byte for byte on every engine (`C`
 /// collation on PostgreSQL, `utf8mb4_bin` on MySQL): `é` is not `e`, nor `A` `a`.
 pub fn exact_text(manager: &SchemaManager<'_>, name: impl IntoIden, length: u32) -> ColumnDef {
