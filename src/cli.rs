@@ -158,10 +158,15 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         }
         Command::DemoData => {
             let state = build_state(settings, false).await?;
-            let added =
-                crate::catalog::demo::load(&state.db, &state.cache, state.settings.search_language)
-                    .await
-                    .map_err(|e| CliError::Message(format!("demo data: {e}")))?;
+            let showing = crate::catalog::products::shown::Showing {
+                storage: Some(&state.storage),
+                base_url: state.settings.public_url.as_deref().unwrap_or(""),
+                currency: state.settings.currency,
+            };
+            let language = state.settings.search_language;
+            let added = crate::catalog::demo::load(&state.db, &state.cache, language, showing)
+                .await
+                .map_err(|e| CliError::Message(format!("demo data: {e}")))?;
             println!("demo catalog loaded ({added} products added)");
             Ok(())
         }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod coupons;
 pub mod db;
 pub mod email;
+pub mod events;
 pub mod gate;
 pub mod http;
 pub mod idempotency;

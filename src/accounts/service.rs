@@ -6,8 +6,11 @@ use std::net::IpAddr;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, Set};
 
 use super::password::NewPasswordError;
+use super::views::UserView;
 use super::{password, store};
 use crate::auth::user;
+use crate::events::kind::EventType;
+use crate::events::service::{self as events, NewEvent, Resource};
 use crate::gate::Gate;
 use crate::http::error::{ApiError, FieldErrors, field_error};
 use crate::throttle::{Limiter, client_key};
@@ -106,13 +109,27 @@ pub async fn create_user(
         last_login: Set(None),
         ..Default::default()
     };
-    row.insert(db).await.map_err(|e| {
+    let is_staff = new.is_staff;
+    let tx = db::begin_write(db).await?;
+    let created = row.insert(&tx).await.map_err(|e| {
         if db::is_unique_violation(&e) {
             CreateUserError::EmailTaken
         } else {
             CreateUserError::Database(e)
         }
-    })
+    })?;
+    if !is_staff {
+        // In the account's transaction: the event exists if and only if the account does.
+        let view = UserView::from(created.clone());
+        let event = NewEvent::of(
+            EventType::CustomerCreated,
+            Resource::Customer(created.id),
+            &view,
+        )?;
+        events::record(&tx, vec![event.about_new()], created.date_joined).await?;
+    }
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// Creates a staff account, as `emporium createsuperuser` does.

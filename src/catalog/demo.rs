@@ -2,6 +2,7 @@
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
+use super::products::shown::Showing;
 use super::variants::options::ProductOption;
 use super::variants::views::VariantInput;
 use super::views::{CategoryInput, ProductInput};
@@ -54,6 +55,7 @@ pub async fn load(
     db: &DatabaseConnection,
     cache: &ResponseCache,
     language: crate::text::Language,
+    showing: Showing<'_>,
 ) -> Result<u64, crate::http::error::ApiError> {
     let mut added = 0;
     for (name, parent, products) in DEMO {
@@ -108,12 +110,13 @@ pub async fn load(
                     ..ProductInput::default()
                 },
                 "demo-data".to_owned(),
+                showing,
             )
             .await?;
             added += 1;
         }
         if *name == "T-Shirts" {
-            added += load_variants_tee(db, cache, language, category.id).await?;
+            added += load_variants_tee(db, cache, language, category.id, showing).await?;
         }
     }
     Ok(added)
@@ -126,6 +129,7 @@ async fn load_variants_tee(
     cache: &ResponseCache,
     language: crate::text::Language,
     category_id: i64,
+    showing: Showing<'_>,
 ) -> Result<u64, crate::http::error::ApiError> {
     const NAME: &str = "Everyday Tee";
     let exists = product::Entity::find()
@@ -176,6 +180,7 @@ async fn load_variants_tee(
             ..ProductInput::default()
         },
         "demo-data".to_owned(),
+        showing,
     )
     .await?;
     Ok(1)

@@ -18,6 +18,7 @@ use super::variants::store::variants_of;
 use super::{category, product, product_image, variant};
 
 /// A product with its category and images, ready for a view.
+#[derive(Clone, Debug)]
 pub struct ProductRow {
     pub product: product::Model,
     pub category: category::Model,

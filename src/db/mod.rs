@@ -97,9 +97,20 @@ async fn open(
             .map_err(conn_err)?
             .charset("utf8mb4")
             .timezone(Some("+00:00".to_owned()));
+        // Read committed, as PostgreSQL: a statement sees what committed before it started,
+        // and a search locks the rows it finds, not the gaps between them (see
+        // [`begin_write_committed`]).
         let pool = sqlx::mysql::MySqlPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                        .await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(conn_err)?;
@@ -171,21 +182,16 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     db.begin_with_options(options).await
 }
 
-/// [`begin_write`] reading committed data as each statement starts, on MySQL/MariaDB too (it is
-/// PostgreSQL's default): for a write that locks a parent row (a product) and then reads and
-/// writes its children (its variants) by a range of an index. Under MySQL's repeatable read that
-/// read would lock the index's gaps, and two such writes inserting children of neighbouring
-/// parents would deadlock; the parent's lock already keeps the children from changing under it.
+/// [`begin_write`], named where reading committed data matters. Every MySQL/MariaDB connection
+/// reads committed data as each statement starts (set when it connects), as PostgreSQL does by
+/// default. Two kinds of write rely on it: one that locks a parent row (a product) and then
+/// reads and writes its children (its variants) by a range of an index — under MySQL's
+/// repeatable read that read would lock the index's gaps, and two such writes inserting
+/// children of neighbouring parents would deadlock — and one that reads, under a resource's
+/// row lock, what an earlier holder of the lock committed (an event's sequence), which a
+/// repeatable-read snapshot taken before the lock was granted would not show.
 pub async fn begin_write_committed(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    if db.get_database_backend() != DbBackend::MySql {
-        return begin_write(db).await;
-    }
-    let options = TransactionOptions {
-        isolation_level: Some(IsolationLevel::ReadCommitted),
-        access_mode: None::<AccessMode>,
-        sqlite_transaction_mode: None,
-    };
-    db.begin_with_options(options).await
+    begin_write(db).await
 }
 
 /// Starts a write transaction that holds the lock called `name` until it ends: of all the

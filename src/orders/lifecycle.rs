@@ -7,11 +7,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::{Deserialize, Serialize};
 
+use super::events;
 use super::status::{Actor, OrderStatus, PaymentStatus};
 use super::{order, store};
 use crate::cache::{Change, ResponseCache};
 use crate::catalog::inventory::{self, Cause, StockError, StockLine};
 use crate::coupons::service as coupons;
+use crate::events::kind::EventType;
 use crate::http::error::{ApiError, conflict, not_found};
 use crate::jobs::{Job, JobContext, JobError};
 use crate::{db, payments, time};
@@ -87,7 +89,7 @@ pub async fn cancel(
             store::order(db, id).await?.ok_or_else(not_found)?
         }
     };
-    let tx = db::begin_write(db).await?;
+    let tx = db::begin_write_committed(db).await?;
     let Some(change) = cancel_in(&tx, &current, who, time::now()).await? else {
         tx.rollback().await?;
         let current = store::order(db, id).await?.ok_or_else(not_found)?;
@@ -145,6 +147,7 @@ pub(super) async fn cancel_in(
         // before: a payment that landed meanwhile is refunded too.
         payments::refund_if_paid(tx, id).await?;
     }
+    events::record(tx, EventType::OrderCancelled, id, now).await?;
     Ok(Some(change))
 }
 
@@ -161,11 +164,21 @@ pub async fn change_status(
     if from.is_empty() || to == OrderStatus::Cancelled {
         return Err(cannot(&current, &format!("become {to}")));
     }
-    if !store::move_status(db, id, &from, to, time::now(), false).await? {
+    let now = time::now();
+    let tx = db::begin_write_committed(db).await?;
+    if !store::move_status(&tx, id, &from, to, now, false).await? {
+        tx.rollback().await?;
         let current = store::order(db, id).await?.ok_or_else(not_found)?;
         return Err(cannot(&current, &format!("become {}", to.as_str())));
     }
-    store::order(db, id).await?.ok_or_else(not_found)
+    let moved = store::order(&tx, id).await?.ok_or_else(not_found)?;
+    let event_type = match to {
+        OrderStatus::Delivered => EventType::OrderDelivered,
+        _ => EventType::OrderShipped,
+    };
+    events::record_for(&tx, event_type, moved.clone(), now).await?;
+    tx.commit().await?;
+    Ok(moved)
 }
 
 /// Cancels an order still unpaid when its time is up (enqueued at checkout, due at the end of

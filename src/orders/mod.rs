@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod charges;
+pub mod events;
 pub mod invoice;
 pub mod invoice_row;
 pub mod lifecycle;

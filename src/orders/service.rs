@@ -23,6 +23,8 @@ use crate::catalog::inventory::{self, Applied, Cause, Shortage, StockError, Stoc
 use crate::coupons::rules::Refusal;
 use crate::coupons::views::is_code;
 use crate::coupons::{coupon, service as coupons};
+use crate::events::kind::EventType;
+use crate::events::service::{self as events, NewEvent, Resource};
 use crate::http::error::{ApiError, field_error};
 use crate::idempotency::{self, Keyed, Stored};
 use crate::jobs::queue::{self, NewJob};
@@ -127,7 +129,9 @@ async fn place(
         currency,
     } = checkout;
     check_coupon_code(request, currency)?;
-    let tx = db::begin_write(db).await?;
+    // Read committed on MariaDB too: the stock events read their variants' last sequence
+    // under the variants' locks (see `events::service`).
+    let tx = db::begin_write_committed(db).await?;
     let cart = take_cart(&tx, user_id).await?;
     let address = shipping_address(&tx, user_id, request.address(), &cart).await?;
     let order_id = uuid::Uuid::new_v4().to_string();
@@ -181,8 +185,36 @@ async fn place(
     carts::empty(&tx, cart.id).await?;
     queue_follow_ups(&tx, &order_id, rules, &stock, free, now).await?;
 
-    let body =
-        serde_json::to_string(&OrderView::new(row, items)).map_err(crate::http::error::internal)?;
+    let view = OrderView::new(row, items);
+    let body = serde_json::to_string(&view).map_err(crate::http::error::internal)?;
+    let mut events = vec![
+        NewEvent::of(
+            EventType::OrderCreated,
+            Resource::Order(order_id.clone()),
+            &view,
+        )?
+        .about_new(),
+    ];
+    if free {
+        // Paid as placed: integrators that fulfil on `order.paid` hear of it too.
+        events.push(
+            NewEvent::of(
+                EventType::OrderPaid,
+                Resource::Order(order_id.clone()),
+                &view,
+            )?
+            .about_new(),
+        );
+    }
+    let variants: Vec<_> = cart.lines.iter().map(|line| &line.variant).collect();
+    events.extend(inventory::stock_events(
+        &stock.applied,
+        &variants,
+        &stock.units,
+        rules.low_stock_threshold,
+        currency,
+    )?);
+    events::record(&tx, events, now).await?;
     if let Some(keyed) = keyed {
         // A parallel request with the same key committed first: this one rolls back whole and
         // answers that one's response.

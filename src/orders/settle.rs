@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use super::invoice::MakeInvoice;
 use super::status::{Actor, OrderStatus, PaymentStatus};
 use super::store;
+use crate::events::kind::EventType;
 use crate::http::error::{ApiError, conflict, not_found};
 use crate::jobs::queue;
 
@@ -94,6 +95,7 @@ pub async fn payment_changed<C: ConnectionTrait>(
             },
         )
         .await?;
+        super::events::record(conn, EventType::OrderPaid, order_id, now).await?;
     } else {
         store::set_payment_status(conn, order_id, payment_status, None, now).await?;
     }

@@ -17,6 +17,7 @@ use super::refunds::RefundPayment;
 use super::signature::{self, SignatureError};
 use super::store;
 use crate::cache::{Change, ResponseCache};
+use crate::events::kind::EventType;
 use crate::http::error::{ApiError, bad_request, field_error, not_found};
 use crate::jobs::queue;
 use crate::orders::{self, PaymentNews};
@@ -227,6 +228,7 @@ pub(super) async fn apply(ctx: Context<'_>, event: Event) -> Result<(), ApiError
             let failed = [PaymentState::Pending];
             if store::move_payment(&tx, &payment.id, &failed, PaymentState::Failed, now).await? {
                 orders::payment_changed(&tx, &payment.order_id, PaymentNews::Failed, now).await?;
+                super::news::record(&tx, EventType::PaymentFailed, &payment.id, now).await?;
             }
         }
         "charge.refunded" => {

@@ -8,6 +8,7 @@
 
 pub mod events;
 pub mod intents;
+pub mod news;
 pub mod payment;
 pub mod payment_claim;
 pub mod payment_event;

@@ -11,6 +11,7 @@ use super::payment_refund::RefundKind;
 use super::provider::{Provider, ProviderError};
 use super::store::{self, NewRefund};
 use crate::cache::Change;
+use crate::events::kind::EventType;
 use crate::http::error::ApiError;
 use crate::jobs::{Job, JobContext, JobError, queue};
 use crate::orders::{self, FullRefund};
@@ -130,6 +131,7 @@ pub(super) async fn refunded_in_full(
         amount,
     };
     store::insert_refund(tx, &refund, now).await?;
+    super::news::record(tx, EventType::PaymentRefunded, &payment.id, now).await?;
     let full = FullRefund {
         amount: payment.amount,
         shop,

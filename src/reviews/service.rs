@@ -5,14 +5,18 @@
 //! product's `average_rating` is always its reviews' and no cached product shows an old one.
 
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QuerySelect, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QuerySelect, Set,
 };
 
 use super::views::ReviewInput;
+use super::views::ReviewView;
 use super::{review, store};
 use crate::cache::{Change, ResponseCache};
 use crate::catalog::lookups;
 use crate::catalog::products::{get_product, product_tag};
+use crate::events::kind::EventType;
+use crate::events::service::{self as events, NewEvent, Resource};
 use crate::http::error::{ApiError, conflict, forbidden, not_found};
 use crate::orders::purchases;
 use crate::{db, time};
@@ -20,7 +24,7 @@ use crate::{db, time};
 /// A review with its author's name as shown.
 pub type Authored = (review::Model, String);
 
-async fn with_author(db: &DatabaseConnection, row: review::Model) -> Result<Authored, ApiError> {
+async fn with_author<C: ConnectionTrait>(db: &C, row: review::Model) -> Result<Authored, ApiError> {
     let author = store::authors(db, &[row.user_id])
         .await?
         .remove(&row.user_id)
@@ -109,10 +113,14 @@ pub async fn create_review(
         }
         Err(e) => return Err(e.into()),
     };
+    let (row, author) = with_author(&tx, row).await?;
+    let view = ReviewView::new(row.clone(), author.clone());
+    let event = NewEvent::of(EventType::ReviewCreated, Resource::Review(row.id), &view)?;
+    events::record(&tx, vec![event.about_new()], now).await?;
     let mut change = Change::new();
     change.row(product_tag(product_id), version);
     cache.commit(tx, change).await?;
-    with_author(db, row).await
+    Ok((row, author))
 }
 
 /// The review, locked for the rest of the transaction; `404` when there is none.

@@ -1092,6 +1092,7 @@ async fn demo_data_loads_once() {
         &app.state.db,
         &app.state.cache,
         emporium::text::Language::ENGLISH,
+        emporium::catalog::products::shown::Showing::bare(emporium::money::Currency::USD),
     )
     .await
     .expect("loaded");
@@ -1101,6 +1102,7 @@ async fn demo_data_loads_once() {
             &app.state.db,
             &app.state.cache,
             emporium::text::Language::ENGLISH,
+            emporium::catalog::products::shown::Showing::bare(emporium::money::Currency::USD),
         )
         .await
         .expect("loaded"),

@@ -21,6 +21,7 @@ mod coupons;
 mod database;
 mod email;
 mod engines;
+mod events;
 mod extra_captures;
 mod free_orders;
 mod hardening;

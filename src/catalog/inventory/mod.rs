@@ -12,6 +12,7 @@
 //! meanwhile) — unlike an absolute `PATCH`, neither can erase units sold while staff were
 //! counting.
 
+mod events;
 mod staff;
 pub mod views;
 
@@ -28,6 +29,7 @@ use super::{product, stock_movement, variant};
 use crate::cache::Change;
 use crate::time;
 
+pub use events::stock_events;
 pub use staff::{Adjustment, adjust, movements};
 
 /// Most units of one variant the shop can hold (keeps every sum far from overflow).

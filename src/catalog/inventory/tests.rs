@@ -55,6 +55,7 @@ async fn product(
         crate::text::Language::ENGLISH,
         input,
         "test".to_owned(),
+        crate::catalog::products::shown::Showing::bare(crate::money::Currency::USD),
     )
     .await
     .expect("product");

@@ -11,6 +11,7 @@ pub(super) mod filter;
 pub mod image_sizes;
 mod media;
 pub mod requests;
+pub mod shown;
 mod writes;
 
 use super::product;

@@ -3,10 +3,12 @@
 //! the cache what changed.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set,
 };
 
 use super::media::remove_files;
+use super::shown::Showing;
 use super::{LISTING_SCOPE, ProductRow, product_tag};
 use crate::cache::{Change, ResponseCache};
 use crate::catalog::categories::slugify;
@@ -19,11 +21,26 @@ use crate::catalog::variants::{self, views::VariantInput};
 use crate::catalog::views::ProductInput;
 use crate::catalog::{product, product_image};
 use crate::db;
+use crate::events::kind::EventType;
+use crate::events::service::{self as events, NewEvent, Resource};
 use crate::http::error::{ApiError, not_found};
 use crate::money::Money;
 use crate::storage::Storage;
 use crate::text::Language;
 use crate::time;
+
+/// A product's event, with the product as staff see it.
+fn product_event(
+    event_type: EventType,
+    row: &ProductRow,
+    showing: Showing<'_>,
+) -> Result<NewEvent, DbErr> {
+    NewEvent::of(
+        event_type,
+        Resource::Product(row.product.id),
+        &showing.view(row.clone(), true),
+    )
+}
 
 /// Creates a product with a slug made from its name, and its variants: those given with its
 /// `options`, else one from its `price` and `stock` (whose first stock is a movement;
@@ -34,6 +51,7 @@ pub async fn create_product(
     language: Language,
     input: ProductInput,
     reference: String,
+    showing: Showing<'_>,
 ) -> Result<ProductRow, ApiError> {
     let Some((name, category_id)) = input.name.clone().zip(input.category) else {
         return Err(crate::http::error::bad_request(
@@ -91,6 +109,8 @@ pub async fn create_product(
     let (after, _) = variants::settle(&tx, &row, true).await?;
     index::index_product(&tx, indexed(&after), true).await?;
     let created = get_product(&tx, row.id, true).await?;
+    let event = product_event(EventType::ProductCreated, &created, showing)?;
+    events::record(&tx, vec![event.about_new()], now).await?;
     let mut change = Change::new();
     change
         .scope(LISTING_SCOPE)
@@ -122,6 +142,7 @@ pub async fn update_product(
     id: i64,
     input: ProductInput,
     reference: String,
+    showing: Showing<'_>,
 ) -> Result<ProductRow, ApiError> {
     if input.name.is_some() || input.description.is_some() {
         let name = input.name.as_deref().unwrap_or("");
@@ -172,6 +193,8 @@ pub async fn update_product(
         change.scope(IN_STOCK_SCOPE);
     }
     let updated = get_product(&tx, id, true).await?;
+    let event = product_event(EventType::ProductUpdated, &updated, showing)?;
+    events::record(&tx, vec![event], time::now()).await?;
     cache.commit(tx, change).await?;
     Ok(updated)
 }
@@ -182,6 +205,7 @@ pub async fn delete_product(
     cache: &ResponseCache,
     storage: &Storage,
     id: i64,
+    showing: Showing<'_>,
 ) -> Result<(), ApiError> {
     let tx = db::begin_write_committed(db).await?;
     // Locked first, as every other write of a product does, then its postings and itself.
@@ -197,6 +221,10 @@ pub async fn delete_product(
         .into_iter()
         .flat_map(|image| image.keys())
         .collect();
+    // The product as it was, for its event.
+    let before = get_product(&tx, id, true).await?;
+    let event = product_event(EventType::ProductDeleted, &before, showing)?;
+    events::record(&tx, vec![event], time::now()).await?;
     index::remove_product(&tx, id).await?;
     let deleted = product::Entity::delete_by_id(id).exec(&tx).await?;
     if deleted.rows_affected == 0 {

@@ -18,16 +18,15 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::Response;
 use bytes::Bytes;
 
+use super::products::shown::Showing;
 use super::products::{ProductRow, product_tag};
 use super::search::DatabaseSearch;
-use super::variants::{in_order, options_of, views::VariantView};
-use super::views::{CategorySummary, ImageView, ProductView};
+use super::views::ProductView;
 use crate::cache::{Lookup, ResponseCache};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::error::{bad_request, internal};
 use crate::http::pagination::Pagination;
-use crate::money::Money;
 use crate::state::AppState;
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -120,40 +119,15 @@ fn product_view(
     row: ProductRow,
     include_inactive: bool,
 ) -> ProductView {
-    let currency = state.settings.currency;
-    let average_rating = super::products::average_rating(&row.product);
-    let options = options_of(&row.product);
-    let shown = in_order(&row.product, row.variants, include_inactive);
-    ProductView {
-        options,
-        variants: shown
-            .iter()
-            .map(|v| VariantView::new(v, currency))
-            .collect(),
-        id: row.product.id,
-        name: row.product.name,
-        slug: row.product.slug,
-        description: row.product.description,
-        price: Money::from_minor(row.product.price).format(currency),
-        currency: currency.code(),
-        stock: row.product.stock,
-        in_stock: row.product.stock > 0,
-        is_active: row.product.is_active,
-        tax_class: row.product.tax_class,
-        category: CategorySummary {
-            id: row.category.id,
-            name: row.category.name,
-            slug: row.category.slug,
-        },
-        images: row
-            .images
-            .iter()
-            .map(|image| ImageView::new(image, &state.storage, base_url))
-            .collect(),
-        average_rating,
-        review_count: row.product.review_count,
-        created_at: row.product.created_at,
-        updated_at: row.product.updated_at,
+    showing(state, base_url).view(row, include_inactive)
+}
+
+/// How products are shown from this request.
+fn showing<'a>(state: &'a AppState, base_url: &'a str) -> Showing<'a> {
+    Showing {
+        storage: Some(&state.storage),
+        base_url,
+        currency: state.settings.currency,
     }
 }
 

@@ -127,6 +127,7 @@ pub async fn create_product(
         state.settings.search_language,
         request.into(),
         reference,
+        super::showing(&state, &context.base_url),
     )
     .await?;
     Ok((
@@ -160,6 +161,7 @@ pub async fn update_product(
         id,
         changes.into(),
         reference,
+        super::showing(&state, &context.base_url),
     )
     .await?;
     Ok(Json(product_view(&state, &context.base_url, row, true)))
@@ -176,8 +178,10 @@ pub async fn update_product(
 pub async fn delete_product(
     State(state): State<AppState>,
     _staff: StaffUser,
+    context: RequestContext,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    products::delete_product(&state.db, &state.cache, &state.storage, id).await?;
+    let showing = super::showing(&state, &context.base_url);
+    products::delete_product(&state.db, &state.cache, &state.storage, id, showing).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,6 +25,7 @@ mod m20261207_000014_payment_refunds;
 mod m20261207_000015_variants;
 mod m20261207_000016_image_sizes;
 mod m20261208_000017_shipping_tax;
+mod m20261208_000018_events;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_variants::Migration),
             Box::new(m20261207_000016_image_sizes::Migration),
             Box::new(m20261208_000017_shipping_tax::Migration),
+            Box::new(m20261208_000018_events::Migration),
         ]
     }
 
