@@ -187,33 +187,7 @@ async fn place(
 
     let view = OrderView::new(row, items);
     let body = serde_json::to_string(&view).map_err(crate::http::error::internal)?;
-    let mut events = vec![
-        NewEvent::of(
-            EventType::OrderCreated,
-            Resource::Order(order_id.clone()),
-            &view,
-        )?
-        .about_new(),
-    ];
-    if free {
-        // Paid as placed: integrators that fulfil on `order.paid` hear of it too.
-        events.push(
-            NewEvent::of(
-                EventType::OrderPaid,
-                Resource::Order(order_id.clone()),
-                &view,
-            )?
-            .about_new(),
-        );
-    }
-    let variants: Vec<_> = cart.lines.iter().map(|line| &line.variant).collect();
-    events.extend(inventory::stock_events(
-        &stock.applied,
-        &variants,
-        &stock.units,
-        rules.low_stock_threshold,
-        currency,
-    )?);
+    let events = placed_events(&view, free, &cart.lines, &stock, rules, currency)?;
     events::record(&tx, events, now).await?;
     if let Some(keyed) = keyed {
         // A parallel request with the same key committed first: this one rolls back whole and
@@ -222,6 +196,33 @@ async fn place(
     }
     cache.commit(tx, stock.change).await?;
     Ok(body)
+}
+
+/// A new order's events: `order.created` (and `order.paid` when it was paid as placed), and
+/// `stock.low` / `stock.out` for each variant it took low.
+fn placed_events(
+    view: &OrderView,
+    free: bool,
+    lines: &[CartLine],
+    stock: &Taken,
+    rules: &OrderSettings,
+    currency: Currency,
+) -> Result<Vec<NewEvent>, ApiError> {
+    let order = || Resource::Order(view.id.clone());
+    let mut events = vec![NewEvent::of(EventType::OrderCreated, order(), view)?.about_new()];
+    if free {
+        // Paid as placed: integrators that fulfil on `order.paid` hear of it too.
+        events.push(NewEvent::of(EventType::OrderPaid, order(), view)?.about_new());
+    }
+    let variants: Vec<_> = lines.iter().map(|line| &line.variant).collect();
+    events.extend(inventory::stock_events(
+        &stock.applied,
+        &variants,
+        &stock.units,
+        rules.low_stock_threshold,
+        currency,
+    )?);
+    Ok(events)
 }
 
 fn unknown_coupon(currency: Currency) -> ApiError {

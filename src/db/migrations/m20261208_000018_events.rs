@@ -25,6 +25,18 @@ enum Events {
     DispatchedAt,
 }
 
+/// The event's JSON: MEDIUMTEXT on MySQL (16 MiB), whose TEXT holds only 64 KiB — less than a
+/// product whose description is 20,000 four-byte characters.
+fn data_column(manager: &SchemaManager<'_>) -> ColumnDef {
+    match manager.get_database_backend() {
+        sea_orm::DbBackend::MySql => ColumnDef::new(Events::Data)
+            .custom("MEDIUMTEXT CHARACTER SET utf8mb4")
+            .not_null()
+            .take(),
+        _ => text(Events::Data),
+    }
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -38,7 +50,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(Events::EventType, 40))
                     .col(string_len(Events::Resource, 80))
                     .col(big_integer(Events::Sequence))
-                    .col(text(Events::Data))
+                    .col(data_column(manager))
                     .col(timestamp(manager, Events::CreatedAt))
                     .col(timestamp_null(manager, Events::PublishedAt))
                     .col(timestamp_null(manager, Events::DispatchedAt))
