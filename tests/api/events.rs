@@ -271,19 +271,65 @@ async fn a_products_events_carry_it_as_staff_see_it() {
         )
         .await;
     assert_eq!(status, 400);
+    // A change of one of its variants is a change of the product.
+    let variant = only_variant(&app, id).await;
+    let (status, _) = app
+        .patch(
+            &format!("/api/products/{id}/variants/{variant}/"),
+            Some(&staff),
+            json!({"weight_grams": 900}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        data(&app, Resource::Product(id), 3).await["variants"][0]["weight_grams"],
+        900
+    );
     let (status, _) = app
         .delete(&format!("/api/products/{id}/"), Some(&staff))
         .await;
     assert_eq!(status, 204);
     assert_eq!(
         history(&app, Resource::Product(id)).await,
-        seq(&["product.created", "product.updated", "product.deleted"])
+        seq(&[
+            "product.created",
+            "product.updated",
+            "product.updated",
+            "product.deleted"
+        ])
     );
     assert_eq!(data(&app, Resource::Product(id), 1).await, created);
     assert_eq!(data(&app, Resource::Product(id), 2).await, changed);
-    let deleted = data(&app, Resource::Product(id), 3).await;
+    let deleted = data(&app, Resource::Product(id), 4).await;
     assert_eq!(
         (&deleted["name"], &deleted["is_active"]),
         (&json!("Desk lamp"), &json!(false))
     );
+}
+
+#[tokio::test]
+async fn staff_adjustments_that_take_a_variant_low_or_out_record_stock_events() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let boot = product(&app, &staff, "Boot", "10.00", 10).await;
+    let variant = only_variant(&app, boot).await;
+    let stock = |body: Value| {
+        let app = &app;
+        let staff = staff.clone();
+        async move {
+            let (status, answer) = app
+                .post(&format!("/api/products/{boot}/stock/"), Some(&staff), body)
+                .await;
+            assert_eq!(status, 200, "{answer}");
+        }
+    };
+    stock(json!({"delta": -2})).await; // 10 → 8: above the threshold (5), nothing
+    stock(json!({"delta": -4})).await; // 8 → 4: low
+    stock(json!({"delta": 6})).await; // 4 → 10: up, nothing
+    stock(json!({"set": 0, "expected": 10})).await; // 10 → 0: out
+    assert_eq!(
+        history(&app, Resource::Variant(variant)).await,
+        seq(&["stock.low", "stock.out"])
+    );
+    assert_eq!(data(&app, Resource::Variant(variant), 1).await["stock"], 4);
 }

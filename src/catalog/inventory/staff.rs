@@ -2,14 +2,17 @@
 //! and the list of its movements. The product-level endpoints act on a single-variant
 //! product's variant ([`crate::catalog::variants::only_variant`]).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde_json::{Map, json};
 
-use super::{Cause, StockError, StockLine, apply, set_if};
+use super::{Applied, Cause, StockError, StockLine, apply, set_if, stock_events};
 use crate::cache::ResponseCache;
 use crate::catalog::{stock_movement, variant};
 use crate::db;
 use crate::http::error::{ApiError, not_found};
+use crate::money::Currency;
 
 /// What staff asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +37,44 @@ async fn stock_of(db: &DatabaseConnection, variant_id: i64) -> Result<i64, ApiEr
         .stock)
 }
 
+/// What decides a stock event: the low-stock threshold and the shop's currency.
+#[derive(Clone, Copy, Debug)]
+pub struct StockAlerts {
+    pub threshold: i64,
+    pub currency: Currency,
+}
+
+/// Records `stock.low` or `stock.out` when an adjustment that took `taken` units took the
+/// variant there (the variant read under its lock, only then).
+async fn record_crossing(
+    tx: &DatabaseTransaction,
+    applied: &Applied,
+    taken: i64,
+    alerts: StockAlerts,
+) -> Result<(), ApiError> {
+    let before = applied.stock_after + taken;
+    let crossed = (applied.stock_after <= 0 && before > 0)
+        || (applied.stock_after <= alerts.threshold && before > alerts.threshold);
+    if !crossed {
+        return Ok(());
+    }
+    let Some(row) = variant::Entity::find_by_id(applied.variant_id)
+        .one(tx)
+        .await?
+    else {
+        return Ok(());
+    };
+    let events = stock_events(
+        std::slice::from_ref(applied),
+        &[&row],
+        &[(applied.variant_id, taken)],
+        alerts.threshold,
+        alerts.currency,
+    )?;
+    crate::events::service::record(tx, events, crate::time::now()).await?;
+    Ok(())
+}
+
 /// A staff adjustment of one variant's stock (of `product_id`). A retry with the same
 /// `Idempotency-Key` is applied once (the movement's unique key refuses the second). The
 /// caller answers the product or the variant as it is then.
@@ -43,6 +84,7 @@ pub async fn adjust(
     (product_id, variant_id): (i64, i64),
     adjustment: Adjustment,
     cause: Cause,
+    alerts: StockAlerts,
 ) -> Result<(), ApiError> {
     let tx = db::begin_write(db).await?;
     let outcome = match adjustment {
@@ -54,16 +96,21 @@ pub async fn adjust(
             };
             apply(&tx, &[line], &cause)
                 .await
-                .map(|(_, change)| Some(change))
+                .map(|(applied, change)| applied.into_iter().next().map(|a| (a, change)))
         }
         Adjustment::Set { value, expected } => {
-            set_if(&tx, product_id, variant_id, value, expected, &cause)
-                .await
-                .map(|done| done.map(|(_, change)| change))
+            set_if(&tx, product_id, variant_id, value, expected, &cause).await
         }
     };
     match outcome {
-        Ok(Some(change)) => cache.commit(tx, change).await?,
+        Ok(Some((applied, change))) => {
+            let delta = match adjustment {
+                Adjustment::Delta(delta) => delta,
+                Adjustment::Set { value, expected } => value - expected,
+            };
+            record_crossing(&tx, &applied, -delta, alerts).await?;
+            cache.commit(tx, change).await?
+        }
         Ok(None) => {
             tx.rollback().await?;
             let current = stock_of(db, variant_id).await?;

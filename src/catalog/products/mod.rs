@@ -19,7 +19,7 @@ use super::product;
 pub use super::store::{ProductRow, get_product, list_products, product_facets};
 pub use filter::{ORDERINGS, ProductFilter, ProductOrdering, parse_filter};
 pub use media::{MAX_IMAGE_BYTES, add_image, delete_image};
-pub use writes::{create_product, delete_product, indexed, update_product};
+pub use writes::{create_product, delete_product, indexed, record_updated, update_product};
 
 /// The scope of every product list: which products they show and in what order (a product
 /// created, deleted, renamed, re-priced, moved, switched on or off).

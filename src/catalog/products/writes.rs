@@ -3,8 +3,8 @@
 //! the cache what changed.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, Set,
 };
 
 use super::media::remove_files;
@@ -40,6 +40,19 @@ fn product_event(
         Resource::Product(row.product.id),
         &showing.view(row.clone(), true),
     )
+}
+
+/// Records `product.updated` for product `id` as it now stands in `tx` (a change of one of its
+/// variants).
+pub async fn record_updated(
+    tx: &DatabaseTransaction,
+    id: i64,
+    showing: Showing<'_>,
+) -> Result<(), ApiError> {
+    let row = get_product(tx, id, true).await?;
+    let event = product_event(EventType::ProductUpdated, &row, showing)?;
+    events::record(tx, vec![event], time::now()).await?;
+    Ok(())
 }
 
 /// Creates a product with a slug made from its name, and its variants: those given with its

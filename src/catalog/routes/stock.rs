@@ -77,7 +77,19 @@ pub(super) async fn adjust(
         reference: format!("user:{}", staff.0.id()),
         idempotency_key,
     };
-    inventory::adjust(&state.db, &state.cache, target, request.adjustment, cause).await
+    let alerts = inventory::StockAlerts {
+        threshold: state.settings.orders.low_stock_threshold,
+        currency: state.settings.currency,
+    };
+    inventory::adjust(
+        &state.db,
+        &state.cache,
+        target,
+        request.adjustment,
+        cause,
+        alerts,
+    )
+    .await
 }
 
 /// A page of one variant's movements.

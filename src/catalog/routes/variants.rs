@@ -73,11 +73,21 @@ pub async fn list_variants(
 pub async fn create_variant(
     State(state): State<AppState>,
     staff: StaffUser,
+    context: RequestContext,
     PathId(id): PathId,
     Form(request): Form<VariantRequest>,
 ) -> ApiResult<(StatusCode, Json<VariantView>)> {
     let reference = format!("user:{}", staff.0.id());
-    let row = variants::create(&state.db, &state.cache, id, request.input, reference).await?;
+    let showing = super::showing(&state, &context.base_url);
+    let row = variants::create(
+        &state.db,
+        &state.cache,
+        id,
+        request.input,
+        reference,
+        showing,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(VariantView::new(&row, state.settings.currency)),
@@ -97,6 +107,7 @@ pub async fn create_variant(
 pub async fn update_variant(
     State(state): State<AppState>,
     staff: StaffUser,
+    context: RequestContext,
     path: Path<(String, String)>,
     Form(changes): Form<VariantChanges>,
 ) -> ApiResult<Json<VariantView>> {
@@ -107,6 +118,7 @@ pub async fn update_variant(
         ids(path)?,
         changes.input,
         reference,
+        super::showing(&state, &context.base_url),
     )
     .await?;
     Ok(Json(VariantView::new(&row, state.settings.currency)))
@@ -124,9 +136,11 @@ pub async fn update_variant(
 pub async fn delete_variant(
     State(state): State<AppState>,
     _staff: StaffUser,
+    context: RequestContext,
     path: Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    variants::delete(&state.db, &state.cache, ids(path)?).await?;
+    let showing = super::showing(&state, &context.base_url);
+    variants::delete(&state.db, &state.cache, ids(path)?, showing).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -15,6 +15,8 @@ mod writes;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::cache::ResponseCache;
+use crate::catalog::products::record_updated;
+use crate::catalog::products::shown::Showing;
 use crate::catalog::{product, variant};
 use crate::db;
 use crate::http::error::{ApiError, conflict, not_found};
@@ -88,11 +90,13 @@ pub async fn create(
     product_id: i64,
     input: VariantInput,
     reference: String,
+    showing: Showing<'_>,
 ) -> Result<variant::Model, ApiError> {
     let tx = db::begin_write_committed(db).await?;
     let product = lock_product(&tx, product_id).await?;
     let row = writes::insert(&tx, &product, &input, ("variant created", &reference)).await?;
     let (_, change) = settle(&tx, &product, false).await?;
+    record_updated(&tx, product_id, showing).await?;
     cache.commit(tx, change).await?;
     Ok(row)
 }
@@ -104,12 +108,14 @@ pub async fn update(
     (product_id, variant_id): (i64, i64),
     input: VariantInput,
     reference: String,
+    showing: Showing<'_>,
 ) -> Result<variant::Model, ApiError> {
     let tx = db::begin_write_committed(db).await?;
     let product = lock_product(&tx, product_id).await?;
     let current = writes::lock_variant(&tx, product_id, variant_id).await?;
     let row = writes::change(&tx, &product, current, &input, ("variant edit", &reference)).await?;
     let (_, change) = settle(&tx, &product, false).await?;
+    record_updated(&tx, product_id, showing).await?;
     cache.commit(tx, change).await?;
     Ok(row)
 }
@@ -120,12 +126,14 @@ pub async fn delete(
     db: &DatabaseConnection,
     cache: &ResponseCache,
     (product_id, variant_id): (i64, i64),
+    showing: Showing<'_>,
 ) -> Result<(), ApiError> {
     let tx = db::begin_write_committed(db).await?;
     let product = lock_product(&tx, product_id).await?;
     let current = writes::lock_variant(&tx, product_id, variant_id).await?;
     writes::remove(&tx, &product, &current).await?;
     let (_, change) = settle(&tx, &product, false).await?;
+    record_updated(&tx, product_id, showing).await?;
     cache.commit(tx, change).await?;
     Ok(())
 }
