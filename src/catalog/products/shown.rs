@@ -2,7 +2,8 @@
 //! request, or from a write that records the product's event.
 
 use super::{ProductRow, average_rating};
-use crate::catalog::variants::{in_order, options_of, views::VariantView};
+use crate::catalog::variants::listing::{in_order, options_of};
+use crate::catalog::variants::views::VariantView;
 use crate::catalog::views::{CategorySummary, ImageView, ProductView};
 use crate::money::{Currency, Money};
 use crate::storage::Storage;

@@ -7,6 +7,7 @@
 //! The pieces: `options.rs` the rules of options and choices, `store.rs` the queries,
 //! `writes.rs` the writes in the caller's transaction, `views.rs` the request and response types.
 
+pub mod listing;
 pub mod options;
 pub mod store;
 pub mod views;
@@ -20,29 +21,11 @@ use crate::catalog::products::shown::Showing;
 use crate::catalog::{product, variant};
 use crate::db;
 use crate::http::error::{ApiError, conflict, not_found};
-use options::ProductOption;
 use views::VariantInput;
 
+pub use listing::{in_order, options_of};
 pub use store::VariantFilter;
 pub use writes::{MAX_VARIANTS, change_options, lock_product, settle};
-
-/// The variants as shown: in option order (each value's position in its option, first option
-/// first), then by id; only the active ones unless `include_inactive`.
-pub fn in_order(
-    product: &product::Model,
-    mut variants: Vec<variant::Model>,
-    include_inactive: bool,
-) -> Vec<variant::Model> {
-    let product_options = options::from_column(product.options.as_deref());
-    variants.retain(|v| include_inactive || v.is_active);
-    variants.sort_by_cached_key(|v| {
-        (
-            options::position(&product_options, &views::shown_options(v)),
-            v.id,
-        )
-    });
-    variants
-}
 
 /// A product's variants as shown; 404 for a product shoppers cannot see (unless staff).
 pub async fn list(
@@ -222,9 +205,4 @@ pub fn label(product: &product::Model, variant: &variant::Model) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The product's options as its column holds them.
-pub fn options_of(product: &product::Model) -> Vec<ProductOption> {
-    options::from_column(product.options.as_deref())
 }
