@@ -297,7 +297,12 @@ fn webhook_allow_hosts_are_a_list_of_hosts_or_host_ports() {
         s.webhook_allow_hosts,
         ["127.0.0.1", "hooks.internal:8080", "[::1]:9000"]
     );
-    for bad in ["http://hooks.internal", "hooks.internal:port", "user@host", ":80"] {
+    for bad in [
+        "http://hooks.internal",
+        "hooks.internal:port",
+        "user@host",
+        ":80",
+    ] {
         let error = settings(&[("EMPORIUM_WEBHOOK_ALLOW_HOSTS", bad)]).expect_err(bad);
         assert_eq!(error.name, "EMPORIUM_WEBHOOK_ALLOW_HOSTS", "{bad}");
     }

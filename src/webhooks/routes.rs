@@ -66,8 +66,7 @@ pub async fn create_webhook(
     _staff: StaffUser,
     Form(request): Form<WebhookRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedWebhookView>)> {
-    let (row, secret) =
-        service::create_webhook(&state.db, &state.settings, request.input).await?;
+    let (row, secret) = service::create_webhook(&state.db, &state.settings, request.input).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedWebhookView::new(row, secret)),

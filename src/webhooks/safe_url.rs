@@ -81,9 +81,12 @@ pub async fn check_url(url: &str, allow_hosts: &[String]) -> Result<Vec<SocketAd
 /// True when `host` (lower-case; an IPv6 address without brackets) at `port` is listed: as the
 /// host alone, or as `host:port`.
 fn is_allowed(host: &str, port: u16, allow_hosts: &[String]) -> bool {
-    allow_hosts.iter().filter_map(|e| split_entry(e)).any(|(entry_host, entry_port)| {
-        entry_host.eq_ignore_ascii_case(host) && entry_port.is_none_or(|p| p == port)
-    })
+    allow_hosts
+        .iter()
+        .filter_map(|e| split_entry(e))
+        .any(|(entry_host, entry_port)| {
+            entry_host.eq_ignore_ascii_case(host) && entry_port.is_none_or(|p| p == port)
+        })
 }
 
 /// An allow-list entry as (host, port): `host`, `host:port`, `[v6]`, `[v6]:port` or a bare
@@ -288,7 +291,10 @@ mod tests {
             check_url("https://user:pw@1.1.1.1/", &none).await,
             Err(UrlProblem::Credentials)
         );
-        assert_eq!(check_url("not a url", &none).await, Err(UrlProblem::Invalid));
+        assert_eq!(
+            check_url("not a url", &none).await,
+            Err(UrlProblem::Invalid)
+        );
         assert!(matches!(
             check_url("https://[::ffff:169.254.169.254]/", &none).await,
             Err(UrlProblem::Forbidden {

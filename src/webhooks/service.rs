@@ -153,10 +153,10 @@ pub async fn signing_secrets(
         .await?
         .ok_or_else(not_found)?;
     let mut secrets = vec![key.decrypt(&row.secret).map_err(internal)?];
-    if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_until) {
-        if now < until {
-            secrets.push(key.decrypt(previous).map_err(internal)?);
-        }
+    if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_until)
+        && now < until
+    {
+        secrets.push(key.decrypt(previous).map_err(internal)?);
     }
     Ok(secrets)
 }

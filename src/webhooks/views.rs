@@ -117,9 +117,7 @@ pub fn read_events(value: &Value) -> Result<Vec<String>, String> {
             Value::Array(_) => "list",
             Value::Object(_) => "dict",
         };
-        return Err(format!(
-            "Expected a list of items but got type \"{kind}\"."
-        ));
+        return Err(format!("Expected a list of items but got type \"{kind}\"."));
     };
     if items.is_empty() {
         return Err("This list may not be empty.".to_owned());

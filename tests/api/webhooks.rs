@@ -46,14 +46,9 @@ async fn stored(app: &TestApp, id: i64) -> endpoint::Model {
 }
 
 async fn secrets_at(app: &TestApp, id: i64, at: chrono::DateTime<Utc>) -> Vec<String> {
-    signing_secrets(
-        &app.state.db,
-        &service::cipher(&app.state.settings),
-        id,
-        at,
-    )
-    .await
-    .expect("secrets")
+    signing_secrets(&app.state.db, &service::cipher(&app.state.settings), id, at)
+        .await
+        .expect("secrets")
 }
 
 fn assert_no_secret(view: &Value) {
@@ -79,11 +74,9 @@ async fn refused_each(
         assert!(messages.is_array(), "{body}: {field} in {answer}");
         if !message.is_empty() {
             assert!(
-                messages
-                    .as_array()
-                    .is_some_and(|m| m.iter().any(|m| m
-                        .as_str()
-                        .is_some_and(|m| m.contains(message)))),
+                messages.as_array().is_some_and(|m| m
+                    .iter()
+                    .any(|m| m.as_str().is_some_and(|m| m.contains(message)))),
                 "{body}: expected {field}: {message:?}, got {answer}"
             );
         }
@@ -196,21 +189,57 @@ async fn each_invalid_field_is_a_400_naming_it_and_nothing_is_stored() {
         Method::POST,
         WEBHOOKS,
         &[
-            (json!({"events": ["order.paid"]}), "url", "This field is required."),
-            (json!({"url": "", "events": ["*"]}), "url", "This field may not be blank."),
-            (json!({"url": long_url, "events": ["*"]}), "url", "no more than 2000"),
-            (json!({"url": "hooks", "events": ["*"]}), "url", "Enter a valid URL."),
+            (
+                json!({"events": ["order.paid"]}),
+                "url",
+                "This field is required.",
+            ),
+            (
+                json!({"url": "", "events": ["*"]}),
+                "url",
+                "This field may not be blank.",
+            ),
+            (
+                json!({"url": long_url, "events": ["*"]}),
+                "url",
+                "no more than 2000",
+            ),
+            (
+                json!({"url": "hooks", "events": ["*"]}),
+                "url",
+                "Enter a valid URL.",
+            ),
             (json!({"url": URL}), "events", "This field is required."),
-            (json!({"url": URL, "events": []}), "events", "This list may not be empty."),
-            (json!({"url": URL, "events": "order.paid"}), "events", "Expected a list"),
+            (
+                json!({"url": URL, "events": []}),
+                "events",
+                "This list may not be empty.",
+            ),
+            (
+                json!({"url": URL, "events": "order.paid"}),
+                "events",
+                "Expected a list",
+            ),
             (
                 json!({"url": URL, "events": ["order.paid", "order.lost"]}),
                 "events",
                 "\"order.lost\" is not a valid event type.",
             ),
-            (json!({"url": URL, "events": ["ping"]}), "events", "\"ping\""),
-            (json!({"url": URL, "events": ["*", "order.paid"]}), "events", "\"*\""),
-            (json!({"url": URL, "events": ["*"], "is_active": "maybe"}), "is_active", ""),
+            (
+                json!({"url": URL, "events": ["ping"]}),
+                "events",
+                "\"ping\"",
+            ),
+            (
+                json!({"url": URL, "events": ["*", "order.paid"]}),
+                "events",
+                "\"*\"",
+            ),
+            (
+                json!({"url": URL, "events": ["*"], "is_active": "maybe"}),
+                "is_active",
+                "",
+            ),
             (
                 json!({"url": URL, "events": ["*"], "description": "d".repeat(501)}),
                 "description",
@@ -293,7 +322,9 @@ async fn rotating_the_secret_signs_with_both_for_a_day() {
 
     let (_, one) = app.get_as(&path(id(&hook)), Some(&staff)).await;
     assert_no_secret(&one);
-    let (status, _) = app.post_empty(&format!("{WEBHOOKS}999999/rotate-secret/"), Some(&staff)).await;
+    let (status, _) = app
+        .post_empty(&format!("{WEBHOOKS}999999/rotate-secret/"), Some(&staff))
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -302,21 +333,41 @@ async fn urls_to_private_addresses_or_over_plain_http_are_refused() {
     let app = spawn_app().await;
     let staff = app.staff_token().await;
     let cases = [
-        (json!({"url": "https://127.0.0.1/", "events": ["*"]}), "url", "loopback"),
-        (json!({"url": "https://localhost/", "events": ["*"]}), "url", "loopback"),
+        (
+            json!({"url": "https://127.0.0.1/", "events": ["*"]}),
+            "url",
+            "loopback",
+        ),
+        (
+            json!({"url": "https://localhost/", "events": ["*"]}),
+            "url",
+            "loopback",
+        ),
         (
             json!({"url": "https://169.254.169.254/latest", "events": ["*"]}),
             "url",
             "link-local",
         ),
-        (json!({"url": "https://10.0.0.7/", "events": ["*"]}), "url", "private"),
-        (json!({"url": "https://[::1]/", "events": ["*"]}), "url", "loopback"),
+        (
+            json!({"url": "https://10.0.0.7/", "events": ["*"]}),
+            "url",
+            "private",
+        ),
+        (
+            json!({"url": "https://[::1]/", "events": ["*"]}),
+            "url",
+            "loopback",
+        ),
         (
             json!({"url": "https://[::ffff:192.168.0.1]/", "events": ["*"]}),
             "url",
             "private",
         ),
-        (json!({"url": "http://example.com/", "events": ["*"]}), "url", "Only https"),
+        (
+            json!({"url": "http://example.com/", "events": ["*"]}),
+            "url",
+            "Only https",
+        ),
         (
             json!({"url": "https://user:pw@1.1.1.1/", "events": ["*"]}),
             "url",
@@ -379,7 +430,11 @@ async fn only_staff_see_or_change_webhooks() {
         (Method::GET, WEBHOOKS.to_owned(), None),
         (Method::POST, WEBHOOKS.to_owned(), Some(body.clone())),
         (Method::GET, one.clone(), None),
-        (Method::PATCH, one.clone(), Some(json!({"is_active": false}))),
+        (
+            Method::PATCH,
+            one.clone(),
+            Some(json!({"is_active": false})),
+        ),
         (Method::DELETE, one.clone(), None),
         (Method::POST, rotate.clone(), None),
     ];
