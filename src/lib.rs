@@ -34,3 +34,4 @@ pub mod telemetry;
 pub mod text;
 pub mod throttle;
 pub mod time;
+pub mod webhooks;

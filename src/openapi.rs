@@ -91,6 +91,12 @@ use crate::money::Currency;
         crate::tax::routes::get_rate,
         crate::tax::routes::update_rate,
         crate::tax::routes::delete_rate,
+        crate::webhooks::routes::list_webhooks,
+        crate::webhooks::routes::create_webhook,
+        crate::webhooks::routes::get_webhook,
+        crate::webhooks::routes::update_webhook,
+        crate::webhooks::routes::delete_webhook,
+        crate::webhooks::routes::rotate_secret,
         crate::orders::routes::create_order,
         crate::orders::routes::list_orders,
         crate::orders::routes::get_order,
@@ -125,6 +131,7 @@ use crate::money::Currency;
         (name = "orders", description = "Checkout from the cart, the order lifecycle"),
         (name = "reviews", description = "Reviews and ratings by buyers"),
         (name = "payments", description = "Payment intents, provider webhooks"),
+        (name = "webhooks", description = "Outgoing webhook endpoints and their signing secrets (staff)"),
     ),
 )]
 pub struct ApiDoc;

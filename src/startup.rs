@@ -346,6 +346,7 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.merge(crate::coupons::router());
     routes = routes.merge(crate::shipping::router());
     routes = routes.merge(crate::tax::router());
+    routes = routes.merge(crate::webhooks::router());
     routes = routes.merge(crate::orders::router());
     routes = routes.merge(crate::reviews::router());
     routes = routes.merge(crate::payments::router());

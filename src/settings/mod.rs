@@ -19,6 +19,7 @@ mod tests;
 mod throttles;
 mod timeouts;
 mod values;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -168,6 +169,9 @@ pub struct Settings {
     pub payments: PaymentSettings,
     /// `EMPORIUM_PRICES_INCLUDE_TAX`, `EMPORIUM_SHOP_COUNTRY`, `EMPORIUM_SHOP_ADDRESS`.
     pub tax: TaxSettings,
+    /// `EMPORIUM_WEBHOOK_ALLOW_HOSTS`: hosts webhooks may reach over http and at non-public
+    /// addresses (`host` or `host:port`, lower-cased; default none).
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -246,6 +250,7 @@ impl Settings {
         let timeouts = Timeouts::read(source)?;
         let payments = PaymentSettings::read(source, timeouts)?;
         let tax = TaxSettings::read(source)?;
+        let webhook_allow_hosts = webhooks::allow_hosts(source)?;
 
         Ok(Settings {
             database_url: database.url,
@@ -292,6 +297,7 @@ impl Settings {
             orders,
             payments,
             tax,
+            webhook_allow_hosts,
         })
     }
 

@@ -284,3 +284,26 @@ fn every_wait_on_another_service_is_bounded_and_can_be_set() {
         Some("EMPORIUM_OUTGOING_CONNECT_TIMEOUT")
     );
 }
+
+#[test]
+fn webhook_allow_hosts_are_a_list_of_hosts_or_host_ports() {
+    assert!(settings(&[]).expect("valid").webhook_allow_hosts.is_empty());
+    let s = settings(&[(
+        "EMPORIUM_WEBHOOK_ALLOW_HOSTS",
+        " 127.0.0.1, Hooks.Internal:8080 ,[::1]:9000,",
+    )])
+    .expect("valid");
+    assert_eq!(
+        s.webhook_allow_hosts,
+        ["127.0.0.1", "hooks.internal:8080", "[::1]:9000"]
+    );
+    for bad in [
+        "http://hooks.internal",
+        "hooks.internal:port",
+        "user@host",
+        ":80",
+    ] {
+        let error = settings(&[("EMPORIUM_WEBHOOK_ALLOW_HOSTS", bad)]).expect_err(bad);
+        assert_eq!(error.name, "EMPORIUM_WEBHOOK_ALLOW_HOSTS", "{bad}");
+    }
+}

@@ -44,3 +44,4 @@ mod shipping_tax;
 mod variant_filters;
 mod variant_migration;
 mod variants;
+mod webhooks;

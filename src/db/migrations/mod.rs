@@ -26,6 +26,7 @@ mod m20261207_000015_variants;
 mod m20261207_000016_image_sizes;
 mod m20261208_000017_shipping_tax;
 mod m20261208_000018_events;
+mod m20261208_000019_webhooks;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_image_sizes::Migration),
             Box::new(m20261208_000017_shipping_tax::Migration),
             Box::new(m20261208_000018_events::Migration),
+            Box::new(m20261208_000019_webhooks::Migration),
         ]
     }
 

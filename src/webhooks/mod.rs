@@ -1,0 +1,45 @@
+//! Outgoing webhooks: the endpoints staff register, their signing secrets (encrypted at rest,
+//! rotated with a day's overlap), the `Emporium-Signature` header, and the rules of where a
+//! delivery may go. Deliveries themselves are made by the delivery worker.
+
+pub mod delivery;
+pub mod endpoint;
+pub mod routes;
+pub mod safe_url;
+pub mod secret;
+pub mod service;
+pub mod signature;
+pub mod store;
+pub mod views;
+
+pub use safe_url::{UrlProblem, check_url};
+pub use service::signing_secrets;
+pub use signature::signature_header;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::http::route;
+use crate::idempotency::once;
+use crate::state::AppState;
+
+/// The staff routes of `/api/webhooks/`.
+pub fn router() -> Router<AppState> {
+    let router = route(
+        Router::new(),
+        "/api/webhooks/",
+        get(routes::list_webhooks).merge(once(post(routes::create_webhook), "webhooks.create")),
+    );
+    let router = route(
+        router,
+        "/api/webhooks/{id}/",
+        get(routes::get_webhook)
+            .patch(routes::update_webhook)
+            .delete(routes::delete_webhook),
+    );
+    route(
+        router,
+        "/api/webhooks/{id}/rotate-secret/",
+        post(routes::rotate_secret),
+    )
+}

@@ -1,0 +1,162 @@
+//! Webhook endpoints with the database, for staff: the URL checked against the address rules
+//! before anything is written, the signing secret made here, stored encrypted and answered in
+//! the clear only once; rotation keeps the old secret signing for a day.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{DatabaseConnection, Set};
+
+use super::endpoint;
+use super::safe_url::check_url;
+use super::secret::{self, SecretCipher};
+use super::store;
+use super::views::WebhookInput;
+use crate::db;
+use crate::http::error::{ApiError, field_error, internal, not_found};
+use crate::settings::Settings;
+use crate::time;
+
+/// How long a rotated-out secret keeps signing deliveries.
+pub const ROTATION_OVERLAP: TimeDelta = TimeDelta::hours(24);
+
+/// The cipher of webhook secrets under the shop's `EMPORIUM_SECRET_KEY`.
+pub fn cipher(settings: &Settings) -> SecretCipher {
+    SecretCipher::new(settings.secret_key.expose())
+}
+
+/// A 400 on `url` saying why, unless `url` may be delivered to.
+async fn checked_url(settings: &Settings, url: &str) -> Result<(), ApiError> {
+    check_url(url, &settings.webhook_allow_hosts)
+        .await
+        .map(|_| ())
+        .map_err(|problem| field_error("url", problem.to_string()))
+}
+
+/// A page of endpoints, newest first.
+pub async fn list_webhooks(
+    db: &DatabaseConnection,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<endpoint::Model>), ApiError> {
+    Ok(store::page(db, offset, limit).await?)
+}
+
+/// One endpoint.
+pub async fn get_webhook(db: &DatabaseConnection, id: i64) -> Result<endpoint::Model, ApiError> {
+    store::endpoint(db, id).await?.ok_or_else(not_found)
+}
+
+/// Creates an endpoint with a new secret: the row, and the secret in the clear.
+pub async fn create_webhook(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    input: WebhookInput,
+) -> Result<(endpoint::Model, String), ApiError> {
+    let url = input.url.unwrap_or_default();
+    checked_url(settings, &url).await?;
+    let secret = secret::generate();
+    let events = serde_json::to_string(&input.events.unwrap_or_default()).map_err(internal)?;
+    let now = time::now();
+    let row = endpoint::ActiveModel {
+        url: Set(url),
+        events: Set(events),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        description: Set(input.description.unwrap_or_default()),
+        secret: Set(cipher(settings).encrypt(&secret)),
+        previous_secret: Set(None),
+        previous_until: Set(None),
+        consecutive_failures: Set(0),
+        disabled_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    Ok((store::insert(db, row).await?, secret))
+}
+
+/// Changes the given fields of an endpoint; a new `url` is checked first. Turning it on
+/// forgets why it was turned off and its failures.
+pub async fn update_webhook(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    id: i64,
+    input: WebhookInput,
+) -> Result<endpoint::Model, ApiError> {
+    if let Some(url) = &input.url {
+        // Outside the transaction: DNS may take a while, and holds no lock.
+        checked_url(settings, url).await?;
+    }
+    let tx = db::begin_write(db).await?;
+    let current = store::endpoint_locked(&tx, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut row: endpoint::ActiveModel = current.into();
+    db::set_given(&mut row.url, input.url);
+    if let Some(events) = input.events {
+        row.events = Set(serde_json::to_string(&events).map_err(internal)?);
+    }
+    db::set_given(&mut row.description, input.description);
+    if let Some(active) = input.is_active {
+        row.is_active = Set(active);
+        if active {
+            row.disabled_reason = Set(None);
+            row.consecutive_failures = Set(0);
+        }
+    }
+    row.updated_at = Set(time::now());
+    let row = store::update(&tx, row).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Deletes an endpoint and its deliveries.
+pub async fn delete_webhook(db: &DatabaseConnection, id: i64) -> Result<(), ApiError> {
+    let tx = db::begin_write(db).await?;
+    let deleted = store::delete(&tx, id).await?;
+    tx.commit().await?;
+    if deleted { Ok(()) } else { Err(not_found()) }
+}
+
+/// Gives an endpoint a new secret: the row, and the new secret in the clear. The current one
+/// becomes the previous and keeps signing for [`ROTATION_OVERLAP`]; a previous one from an
+/// earlier rotation is dropped.
+pub async fn rotate_secret(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    id: i64,
+) -> Result<(endpoint::Model, String), ApiError> {
+    let secret = secret::generate();
+    let now = time::now();
+    let tx = db::begin_write(db).await?;
+    let current = store::endpoint_locked(&tx, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let previous = current.secret.clone();
+    let mut row: endpoint::ActiveModel = current.into();
+    row.secret = Set(cipher(settings).encrypt(&secret));
+    row.previous_secret = Set(Some(previous));
+    row.previous_until = Set(Some(now + ROTATION_OVERLAP));
+    row.updated_at = Set(now);
+    let row = store::update(&tx, row).await?;
+    tx.commit().await?;
+    Ok((row, secret))
+}
+
+/// The secrets a delivery to endpoint `endpoint_id` at `now` is signed with: the current one,
+/// and the previous one while `now` is before `previous_until`.
+pub async fn signing_secrets(
+    db: &DatabaseConnection,
+    key: &SecretCipher,
+    endpoint_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ApiError> {
+    let row = store::endpoint(db, endpoint_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut secrets = vec![key.decrypt(&row.secret).map_err(internal)?];
+    if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_until)
+        && now < until
+    {
+        secrets.push(key.decrypt(previous).map_err(internal)?);
+    }
+    Ok(secrets)
+}
