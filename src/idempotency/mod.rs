@@ -11,7 +11,7 @@
 pub mod once;
 pub mod record;
 
-pub use once::once;
+pub use once::{Seal, once, once_sealed};
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -54,11 +54,35 @@ where
     S: Clone + Send + Sync + 'static,
 {
     handler.layer(axum::middleware::from_fn(
-        move |request: Request, next: Next| run_once(scope, request, next),
+        move |request: Request, next: Next| run_once(scope, None, request, next),
     ))
 }
 
-async fn run_once(scope: &'static str, request: Request, next: Next) -> Response {
+/// How the answer of an endpoint that shows a secret once is kept: sealed (encrypted) by the
+/// endpoint's own app before it is stored, opened when it is replayed — so the record, which
+/// lives a day, never holds the secret in the clear.
+#[derive(Clone, Copy)]
+pub struct Seal {
+    pub seal: fn(&AppState, &str) -> Result<String, ApiError>,
+    pub open: fn(&AppState, &str) -> Result<String, ApiError>,
+}
+
+/// [`once`] for an answer that holds a secret: kept sealed with `seal`.
+pub fn once_sealed<S>(handler: MethodRouter<S>, scope: &'static str, seal: Seal) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    handler.layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| run_once(scope, Some(seal), request, next),
+    ))
+}
+
+async fn run_once(
+    scope: &'static str,
+    seal: Option<Seal>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(state) = request.extensions().get::<AppState>().cloned() else {
         return next.run(request).await;
     };
@@ -82,13 +106,21 @@ async fn run_once(scope: &'static str, request: Request, next: Next) -> Response
     };
     match claim(&state.db, &keyed).await {
         Ok(None) => {}
-        Ok(Some(stored)) => return stored.into_response(),
+        Ok(Some(mut stored)) => {
+            if let Some(seal) = seal {
+                match (seal.open)(&state, &stored.body) {
+                    Ok(body) => stored.body = body,
+                    Err(e) => return e.into_response(),
+                }
+            }
+            return stored.into_response();
+        }
         Err(refused) => return refused.into_response(),
     }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    match finish(&state.db, &keyed, response).await {
+    match finish(&state, &keyed, seal, response).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
@@ -189,10 +221,12 @@ async fn forget(db: &DatabaseConnection, id: i64) -> Result<(), ApiError> {
 
 /// Keeps a success's answer under the key; anything else releases the key.
 async fn finish(
-    db: &DatabaseConnection,
+    state: &AppState,
     keyed: &Keyed,
+    seal: Option<Seal>,
     response: Response,
 ) -> Result<Response, ApiError> {
+    let db = &state.db;
     let Some(row) = record_of(db, keyed).await? else {
         return Ok(response);
     };
@@ -202,7 +236,10 @@ async fn finish(
     }
     let (parts, body) = response.into_parts();
     let bytes = to_bytes(body, usize::MAX).await.map_err(internal)?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Some(seal) = seal {
+        text = (seal.seal)(state, &text)?;
+    }
     record::Entity::update_many()
         .col_expr(
             record::Column::Status,

@@ -20,6 +20,7 @@ mod throttles;
 mod timeouts;
 mod values;
 mod webhooks;
+pub use webhooks::split_allow_entry;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

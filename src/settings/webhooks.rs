@@ -16,7 +16,7 @@ pub(super) fn allow_hosts(source: &dyn Source) -> Result<Vec<String>, SettingsEr
         let bad = entry
             .chars()
             .any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#' | '*'));
-        if bad || crate::webhooks::safe_url::split_entry(entry).is_none() {
+        if bad || split_allow_entry(entry).is_none() {
             return Err(invalid(
                 NAME,
                 format!("{entry:?} is not a host name or host:port"),
@@ -25,4 +25,22 @@ pub(super) fn allow_hosts(source: &dyn Source) -> Result<Vec<String>, SettingsEr
         hosts.push(entry.to_ascii_lowercase());
     }
     Ok(hosts)
+}
+
+/// An allow-list entry as (host, port): `host`, `host:port`, `[v6]`, `[v6]:port` or a bare
+/// IPv6 address; `None` when it is none of these.
+pub fn split_allow_entry(entry: &str) -> Option<(&str, Option<u16>)> {
+    let port = |text: &str| text.parse::<u16>().ok().filter(|p| *p > 0);
+    if let Some(rest) = entry.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return match after {
+            "" => Some((host, None)),
+            _ => Some((host, Some(port(after.strip_prefix(':')?)?))),
+        };
+    }
+    match entry.split_once(':') {
+        Some((host, text)) if !text.contains(':') => Some((host, Some(port(text)?))),
+        _ => Some((entry, None)),
+    }
+    .filter(|(host, _)| !host.is_empty())
 }

@@ -19,16 +19,32 @@ pub use signature::signature_header;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::http::error::internal;
 use crate::http::route;
-use crate::idempotency::once;
+use crate::idempotency::{Seal, once_sealed};
 use crate::state::AppState;
+
+/// A creation's answer shows the new secret: the record a retry is answered from keeps it
+/// encrypted, as the endpoint's row does.
+const SEALED: Seal = Seal {
+    seal: |state, text| Ok(service::cipher(&state.settings).encrypt(text)),
+    open: |state, stored| {
+        service::cipher(&state.settings)
+            .decrypt(stored)
+            .map_err(|_| internal("a kept answer could not be decrypted"))
+    },
+};
 
 /// The staff routes of `/api/webhooks/`.
 pub fn router() -> Router<AppState> {
     let router = route(
         Router::new(),
         "/api/webhooks/",
-        get(routes::list_webhooks).merge(once(post(routes::create_webhook), "webhooks.create")),
+        get(routes::list_webhooks).merge(once_sealed(
+            post(routes::create_webhook),
+            "webhooks.create",
+            SEALED,
+        )),
     );
     let router = route(
         router,

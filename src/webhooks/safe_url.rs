@@ -89,23 +89,7 @@ fn is_allowed(host: &str, port: u16, allow_hosts: &[String]) -> bool {
         })
 }
 
-/// An allow-list entry as (host, port): `host`, `host:port`, `[v6]`, `[v6]:port` or a bare
-/// IPv6 address; `None` when it is none of these.
-pub fn split_entry(entry: &str) -> Option<(&str, Option<u16>)> {
-    let port = |text: &str| text.parse::<u16>().ok().filter(|p| *p > 0);
-    if let Some(rest) = entry.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        return match after {
-            "" => Some((host, None)),
-            _ => Some((host, Some(port(after.strip_prefix(':')?)?))),
-        };
-    }
-    match entry.split_once(':') {
-        Some((host, text)) if !text.contains(':') => Some((host, Some(port(text)?))),
-        _ => Some((entry, None)),
-    }
-    .filter(|(host, _)| !host.is_empty())
-}
+pub use crate::settings::split_allow_entry as split_entry;
 
 /// What kind of non-public address `ip` is, or `None` when it is public.
 pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {

@@ -485,6 +485,18 @@ async fn a_creation_retried_with_its_idempotency_key_makes_one_endpoint() {
     );
     let again: Value = again.json().await.expect("json");
     assert_eq!(again["id"], first["id"]);
+    // The replay shows the secret again; the record it came from keeps it encrypted.
+    let secret = first["secret"].as_str().expect("secret");
+    assert_eq!(again["secret"], secret);
+    let kept = emporium::idempotency::record::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("records");
+    assert!(!kept.is_empty());
+    assert!(
+        kept.iter().all(|r| !r.response.contains(secret)),
+        "no idempotency record holds the secret in the clear"
+    );
     assert_eq!(endpoints(&app).await, 1);
     let other = send(json!({"url": URL, "events": ["order.cancelled"]}))
         .await
