@@ -11,6 +11,7 @@ use crate::catalog::views::ProductView;
 use crate::catalog::{inventory, products, variants};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
+use crate::http::error::ApiError;
 use crate::http::extract::{Form, IdempotencyKey, PathId};
 use crate::http::openapi::{ErrorDetail, StockConflict, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
@@ -38,7 +39,16 @@ pub async fn adjust_stock(
     PathId(id): PathId,
     Form(request): Form<StockRequest>,
 ) -> ApiResult<Json<ProductView>> {
-    let variant_id = variants::only_variant(&state.db, id).await?;
+    let variant_id = match variants::only_variant(&state.db, id).await {
+        Ok(variant_id) => variant_id,
+        // This endpoint's 409 carries the stock: here the product's, over its variants.
+        Err(ApiError::Conflict { detail, mut extra }) => {
+            let row = products::get_product(&state.db, id, true).await?;
+            extra.insert("stock".to_owned(), row.product.stock.into());
+            return Err(ApiError::Conflict { detail, extra });
+        }
+        Err(e) => return Err(e),
+    };
     adjust(&state, &staff, idempotency_key, (id, variant_id), request).await?;
     let row = products::get_product(&state.db, id, true).await?;
     Ok(Json(product_view(&state, &context.base_url, row, true)))
