@@ -11,6 +11,7 @@
 //! Periodic jobs are rows with a unique key per period, so any number of workers schedule each
 //! tick exactly once.
 
+pub mod background;
 pub mod job;
 pub mod queue;
 pub mod routes;
@@ -27,6 +28,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::state::AppState;
+pub use background::{Background, LoopFuture, Stop};
 pub use job::{Kind, State};
 
 /// A kind of background job: the type is its payload (stored as JSON), [`Job::KIND`] the name
@@ -106,6 +108,7 @@ pub struct Periodic {
 pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
     periodic: Vec<Periodic>,
+    background: Vec<Background>,
 }
 
 impl Registry {
@@ -147,6 +150,23 @@ impl Registry {
         let handler: Handler = Arc::new(move |ctx, payload| Box::pin(handler(ctx, payload)));
         self.handlers.insert(kind, handler);
         self
+    }
+
+    /// Runs `start(state, stop)` beside the jobs of every worker, from its start to its
+    /// shutdown (see [`background`]).
+    pub fn background<F, Fut>(&mut self, name: &'static str, start: F) -> &mut Registry
+    where
+        F: Fn(AppState, Stop) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let start: background::Start = Arc::new(move |state, stop| Box::pin(start(state, stop)));
+        self.background.push(Background { name, start });
+        self
+    }
+
+    /// The background loops.
+    pub fn loops(&self) -> &[Background] {
+        &self.background
     }
 
     fn handler(&self, kind: &Kind) -> Option<Handler> {

@@ -11,7 +11,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
 use super::queue::{self, FailOutcome, NewJob};
-use super::{JobContext, JobError, Registry, job};
+use super::{JobContext, JobError, Registry, Stop, job};
 use crate::settings::Settings;
 use crate::state::AppState;
 
@@ -87,6 +87,7 @@ impl Worker {
         let mut scheduled: HashMap<&'static str, u128> = HashMap::new();
         // Claims that failed in a row (the database down): the wait doubles with each.
         let mut failures: u32 = 0;
+        let (stop, loops) = self.start_loops();
         tracing::info!(worker = %self.config.id, concurrency = self.config.concurrency, "worker started");
         loop {
             self.schedule_periodic(&mut scheduled).await;
@@ -130,6 +131,7 @@ impl Worker {
         }
 
         tracing::info!(worker = %self.config.id, running = running.len(), "worker stopping");
+        let _ = stop.send(true);
         let deadline = tokio::time::sleep(self.config.grace);
         tokio::pin!(deadline);
         while !running.is_empty() {
@@ -153,7 +155,32 @@ impl Worker {
                 }
             }
         }
+        self.stop_loops(loops).await;
         tracing::info!(worker = %self.config.id, "worker stopped");
+    }
+
+    /// Starts the registry's background loops; they stop when the sender fires.
+    fn start_loops(&self) -> (tokio::sync::watch::Sender<bool>, JoinSet<()>) {
+        let (stop, signal) = Stop::new();
+        let mut loops = JoinSet::new();
+        for background in self.registry.loops() {
+            let span = tracing::info_span!("loop", name = background.name);
+            loops.spawn((background.start)(self.state.clone(), signal.clone()).instrument(span));
+        }
+        (stop, loops)
+    }
+
+    /// Waits for the loops to return, at most the grace period, then aborts them.
+    async fn stop_loops(&self, mut loops: JoinSet<()>) {
+        let waited = tokio::time::timeout(self.config.grace, async {
+            while loops.join_next().await.is_some() {}
+        })
+        .await;
+        if waited.is_err() {
+            tracing::warn!("background loops still running after the grace period; stopping them");
+            loops.abort_all();
+            while loops.join_next().await.is_some() {}
+        }
     }
 
     /// Enqueues each periodic job once per period: the unique key names the period, so every
