@@ -68,6 +68,7 @@ pub fn job_registry() -> Registry {
         .every::<cart::purge::PurgeCarts>(hourly)
         .every::<idempotency::PurgeKeys>(hourly)
         .every::<catalog::products::image_sizes::MakeImageSizes>(hourly);
+    crate::webhooks::register_loops(&mut registry);
     registry
 }
 

@@ -271,6 +271,11 @@ pub async fn change_password(
     Ok(())
 }
 
+/// The addresses of every active staff member: who the shop's alerts are mailed to.
+pub async fn staff_emails<C: ConnectionTrait>(conn: &C) -> Result<Vec<String>, DbErr> {
+    store::staff_emails(conn).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

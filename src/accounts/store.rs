@@ -379,3 +379,16 @@ pub async fn delete_address<C: ConnectionTrait>(
         .await?;
     Ok(result.rows_affected > 0)
 }
+
+/// The addresses of every active staff member, oldest account first.
+pub async fn staff_emails<C: ConnectionTrait>(conn: &C) -> Result<Vec<String>, DbErr> {
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Email)
+        .filter(user::Column::IsStaff.eq(true))
+        .filter(user::Column::IsActive.eq(true))
+        .order_by_asc(user::Column::Id)
+        .into_tuple::<String>()
+        .all(conn)
+        .await
+}

@@ -103,6 +103,15 @@ pub const REFUND_ALERT: Template = Template {
     html: include_str!("templates/refund_alert.html"),
 };
 
+/// To staff: a webhook endpoint was turned off after failing too often: `shop`, `url`, `id`,
+/// `failures`, `error`.
+pub const WEBHOOK_DISABLED: Template = Template {
+    name: "webhook_disabled",
+    subject: "{{ shop }}: a webhook endpoint was turned off",
+    text: include_str!("templates/webhook_disabled.txt"),
+    html: include_str!("templates/webhook_disabled.html"),
+};
+
 /// A template asked for a value it was not given.
 #[derive(Debug, thiserror::Error)]
 #[error("template {template} needs {{{{ {name} }}}}")]

@@ -23,6 +23,8 @@ pub enum Resource {
     Variant(i64),
     Review(i64),
     Customer(i64),
+    /// A webhook endpoint: its pings.
+    Webhook(i64),
 }
 
 impl Resource {
@@ -35,6 +37,7 @@ impl Resource {
             Resource::Variant(id) => format!("variant:{id}"),
             Resource::Review(id) => format!("review:{id}"),
             Resource::Customer(id) => format!("customer:{id}"),
+            Resource::Webhook(id) => format!("webhook:{id}"),
         }
     }
 }
@@ -110,7 +113,68 @@ pub async fn record<C: ConnectionTrait>(
             ..Default::default()
         });
     }
-    store::insert(conn, rows).await
+    let written = rows.len() as u64;
+    store::insert(conn, rows).await?;
+    metrics::counter!("events_written_total").increment(written);
+    Ok(())
+}
+
+/// Records a `ping` to the webhook endpoint `endpoint_id`: an event made for that one
+/// delivery, so it is marked dispatched and published as it is written (it goes to no other
+/// endpoint and never to the broker). Call it holding the endpoint's row lock.
+pub async fn record_ping<C: ConnectionTrait>(
+    conn: &C,
+    endpoint_id: i64,
+    data: Value,
+    now: DateTime<Utc>,
+) -> Result<event::Model, DbErr> {
+    let resource = Resource::Webhook(endpoint_id).key();
+    let sequence = store::last_sequence(conn, &resource).await? + 1;
+    let row = event::Model {
+        position: 0,
+        id: new_id(),
+        event_type: EventType::Ping,
+        resource,
+        sequence,
+        data: data.to_string(),
+        created_at: now,
+        published_at: Some(now),
+        dispatched_at: Some(now),
+    };
+    let mut active: event::ActiveModel = row.clone().into();
+    active.position = sea_orm::NotSet;
+    store::insert(conn, vec![active]).await?;
+    Ok(row)
+}
+
+/// Up to `limit` events not yet made into webhook deliveries, oldest first, locked until the
+/// transaction ends (a second dispatcher skips them).
+pub async fn undispatched<C: ConnectionTrait>(
+    conn: &C,
+    limit: u64,
+) -> Result<Vec<event::Model>, DbErr> {
+    store::undispatched(conn, limit).await
+}
+
+/// Marks the events at `positions` as made into deliveries.
+pub async fn mark_dispatched<C: ConnectionTrait>(
+    conn: &C,
+    positions: Vec<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    store::mark_dispatched(conn, positions, now).await
+}
+
+/// One event by its `evt_…` id.
+pub async fn event<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<event::Model>, DbErr> {
+    store::by_id(conn, id).await
+}
+
+/// When the oldest event not yet made into deliveries was written.
+pub async fn oldest_undispatched<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    store::oldest_undispatched(conn).await
 }
 
 /// The events of `resource`, oldest first (for staff and tests).

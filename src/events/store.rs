@@ -1,5 +1,7 @@
 //! Queries of the outbox.
 
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -45,5 +47,60 @@ pub async fn of_resource<C: ConnectionTrait>(
         .filter(event::Column::Resource.eq(resource))
         .order_by_asc(event::Column::Sequence)
         .all(conn)
+        .await
+}
+
+/// Up to `limit` events not yet made into webhook deliveries, oldest first, locked (others
+/// skip them) until the transaction ends.
+pub async fn undispatched<C: ConnectionTrait>(
+    conn: &C,
+    limit: u64,
+) -> Result<Vec<event::Model>, DbErr> {
+    event::Entity::find()
+        .filter(event::Column::DispatchedAt.is_null())
+        .order_by_asc(event::Column::Position)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(conn)
+        .await
+}
+
+/// Marks events as made into deliveries.
+pub async fn mark_dispatched<C: ConnectionTrait>(
+    conn: &C,
+    positions: Vec<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if positions.is_empty() {
+        return Ok(());
+    }
+    event::Entity::update_many()
+        .col_expr(event::Column::DispatchedAt, Expr::value(now))
+        .filter(event::Column::Position.is_in(positions))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// One event by its `evt_…` id.
+pub async fn by_id<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<event::Model>, DbErr> {
+    event::Entity::find()
+        .filter(event::Column::Id.eq(id))
+        .one(conn)
+        .await
+}
+
+/// When the oldest event not yet made into deliveries was written.
+pub async fn oldest_undispatched<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    event::Entity::find()
+        .select_only()
+        .column(event::Column::CreatedAt)
+        .filter(event::Column::DispatchedAt.is_null())
+        .order_by_asc(event::Column::Position)
+        .limit(1)
+        .into_tuple::<DateTime<Utc>>()
+        .one(conn)
         .await
 }

@@ -4,10 +4,8 @@
 //! stays low. The job mails every active staff member the variants (product, options, SKU) and
 //! their stock now.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::user;
 use crate::catalog::inventory::Applied;
 use crate::catalog::lookups;
 use crate::email::{self, STOCK_ALERT};
@@ -92,15 +90,10 @@ async fn alert(ctx: &JobContext, alert: StockAlert) -> Result<(), JobError> {
     }
     let list = lines.join("\n");
     let threshold = state.settings.orders.low_stock_threshold.to_string();
-    let staff = user::Entity::find()
-        .filter(user::Column::IsStaff.eq(true))
-        .filter(user::Column::IsActive.eq(true))
-        .all(&state.db)
-        .await?;
-    for member in staff {
+    for address in crate::accounts::service::staff_emails(&state.db).await? {
         let message = STOCK_ALERT
             .render(
-                &member.email,
+                &address,
                 &[
                     ("shop", state.settings.shop_name.as_str()),
                     ("threshold", threshold.as_str()),

@@ -5,12 +5,11 @@
 //! its `payment_status` is `REFUNDED`. All in the payment's transaction.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::DatabaseTransaction;
 
 use super::lifecycle::{Canceller, cancel_in};
 use super::status::{OrderStatus, PaymentStatus};
 use super::store;
-use crate::auth::user;
 use crate::cache::Change;
 use crate::email::{self, REFUND_ALERT};
 use crate::http::error::{ApiError, internal};
@@ -65,15 +64,10 @@ async fn alert_staff(
         Money::from_minor(refund.amount).format(currency),
         currency.code()
     );
-    let staff = user::Entity::find()
-        .filter(user::Column::IsStaff.eq(true))
-        .filter(user::Column::IsActive.eq(true))
-        .all(tx)
-        .await?;
-    for member in staff {
+    for address in crate::accounts::service::staff_emails(tx).await? {
         let message = REFUND_ALERT
             .render(
-                &member.email,
+                &address,
                 &[
                     ("shop", refund.shop),
                     ("order", order.id.as_str()),

@@ -20,7 +20,7 @@ mod throttles;
 mod timeouts;
 mod values;
 mod webhooks;
-pub use webhooks::split_allow_entry;
+pub use webhooks::{WebhookDelivery, split_allow_entry};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -173,6 +173,9 @@ pub struct Settings {
     /// `EMPORIUM_WEBHOOK_ALLOW_HOSTS`: hosts webhooks may reach over http and at non-public
     /// addresses (`host` or `host:port`, lower-cased; default none).
     pub webhook_allow_hosts: Vec<String>,
+    /// `EMPORIUM_WEBHOOK_TIMEOUT`, `EMPORIUM_WEBHOOK_WORKERS`,
+    /// `EMPORIUM_WEBHOOK_ENDPOINT_CONCURRENCY`.
+    pub webhook_delivery: WebhookDelivery,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -252,6 +255,7 @@ impl Settings {
         let payments = PaymentSettings::read(source, timeouts)?;
         let tax = TaxSettings::read(source)?;
         let webhook_allow_hosts = webhooks::allow_hosts(source)?;
+        let webhook_delivery = WebhookDelivery::read(source)?;
 
         Ok(Settings {
             database_url: database.url,
@@ -299,6 +303,7 @@ impl Settings {
             payments,
             tax,
             webhook_allow_hosts,
+            webhook_delivery,
         })
     }
 

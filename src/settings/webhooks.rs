@@ -1,7 +1,35 @@
 //! Outgoing webhooks' settings.
 
-use super::read::value;
+use std::time::Duration;
+
+use super::read::{duration, positive_integer, value};
 use super::{SettingsError, Source, invalid};
+
+/// How deliveries are made.
+#[derive(Clone, Debug)]
+pub struct WebhookDelivery {
+    /// `EMPORIUM_WEBHOOK_TIMEOUT`: an attempt that has no answer within it failed (default 10 s).
+    pub timeout: Duration,
+    /// `EMPORIUM_WEBHOOK_WORKERS`: deliveries one worker process makes at once (default 8).
+    pub workers: usize,
+    /// `EMPORIUM_WEBHOOK_ENDPOINT_CONCURRENCY`: deliveries to one endpoint at once, over every
+    /// worker (default 2).
+    pub per_endpoint: usize,
+}
+
+impl WebhookDelivery {
+    pub(super) fn read(source: &dyn Source) -> Result<WebhookDelivery, SettingsError> {
+        Ok(WebhookDelivery {
+            timeout: duration(source, "EMPORIUM_WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
+            workers: positive_integer(source, "EMPORIUM_WEBHOOK_WORKERS", 8_usize)?,
+            per_endpoint: positive_integer(
+                source,
+                "EMPORIUM_WEBHOOK_ENDPOINT_CONCURRENCY",
+                2_usize,
+            )?,
+        })
+    }
+}
 
 /// `EMPORIUM_WEBHOOK_ALLOW_HOSTS`: comma-separated host names (or `host:port`, `[v6]:port`)
 /// that webhooks may reach over plain http and at non-public addresses — a receiver on the

@@ -24,6 +24,8 @@ pub struct Model {
     pub duration_ms: Option<i64>,
     /// When a `pending` delivery is tried next.
     pub next_attempt_at: Option<DateTimeUtc>,
+    /// While a worker sends it: until when its claim holds.
+    pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -49,4 +51,27 @@ pub enum DeliveryStatus {
     /// Given up after three days of retries.
     #[sea_orm(string_value = "failed")]
     Failed,
+}
+
+impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [DeliveryStatus; 3] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Failed,
+    ];
+
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(name: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }

@@ -1,12 +1,19 @@
 //! Outgoing webhooks: the endpoints staff register, their signing secrets (encrypted at rest,
-//! rotated with a day's overlap), the `Emporium-Signature` header, and the rules of where a
-//! delivery may go. Deliveries themselves are made by the delivery worker.
+//! rotated with a day's overlap), the `Emporium-Signature` header, the rules of where a
+//! delivery may go, and the deliveries: made from the outbox's events by the dispatcher, sent
+//! by the delivery pool on every worker, retried on a schedule, logged for staff.
 
 pub mod delivery;
+pub mod delivery_store;
+pub mod dispatch;
 pub mod endpoint;
+pub mod outcome;
+pub mod pool;
 pub mod routes;
 pub mod safe_url;
+pub mod schedule;
 pub mod secret;
+pub mod sender;
 pub mod service;
 pub mod signature;
 pub mod store;
@@ -53,9 +60,28 @@ pub fn router() -> Router<AppState> {
             .patch(routes::update_webhook)
             .delete(routes::delete_webhook),
     );
-    route(
+    let router = route(
         router,
         "/api/webhooks/{id}/rotate-secret/",
         post(routes::rotate_secret),
-    )
+    );
+    let router = route(
+        router,
+        "/api/webhooks/{id}/deliveries/",
+        get(routes::list_deliveries),
+    );
+    let router = route(
+        router,
+        "/api/webhooks/{id}/deliveries/{delivery_id}/retry/",
+        post(routes::retry_delivery),
+    );
+    route(router, "/api/webhooks/{id}/ping/", post(routes::ping))
+}
+
+/// Registers the webhooks' background loops: the dispatcher (events to deliveries) and the
+/// delivery pool.
+pub fn register_loops(registry: &mut crate::jobs::Registry) {
+    registry
+        .background("webhooks.dispatch", dispatch::run)
+        .background("webhooks.deliver", pool::run);
 }

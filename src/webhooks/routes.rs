@@ -2,14 +2,17 @@
 //! a view.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
+use super::delivery::DeliveryStatus;
 use super::service;
-use super::views::{CreatedWebhookView, WebhookChanges, WebhookRequest, WebhookView};
+use super::views::{
+    CreatedWebhookView, DeliveryFilter, DeliveryView, WebhookChanges, WebhookRequest, WebhookView,
+};
 use crate::auth::StaffUser;
 use crate::http::ApiResult;
-use crate::http::extract::{Form, PathId};
+use crate::http::extract::{Form, PathId, PathIds};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
 use crate::state::AppState;
@@ -129,4 +132,80 @@ pub async fn rotate_secret(
 ) -> ApiResult<Json<CreatedWebhookView>> {
     let (row, secret) = service::rotate_secret(&state.db, &state.settings, id).await?;
     Ok(Json(CreatedWebhookView::new(row, secret)))
+}
+
+/// An endpoint's deliveries, newest first, optionally of one status (staff).
+#[utoipa::path(get, path = "/api/webhooks/{id}/deliveries/", tag = "webhooks", security(("jwt" = [])),
+    params(
+        ("id" = i64, Path),
+        ("status" = Option<DeliveryStatus>, Query),
+        ("page" = Option<u64>, Query), ("page_size" = Option<u64>, Query),
+    ),
+    responses(
+        (status = 200, description = "A page of deliveries", body = Page<DeliveryView>),
+        (status = 400, description = "Unknown status", body = ValidationErrors),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "No such endpoint", body = ErrorDetail),
+    ))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    PathId(id): PathId,
+    Query(filter): Query<DeliveryFilter>,
+    pagination: Pagination,
+) -> ApiResult<Json<Page<DeliveryView>>> {
+    let (count, rows) = service::list_deliveries(
+        &state.db,
+        id,
+        filter.status()?,
+        pagination.offset(),
+        pagination.limit(),
+    )
+    .await?;
+    Ok(Json(pagination.page(
+        count,
+        rows.into_iter().map(DeliveryView::from).collect(),
+    )?))
+}
+
+/// Send a delivery again now, whatever its status, and answer with it after the attempt
+/// (staff).
+#[utoipa::path(post, path = "/api/webhooks/{id}/deliveries/{delivery_id}/retry/", tag = "webhooks", security(("jwt" = [])),
+    params(("id" = i64, Path), ("delivery_id" = i64, Path)),
+    responses(
+        (status = 200, description = "The delivery after the attempt (see `status` and `last_error`)", body = DeliveryView),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "No such endpoint or delivery", body = ErrorDetail),
+        (status = 409, description = "A worker is sending it right now", body = ErrorDetail),
+        (status = 503, description = "Too many deliveries are being sent for staff already", body = ErrorDetail,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
+pub async fn retry_delivery(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    PathIds(id, delivery_id): PathIds,
+) -> ApiResult<Json<DeliveryView>> {
+    Ok(Json(
+        service::retry_delivery(&state, id, delivery_id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Send a `ping` event to the endpoint now and answer with its delivery (staff).
+#[utoipa::path(post, path = "/api/webhooks/{id}/ping/", tag = "webhooks", security(("jwt" = [])),
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "The ping's delivery after its one attempt", body = DeliveryView),
+        (status = 403, description = "Not staff", body = ErrorDetail),
+        (status = 404, description = "No such endpoint", body = ErrorDetail),
+        (status = 503, description = "Too many deliveries are being sent for staff already", body = ErrorDetail,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
+pub async fn ping(
+    State(state): State<AppState>,
+    _staff: StaffUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<DeliveryView>> {
+    Ok(Json(service::ping(&state, id).await?.into()))
 }

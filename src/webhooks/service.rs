@@ -5,14 +5,25 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{DatabaseConnection, Set};
 
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use super::delivery::{self, DeliveryStatus};
+use super::delivery_store::{self, NewDelivery};
 use super::endpoint;
+use super::outcome::{self, Trigger};
+use super::pool::lease;
 use super::safe_url::check_url;
 use super::secret::{self, SecretCipher};
+use super::sender::{self, Attempt, Message};
 use super::store;
 use super::views::WebhookInput;
 use crate::db;
-use crate::http::error::{ApiError, field_error, internal, not_found};
+use crate::events::service as events;
+use crate::events::views::EventView;
+use crate::http::error::{ApiError, conflict, field_error, internal, not_found};
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::time;
 
 /// How long a rotated-out secret keeps signing deliveries.
@@ -95,14 +106,17 @@ pub async fn update_webhook(
         row.events = Set(serde_json::to_string(&events).map_err(internal)?);
     }
     db::set_given(&mut row.description, input.description);
+    let now = time::now();
     if let Some(active) = input.is_active {
         row.is_active = Set(active);
         if active {
             row.disabled_reason = Set(None);
             row.consecutive_failures = Set(0);
+            // What waited while it was off goes now.
+            delivery_store::due_now(&tx, id, now).await?;
         }
     }
-    row.updated_at = Set(time::now());
+    row.updated_at = Set(now);
     let row = store::update(&tx, row).await?;
     tx.commit().await?;
     Ok(row)
@@ -159,4 +173,102 @@ pub async fn signing_secrets(
         secrets.push(key.decrypt(previous).map_err(internal)?);
     }
     Ok(secrets)
+}
+
+/// Attempts sent while a staff member waits (a retry or a ping), over the whole process: each
+/// may take the whole timeout, so more are refused with a 503 rather than queued.
+static SENDING_NOW: Semaphore = Semaphore::const_new(4);
+
+/// Sends `delivery` once: its event, signed with the endpoint's secrets now. An event or
+/// endpoint that is gone is a failed attempt that says so.
+pub async fn send(state: &AppState, delivery: &delivery::Model) -> Result<Attempt, ApiError> {
+    let gone = |what: &str| Attempt {
+        delivered: false,
+        status_code: None,
+        error: Some(format!("Not sent: the {what} is no longer stored.")),
+        duration_ms: 0,
+    };
+    let Some(event) = events::event(&state.db, &delivery.event_id).await? else {
+        return Ok(gone("event"));
+    };
+    let Some(endpoint) = store::endpoint(&state.db, delivery.endpoint_id).await? else {
+        return Ok(gone("endpoint"));
+    };
+    let key = cipher(&state.settings);
+    let secrets = signing_secrets(&state.db, &key, endpoint.id, time::now()).await?;
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let body = EventView::body(&event);
+    let message = Message {
+        url: &endpoint.url,
+        event_id: &event.id,
+        event_type: &delivery.event_type,
+        body: &body,
+    };
+    let settings = &state.settings;
+    Ok(sender::send(
+        &message,
+        &secrets,
+        &settings.webhook_allow_hosts,
+        settings.webhook_delivery.timeout,
+    )
+    .await)
+}
+
+/// A page of an endpoint's deliveries, newest first (404 for no such endpoint).
+pub async fn list_deliveries(
+    db: &DatabaseConnection,
+    endpoint_id: i64,
+    status: Option<DeliveryStatus>,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<delivery::Model>), ApiError> {
+    get_webhook(db, endpoint_id).await?;
+    Ok(delivery_store::page(db, endpoint_id, status, offset, limit).await?)
+}
+
+/// Sends a delivery again now, whatever its status, and answers with it as stored after.
+/// 409 while a worker is sending it; 503 while too many are being sent for staff already.
+pub async fn retry_delivery(
+    state: &AppState,
+    endpoint_id: i64,
+    id: i64,
+) -> Result<delivery::Model, ApiError> {
+    let _turn = SENDING_NOW
+        .try_acquire()
+        .map_err(|_| ApiError::Overloaded)?;
+    let now = time::now();
+    let delivery = delivery_store::take(&state.db, endpoint_id, id, now, now + lease(state))
+        .await?
+        .ok_or_else(not_found)?
+        .ok_or_else(|| conflict("This delivery is being sent right now; try again in a moment."))?;
+    let attempt = send(state, &delivery).await?;
+    Ok(outcome::record(state, &delivery, &attempt, Trigger::Manual).await?)
+}
+
+/// Sends a `ping` event to the endpoint now (on or off) and answers with its delivery. A ping
+/// is tried once: if it fails it is `failed`, and it counts towards turning the endpoint off.
+pub async fn ping(state: &AppState, endpoint_id: i64) -> Result<delivery::Model, ApiError> {
+    let _turn = SENDING_NOW
+        .try_acquire()
+        .map_err(|_| ApiError::Overloaded)?;
+    let now = time::now();
+    let tx = db::begin_write(&state.db).await?;
+    let endpoint = store::endpoint_locked(&tx, endpoint_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let data = json!({"webhook_id": endpoint.id, "url": endpoint.url});
+    let event = events::record_ping(&tx, endpoint.id, data, now).await?;
+    let mut row = delivery_store::pending(
+        NewDelivery {
+            endpoint_id: endpoint.id,
+            event_id: event.id,
+            event_type: event.event_type.as_str(),
+        },
+        now,
+    );
+    row.locked_until = Set(Some(now + lease(state)));
+    let delivery = delivery_store::insert_one(&tx, row).await?;
+    tx.commit().await?;
+    let attempt = send(state, &delivery).await?;
+    Ok(outcome::record(state, &delivery, &attempt, Trigger::Ping).await?)
 }

@@ -1,5 +1,7 @@
 //! The webhook endpoints' queries: one endpoint, the staff list, and the writes.
 
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -71,4 +73,63 @@ pub async fn delete<C: ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr
         .await?
         .rows_affected
         > 0)
+}
+
+/// Counts a failed attempt against the endpoint.
+pub async fn count_failure<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    endpoint::Entity::update_many()
+        .col_expr(
+            endpoint::Column::ConsecutiveFailures,
+            Expr::col(endpoint::Column::ConsecutiveFailures).add(1),
+        )
+        .filter(endpoint::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A success: the endpoint's failures start again from zero.
+pub async fn reset_failures<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    endpoint::Entity::update_many()
+        .col_expr(endpoint::Column::ConsecutiveFailures, Expr::value(0))
+        .filter(endpoint::Column::Id.eq(id))
+        .filter(endpoint::Column::ConsecutiveFailures.ne(0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Turns the endpoint off when it is on and has failed `limit` times in a row; the endpoint
+/// when this call did it (so exactly one caller mails staff).
+pub async fn disable_if_failing<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    limit: i32,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<endpoint::Model>, DbErr> {
+    let turned_off = endpoint::Entity::update_many()
+        .col_expr(endpoint::Column::IsActive, Expr::value(false))
+        .col_expr(endpoint::Column::DisabledReason, Expr::value(reason))
+        .col_expr(endpoint::Column::UpdatedAt, Expr::value(now))
+        .filter(endpoint::Column::Id.eq(id))
+        .filter(endpoint::Column::IsActive.eq(true))
+        .filter(endpoint::Column::ConsecutiveFailures.gte(limit))
+        .exec(conn)
+        .await?
+        .rows_affected
+        == 1;
+    if turned_off {
+        endpoint(conn, id).await
+    } else {
+        Ok(None)
+    }
+}
+
+/// The endpoints that are on.
+pub async fn active<C: ConnectionTrait>(conn: &C) -> Result<Vec<endpoint::Model>, DbErr> {
+    endpoint::Entity::find()
+        .filter(endpoint::Column::IsActive.eq(true))
+        .all(conn)
+        .await
 }

@@ -2,12 +2,14 @@
 //! secret appears only in [`CreatedWebhookView`], the answer of a creation or a rotation.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::delivery::{self, DeliveryStatus};
 use super::endpoint;
 use crate::events::kind::EventType;
+use crate::http::error::{ApiError, field_error};
 use crate::http::extract::{Fields, FromFields};
 
 /// Longest URL.
@@ -260,5 +262,71 @@ mod tests {
         assert!(read_events(&json!(["*", "order.paid"])).is_err());
         assert!(read_events(&json!("order.paid")).is_err());
         assert!(read_events(&json!([1])).is_err());
+    }
+}
+
+/// One event's delivery to one endpoint, as the deliveries log shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub id: i64,
+    #[schema(example = "evt_4f1c2b9a8e7d4c3b9a1f0e2d3c4b5a69")]
+    pub event_id: String,
+    #[schema(example = "order.paid")]
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// The HTTP status of the last answer; null when there was none.
+    pub last_status_code: Option<i32>,
+    /// Why the last attempt did not count as delivered; null after a success.
+    pub last_error: Option<String>,
+    /// How long the last attempt took.
+    pub duration_ms: Option<i64>,
+    /// When a `pending` delivery is tried next; null otherwise.
+    #[serde(serialize_with = "crate::time::serialize_option")]
+    #[schema(value_type = Option<String>)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    #[schema(value_type = String)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<delivery::Model> for DeliveryView {
+    fn from(row: delivery::Model) -> DeliveryView {
+        DeliveryView {
+            id: row.id,
+            event_id: row.event_id,
+            event_type: row.event_type,
+            status: row.status,
+            attempts: row.attempts,
+            last_status_code: row.last_status_code,
+            last_error: row.last_error,
+            duration_ms: row.duration_ms,
+            next_attempt_at: row
+                .next_attempt_at
+                .filter(|_| row.status == DeliveryStatus::Pending),
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// `?status=` of the deliveries log.
+#[derive(Debug, Deserialize)]
+pub struct DeliveryFilter {
+    pub status: Option<String>,
+}
+
+impl DeliveryFilter {
+    /// The status asked for (`None`: all), or a 400 on `status`.
+    pub fn status(&self) -> Result<Option<DeliveryStatus>, ApiError> {
+        match self.status.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(name) => DeliveryStatus::parse(name).map(Some).ok_or_else(|| {
+                field_error(
+                    "status",
+                    format!("Select a valid choice. {name} is not one of the available choices."),
+                )
+            }),
+        }
     }
 }

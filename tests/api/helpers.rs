@@ -6,6 +6,7 @@
 
 mod database;
 mod private;
+pub mod receiver;
 mod requests;
 
 use std::collections::HashMap;

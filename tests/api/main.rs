@@ -44,4 +44,6 @@ mod shipping_tax;
 mod variant_filters;
 mod variant_migration;
 mod variants;
+mod webhook_deliveries;
+mod webhook_fairness;
 mod webhooks;

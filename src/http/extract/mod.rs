@@ -18,5 +18,5 @@ mod text;
 
 pub use body::{Form, JsonObject, read_body};
 pub use fields::{FieldValue, Fields, FromFields, SECRET_MAX};
-pub use params::{IDEMPOTENCY_KEY_MAX, IdempotencyKey, PathId};
+pub use params::{IDEMPOTENCY_KEY_MAX, IdempotencyKey, PathId, PathIds};
 pub use text::text_problem;

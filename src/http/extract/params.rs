@@ -1,4 +1,4 @@
-//! Extractors from the request head: an integer id from the path ([`PathId`]) and the
+//! Extractors from the request head: integer ids from the path ([`PathId`], [`PathIds`]) and the
 //! `Idempotency-Key` header ([`IdempotencyKey`]).
 
 use crate::http::error::{ApiError, bad_request};
@@ -24,6 +24,33 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
             .and_then(|(_, value)| value.parse::<i64>().ok())
             .map(PathId)
             .ok_or_else(crate::http::error::not_found)
+    }
+}
+
+/// The two integer ids of a nested path (`/parents/{id}/children/{child_id}/`): the first and
+/// the last parameter; anything that is not an id is a 404.
+#[derive(Debug, Clone, Copy)]
+pub struct PathIds(pub i64, pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| crate::http::error::not_found())?;
+        let ids: Vec<i64> = params
+            .iter()
+            .map(|(_, value)| value.parse::<i64>().ok())
+            .collect::<Option<_>>()
+            .ok_or_else(crate::http::error::not_found)?;
+        match ids.as_slice() {
+            [first, .., last] => Ok(PathIds(*first, *last)),
+            _ => Err(crate::http::error::not_found()),
+        }
     }
 }
 

@@ -1,0 +1,330 @@
+//! The deliveries' queries: making them from events, claiming due ones under a lease with at
+//! most so many in flight per endpoint, recording attempts, and the staff log.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::delivery::{self, DeliveryStatus};
+use super::endpoint;
+use crate::db;
+
+/// A delivery to make: one event to one endpoint.
+#[derive(Clone, Debug)]
+pub struct NewDelivery {
+    pub endpoint_id: i64,
+    pub event_id: String,
+    pub event_type: String,
+}
+
+/// Inserts a pending delivery, due at `now`, for each of `wanted` not already stored.
+pub async fn insert_new<C: ConnectionTrait>(
+    conn: &C,
+    wanted: Vec<NewDelivery>,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let event_ids: HashSet<&str> = wanted.iter().map(|d| d.event_id.as_str()).collect();
+    let existing: HashSet<(i64, String)> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::EndpointId)
+        .column(delivery::Column::EventId)
+        .filter(delivery::Column::EventId.is_in(event_ids))
+        .into_tuple::<(i64, String)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let fresh: Vec<delivery::ActiveModel> = wanted
+        .into_iter()
+        .filter(|d| !existing.contains(&(d.endpoint_id, d.event_id.clone())))
+        .map(|d| pending(d, now))
+        .collect();
+    let count = fresh.len();
+    if count > 0 {
+        delivery::Entity::insert_many(fresh)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(count)
+}
+
+/// A new pending delivery, due at `now`, held until `locked_until` when given.
+pub fn pending(wanted: NewDelivery, now: DateTime<Utc>) -> delivery::ActiveModel {
+    delivery::ActiveModel {
+        endpoint_id: Set(wanted.endpoint_id),
+        event_id: Set(wanted.event_id),
+        event_type: Set(wanted.event_type),
+        status: Set(DeliveryStatus::Pending),
+        attempts: Set(0),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        duration_ms: Set(None),
+        next_attempt_at: Set(Some(now)),
+        locked_until: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Inserts one delivery.
+pub async fn insert_one<C: ConnectionTrait>(
+    conn: &C,
+    row: delivery::ActiveModel,
+) -> Result<delivery::Model, DbErr> {
+    row.insert(conn).await
+}
+
+/// Due: pending, its time come, no live lease, and its endpoint active.
+fn due(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .add(delivery::Column::NextAttemptAt.lte(now))
+        .add(
+            Condition::any()
+                .add(delivery::Column::LockedUntil.is_null())
+                .add(delivery::Column::LockedUntil.lt(now)),
+        )
+        .add(
+            delivery::Column::EndpointId.in_subquery(
+                Query::select()
+                    .column(endpoint::Column::Id)
+                    .from(endpoint::Entity)
+                    .and_where(endpoint::Column::IsActive.eq(true))
+                    .to_owned(),
+            ),
+        )
+}
+
+/// Claims up to `limit` due deliveries, at most `per_endpoint` in flight per endpoint over
+/// every worker, endpoints with the longest-waiting delivery first, each under a lease until
+/// `until`. Counts are read under the endpoints' row locks, so two claimers of one endpoint
+/// take turns.
+pub async fn claim_due(
+    db: &sea_orm::DatabaseConnection,
+    limit: usize,
+    per_endpoint: usize,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    // A plain read first: an idle shop takes no write lock (SQLite has one for everyone).
+    let any = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
+        .filter(due(now))
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?;
+    if any.is_none() {
+        return Ok(Vec::new());
+    }
+    let tx = db::begin_write(db).await?;
+    let waiting: Vec<i64> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::EndpointId)
+        .filter(due(now))
+        .group_by(delivery::Column::EndpointId)
+        .order_by_asc(delivery::Column::NextAttemptAt.min())
+        .limit(limit as u64)
+        .into_tuple::<i64>()
+        .all(&tx)
+        .await?;
+    if waiting.is_empty() {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
+    // In id order, so two claimers never wait for each other's locks in a circle.
+    endpoint::Entity::find()
+        .select_only()
+        .column(endpoint::Column::Id)
+        .filter(endpoint::Column::Id.is_in(waiting.clone()))
+        .order_by_asc(endpoint::Column::Id)
+        .lock(LockType::Update)
+        .into_tuple::<i64>()
+        .all(&tx)
+        .await?;
+    let busy: HashMap<i64, i64> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::EndpointId)
+        .column_as(delivery::Column::Id.count(), "n")
+        .filter(delivery::Column::EndpointId.is_in(waiting.clone()))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .filter(delivery::Column::LockedUntil.gte(now))
+        .group_by(delivery::Column::EndpointId)
+        .into_tuple::<(i64, i64)>()
+        .all(&tx)
+        .await?
+        .into_iter()
+        .collect();
+    let mut claimed = Vec::new();
+    for endpoint_id in waiting {
+        let in_flight = usize::try_from(busy.get(&endpoint_id).copied().unwrap_or(0)).unwrap_or(0);
+        let room = per_endpoint
+            .saturating_sub(in_flight)
+            .min(limit - claimed.len());
+        if room == 0 {
+            continue;
+        }
+        let rows = delivery::Entity::find()
+            .filter(due(now))
+            .filter(delivery::Column::EndpointId.eq(endpoint_id))
+            .order_by_asc(delivery::Column::NextAttemptAt)
+            .order_by_asc(delivery::Column::Id)
+            .limit(room as u64)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&tx)
+            .await?;
+        claimed.extend(rows);
+        if claimed.len() == limit {
+            break;
+        }
+    }
+    let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
+    if !ids.is_empty() {
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::LockedUntil, Expr::value(until))
+            .filter(delivery::Column::Id.is_in(ids))
+            .exec(&tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Takes the lease on one delivery of `endpoint_id` (a manual retry); `None` when there is no
+/// such delivery, `Some(None)` when a worker is sending it right now.
+pub async fn take(
+    db: &sea_orm::DatabaseConnection,
+    endpoint_id: i64,
+    id: i64,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Option<Option<delivery::Model>>, DbErr> {
+    let free = Condition::any()
+        .add(delivery::Column::LockedUntil.is_null())
+        .add(delivery::Column::LockedUntil.lt(now));
+    let taken = delivery::Entity::update_many()
+        .col_expr(delivery::Column::LockedUntil, Expr::value(until))
+        .filter(delivery::Column::Id.eq(id))
+        .filter(delivery::Column::EndpointId.eq(endpoint_id))
+        .filter(free)
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    let row = delivery::Entity::find_by_id(id)
+        .filter(delivery::Column::EndpointId.eq(endpoint_id))
+        .one(db)
+        .await?;
+    Ok(row.map(|row| taken.then_some(row)))
+}
+
+/// Writes an attempt's outcome and gives the lease back.
+pub async fn record<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    outcome: &Recorded,
+) -> Result<(), DbErr> {
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Attempts,
+            Expr::col(delivery::Column::Attempts).add(1),
+        )
+        .col_expr(delivery::Column::Status, Expr::value(outcome.status))
+        .col_expr(
+            delivery::Column::LastStatusCode,
+            Expr::value(outcome.status_code),
+        )
+        .col_expr(
+            delivery::Column::LastError,
+            Expr::value(outcome.error.clone()),
+        )
+        .col_expr(
+            delivery::Column::DurationMs,
+            Expr::value(outcome.duration_ms),
+        )
+        .col_expr(
+            delivery::Column::NextAttemptAt,
+            Expr::value(outcome.next_attempt_at),
+        )
+        .col_expr(
+            delivery::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(outcome.at))
+        .filter(delivery::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// What [`record`] writes.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub status: DeliveryStatus,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+/// Makes an endpoint's pending deliveries due now (it was turned back on).
+pub async fn due_now<C: ConnectionTrait>(
+    conn: &C,
+    endpoint_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
+        .filter(delivery::Column::EndpointId.eq(endpoint_id))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A page of an endpoint's deliveries, newest first, of one status or all.
+pub async fn page<C: ConnectionTrait>(
+    conn: &C,
+    endpoint_id: i64,
+    status: Option<DeliveryStatus>,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<delivery::Model>), DbErr> {
+    let mut filtered =
+        delivery::Entity::find().filter(delivery::Column::EndpointId.eq(endpoint_id));
+    if let Some(status) = status {
+        filtered = filtered.filter(delivery::Column::Status.eq(status));
+    }
+    db::page(
+        conn,
+        filtered,
+        |q| q.order_by_desc(delivery::Column::Id),
+        offset,
+        limit,
+    )
+    .await
+}
+
+/// When the oldest pending delivery was made.
+pub async fn oldest_pending<C: ConnectionTrait>(conn: &C) -> Result<Option<DateTime<Utc>>, DbErr> {
+    delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::CreatedAt)
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .order_by_asc(delivery::Column::Id)
+        .limit(1)
+        .into_tuple::<DateTime<Utc>>()
+        .one(conn)
+        .await
+}
