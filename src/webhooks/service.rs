@@ -84,8 +84,9 @@ pub async fn create_webhook(
     Ok((store::insert(db, row).await?, secret))
 }
 
-/// Changes the given fields of an endpoint; a new `url` is checked first. Turning it on
-/// forgets why it was turned off and its failures.
+/// Changes the given fields of an endpoint; a new `url` is checked first. Turning an endpoint
+/// that was off on forgets why it was turned off and its failures, and makes its pending
+/// deliveries due now (saying `true` to one that is on changes no schedule).
 pub async fn update_webhook(
     db: &DatabaseConnection,
     settings: &Settings,
@@ -100,6 +101,7 @@ pub async fn update_webhook(
     let current = store::endpoint_locked(&tx, id)
         .await?
         .ok_or_else(not_found)?;
+    let was_active = current.is_active;
     let mut row: endpoint::ActiveModel = current.into();
     db::set_given(&mut row.url, input.url);
     if let Some(events) = input.events {
@@ -109,7 +111,7 @@ pub async fn update_webhook(
     let now = time::now();
     if let Some(active) = input.is_active {
         row.is_active = Set(active);
-        if active {
+        if active && !was_active {
             row.disabled_reason = Set(None);
             row.consecutive_failures = Set(0);
             // What waited while it was off goes now.

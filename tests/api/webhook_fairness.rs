@@ -9,6 +9,7 @@ use chrono::Utc;
 use emporium::events::kind::EventType;
 use emporium::events::service::{NewEvent, Resource, record};
 use emporium::webhooks::delivery::{self, DeliveryStatus};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
@@ -150,4 +151,53 @@ async fn two_nodes_on_one_database_send_each_event_once_within_the_endpoint_limi
         receiver.most_at_once()
     );
     assert_eq!(deliveries_of(&a, id).await.len(), 120);
+}
+
+#[tokio::test]
+async fn a_receiver_slower_than_ten_seconds_has_failed_and_a_dead_workers_claim_runs_out() {
+    let app = app_with(&[]).await;
+    let staff = app.staff_token().await;
+    let receiver = Receiver::start().await;
+    let (id, _) = hook(&app, &staff, &receiver.url("/hook"), json!(["*"])).await;
+
+    // A delivery claimed by a worker that died: its lease ran out, so it is sent again.
+    write_events(&app, 1).await;
+    received(&receiver, 1, Duration::from_secs(10)).await;
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::value(DeliveryStatus::Pending),
+        )
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(Utc::now()))
+        .col_expr(
+            delivery::Column::LockedUntil,
+            Expr::value(Utc::now() - chrono::TimeDelta::seconds(1)),
+        )
+        .filter(delivery::Column::EndpointId.eq(id))
+        .exec(&app.state.db)
+        .await
+        .expect("a lapsed claim");
+    let got = received(&receiver, 2, Duration::from_secs(10)).await;
+    assert_eq!(
+        got[0].header("emporium-event-id"),
+        got[1].header("emporium-event-id")
+    );
+
+    // The default timeout: ten seconds, then the attempt has failed.
+    receiver.delay(Duration::from_secs(12));
+    let started = Instant::now();
+    let (status, ping) = app
+        .post_empty(&format!("/api/webhooks/{id}/ping/"), Some(&staff))
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, 200, "{ping}");
+    assert_eq!(ping["status"], "failed");
+    assert_eq!(ping["last_error"], "No answer within 10 s.");
+    assert_eq!(ping["last_status_code"], serde_json::Value::Null);
+    let took = ping["duration_ms"].as_i64().expect("duration");
+    assert!((10_000..11_000).contains(&took), "{took} ms");
+    assert!(
+        waited < Duration::from_secs(12),
+        "answered after {waited:?}"
+    );
 }
