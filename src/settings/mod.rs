@@ -5,6 +5,7 @@
 //! been given.
 
 mod auth;
+mod broker;
 mod cache;
 mod database;
 mod email;
@@ -20,6 +21,7 @@ mod throttles;
 mod timeouts;
 mod values;
 mod webhooks;
+pub use broker::{BrokerKind, EventsUrl};
 pub use webhooks::split_allow_entry;
 
 use std::collections::HashMap;
@@ -173,6 +175,9 @@ pub struct Settings {
     /// `EMPORIUM_WEBHOOK_ALLOW_HOSTS`: hosts webhooks may reach over http and at non-public
     /// addresses (`host` or `host:port`, lower-cased; default none).
     pub webhook_allow_hosts: Vec<String>,
+    /// `EMPORIUM_EVENTS_URL`: the broker every event is also published to (`nats://…`,
+    /// `tls://…` or `amqp://…`); none when unset.
+    pub events_url: Option<EventsUrl>,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -252,6 +257,7 @@ impl Settings {
         let payments = PaymentSettings::read(source, timeouts)?;
         let tax = TaxSettings::read(source)?;
         let webhook_allow_hosts = webhooks::allow_hosts(source)?;
+        let events_url = broker::events_url(source)?;
 
         Ok(Settings {
             database_url: database.url,
@@ -299,6 +305,7 @@ impl Settings {
             payments,
             tax,
             webhook_allow_hosts,
+            events_url,
         })
     }
 
