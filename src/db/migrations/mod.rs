@@ -27,6 +27,7 @@ mod m20261207_000016_image_sizes;
 mod m20261208_000017_shipping_tax;
 mod m20261208_000018_events;
 mod m20261208_000019_webhooks;
+mod m20261209_000020_loop_leases;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000017_shipping_tax::Migration),
             Box::new(m20261208_000018_events::Migration),
             Box::new(m20261208_000019_webhooks::Migration),
+            Box::new(m20261209_000020_loop_leases::Migration),
         ]
     }
 
