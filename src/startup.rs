@@ -68,6 +68,7 @@ pub fn job_registry() -> Registry {
         .every::<cart::purge::PurgeCarts>(hourly)
         .every::<idempotency::PurgeKeys>(hourly)
         .every::<catalog::products::image_sizes::MakeImageSizes>(hourly);
+    crate::events::publisher::register(&mut registry);
     registry
 }
 
@@ -177,6 +178,11 @@ pub async fn build_state(
     );
     let hash_gate = Gate::new(settings.hash_concurrency, settings.hash_queue);
     let image_gate = Gate::new(settings.media.image_workers, settings.media.image_queue);
+    let broker = settings.events_url.clone().map(|url| {
+        let timeouts = settings.timeouts;
+        let broker = crate::broker::Broker::new(url, timeouts.connect, timeouts.outgoing);
+        Arc::new(broker.with_backlog(crate::events::publisher::backlog_reader()))
+    });
     Ok(AppState::new(crate::state::Services {
         db,
         settings: Arc::new(settings),
@@ -190,6 +196,7 @@ pub async fn build_state(
         rate_limits: Arc::new(rate_limits),
         cache: Arc::new(cache),
         queries,
+        broker,
     }))
 }
 
