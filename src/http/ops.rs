@@ -37,11 +37,6 @@ pub async fn health() -> Json<Health> {
 
 /// Readiness: 200 only while the database (and Redis, when configured) answers; 503
 /// otherwise, and 200 again as soon as it recovers. The job queue is in the database.
-///
-/// With an events broker configured, the body also says whether it answers (`broker`) and
-/// how many events wait for it (`events_unpublished`, `oldest_unpublished_seconds`) — but a
-/// broker down never makes this 503: the shop keeps selling, and the events wait in the
-/// outbox (in the database) until the broker is back.
 #[utoipa::path(get, path = "/ready/", tag = "operations",
     responses(
         (status = 200, description = "Every dependency answers"),
@@ -73,6 +68,9 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         };
         record("redis", redis);
     }
+    // With an events broker, the body also says whether it answers (`checks.broker`) and how
+    // many events wait for it — but a broker down never makes this 503: the shop keeps
+    // selling, and the events wait in the outbox (in the database) until it is back.
     let outbox = match &state.broker {
         Some(broker) => broker_report(broker, &state, &mut checks).await,
         None => serde_json::Map::new(),
