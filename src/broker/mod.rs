@@ -13,6 +13,7 @@ mod nats;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbErr};
@@ -82,6 +83,11 @@ impl Link {
         }
     }
 
+    /// Whether the client library reconnects by itself (NATS does; lapin, as used, does not).
+    fn reconnects_itself(&self) -> bool {
+        matches!(self, Link::Nats(_))
+    }
+
     fn is_open(&self) -> bool {
         match self {
             Link::Nats(link) => link.is_open(),
@@ -120,6 +126,8 @@ pub struct Broker {
     connect_timeout: Duration,
     timeout: Duration,
     link: Mutex<Option<Arc<Link>>>,
+    /// Whether the stream or exchange was made or found since the link's last failure.
+    ensured: AtomicBool,
     backlog: Option<BacklogReader>,
 }
 
@@ -138,6 +146,7 @@ impl Broker {
             connect_timeout,
             timeout,
             link: Mutex::new(None),
+            ensured: AtomicBool::new(false),
             backlog: None,
         }
     }
@@ -163,14 +172,26 @@ impl Broker {
         }
     }
 
-    /// The open link, connecting (and ensuring the topology) when there is none.
+    /// The open link, connecting (and ensuring the topology) when there is none. A NATS client
+    /// that lost its server is kept — it reconnects by itself, and a new one would leave the old
+    /// one retrying in the background — and is only reported unavailable meanwhile.
     async fn link(&self) -> Result<Arc<Link>, BrokerError> {
         let mut slot = self.link.lock().await;
-        if let Some(link) = slot.as_ref().filter(|link| link.is_open()) {
-            return Ok(link.clone());
-        }
-        if let Some(old) = slot.take() {
-            old.close().await;
+        if let Some(link) = slot.clone() {
+            if link.is_open() {
+                if !self.ensured.load(Ordering::Acquire) {
+                    self.bounded(link.ensure_topology()).await?;
+                    self.ensured.store(true, Ordering::Release);
+                }
+                return Ok(link);
+            }
+            if link.reconnects_itself() {
+                return Err(BrokerError::Unavailable(
+                    "NATS: not connected (reconnecting)".to_owned(),
+                ));
+            }
+            *slot = None;
+            link.close().await;
         }
         let opening = async {
             let link = Link::open(&self.url, self.connect_timeout).await?;
@@ -183,12 +204,29 @@ impl Broker {
             .and_then(|opened| opened)
             .map_err(|e| self.scrubbed(e))?;
         let link = Arc::new(link);
+        self.ensured.store(true, Ordering::Release);
         *slot = Some(link.clone());
         Ok(link)
     }
 
-    /// Drops `link` after a failure, so the next use connects afresh.
+    /// `work` under the timeout, its error scrubbed.
+    async fn bounded(
+        &self,
+        work: impl Future<Output = Result<(), BrokerError>>,
+    ) -> Result<(), BrokerError> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(outcome) => outcome.map_err(|e| self.scrubbed(e)),
+            Err(_) => Err(BrokerError::Timeout(self.timeout)),
+        }
+    }
+
+    /// After a failure on `link`: an AMQP link is dropped, so the next use connects afresh; a
+    /// NATS one is kept (see [`Broker::link`]) and its stream checked again on next use.
     async fn forget(&self, link: &Arc<Link>) {
+        self.ensured.store(false, Ordering::Release);
+        if link.reconnects_itself() {
+            return;
+        }
         let mut slot = self.link.lock().await;
         if slot.as_ref().is_some_and(|held| Arc::ptr_eq(held, link)) {
             *slot = None;
@@ -212,14 +250,11 @@ impl Broker {
         Fut: Future<Output = Result<(), BrokerError>>,
     {
         let link = self.link().await?;
-        let outcome = match tokio::time::timeout(self.timeout, work(link.clone())).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(BrokerError::Timeout(self.timeout)),
-        };
+        let outcome = self.bounded(work(link.clone())).await;
         if outcome.is_err() {
             self.forget(&link).await;
         }
-        outcome.map_err(|e| self.scrubbed(e))
+        outcome
     }
 
     /// Publishes `message`; `Ok` only once the broker confirmed it (JetStream's ack, or
