@@ -179,7 +179,8 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
 }
 
 /// `check`: the settings are valid (they were read to get here), and the database, email,
-/// media storage and Redis (when the throttles share one) answer.
+/// media storage, Redis (when the throttles share one) and the events broker (when one is
+/// configured: reached, its stream or exchange made) answer.
 async fn check(settings: Settings) -> Result<(), CliError> {
     let connect = db::connect(&settings.database_url, settings.db_max_connections);
     let db = tokio::time::timeout(Duration::from_secs(10), connect)
@@ -208,6 +209,13 @@ async fn check(settings: Settings) -> Result<(), CliError> {
             .await
             .map_err(|e| CliError::Message(format!("redis: {e}")))?;
         println!("redis: ok");
+    }
+    if let Some(broker) = &state.broker {
+        broker
+            .ping()
+            .await
+            .map_err(|e| CliError::Message(format!("broker ({}): {e}", broker.describe())))?;
+        println!("broker: ok ({})", broker.describe());
     }
     Ok(())
 }

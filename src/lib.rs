@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod broker;
 pub mod cache;
 pub mod cart;
 pub mod catalog;

@@ -69,6 +69,7 @@ pub fn job_registry() -> Registry {
         .every::<idempotency::PurgeKeys>(hourly)
         .every::<catalog::products::image_sizes::MakeImageSizes>(hourly);
     crate::webhooks::register_loops(&mut registry);
+    crate::events::publisher::register(&mut registry);
     registry
 }
 
@@ -178,6 +179,11 @@ pub async fn build_state(
     );
     let hash_gate = Gate::new(settings.hash_concurrency, settings.hash_queue);
     let image_gate = Gate::new(settings.media.image_workers, settings.media.image_queue);
+    let broker = settings.events_url.clone().map(|url| {
+        let timeouts = settings.timeouts;
+        let broker = crate::broker::Broker::new(url, timeouts.connect, timeouts.outgoing);
+        Arc::new(broker.with_backlog(crate::events::publisher::backlog_reader()))
+    });
     Ok(AppState::new(crate::state::Services {
         db,
         settings: Arc::new(settings),
@@ -191,6 +197,7 @@ pub async fn build_state(
         rate_limits: Arc::new(rate_limits),
         cache: Arc::new(cache),
         queries,
+        broker,
     }))
 }
 

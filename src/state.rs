@@ -59,4 +59,6 @@ pub struct Services {
     pub cache: Arc<ResponseCache>,
     /// Statements run on `db` since start (also exported as `db_queries_total`).
     pub queries: Arc<std::sync::atomic::AtomicU64>,
+    /// The events broker (`EMPORIUM_EVENTS_URL`), when one is configured.
+    pub broker: Option<Arc<crate::broker::Broker>>,
 }

@@ -4,6 +4,7 @@
 
 pub mod event;
 pub mod kind;
+pub mod publisher;
 pub mod service;
 pub mod store;
 pub mod views;

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::event;
@@ -103,4 +104,52 @@ pub async fn oldest_undispatched<C: ConnectionTrait>(
         .into_tuple::<DateTime<Utc>>()
         .one(conn)
         .await
+}
+
+/// Up to `limit` events the broker has not confirmed, in the order they were written.
+pub async fn unpublished<C: ConnectionTrait>(
+    conn: &C,
+    limit: u64,
+) -> Result<Vec<event::Model>, DbErr> {
+    event::Entity::find()
+        .filter(event::Column::PublishedAt.is_null())
+        .order_by_asc(event::Column::Position)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// Marks the events at `positions` published at `now`.
+pub async fn mark_published<C: ConnectionTrait>(
+    conn: &C,
+    positions: Vec<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if positions.is_empty() {
+        return Ok(());
+    }
+    event::Entity::update_many()
+        .col_expr(event::Column::PublishedAt, Expr::value(now))
+        .filter(event::Column::Position.is_in(positions))
+        .filter(event::Column::PublishedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many events the broker has not confirmed, and when the oldest of them was written.
+pub async fn unpublished_backlog<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<(u64, Option<DateTime<Utc>>), DbErr> {
+    let waiting = event::Entity::find().filter(event::Column::PublishedAt.is_null());
+    let count = waiting.clone().count(conn).await?;
+    let oldest = waiting
+        .select_only()
+        .column(event::Column::CreatedAt)
+        .order_by_asc(event::Column::Position)
+        .limit(1)
+        .into_tuple::<DateTime<Utc>>()
+        .one(conn)
+        .await?;
+    Ok((count, oldest))
 }

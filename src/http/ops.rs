@@ -12,10 +12,13 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::error::UNAVAILABLE;
+use crate::broker::Broker;
 use crate::state::AppState;
 
 /// How long readiness waits for the database before calling it down.
 const READY_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long readiness waits for the events broker before calling it unavailable.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Liveness answer.
 #[derive(Serialize, ToSchema)]
@@ -65,20 +68,62 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         };
         record("redis", redis);
     }
+    // With an events broker, the body also says whether it answers (`checks.broker`) and how
+    // many events wait for it — but a broker down never makes this 503: the shop keeps
+    // selling, and the events wait in the outbox (in the database) until it is back.
+    let outbox = match &state.broker {
+        Some(broker) => broker_report(broker, &state, &mut checks).await,
+        None => serde_json::Map::new(),
+    };
+    let mut body = if failures.is_empty() {
+        json!({"status": "ok", "checks": checks})
+    } else {
+        json!({"detail": UNAVAILABLE, "checks": checks})
+    };
+    if let Some(body) = body.as_object_mut() {
+        body.extend(outbox);
+    }
     if failures.is_empty() {
-        Json(json!({"status": "ok", "checks": checks})).into_response()
+        Json(body).into_response()
     } else {
         tracing::warn!(failures = %failures.join("; "), "not ready");
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"detail": UNAVAILABLE, "checks": checks})),
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     }
 }
 
+/// Whether the broker answers within [`BROKER_TIMEOUT`] (into `checks`), and the outbox's
+/// backlog as fields of the body (none when the database cannot say).
+async fn broker_report(
+    broker: &Broker,
+    state: &AppState,
+    checks: &mut serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let answer = match tokio::time::timeout(BROKER_TIMEOUT, broker.ping()).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the events broker does not answer; events wait in the outbox");
+            "unavailable"
+        }
+        Err(_) => {
+            tracing::warn!("the events broker does not answer; events wait in the outbox");
+            "unavailable"
+        }
+    };
+    checks.insert("broker".to_owned(), answer.into());
+    let mut fields = serde_json::Map::new();
+    if let Ok(Ok(backlog)) = tokio::time::timeout(READY_TIMEOUT, broker.backlog(&state.db)).await {
+        fields.insert("events_unpublished".to_owned(), backlog.unpublished.into());
+        fields.insert(
+            "oldest_unpublished_seconds".to_owned(),
+            backlog.oldest_seconds.into(),
+        );
+    }
+    fields
+}
+
 /// Prometheus text exposition of the process's metrics, with the job queue's depth by state
-/// read from the database at each scrape (so it counts every worker's jobs).
+/// (and, with a broker, the outbox's backlog) read from the database at each scrape (so it
+/// counts every worker's jobs and events).
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match crate::jobs::queue::depth(&state.db).await {
         Ok(depth) => {
@@ -88,6 +133,16 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             }
         }
         Err(e) => tracing::warn!(error = %e, "could not read the job queue depth"),
+    }
+    if let Some(broker) = &state.broker {
+        match broker.backlog(&state.db).await {
+            #[expect(clippy::cast_precision_loss, reason = "a gauge is a float")]
+            Ok(backlog) => {
+                metrics::gauge!("events_unpublished").set(backlog.unpublished as f64);
+                metrics::gauge!("events_unpublished_oldest_seconds").set(backlog.oldest_seconds);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the events outbox's backlog"),
+        }
     }
     state.metrics.run_upkeep();
     (

@@ -13,6 +13,7 @@
 
 pub mod background;
 pub mod job;
+pub mod lease;
 pub mod queue;
 pub mod routes;
 pub mod worker;

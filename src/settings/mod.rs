@@ -5,6 +5,7 @@
 //! been given.
 
 mod auth;
+mod broker;
 mod cache;
 mod database;
 mod email;
@@ -20,6 +21,7 @@ mod throttles;
 mod timeouts;
 mod values;
 mod webhooks;
+pub use broker::{BrokerKind, EventsUrl};
 pub use webhooks::{WebhookDelivery, split_allow_entry};
 
 use std::collections::HashMap;
@@ -176,6 +178,9 @@ pub struct Settings {
     /// `EMPORIUM_WEBHOOK_TIMEOUT`, `EMPORIUM_WEBHOOK_WORKERS`,
     /// `EMPORIUM_WEBHOOK_ENDPOINT_CONCURRENCY`.
     pub webhook_delivery: WebhookDelivery,
+    /// `EMPORIUM_EVENTS_URL`: the broker every event is also published to (`nats://…`,
+    /// `tls://…` or `amqp://…`); none when unset.
+    pub events_url: Option<EventsUrl>,
 }
 
 /// Reads variables: the process environment in production, a map in tests.
@@ -256,6 +261,7 @@ impl Settings {
         let tax = TaxSettings::read(source)?;
         let webhook_allow_hosts = webhooks::allow_hosts(source)?;
         let webhook_delivery = WebhookDelivery::read(source)?;
+        let events_url = broker::events_url(source)?;
 
         Ok(Settings {
             database_url: database.url,
@@ -304,6 +310,7 @@ impl Settings {
             tax,
             webhook_allow_hosts,
             webhook_delivery,
+            events_url,
         })
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 const BINARY: &str = env!("CARGO_BIN_EXE_emporium");
 
 /// A command in a fresh working directory with no Emporium variables inherited.
-fn emporium(dir: &std::path::Path) -> Command {
+pub(crate) fn emporium(dir: &std::path::Path) -> Command {
     let mut command = Command::new(BINARY);
     command.current_dir(dir).stdin(Stdio::null());
     for (name, _) in std::env::vars() {

@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use database::{Engine, FlakyProxy, TestDatabase, engine, server_addr, via};
-pub use private::{PrivatePostgres, PrivateRedis, SilentServer};
+pub use private::{PrivatePostgres, PrivateRedis, SilentServer, free_port};
 pub use requests::{Answer, burst, count, json, raw_request};
 
 /// The value of a service variable, for a test that needs that service. Such tests are

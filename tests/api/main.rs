@@ -12,6 +12,7 @@ mod stripe;
 mod stripe_standin;
 
 mod accounts;
+mod broker;
 mod cache_log;
 mod cart;
 mod catalog;

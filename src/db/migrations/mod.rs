@@ -28,6 +28,7 @@ mod m20261208_000017_shipping_tax;
 mod m20261208_000018_events;
 mod m20261208_000019_webhooks;
 mod m20261209_000020_webhook_leases;
+mod m20261209_000021_loop_leases;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000018_events::Migration),
             Box::new(m20261208_000019_webhooks::Migration),
             Box::new(m20261209_000020_webhook_leases::Migration),
+            Box::new(m20261209_000021_loop_leases::Migration),
         ]
     }
 
