@@ -47,4 +47,5 @@ mod variant_migration;
 mod variants;
 mod webhook_deliveries;
 mod webhook_fairness;
+mod webhook_restart;
 mod webhooks;
