@@ -331,6 +331,8 @@ pub struct CheckoutCart {
     /// The shipping address and method chosen on the cart, if any.
     pub shipping_address: Option<crate::accounts::postal::ShippingAddress>,
     pub shipping_method_id: Option<i64>,
+    /// When it last changed.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Its lines in the order they were added, with their products and variants.
     pub lines: Vec<CartLine>,
 }
@@ -352,6 +354,7 @@ pub async fn lock_for_checkout(
             .as_deref()
             .and_then(|text| serde_json::from_str(text).ok()),
         shipping_method_id: cart.shipping_method_id,
+        updated_at: cart.updated_at,
         lines,
     }))
 }

@@ -66,6 +66,7 @@ pub async fn create_order(
     IdempotencyKey(key): IdempotencyKey,
     Form(request): Form<CreateOrder>,
 ) -> ApiResult<Response> {
+    let asked_at = crate::time::now();
     let keyed = key.map(|key| Keyed::new(user.id(), CREATE_SCOPE, &key, &request.canonical()));
     let checkout = Checkout {
         tax: &state.settings.tax,
@@ -73,6 +74,7 @@ pub async fn create_order(
         cache: &state.cache,
         rules: &state.settings.orders,
         currency: state.settings.currency,
+        asked_at,
     };
     match service::place_order(checkout, user.id(), &request, keyed.as_ref()).await? {
         Placed::Created(body) => Ok(json_body(StatusCode::CREATED, body)),

@@ -43,6 +43,8 @@ pub struct Checkout<'a> {
     pub rules: &'a OrderSettings,
     pub tax: &'a TaxSettings,
     pub currency: Currency,
+    /// When the request arrived: the cart is ordered as it was then (see [`take_cart`]).
+    pub asked_at: DateTime<Utc>,
 }
 
 /// What the client gets.
@@ -77,6 +79,12 @@ pub async fn place_order(
 
 fn empty_cart() -> ApiError {
     ApiError::BadRequest("Your cart is empty.".to_owned())
+}
+
+fn changed_cart() -> ApiError {
+    ApiError::BadRequest(
+        "Your cart changed while the order was being placed; nothing was ordered. Review it and place the order again.".to_owned(),
+    )
 }
 
 /// 409 with every line that cannot be had.
@@ -127,12 +135,13 @@ async fn place(
         rules,
         tax,
         currency,
+        asked_at,
     } = checkout;
     check_coupon_code(request, currency)?;
     // Read committed on MariaDB too: the stock events read their variants' last sequence
     // under the variants' locks (see `events::service`).
     let tx = db::begin_write_committed(db).await?;
-    let cart = take_cart(&tx, user_id).await?;
+    let cart = take_cart(&tx, user_id, asked_at).await?;
     let address = shipping_address(&tx, user_id, request.address(), &cart).await?;
     let order_id = uuid::Uuid::new_v4().to_string();
     let stock = take_stock(&tx, &order_id, &cart.lines).await?;
@@ -242,13 +251,23 @@ fn check_coupon_code(request: &CreateOrder, currency: Currency) -> Result<(), Ap
 }
 
 /// The user's cart, locked, with lines — every line that cannot be had as the catalog stands
-/// reported at once (409), before any product's lock is taken.
-async fn take_cart(tx: &DatabaseTransaction, user_id: i64) -> Result<CheckoutCart, ApiError> {
+/// reported at once (409), before any product's lock is taken. A cart changed after the
+/// request arrived (`asked_at`) is refused: a checkout that waited — for a connection, or
+/// behind the same user's add — orders the cart the customer asked for, never a line added
+/// after it (that line stays in the cart).
+async fn take_cart(
+    tx: &DatabaseTransaction,
+    user_id: i64,
+    asked_at: DateTime<Utc>,
+) -> Result<CheckoutCart, ApiError> {
     let cart = carts::lock_for_checkout(tx, user_id)
         .await?
         .ok_or_else(empty_cart)?;
     if cart.lines.is_empty() {
         return Err(empty_cart());
+    }
+    if cart.updated_at > asked_at {
+        return Err(changed_cart());
     }
     let unavailable: Vec<Shortage> = cart
         .lines

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::delivery::{self, DeliveryStatus};
@@ -21,6 +21,9 @@ pub struct NewDelivery {
     pub event_id: String,
     pub event_type: String,
 }
+
+/// Rows per insert statement: 12 parameters each, well under every engine's cap.
+const INSERT_CHUNK: usize = 500;
 
 /// Inserts a pending delivery, due at `now`, for each of `wanted` not already stored.
 pub async fn insert_new<C: ConnectionTrait>(
@@ -48,8 +51,11 @@ pub async fn insert_new<C: ConnectionTrait>(
         .map(|d| pending(d, now))
         .collect();
     let count = fresh.len();
-    if count > 0 {
-        delivery::Entity::insert_many(fresh)
+    // In chunks: every column is a bound parameter, and engines cap them (SQLite at 32,766).
+    let mut rows = fresh.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<delivery::ActiveModel> = rows.by_ref().take(INSERT_CHUNK).collect();
+        delivery::Entity::insert_many(chunk)
             .exec_without_returning(conn)
             .await?;
     }
@@ -93,15 +99,16 @@ fn due(now: DateTime<Utc>) -> Condition {
                 .add(delivery::Column::LockedUntil.is_null())
                 .add(delivery::Column::LockedUntil.lt(now)),
         )
-        .add(
-            delivery::Column::EndpointId.in_subquery(
-                Query::select()
-                    .column(endpoint::Column::Id)
-                    .from(endpoint::Entity)
-                    .and_where(endpoint::Column::IsActive.eq(true))
-                    .to_owned(),
-            ),
-        )
+        .add(delivery::Column::EndpointId.in_subquery(active_endpoints()))
+}
+
+/// `SELECT id FROM webhook_endpoints WHERE is_active`.
+fn active_endpoints() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(endpoint::Column::Id)
+        .from(endpoint::Entity)
+        .and_where(endpoint::Column::IsActive.eq(true))
+        .to_owned()
 }
 
 /// Claims up to `limit` due deliveries, at most `per_endpoint` in flight per endpoint over
@@ -128,10 +135,19 @@ pub async fn claim_due(
         return Ok(Vec::new());
     }
     let tx = db::begin_write(db).await?;
+    // Endpoints already at their limit are left out, or they would take every place in the
+    // list and starve the others.
+    let full: Vec<i64> = in_flight(&tx, None, now)
+        .await?
+        .into_iter()
+        .filter(|(_, n)| usize::try_from(*n).unwrap_or(usize::MAX) >= per_endpoint)
+        .map(|(id, _)| id)
+        .collect();
     let waiting: Vec<i64> = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::EndpointId)
         .filter(due(now))
+        .filter(delivery::Column::EndpointId.is_not_in(full))
         .group_by(delivery::Column::EndpointId)
         .order_by_asc(delivery::Column::NextAttemptAt.min())
         .limit(limit as u64)
@@ -142,26 +158,23 @@ pub async fn claim_due(
         tx.commit().await?;
         return Ok(Vec::new());
     }
-    // In id order, so two claimers never wait for each other's locks in a circle.
+    // In id order, as the dispatcher's inserts take their foreign-key locks, so no two
+    // transactions wait for each other's locks in a circle. On PostgreSQL a lock that does not
+    // conflict with those key-share locks.
+    let lock = match tx.get_database_backend() {
+        DbBackend::Postgres => LockType::NoKeyUpdate,
+        _ => LockType::Update,
+    };
     endpoint::Entity::find()
         .select_only()
         .column(endpoint::Column::Id)
         .filter(endpoint::Column::Id.is_in(waiting.clone()))
         .order_by_asc(endpoint::Column::Id)
-        .lock(LockType::Update)
+        .lock(lock)
         .into_tuple::<i64>()
         .all(&tx)
         .await?;
-    let busy: HashMap<i64, i64> = delivery::Entity::find()
-        .select_only()
-        .column(delivery::Column::EndpointId)
-        .column_as(delivery::Column::Id.count(), "n")
-        .filter(delivery::Column::EndpointId.is_in(waiting.clone()))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .filter(delivery::Column::LockedUntil.gte(now))
-        .group_by(delivery::Column::EndpointId)
-        .into_tuple::<(i64, i64)>()
-        .all(&tx)
+    let busy: HashMap<i64, i64> = in_flight(&tx, Some(&waiting), now)
         .await?
         .into_iter()
         .collect();
@@ -197,7 +210,35 @@ pub async fn claim_due(
             .await?;
     }
     tx.commit().await?;
-    Ok(claimed)
+    Ok(claimed
+        .into_iter()
+        .map(|d| delivery::Model {
+            locked_until: Some(until),
+            ..d
+        })
+        .collect())
+}
+
+/// Deliveries under a live lease, per endpoint (of `endpoints`, or all).
+async fn in_flight<C: ConnectionTrait>(
+    conn: &C,
+    endpoints: Option<&[i64]>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let mut query = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::EndpointId)
+        .column_as(delivery::Column::Id.count(), "n")
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .filter(delivery::Column::LockedUntil.gte(now));
+    if let Some(endpoints) = endpoints {
+        query = query.filter(delivery::Column::EndpointId.is_in(endpoints.iter().copied()));
+    }
+    query
+        .group_by(delivery::Column::EndpointId)
+        .into_tuple::<(i64, i64)>()
+        .all(conn)
+        .await
 }
 
 /// Takes the lease on one delivery of `endpoint_id` (a manual retry); `None` when there is no
@@ -228,13 +269,20 @@ pub async fn take(
     Ok(row.map(|row| taken.then_some(row)))
 }
 
-/// Writes an attempt's outcome and gives the lease back.
+/// Writes an attempt's outcome and gives the lease back — only while the lease `held` is still
+/// the delivery's (a recorder whose lease ran out and was taken by another worker writes
+/// nothing); `false` when it was not.
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     id: i64,
+    held: Option<DateTime<Utc>>,
     outcome: &Recorded,
-) -> Result<(), DbErr> {
-    delivery::Entity::update_many()
+) -> Result<bool, DbErr> {
+    let lease = match held {
+        Some(until) => delivery::Column::LockedUntil.eq(until),
+        None => delivery::Column::LockedUntil.is_null(),
+    };
+    let written = delivery::Entity::update_many()
         .col_expr(
             delivery::Column::Attempts,
             Expr::col(delivery::Column::Attempts).add(1),
@@ -262,9 +310,11 @@ pub async fn record<C: ConnectionTrait>(
         )
         .col_expr(delivery::Column::UpdatedAt, Expr::value(outcome.at))
         .filter(delivery::Column::Id.eq(id))
+        .filter(lease)
         .exec(conn)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected;
+    Ok(written == 1)
 }
 
 /// What [`record`] writes.
@@ -316,12 +366,14 @@ pub async fn page<C: ConnectionTrait>(
     .await
 }
 
-/// When the oldest pending delivery was made.
+/// When the oldest pending delivery of an endpoint that is on was made (an endpoint that is
+/// off keeps its deliveries waiting on purpose).
 pub async fn oldest_pending<C: ConnectionTrait>(conn: &C) -> Result<Option<DateTime<Utc>>, DbErr> {
     delivery::Entity::find()
         .select_only()
         .column(delivery::Column::CreatedAt)
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .filter(delivery::Column::EndpointId.in_subquery(active_endpoints()))
         .order_by_asc(delivery::Column::Id)
         .limit(1)
         .into_tuple::<DateTime<Utc>>()

@@ -65,7 +65,17 @@ pub async fn record(
     // Two short transactions, each tried again if the database broke a deadlock: the
     // delivery's row, then the endpoint's (never both locks at once, so a claimer holding
     // endpoint locks cannot wait in a circle with a recorder).
-    again(|| delivery_store::record(&state.db, delivery.id, &recorded)).await?;
+    let recorded_it =
+        again(|| delivery_store::record(&state.db, delivery.id, delivery.locked_until, &recorded))
+            .await?;
+    if !recorded_it {
+        // Our lease ran out and another worker holds the delivery: its attempt counts.
+        tracing::warn!(
+            delivery = delivery.id,
+            "an attempt outlived its lease; not recorded"
+        );
+        return Ok(delivery.clone());
+    }
     again(|| count(state, delivery, attempt, now)).await?;
     let outcome = match status {
         DeliveryStatus::Delivered => "delivered",
@@ -119,10 +129,10 @@ async fn count(
 
 /// Runs `work` again (at most three times in all) while the database reports contention —
 /// a deadlock it broke, a lock wait that timed out — which left nothing written.
-async fn again<F, Fut>(mut work: F) -> Result<(), DbErr>
+async fn again<T, F, Fut>(mut work: F) -> Result<T, DbErr>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), DbErr>>,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
 {
     let mut tries = 1;
     loop {
@@ -144,6 +154,7 @@ async fn mail_staff(
     attempt: &Attempt,
 ) -> Result<(), DbErr> {
     let (id, failures) = (endpoint.id.to_string(), DISABLE_AFTER.to_string());
+    let url = site_of(&endpoint.url);
     let error = attempt.error.as_deref().unwrap_or("no answer");
     for address in staff_emails(tx).await? {
         let message = WEBHOOK_DISABLED
@@ -151,7 +162,7 @@ async fn mail_staff(
                 &address,
                 &[
                     ("shop", state.settings.shop_name.as_str()),
-                    ("url", without_query(&endpoint.url)),
+                    ("url", url.as_str()),
                     ("id", id.as_str()),
                     ("failures", failures.as_str()),
                     ("error", error),
@@ -163,7 +174,11 @@ async fn mail_staff(
     Ok(())
 }
 
-/// A URL without its query and fragment: a token a receiver put there stays out of mail.
-fn without_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
+/// A URL's scheme, host and port only: a token a receiver put in its path or query (as
+/// Slack's and Zapier's hook URLs do) stays out of mail and job payloads.
+fn site_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) => parsed.origin().ascii_serialization(),
+        Err(_) => "(an invalid URL)".to_owned(),
+    }
 }

@@ -78,6 +78,6 @@ async fn deliver(state: AppState, delivery: delivery::Model) {
         }
     };
     if let Err(e) = outcome::record(&state, &delivery, &attempt, Trigger::Schedule).await {
-        tracing::warn!(delivery = delivery.id, error = %e, "could not record a webhook delivery; it is sent again after its lease");
+        tracing::warn!(delivery = delivery.id, error = %e, "could not record all of a webhook delivery's attempt");
     }
 }

@@ -144,8 +144,13 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if segments[..6] == [0; 6] && u32::from(low) > 1 {
         return forbidden_v4(low).or(Some("IPv4-compatible"));
     }
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    // NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48) and IPv4-translated
+    // (::ffff:0:a.b.c.d) carry an IPv4 address in their last 32 bits.
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
         return forbidden_v4(low);
+    }
+    if segments[..3] == [0x64, 0xff9b, 1] {
+        return forbidden_v4(low).or(Some("NAT64 local-use"));
     }
     if segments[0] == 0x2002 {
         let embedded = Ipv4Addr::new(
@@ -170,6 +175,10 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("site-local")
     } else if (segments[0], segments[1]) == (0x2001, 0x0db8) || segments[0] & 0xfff0 == 0x3ff0 {
         Some("documentation")
+    } else if (segments[0], segments[1]) == (0x2001, 0) {
+        Some("Teredo")
+    } else if segments[..4] == [0x100, 0, 0, 0] {
+        Some("discard-only")
     } else {
         None
     }
@@ -238,6 +247,12 @@ mod tests {
             ("::ffff:10.0.0.1", "private"),
             ("64:ff9b::192.168.0.1", "private"),
             ("2002:7f00:1::", "loopback"),
+            ("::ffff:0:127.0.0.1", "loopback"),
+            ("::ffff:0:10.1.1.1", "private"),
+            ("64:ff9b:1::10.0.0.1", "private"),
+            ("64:ff9b:1::8.8.8.8", "NAT64 local-use"),
+            ("2001:0:4136:e378::1", "Teredo"),
+            ("100::1", "discard-only"),
         ] {
             assert_eq!(kind(ip), Some(expected), "{ip}");
         }

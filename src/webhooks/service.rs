@@ -36,10 +36,18 @@ pub fn cipher(settings: &Settings) -> SecretCipher {
 
 /// A 400 on `url` saying why, unless `url` may be delivered to.
 async fn checked_url(settings: &Settings, url: &str) -> Result<(), ApiError> {
-    check_url(url, &settings.webhook_allow_hosts)
-        .await
-        .map(|_| ())
-        .map_err(|problem| field_error("url", problem.to_string()))
+    let timeout = settings.webhook_delivery.timeout;
+    match tokio::time::timeout(timeout, check_url(url, &settings.webhook_allow_hosts)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(problem)) => Err(field_error("url", problem.to_string())),
+        Err(_) => Err(field_error(
+            "url",
+            format!(
+                "The host did not resolve within {} s.",
+                timeout.as_secs_f64()
+            ),
+        )),
+    }
 }
 
 /// A page of endpoints, newest first.
@@ -168,11 +176,21 @@ pub async fn signing_secrets(
     let row = store::endpoint(db, endpoint_id)
         .await?
         .ok_or_else(not_found)?;
-    let mut secrets = vec![key.decrypt(&row.secret).map_err(internal)?];
+    secrets_of(key, &row, now).map_err(|_| internal("a webhook secret could not be decrypted"))
+}
+
+/// The secrets `row` signs with at `now` (the current one first); `Err` when one cannot be
+/// decrypted (`EMPORIUM_SECRET_KEY` changed since it was stored).
+fn secrets_of(
+    key: &SecretCipher,
+    row: &endpoint::Model,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ()> {
+    let mut secrets = vec![key.decrypt(&row.secret).map_err(|_| ())?];
     if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_until)
         && now < until
     {
-        secrets.push(key.decrypt(previous).map_err(internal)?);
+        secrets.push(key.decrypt(previous).map_err(|_| ())?);
     }
     Ok(secrets)
 }
@@ -184,20 +202,24 @@ static SENDING_NOW: Semaphore = Semaphore::const_new(4);
 /// Sends `delivery` once: its event, signed with the endpoint's secrets now. An event or
 /// endpoint that is gone is a failed attempt that says so.
 pub async fn send(state: &AppState, delivery: &delivery::Model) -> Result<Attempt, ApiError> {
-    let gone = |what: &str| Attempt {
+    let unsent = |why: &str| Attempt {
         delivered: false,
         status_code: None,
-        error: Some(format!("Not sent: the {what} is no longer stored.")),
+        error: Some(format!("Not sent: {why}")),
         duration_ms: 0,
     };
     let Some(event) = events::event(&state.db, &delivery.event_id).await? else {
-        return Ok(gone("event"));
+        return Ok(unsent("the event is no longer stored."));
     };
     let Some(endpoint) = store::endpoint(&state.db, delivery.endpoint_id).await? else {
-        return Ok(gone("endpoint"));
+        return Ok(unsent("the endpoint is no longer stored."));
     };
     let key = cipher(&state.settings);
-    let secrets = signing_secrets(&state.db, &key, endpoint.id, time::now()).await?;
+    let Ok(secrets) = secrets_of(&key, &endpoint, time::now()) else {
+        return Ok(unsent(
+            "the signing secret could not be decrypted (was EMPORIUM_SECRET_KEY changed?); rotate the secret.",
+        ));
+    };
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let body = EventView::body(&event);
     let message = Message {
@@ -235,7 +257,7 @@ pub async fn retry_delivery(
     endpoint_id: i64,
     id: i64,
 ) -> Result<delivery::Model, ApiError> {
-    let _turn = SENDING_NOW
+    let turn = SENDING_NOW
         .try_acquire()
         .map_err(|_| ApiError::Overloaded)?;
     let now = time::now();
@@ -243,14 +265,31 @@ pub async fn retry_delivery(
         .await?
         .ok_or_else(not_found)?
         .ok_or_else(|| conflict("This delivery is being sent right now; try again in a moment."))?;
-    let attempt = send(state, &delivery).await?;
-    Ok(outcome::record(state, &delivery, &attempt, Trigger::Manual).await?)
+    attempt_now(state, delivery, Trigger::Manual, turn).await
+}
+
+/// Sends `delivery` and records it in a task of its own, which a client that goes away does
+/// not cancel half-way; answers with the delivery as stored after.
+async fn attempt_now(
+    state: &AppState,
+    delivery: delivery::Model,
+    trigger: Trigger,
+    turn: tokio::sync::SemaphorePermit<'static>,
+) -> Result<delivery::Model, ApiError> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let _turn = turn;
+        let attempt = send(&state, &delivery).await?;
+        Ok(outcome::record(&state, &delivery, &attempt, trigger).await?)
+    })
+    .await
+    .map_err(internal)?
 }
 
 /// Sends a `ping` event to the endpoint now (on or off) and answers with its delivery. A ping
 /// is tried once: if it fails it is `failed`, and it counts towards turning the endpoint off.
 pub async fn ping(state: &AppState, endpoint_id: i64) -> Result<delivery::Model, ApiError> {
-    let _turn = SENDING_NOW
+    let turn = SENDING_NOW
         .try_acquire()
         .map_err(|_| ApiError::Overloaded)?;
     let now = time::now();
@@ -258,7 +297,7 @@ pub async fn ping(state: &AppState, endpoint_id: i64) -> Result<delivery::Model,
     let endpoint = store::endpoint_locked(&tx, endpoint_id)
         .await?
         .ok_or_else(not_found)?;
-    let data = json!({"webhook_id": endpoint.id, "url": endpoint.url});
+    let data = json!({"webhook_id": endpoint.id});
     let event = events::record_ping(&tx, endpoint.id, data, now).await?;
     let mut row = delivery_store::pending(
         NewDelivery {
@@ -268,9 +307,10 @@ pub async fn ping(state: &AppState, endpoint_id: i64) -> Result<delivery::Model,
         },
         now,
     );
+    // Never due: a ping is tried once, now, and never by the pool.
+    row.next_attempt_at = Set(None);
     row.locked_until = Set(Some(now + lease(state)));
     let delivery = delivery_store::insert_one(&tx, row).await?;
     tx.commit().await?;
-    let attempt = send(state, &delivery).await?;
-    Ok(outcome::record(state, &delivery, &attempt, Trigger::Ping).await?)
+    attempt_now(state, delivery, Trigger::Ping, turn).await
 }

@@ -126,10 +126,11 @@ pub async fn disable_if_failing<C: ConnectionTrait>(
     }
 }
 
-/// The endpoints that are on.
+/// The endpoints that are on, in id order (the order the dispatcher's inserts lock them in).
 pub async fn active<C: ConnectionTrait>(conn: &C) -> Result<Vec<endpoint::Model>, DbErr> {
     endpoint::Entity::find()
         .filter(endpoint::Column::IsActive.eq(true))
+        .order_by_asc(endpoint::Column::Id)
         .all(conn)
         .await
 }

@@ -16,6 +16,7 @@ mod broker;
 mod cache_log;
 mod cart;
 mod catalog;
+mod checkout_race;
 mod cli;
 mod conventions;
 mod coupons;

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use emporium::events::service::{Resource, events_of};
 use emporium::webhooks::delivery::{self, DeliveryStatus};
 use emporium::webhooks::endpoint;
 use sea_orm::sea_query::Expr;
@@ -459,8 +460,16 @@ async fn twenty_failures_in_a_row_turn_an_endpoint_off_and_turning_it_on_sends_w
     assert_eq!(staff_mails(&app).await, 1);
 
     // While it is off, new events are not for it; what was pending waits.
-    product(&app, &staff, "Desk", "80.00", 1).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let desk = product(&app, &staff, "Desk", "80.00", 1).await;
+    let dispatched = eventually(Duration::from_secs(10), || async {
+        events_of(&app.state.db, &Resource::Product(desk))
+            .await
+            .expect("events")
+            .iter()
+            .all(|e| e.dispatched_at.is_some())
+    })
+    .await;
+    assert!(dispatched, "the Desk's event was dispatched");
     let created: Vec<delivery::Model> = deliveries_of(&app, id)
         .await
         .into_iter()
@@ -505,6 +514,29 @@ async fn twenty_failures_in_a_row_turn_an_endpoint_off_and_turning_it_on_sends_w
         })
         .await
     );
+}
+
+#[tokio::test]
+async fn failures_at_once_turn_the_endpoint_off_once_with_one_mail() {
+    let app = app_with(&[]).await;
+    let staff = app.staff_token().await;
+    let receiver = Receiver::start().await;
+    receiver.answer(500);
+    let (id, _) = hook(&app, &staff, &receiver.url("/hook"), json!(["order.paid"])).await;
+    endpoint::Entity::update_many()
+        .col_expr(endpoint::Column::ConsecutiveFailures, Expr::value(16))
+        .filter(endpoint::Column::Id.eq(id))
+        .exec(&app.state.db)
+        .await
+        .expect("16 failures so far");
+    let path = format!("{WEBHOOKS}{id}/ping/");
+    let answers =
+        crate::helpers::burst(4, |_| app.client.post(app.url(&path)).bearer_auth(&staff)).await;
+    assert_eq!(crate::helpers::count(&answers, 200), 4, "{answers:?}");
+    let stored = stored_endpoint(&app, id).await;
+    assert_eq!(stored.consecutive_failures, 20);
+    assert!(!stored.is_active);
+    assert_eq!(staff_mails(&app).await, 1);
 }
 
 /// Queued mails that tell staff an endpoint was turned off.

@@ -201,3 +201,64 @@ async fn a_receiver_slower_than_ten_seconds_has_failed_and_a_dead_workers_claim_
         "answered after {waited:?}"
     );
 }
+
+#[tokio::test]
+async fn endpoints_at_their_limit_leave_the_free_slots_to_the_others() {
+    let app = app_with(&[("EMPORIUM_WEBHOOK_TIMEOUT", "5s")]).await;
+    let staff = app.staff_token().await;
+    // Three slow endpoints that do answer 200 hold six of the eight slots for a long while.
+    let slow = [
+        Receiver::start().await,
+        Receiver::start().await,
+        Receiver::start().await,
+    ];
+    for receiver in &slow {
+        receiver.delay(Duration::from_secs(2));
+        hook(&app, &staff, &receiver.url("/slow"), json!(["*"])).await;
+    }
+    let healthy = Receiver::start().await;
+    hook(&app, &staff, &healthy.url("/ok"), json!(["*"])).await;
+    let started = Instant::now();
+    write_events(&app, 20).await;
+    received(&healthy, 20, Duration::from_secs(8)).await;
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[tokio::test]
+async fn a_full_batch_for_many_endpoints_is_dispatched_in_one_pass() {
+    // No worker: the test runs the dispatcher's pass itself.
+    let app = spawn(Spawn {
+        settings: vec![("EMPORIUM_WEBHOOK_ALLOW_HOSTS", "127.0.0.1".to_owned())],
+        no_worker: true,
+        ..Default::default()
+    })
+    .await;
+    let staff = app.staff_token().await;
+    for n in 0..30 {
+        hook(
+            &app,
+            &staff,
+            &format!("https://1.1.1.1/hook/{n}"),
+            json!(["*"]),
+        )
+        .await;
+    }
+    write_events(&app, 200).await;
+    // 6,000 deliveries: more bound parameters in one statement than SQLite takes.
+    let dispatched = emporium::webhooks::dispatch::dispatch(&app.state.db)
+        .await
+        .expect("dispatched");
+    assert_eq!(dispatched, 200);
+    let made = delivery::Entity::find()
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(made, 6_000);
+    assert_eq!(
+        emporium::webhooks::dispatch::dispatch(&app.state.db)
+            .await
+            .expect("second pass"),
+        0,
+        "every event was marked"
+    );
+}
