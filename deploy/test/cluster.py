@@ -690,6 +690,9 @@ def main() -> int:
               f"{events['worker_killed'] - load_start:.1f} s")
         print(f"failed requests: {len(bad)} ({len(excused)} POSTs in flight on the killed node, "
               f"allowed up to {clients}; {len(unexcused)} others)")
+        if excused:
+            print("  the failed POSTs, sent at (s from the kill): " + ", ".join(
+                f"{r[4]} {r[0] - kill_t:+.2f}" for r in sorted(excused)))
         print(f"requests nginx passed to the second node after an error: {failover}")
         print(f"limited product: {LIMITED} units, {sold} sold in {orders} orders, stock {stock} "
               f"(refused as out of stock: {out_of_stock['cart']} cart adds, "
