@@ -9,7 +9,8 @@ and nginx in the foreground (its own prefix, pid and temp folders) with a config
 deploy/nginx/emporium.conf: the same file, with the two nodes as its upstream, a throwaway
 self-signed certificate and free local ports. Everything below goes through nginx over TLS.
 
-Seeds a staff account (`emporium createsuperuser`), a catalog, a product with LIMITED units,
+Checks what the nginx site does by itself (the redirect to https, its JSON 413, /metrics
+hidden, gzip, /media/ from the folder with safe types). Seeds a staff account (`emporium createsuperuser`), a catalog, a product with LIMITED units,
 customers, and a webhook endpoint for order.created pointing at a receiver in this process; then
 runs for SECONDS a mixed workload from threads (catalog reads, carts, checkouts of the limited
 product by every customer, a staff price change), SIGKILLs one node and later one worker, and
@@ -159,6 +160,57 @@ def expect(result, *statuses):
     if status not in statuses:
         raise RuntimeError(f"expected {statuses}, got {status}: {data}")
     return data
+
+
+def site_checks(cluster) -> list[str]:
+    """What the nginx site does by itself: the redirect to https, its own 413 with the API's
+    body, no /metrics, gzip for JSON, and /media/ from the folder with safe types."""
+    problems = []
+
+    def get(method="GET", path="/", body=None, headers=None, tls=True):
+        if tls:
+            conn = http.client.HTTPSConnection("127.0.0.1", cluster.https_port, timeout=30,
+                                               context=TLS)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", cluster.http_port, timeout=30)
+        try:
+            conn.request(method, path, body=body,
+                         headers={"Host": "api.shop.example", **(headers or {})})
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def check(what, ok):
+        if not ok:
+            problems.append(f"nginx site: {what}")
+
+    status, headers, _ = get("POST", "/api/orders/create/", body=b"{}", tls=False)
+    check(f"plain http answered {status} {headers.get('Location')}, not a 308 to https",
+          status == 308 and headers.get("Location") == "https://api.shop.example/api/orders/create/")
+    status, headers, body = get("POST", "/api/auth/login/", body=b"x" * (3 * 1024 * 1024),
+                                headers={"Content-Type": "application/json"})
+    check(f"a 3 MiB body answered {status} {body[:80]!r}",
+          status == 413 and json.loads(body) == {"detail": "Request body is too large."})
+    status, _, _ = get("GET", "/metrics")
+    check(f"/metrics answered {status} through nginx", status == 404)
+    status, headers, _ = get("GET", "/api/products/?page_size=50", headers={"Accept-Encoding": "gzip"})
+    check(f"the product list was not gzipped ({status}, {headers.get('Content-Encoding')})",
+          status == 200 and headers.get("Content-Encoding") == "gzip")
+    folder = cluster.tmp / "media/products"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a1.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    (folder / "a2.html").write_text("<script>alert(1)</script>")
+    status, headers, body = get("GET", "/media/products/a1.png")
+    check(f"/media/ answered {status} {headers.get('Content-Type')} {headers.get('Cache-Control')}",
+          status == 200 and headers.get("Content-Type") == "image/png"
+          and "immutable" in headers.get("Cache-Control", "") and body.startswith(b"\x89PNG"))
+    status, headers, _ = get("GET", "/media/products/a2.html")
+    check(f"an .html file in media was served as {headers.get('Content-Type')}",
+          headers.get("Content-Type") == "application/octet-stream")
+    status, _, _ = get("GET", "/media/products/")
+    check(f"the media folder was listed ({status})", status in (403, 404))
+    return problems
 
 
 # --- The webhook receiver -----------------------------------------------------------------------
@@ -429,6 +481,7 @@ def main() -> int:
         page = expect(api.request("GET", "/api/products/?page_size=1"), 200)
         if not str(page.get("next", "")).startswith("https://api.shop.example/"):
             failures.append(f"links behind nginx are not https: next = {page.get('next')!r}")
+        failures += site_checks(cluster)
         customers = []
         for i in range(BUYERS * CUSTOMERS_PER_BUYER):
             email, password = f"customer{i}@cluster.example", f"Lamp-{secrets.token_hex(6)}!"
