@@ -752,6 +752,10 @@ def main() -> int:
               f"{out_of_stock['checkout']} checkouts); its orders placed from "
               f"{min(limited_sales, default=0):.1f} s to {max(limited_sales, default=0):.1f} s "
               "into the load")
+        created = by_what.get(("POST", "order.create", 201), 0)
+        print(f"orders: {orders} in the database, {created} answered 201: {orders - created} "
+              "committed by the killed node with their answer lost (why nginx must not replay "
+              "a POST)")
         print(f"order.created: {len(event_ids)} events, {len(event_ids) - len(missing)} delivered, "
               f"{len(missing)} missing, {duplicates} duplicate deliveries, "
               f"{bad_signatures} bad signatures; deliveries by status: "
