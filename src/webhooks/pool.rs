@@ -24,7 +24,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a claim holds: the attempt's timeout and a margin to record it.
 pub fn lease(state: &AppState) -> TimeDelta {
     TimeDelta::from_std(state.settings.webhook_delivery.timeout).unwrap_or(TimeDelta::seconds(10))
-        + TimeDelta::seconds(60)
+        + TimeDelta::seconds(10)
 }
 
 /// Runs until `stop`, then lets the attempts in flight finish (the worker's grace period
