@@ -15,6 +15,7 @@ pub mod order;
 pub mod order_item;
 pub mod purchases;
 pub mod refunded;
+mod refusals;
 pub mod routes;
 pub mod service;
 pub mod settle;

@@ -8,10 +8,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, Set};
-use serde_json::{Map, json};
 
 use super::invoice::MakeInvoice;
 use super::lifecycle::ExpireOrder;
+use super::refusals::{changed_cart, empty_cart, short, unknown_coupon};
 use super::status::{OrderStatus, PaymentStatus};
 use super::views::{AddressChoice, CreateOrder, OrderView, ShippingAddress};
 use super::{alerts, charges};
@@ -20,7 +20,6 @@ use crate::accounts::postal;
 use crate::cache::{Change, ResponseCache};
 use crate::cart::service::{self as carts, CartLine, CheckoutCart, TaxRules};
 use crate::catalog::inventory::{self, Applied, Cause, Shortage, StockError, StockLine};
-use crate::coupons::rules::Refusal;
 use crate::coupons::views::is_code;
 use crate::coupons::{coupon, service as coupons};
 use crate::events::kind::EventType;
@@ -74,30 +73,6 @@ pub async fn place_order(
             }
             Err(error)
         }
-    }
-}
-
-fn empty_cart() -> ApiError {
-    ApiError::BadRequest("Your cart is empty.".to_owned())
-}
-
-fn changed_cart() -> ApiError {
-    ApiError::BadRequest(
-        "Your cart changed while the order was being placed; nothing was ordered. Review it and place the order again.".to_owned(),
-    )
-}
-
-/// 409 with every line that cannot be had.
-fn short(lines: &[Shortage]) -> ApiError {
-    let items: Vec<_> = lines
-        .iter()
-        .map(|s| json!({"product_id": s.product_id, "variant_id": s.variant_id, "requested": s.requested, "available": s.available}))
-        .collect();
-    let mut extra = Map::new();
-    extra.insert("items".to_owned(), json!(items));
-    ApiError::Conflict {
-        detail: "Some products do not have enough stock; nothing was ordered.".to_owned(),
-        extra,
     }
 }
 
@@ -232,10 +207,6 @@ fn placed_events(
         currency,
     )?);
     Ok(events)
-}
-
-fn unknown_coupon(currency: Currency) -> ApiError {
-    field_error("coupon_code", Refusal::Unknown.message(currency))
 }
 
 /// A code that cannot be a coupon's is refused before anything is read.

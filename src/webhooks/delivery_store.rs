@@ -123,26 +123,11 @@ pub async fn claim_due(
     until: DateTime<Utc>,
 ) -> Result<Vec<delivery::Model>, DbErr> {
     // A plain read first: an idle shop takes no write lock (SQLite has one for everyone).
-    let any = delivery::Entity::find()
-        .select_only()
-        .column(delivery::Column::Id)
-        .filter(due(now))
-        .limit(1)
-        .into_tuple::<i64>()
-        .one(db)
-        .await?;
-    if any.is_none() {
+    if !any_due(db, now).await? {
         return Ok(Vec::new());
     }
     let tx = db::begin_write(db).await?;
-    // Endpoints already at their limit are left out, or they would take every place in the
-    // list and starve the others.
-    let full: Vec<i64> = in_flight(&tx, None, now)
-        .await?
-        .into_iter()
-        .filter(|(_, n)| usize::try_from(*n).unwrap_or(usize::MAX) >= per_endpoint)
-        .map(|(id, _)| id)
-        .collect();
+    let full = at_limit(&tx, per_endpoint, now).await?;
     let waiting: Vec<i64> = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::EndpointId)
@@ -216,6 +201,34 @@ pub async fn claim_due(
             locked_until: Some(until),
             ..d
         })
+        .collect())
+}
+
+/// Whether any delivery is due now (a read without a lock).
+async fn any_due(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    Ok(delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
+        .filter(due(now))
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The endpoints with `per_endpoint` deliveries in flight already: left out of a claim, or
+/// they would take every place in its list and starve the others.
+async fn at_limit<C: ConnectionTrait>(
+    conn: &C,
+    per_endpoint: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbErr> {
+    Ok(in_flight(conn, None, now)
+        .await?
+        .into_iter()
+        .filter(|(_, n)| usize::try_from(*n).unwrap_or(usize::MAX) >= per_endpoint)
+        .map(|(id, _)| id)
         .collect())
 }
 
