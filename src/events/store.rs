@@ -72,12 +72,23 @@ pub async fn mark_dispatched<C: ConnectionTrait>(
     positions: Vec<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    mark(conn, event::Column::DispatchedAt, positions, now).await
+}
+
+/// Sets `column` (a `…_at` still empty) to `now` on the events at `positions`.
+async fn mark<C: ConnectionTrait>(
+    conn: &C,
+    column: event::Column,
+    positions: Vec<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     if positions.is_empty() {
         return Ok(());
     }
     event::Entity::update_many()
-        .col_expr(event::Column::DispatchedAt, Expr::value(now))
+        .col_expr(column, Expr::value(now))
         .filter(event::Column::Position.is_in(positions))
+        .filter(column.is_null())
         .exec(conn)
         .await?;
     Ok(())
@@ -125,16 +136,7 @@ pub async fn mark_published<C: ConnectionTrait>(
     positions: Vec<i64>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    if positions.is_empty() {
-        return Ok(());
-    }
-    event::Entity::update_many()
-        .col_expr(event::Column::PublishedAt, Expr::value(now))
-        .filter(event::Column::Position.is_in(positions))
-        .filter(event::Column::PublishedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
+    mark(conn, event::Column::PublishedAt, positions, now).await
 }
 
 /// How many events the broker has not confirmed, and when the oldest of them was written.

@@ -2,7 +2,7 @@
 //! create, change and delete, and each variant's stock.
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -14,19 +14,10 @@ use crate::catalog::variants::views::{VariantChanges, VariantRequest, VariantVie
 use crate::catalog::{products, variants};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
-use crate::http::error::not_found;
-use crate::http::extract::{Form, IdempotencyKey, PathId};
+use crate::http::extract::{Form, IdempotencyKey, PathId, PathIds};
 use crate::http::openapi::{ErrorDetail, StockConflict, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
 use crate::state::AppState;
-
-/// `(product id, variant id)` from the path; 404 when either is not a number.
-fn ids(Path((id, variant_id)): Path<(String, String)>) -> ApiResult<(i64, i64)> {
-    match (id.parse::<i64>(), variant_id.parse::<i64>()) {
-        (Ok(id), Ok(variant_id)) => Ok((id, variant_id)),
-        _ => Err(not_found()),
-    }
-}
 
 /// A product's variants in option order: active ones (all for staff).
 #[utoipa::path(get, path = "/api/products/{id}/variants/", tag = "catalog", security((), ("jwt" = [])),
@@ -108,14 +99,14 @@ pub async fn update_variant(
     State(state): State<AppState>,
     staff: StaffUser,
     context: RequestContext,
-    path: Path<(String, String)>,
+    PathIds(id, variant_id): PathIds,
     Form(changes): Form<VariantChanges>,
 ) -> ApiResult<Json<VariantView>> {
     let reference = format!("user:{}", staff.0.id());
     let row = variants::update(
         &state.db,
         &state.cache,
-        ids(path)?,
+        (id, variant_id),
         changes.input,
         reference,
         super::showing(&state, &context.base_url),
@@ -137,10 +128,10 @@ pub async fn delete_variant(
     State(state): State<AppState>,
     _staff: StaffUser,
     context: RequestContext,
-    path: Path<(String, String)>,
+    PathIds(id, variant_id): PathIds,
 ) -> ApiResult<StatusCode> {
     let showing = super::showing(&state, &context.base_url);
-    variants::delete(&state.db, &state.cache, ids(path)?, showing).await?;
+    variants::delete(&state.db, &state.cache, (id, variant_id), showing).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

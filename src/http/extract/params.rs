@@ -27,6 +27,22 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
     }
 }
 
+/// Every parameter of the path as an integer; a 404 when one is not.
+async fn path_ids<S: Send + Sync>(
+    parts: &mut axum::http::request::Parts,
+    state: &S,
+) -> Result<Vec<i64>, ApiError> {
+    use axum::extract::FromRequestParts;
+    let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| crate::http::error::not_found())?;
+    params
+        .iter()
+        .map(|(_, value)| value.parse::<i64>().ok())
+        .collect::<Option<_>>()
+        .ok_or_else(crate::http::error::not_found)
+}
+
 /// The two integer ids of a nested path (`/parents/{id}/children/{child_id}/`): the first and
 /// the last parameter; anything that is not an id is a 404.
 #[derive(Debug, Clone, Copy)]
@@ -39,15 +55,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathIds {
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| crate::http::error::not_found())?;
-        let ids: Vec<i64> = params
-            .iter()
-            .map(|(_, value)| value.parse::<i64>().ok())
-            .collect::<Option<_>>()
-            .ok_or_else(crate::http::error::not_found)?;
-        match ids.as_slice() {
+        match path_ids(parts, state).await?.as_slice() {
             [first, .., last] => Ok(PathIds(*first, *last)),
             _ => Err(crate::http::error::not_found()),
         }
