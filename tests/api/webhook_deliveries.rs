@@ -30,6 +30,17 @@ pub async fn app_with(extra: &[(&'static str, &str)]) -> TestApp {
     .await
 }
 
+/// An application with the receivers' host allowed and no worker: nothing is dispatched or
+/// sent unless the test does it.
+pub async fn node_without_worker() -> TestApp {
+    spawn(Spawn {
+        settings: vec![("EMPORIUM_WEBHOOK_ALLOW_HOSTS", "127.0.0.1".to_owned())],
+        no_worker: true,
+        ..Default::default()
+    })
+    .await
+}
+
 /// Registers an endpoint: its id and secret.
 pub async fn hook(app: &TestApp, staff: &str, url: &str, events: Value) -> (i64, String) {
     let (status, body) = app

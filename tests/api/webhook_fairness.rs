@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::helpers::receiver::Receiver;
 use crate::helpers::{Spawn, TestApp, TestDatabase, eventually, spawn};
-use crate::webhook_deliveries::{app_with, deliveries_of, hook, received};
+use crate::webhook_deliveries::{app_with, deliveries_of, hook, node_without_worker, received};
 
 /// Writes `n` events straight into the outbox, as `n` product changes would.
 async fn write_events(app: &TestApp, n: i64) {
@@ -227,12 +227,7 @@ async fn endpoints_at_their_limit_leave_the_free_slots_to_the_others() {
 #[tokio::test]
 async fn a_full_batch_for_many_endpoints_is_dispatched_in_one_pass() {
     // No worker: the test runs the dispatcher's pass itself.
-    let app = spawn(Spawn {
-        settings: vec![("EMPORIUM_WEBHOOK_ALLOW_HOSTS", "127.0.0.1".to_owned())],
-        no_worker: true,
-        ..Default::default()
-    })
-    .await;
+    let app = node_without_worker().await;
     let staff = app.staff_token().await;
     for n in 0..30 {
         hook(

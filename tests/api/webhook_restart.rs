@@ -11,8 +11,8 @@ use serde_json::json;
 use crate::cli::emporium;
 use crate::fixtures::{address, product};
 use crate::helpers::receiver::Receiver;
-use crate::helpers::{Spawn, eventually, free_port, spawn};
-use crate::webhook_deliveries::{hook, received, stripe_verifies};
+use crate::helpers::{eventually, free_port};
+use crate::webhook_deliveries::{hook, node_without_worker, received, stripe_verifies};
 
 /// `emporium serve` (with its worker) on `database_url` at `port`, its loops polling every
 /// `poll`.
@@ -50,12 +50,7 @@ async fn wait_until_serving(client: &reqwest::Client, base: &str) {
 #[tokio::test]
 async fn an_order_committed_right_before_a_sigkill_is_delivered_after_the_restart() {
     // The test's own node sets the shop up; it runs no worker.
-    let app = spawn(Spawn {
-        settings: vec![("EMPORIUM_WEBHOOK_ALLOW_HOSTS", "127.0.0.1".to_owned())],
-        no_worker: true,
-        ..Default::default()
-    })
-    .await;
+    let app = node_without_worker().await;
     let staff = app.staff_token().await;
     let receiver = Receiver::start().await;
     let (_, secret) = hook(
