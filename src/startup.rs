@@ -67,7 +67,9 @@ pub fn job_registry() -> Registry {
         .every::<accounts::sessions::PurgeSessions>(hourly)
         .every::<cart::purge::PurgeCarts>(hourly)
         .every::<idempotency::PurgeKeys>(hourly)
-        .every::<catalog::products::image_sizes::MakeImageSizes>(hourly);
+        .every::<catalog::products::image_sizes::MakeImageSizes>(hourly)
+        .every::<crate::events::prune::PruneEvents>(hourly)
+        .every::<crate::webhooks::prune::PruneDeliveries>(hourly);
     crate::webhooks::register_loops(&mut registry);
     crate::events::publisher::register(&mut registry);
     registry

@@ -4,6 +4,7 @@
 
 pub mod event;
 pub mod kind;
+pub mod prune;
 pub mod publisher;
 pub mod service;
 pub mod store;

@@ -1,7 +1,7 @@
 //! Queries of the outbox.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -154,4 +154,54 @@ pub async fn unpublished_backlog<C: ConnectionTrait>(
         .one(conn)
         .await?;
     Ok((count, oldest))
+}
+
+/// Up to `limit` events that may go: written before `cutoff`, made into deliveries, published
+/// (when `published` is asked for), and not the last of their resource — its sequence is where
+/// the next event of the resource counts on from.
+pub async fn prunable<C: ConnectionTrait>(
+    conn: &C,
+    cutoff: DateTime<Utc>,
+    published: bool,
+    limit: u64,
+) -> Result<Vec<i64>, DbErr> {
+    let later = Query::select()
+        .expr(Expr::val(1))
+        .from_as(event::Entity, Alias::new("later"))
+        .and_where(
+            Expr::col((Alias::new("later"), event::Column::Resource))
+                .equals((event::Entity, event::Column::Resource)),
+        )
+        .and_where(
+            Expr::col((Alias::new("later"), event::Column::Sequence))
+                .gt(Expr::col((event::Entity, event::Column::Sequence))),
+        )
+        .to_owned();
+    let mut query = event::Entity::find()
+        .select_only()
+        .column(event::Column::Position)
+        .filter(event::Column::CreatedAt.lt(cutoff))
+        .filter(event::Column::DispatchedAt.is_not_null())
+        .filter(Expr::exists(later));
+    if published {
+        query = query.filter(event::Column::PublishedAt.is_not_null());
+    }
+    query
+        .order_by_asc(event::Column::Position)
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(conn)
+        .await
+}
+
+/// Deletes the events at `positions`.
+pub async fn delete<C: ConnectionTrait>(conn: &C, positions: Vec<i64>) -> Result<u64, DbErr> {
+    if positions.is_empty() {
+        return Ok(0);
+    }
+    Ok(event::Entity::delete_many()
+        .filter(event::Column::Position.is_in(positions))
+        .exec(conn)
+        .await?
+        .rows_affected)
 }

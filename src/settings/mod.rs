@@ -178,6 +178,8 @@ pub struct Settings {
     /// `EMPORIUM_WEBHOOK_TIMEOUT`, `EMPORIUM_WEBHOOK_WORKERS`,
     /// `EMPORIUM_WEBHOOK_ENDPOINT_CONCURRENCY`.
     pub webhook_delivery: WebhookDelivery,
+    /// `EMPORIUM_EVENT_RETENTION`: how long events and finished deliveries are kept.
+    pub event_retention: Duration,
     /// `EMPORIUM_EVENTS_URL`: the broker every event is also published to (`nats://…`,
     /// `tls://…` or `amqp://…`); none when unset.
     pub events_url: Option<EventsUrl>,
@@ -261,6 +263,7 @@ impl Settings {
         let tax = TaxSettings::read(source)?;
         let webhook_allow_hosts = webhooks::allow_hosts(source)?;
         let webhook_delivery = WebhookDelivery::read(source)?;
+        let event_retention = webhooks::event_retention(source)?;
         let events_url = broker::events_url(source)?;
 
         Ok(Settings {
@@ -310,6 +313,7 @@ impl Settings {
             tax,
             webhook_allow_hosts,
             webhook_delivery,
+            event_retention,
             events_url,
         })
     }

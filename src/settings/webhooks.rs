@@ -72,3 +72,13 @@ pub fn split_allow_entry(entry: &str) -> Option<(&str, Option<u16>)> {
     }
     .filter(|(host, _)| !host.is_empty())
 }
+
+/// `EMPORIUM_EVENT_RETENTION`: events (and finished webhook deliveries) older than this are
+/// pruned by the hourly job (default 30 days).
+pub(super) fn event_retention(source: &dyn Source) -> Result<Duration, SettingsError> {
+    duration(
+        source,
+        "EMPORIUM_EVENT_RETENTION",
+        Duration::from_secs(30 * 24 * 3600),
+    )
+}

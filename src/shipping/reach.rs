@@ -17,15 +17,17 @@ pub struct Destination {
 }
 
 impl Destination {
-    /// The key regions are matched by: trimmed, lower-cased.
+    /// The key regions are matched by (see [`region_key`]).
     pub fn region_key(&self) -> String {
         region_key(&self.region)
     }
 }
 
-/// How a region is matched: trimmed and lower-cased.
+/// How a region is matched: trimmed, lower-cased and in Unicode's composed form (NFC), so
+/// `Québec` typed with a combining accent (as some keyboards send it) is the same region.
 pub fn region_key(region: &str) -> String {
-    region.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    region.trim().to_lowercase().nfc().collect()
 }
 
 /// The zone that reaches `to`, if any: the one narrowed to its region, else the one that

@@ -80,6 +80,18 @@ fn countries_of(areas: &[zone_area::Model]) -> Vec<String> {
     countries
 }
 
+/// The regions of stored areas, per country, as staff wrote them.
+fn regions_of(areas: &[zone_area::Model]) -> BTreeMap<String, Vec<String>> {
+    let mut regions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for area in areas.iter().filter(|a| !a.region.is_empty()) {
+        regions
+            .entry(area.country.clone())
+            .or_default()
+            .push(area.region.clone());
+    }
+    regions
+}
+
 /// The places to write for `countries`, each narrowed to its `regions` when it has some; every
 /// country of `regions` must be one of `countries`.
 fn places(
@@ -267,11 +279,18 @@ async fn update_once(
     };
     let mut new_places = None;
     if input.countries.is_some() || input.regions.is_some() {
+        // What is not given stays as it is: new countries keep the zone's regions, which must
+        // then be among them (as a creation's must).
+        let areas = store::areas_of(&tx, &[id]).await?;
         let countries = match &input.countries {
             Some(countries) => countries.clone(),
-            None => countries_of(&store::areas_of(&tx, &[id]).await?),
+            None => countries_of(&areas),
         };
-        match places(&countries, &input.regions.clone().unwrap_or_default()) {
+        let regions = match &input.regions {
+            Some(regions) => regions.clone(),
+            None => regions_of(&areas),
+        };
+        match places(&countries, &regions) {
             Ok(list) => new_places = Some(list),
             Err(refused) => return Ok(Outcome::Refused(refused)),
         }

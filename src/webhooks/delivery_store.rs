@@ -393,3 +393,28 @@ pub async fn oldest_pending<C: ConnectionTrait>(conn: &C) -> Result<Option<DateT
         .one(conn)
         .await
 }
+
+/// Deletes up to `limit` delivered or failed deliveries last changed before `cutoff`.
+pub async fn prune<C: ConnectionTrait>(
+    conn: &C,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let ids: Vec<i64> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
+        .filter(delivery::Column::Status.is_in([DeliveryStatus::Delivered, DeliveryStatus::Failed]))
+        .filter(delivery::Column::UpdatedAt.lt(cutoff))
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(conn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(delivery::Entity::delete_many()
+        .filter(delivery::Column::Id.is_in(ids))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}

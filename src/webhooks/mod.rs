@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod endpoint;
 pub mod outcome;
 pub mod pool;
+pub mod prune;
 pub mod routes;
 pub mod safe_url;
 pub mod schedule;

@@ -45,6 +45,10 @@ pub async fn record(
             (Trigger::Manual, DeliveryStatus::Delivered | DeliveryStatus::Failed) => {
                 (delivery.status, None)
             }
+            // A pending one keeps its place in the schedule: pressing retry delays nothing.
+            (Trigger::Manual, DeliveryStatus::Pending) => {
+                (DeliveryStatus::Pending, delivery.next_attempt_at)
+            }
             _ => {
                 let random = getrandom::u64().unwrap_or(100);
                 match next_attempt(delivery.created_at, delivery.attempts + 1, now, random) {

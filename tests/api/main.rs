@@ -24,6 +24,7 @@ mod database;
 mod email;
 mod engines;
 mod events;
+mod events_prune;
 mod extra_captures;
 mod free_orders;
 mod hardening;

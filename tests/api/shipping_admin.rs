@@ -155,9 +155,31 @@ async fn staff_manage_zones_whose_countries_and_regions_are_stored_one_place_a_r
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["countries"], json!(["US", "CA"]));
     assert_eq!(changed["regions"], json!({"CA": ["QC"]}));
-    // `countries` without `regions` covers each whole.
+    // `countries` alone keeps the regions of the countries the zone still has…
     let (status, changed) = app
         .patch(&path, Some(&staff), json!({"countries": ["MX", "CA"]}))
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (&changed["countries"], &changed["regions"]),
+        (&json!(["MX", "CA"]), &json!({"CA": ["QC"]}))
+    );
+    // …and is refused, as a creation would be, when they would belong to none of them.
+    let (status, refused) = app
+        .patch(&path, Some(&staff), json!({"countries": ["MX"]}))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        refused["regions"][0],
+        "\"CA\" is not one of the zone's countries."
+    );
+    // `regions: {}` covers each country whole.
+    let (status, changed) = app
+        .patch(
+            &path,
+            Some(&staff),
+            json!({"countries": ["MX", "CA"], "regions": {}}),
+        )
         .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(

@@ -31,7 +31,7 @@ pub async fn zone_of(app: &TestApp, name: &str, areas: &[(&str, &str)]) -> i64 {
             zone_id: Set(row.id),
             country: Set((*country).to_owned()),
             region: Set((*region).to_owned()),
-            region_key: Set(region.to_lowercase()),
+            region_key: Set(emporium::shipping::reach::region_key(region)),
             ..Default::default()
         }
         .insert(&app.state.db)
@@ -727,4 +727,35 @@ async fn a_variants_tax_class_overrides_its_products_and_a_zero_rate_makes_no_ta
         order["shipping_address"]["country"], "GB",
         "the cart's address"
     );
+}
+
+#[tokio::test]
+async fn a_region_matches_however_its_accents_were_typed() {
+    let app = spawn_app().await;
+    let token = app.customer_token().await;
+    // Stored with a precomposed é; asked with e and a combining accent, and in capitals.
+    let quebec = zone_of(&app, "Québec", &[("CA", "Québec")]).await;
+    method_of(&app, quebec, "Québec post", 900, None, None).await;
+    for region in [
+        "Qu%C3%A9bec",
+        "Que%CC%81bec",
+        "QUE%CC%81BEC",
+        "%20qu%C3%A9bec%20",
+    ] {
+        let (status, methods) = app
+            .get_as(
+                &format!("/api/cart/shipping-methods/?country=CA&region={region}"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, 200, "{methods}");
+        assert_eq!(names(&methods), [("Québec post", "9.00")], "{region}");
+    }
+    let (_, elsewhere) = app
+        .get_as(
+            "/api/cart/shipping-methods/?country=CA&region=Ontario",
+            Some(&token),
+        )
+        .await;
+    assert_eq!(elsewhere, json!([]));
 }

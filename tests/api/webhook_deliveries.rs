@@ -238,6 +238,19 @@ async fn a_failing_receiver_is_retried_on_the_schedule_and_the_log_says_why() {
         (50..=70).contains(&wait),
         "retried {wait} s later, not about a minute"
     );
+    // Staff retry it by hand and it fails again: it keeps its place in the schedule.
+    let delivery_id = entry["id"].as_i64().expect("id");
+    let (status, again) = app
+        .post_empty(
+            &format!("{WEBHOOKS}{id}/deliveries/{delivery_id}/retry/"),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["status"], "pending");
+    assert_eq!(again["attempts"], 2);
+    assert_eq!(again["next_attempt_at"], entry["next_attempt_at"]);
+    received(&receiver, 2, Duration::from_secs(5)).await;
     assert!(log(&app, &staff, id, "?status=delivered").await.is_empty());
     let (status, body) = app
         .get_as(
@@ -262,10 +275,10 @@ async fn a_failing_receiver_is_retried_on_the_schedule_and_the_log_says_why() {
         .exec(&app.state.db)
         .await
         .expect("due now");
-    let got = received(&receiver, 2, Duration::from_secs(10)).await;
+    let got = received(&receiver, 3, Duration::from_secs(10)).await;
     assert_eq!(
         got[0].header("emporium-event-id"),
-        got[1].header("emporium-event-id")
+        got[2].header("emporium-event-id")
     );
     assert!(
         eventually(Duration::from_secs(5), || async {
@@ -274,7 +287,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_and_the_log_says_why() {
         .await
     );
     let stored = &deliveries_of(&app, id).await[0];
-    assert_eq!((stored.attempts, stored.last_status_code), (2, Some(204)));
+    assert_eq!((stored.attempts, stored.last_status_code), (3, Some(204)));
     assert_eq!(stored_endpoint(&app, id).await.consecutive_failures, 0);
 }
 
