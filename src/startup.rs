@@ -429,10 +429,12 @@ mod tests {
         round_trip::<cart::purge::PurgeCarts>(json!({}));
         round_trip::<idempotency::PurgeKeys>(json!({}));
         round_trip::<catalog::products::image_sizes::MakeImageSizes>(json!({}));
+        round_trip::<crate::events::prune::PruneEvents>(json!({}));
+        round_trip::<crate::webhooks::prune::PruneDeliveries>(json!({}));
     }
 
     #[test]
-    fn the_registry_knows_the_thirteen_kinds_by_their_stored_names() {
+    fn the_registry_knows_the_fifteen_kinds_by_their_stored_names() {
         let registry = super::job_registry();
         let mut kinds: Vec<&str> = registry.kinds();
         kinds.sort_unstable();
@@ -444,6 +446,7 @@ mod tests {
                 "cart.purge",
                 "catalog.image_sizes",
                 "email.send",
+                "events.prune",
                 "idempotency.purge",
                 "jobs.cleanup",
                 "orders.expire",
@@ -452,6 +455,7 @@ mod tests {
                 "payments.refund",
                 "payments.refund_capture",
                 "payments.verify",
+                "webhooks.prune",
             ]
         );
         let mut periodic: Vec<&str> = registry.periodic().iter().map(|p| p.kind).collect();
@@ -462,8 +466,10 @@ mod tests {
                 "accounts.purge_sessions",
                 "cart.purge",
                 "catalog.image_sizes",
+                "events.prune",
                 "idempotency.purge",
-                "jobs.cleanup"
+                "jobs.cleanup",
+                "webhooks.prune",
             ]
         );
     }

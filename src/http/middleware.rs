@@ -143,8 +143,9 @@ impl Hasher for Fnv {
 /// line of the request is written in; the client's address and the public base URL
 /// ([`RequestContext`]); the API rate limit (counted first, then decided); then the routes —
 /// and on the way out, a contract body for every error, the security headers, request metrics
-/// by route template, and an access log line at debug level (errors at warn/error). One layer
-/// instead of five: each layer boxed the request's future and cloned the routes below it.
+/// by route template, and an access log line at debug level (a 503 at warn, other 5xx at
+/// error). One layer instead of five: each layer boxed the request's future and cloned the
+/// routes below it.
 pub async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -194,7 +195,11 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
     );
     span.in_scope(|| {
         let ms = elapsed.as_secs_f64() * 1000.0;
-        if status.is_server_error() {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Refused on purpose (too much work waiting, a dependency down): a warning, not an
+            // error — and under a flood, not a wall of errors.
+            tracing::warn!(status = 503, ms, "request refused");
+        } else if status.is_server_error() {
             tracing::error!(status = status.as_u16(), ms, "request failed");
         } else {
             tracing::debug!(status = status.as_u16(), ms, "request finished");

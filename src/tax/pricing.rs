@@ -196,6 +196,8 @@ fn weight_and_after_discount(basket: &Basket<'_>) -> (i64, i64, i64) {
 pub fn price(basket: &Basket<'_>) -> Result<Priced, TooHeavy> {
     let (weight, _, after_discount) = weight_and_after_discount(basket);
     let shipping = match basket.method {
+        // Nothing to ship costs nothing to ship.
+        Some(rule) if basket.lines.is_empty() => Some((0, rule.tax_class.as_str())),
         Some(rule) => Some((
             rule.price(weight, after_discount).ok_or(TooHeavy)?,
             rule.tax_class.as_str(),

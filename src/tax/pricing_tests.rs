@@ -145,6 +145,20 @@ fn a_region_rate_added_to_net_prices_with_taxed_shipping() {
 }
 
 #[test]
+fn an_empty_basket_costs_nothing_to_ship_even_with_a_method_chosen() {
+    let ny = rates(&[("standard", "Sales tax", 88_750)]);
+    let method = flat(500, "standard");
+    let priced = price(&Basket {
+        method: Some(&method),
+        ..basket(&[], 0, Some(&ny))
+    })
+    .expect("priced");
+    assert_eq!(priced.shipping, Some(0));
+    assert_eq!(priced.tax, Some(0));
+    assert_eq!(priced.total, 0);
+}
+
+#[test]
 fn shipping_taken_inclusive_and_at_its_own_class() {
     // Gross line 12.00 at 20 %: 2.00. Shipping 6.00 at class "zero" (rate 0 %): no tax, no
     // zero tax line. Total 12.00 + 6.00 = 18.00.
