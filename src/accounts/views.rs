@@ -250,13 +250,7 @@ pub fn is_country(code: &str) -> bool {
 }
 
 fn read_address(fields: &mut Fields, partial: bool) -> AddressInput {
-    let text = |fields: &mut Fields, name: &str, max: usize| {
-        if partial {
-            fields.optional_nonblank_text(name, max)
-        } else {
-            fields.required_text(name, max)
-        }
-    };
+    let text = |fields: &mut Fields, name: &str, max: usize| fields.given_text(name, max, partial);
     let full_name = text(fields, "full_name", 150);
     let line1 = text(fields, "line1", 255);
     let city = text(fields, "city", 100);

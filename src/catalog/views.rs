@@ -136,11 +136,7 @@ pub fn is_slug(slug: &str) -> bool {
 
 /// Reads a category body: `name` required unless `partial` (`PATCH`).
 fn read_category(fields: &mut Fields, partial: bool) -> CategoryInput {
-    let name = if partial {
-        fields.optional_nonblank_text("name", 120)
-    } else {
-        fields.required_text("name", 120)
-    };
+    let name = fields.given_text("name", 120, partial);
     let slug = fields.optional_nonblank_text("slug", 140);
     if let Some(slug) = slug.as_deref().filter(|s| !is_slug(s)) {
         fields.error(

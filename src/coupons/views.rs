@@ -96,22 +96,14 @@ pub fn is_code(code: &str) -> bool {
 }
 
 fn read_coupon(fields: &mut Fields, partial: bool) -> CouponInput {
-    let code = if partial {
-        fields.optional_nonblank_text("code", CODE_MAX)
-    } else {
-        fields.required_text("code", CODE_MAX)
-    };
+    let code = fields.given_text("code", CODE_MAX, partial);
     if code.as_deref().is_some_and(|c| !is_code(c)) {
         fields.error(
             "code",
             "Enter a valid code: letters, digits, hyphens and underscores.",
         );
     }
-    let kind_name = if partial {
-        fields.optional::<String>("kind")
-    } else {
-        fields.required::<String>("kind")
-    };
+    let kind_name = fields.given::<String>("kind", partial);
     let kind = kind_name.and_then(|name| {
         let kind = Kind::parse(&name);
         if kind.is_none() {

@@ -138,12 +138,9 @@ fn read_region(fields: &mut Fields) -> Option<Option<String>> {
 }
 
 fn read_rate_fields(fields: &mut Fields, partial: bool) -> RateInput {
-    let country = if partial {
-        fields.optional_nonblank_text("country", 2)
-    } else {
-        fields.required_text("country", 2)
-    }
-    .map(|code| code.to_ascii_uppercase());
+    let country = fields
+        .given_text("country", 2, partial)
+        .map(|code| code.to_ascii_uppercase());
     if let Some(code) = country.as_deref().filter(|code| !is_country(code)) {
         fields.error("country", format!("\"{code}\" is not a valid choice."));
     }
@@ -154,11 +151,7 @@ fn read_rate_fields(fields: &mut Fields, partial: bool) -> RateInput {
     if let Some(problem) = tax_class.as_deref().and_then(classes::problem) {
         fields.error("tax_class", problem);
     }
-    let given = if partial {
-        fields.optional::<Value>("rate")
-    } else {
-        fields.required::<Value>("rate")
-    };
+    let given = fields.given::<Value>("rate", partial);
     let rate = given.and_then(|value| match read_rate(&value) {
         Ok(rate) => Some(rate),
         Err(message) => {
@@ -166,11 +159,7 @@ fn read_rate_fields(fields: &mut Fields, partial: bool) -> RateInput {
             None
         }
     });
-    let name = if partial {
-        fields.optional_nonblank_text("name", NAME_MAX)
-    } else {
-        fields.required_text("name", NAME_MAX)
-    };
+    let name = fields.given_text("name", NAME_MAX, partial);
     RateInput {
         country,
         region,

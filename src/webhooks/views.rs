@@ -145,16 +145,8 @@ pub fn read_events(value: &Value) -> Result<Vec<String>, String> {
 }
 
 fn read_webhook_fields(fields: &mut Fields, partial: bool) -> WebhookInput {
-    let url = if partial {
-        fields.optional_nonblank_text("url", URL_MAX)
-    } else {
-        fields.required_text("url", URL_MAX)
-    };
-    let given = if partial {
-        fields.optional::<Value>("events")
-    } else {
-        fields.required::<Value>("events")
-    };
+    let url = fields.given_text("url", URL_MAX, partial);
+    let given = fields.given::<Value>("events", partial);
     let events = given.and_then(|value| match read_events(&value) {
         Ok(names) => Some(names),
         Err(message) => {

@@ -82,11 +82,7 @@ fn read_variants(fields: &mut Fields, with_options: bool) -> Option<Vec<VariantI
 /// Reads a product body in the shop's currency: `name`, `price` and `category` required unless
 /// `partial` (`PATCH`).
 fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
-    let name = if partial {
-        fields.optional_nonblank_text("name", 200)
-    } else {
-        fields.required_text("name", 200)
-    };
+    let name = fields.given_text("name", 200, partial);
     let description = fields.optional_text("description", 20_000);
     let options = read_options(fields);
     let with_options = options.as_ref().is_some_and(|o| !o.is_empty());
@@ -125,11 +121,7 @@ fn read_product(fields: &mut Fields, partial: bool) -> ProductInput {
         );
     }
     let is_active = fields.optional::<bool>("is_active");
-    let category = if partial {
-        fields.optional::<i64>("category")
-    } else {
-        fields.required::<i64>("category")
-    };
+    let category = fields.given::<i64>("category", partial);
     let tax_class = fields
         .optional_nonblank_text("tax_class", 32)
         .map(|class| class.trim().to_owned());

@@ -174,6 +174,16 @@ impl Fields {
         }
     }
 
+    /// A field a creation requires and a change (`partial`) may leave out: [`Fields::required`]
+    /// or [`Fields::optional`].
+    pub fn given<T: FieldValue>(&mut self, name: &str, partial: bool) -> Option<T> {
+        if partial {
+            self.optional(name)
+        } else {
+            self.required(name)
+        }
+    }
+
     /// A field that may be absent (`None`), null (`Some(None)`) or a value (`Some(Some(v))`).
     pub fn nullable<T: FieldValue>(&mut self, name: &str) -> Option<Option<T>> {
         match self.map.get(name).cloned() {
@@ -219,6 +229,16 @@ impl Fields {
     pub fn optional_nonblank_text(&mut self, name: &str, max: usize) -> Option<String> {
         let value = self.optional::<String>(name)?;
         self.checked_text(name, value, max, false)
+    }
+
+    /// A non-blank text a creation requires and a change (`partial`) may leave out:
+    /// [`Fields::required_text`] or [`Fields::optional_nonblank_text`].
+    pub fn given_text(&mut self, name: &str, max: usize, partial: bool) -> Option<String> {
+        if partial {
+            self.optional_nonblank_text(name, max)
+        } else {
+            self.required_text(name, max)
+        }
     }
 
     /// A password-like field: required, not blank, at most [`SECRET_MAX`] characters (a longer

@@ -230,21 +230,9 @@ fn nullable_money(fields: &mut Fields, name: &str) -> Option<Option<Money>> {
 }
 
 fn read_method(fields: &mut Fields, partial: bool) -> MethodInput {
-    let zone = if partial {
-        fields.optional::<i64>("zone")
-    } else {
-        fields.required::<i64>("zone")
-    };
-    let name = if partial {
-        fields.optional_nonblank_text("name", NAME_MAX)
-    } else {
-        fields.required_text("name", NAME_MAX)
-    };
-    let kind_name = if partial {
-        fields.optional::<String>("kind")
-    } else {
-        fields.required::<String>("kind")
-    };
+    let zone = fields.given::<i64>("zone", partial);
+    let name = fields.given_text("name", NAME_MAX, partial);
+    let kind_name = fields.given::<String>("kind", partial);
     let kind = kind_name.and_then(|name| {
         let kind = parse_kind(name.trim());
         if kind.is_none() {

@@ -195,16 +195,8 @@ fn regions(value: Option<&Value>) -> Result<BTreeMap<String, Vec<String>>, Strin
 }
 
 fn read_zone(fields: &mut Fields, partial: bool) -> ZoneInput {
-    let name = if partial {
-        fields.optional_nonblank_text("name", NAME_MAX)
-    } else {
-        fields.required_text("name", NAME_MAX)
-    };
-    let given = if partial {
-        fields.optional::<Value>("countries")
-    } else {
-        fields.required::<Value>("countries")
-    };
+    let name = fields.given_text("name", NAME_MAX, partial);
+    let given = fields.given::<Value>("countries", partial);
     let countries = given.and_then(|value| match countries(&value) {
         Ok(codes) => Some(codes),
         Err(message) => {
