@@ -3,10 +3,13 @@
 //! pass the shard's budget evicts by the clock rule (an entry used since the hand last passed is
 //! spared once), so hot entries stay and a flood of one-off keys only evicts its own kind.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
+
+use foldhash::quality::RandomState;
+
+use super::Map;
 
 const SHARDS: usize = 16;
 
@@ -17,7 +20,7 @@ struct Slot<V> {
 }
 
 struct Shard<V> {
-    map: HashMap<String, Slot<V>>,
+    map: Map<String, Slot<V>>,
     weight: u64,
 }
 
@@ -35,12 +38,12 @@ impl<V> Bodies<V> {
             shards: (0..SHARDS)
                 .map(|_| {
                     RwLock::new(Shard {
-                        map: HashMap::new(),
+                        map: Map::default(),
                         weight: 0,
                     })
                 })
                 .collect(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             shard_budget: budget / SHARDS as u64,
         }
     }

@@ -21,7 +21,6 @@
 //! its whole copy (a new *generation*, so reads already under way learn nothing) and start
 //! again from the log's end.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -31,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::scripts::POLL;
-use super::{CacheError, Current};
+use super::{CacheError, Current, Map};
 
 /// How long a completed poll vouches for a node's copy, and how long a write waits after its
 /// prepare step before it returns. Every node must use the same value: it is not a setting.
@@ -122,8 +121,8 @@ struct Position {
 struct Known {
     generation: u64,
     position: Option<Position>,
-    scopes: HashMap<&'static str, KnownScope>,
-    rows: HashMap<String, i64>,
+    scopes: Map<&'static str, KnownScope>,
+    rows: Map<String, i64>,
 }
 
 /// A node's copy of the versions, kept up to date from the log.

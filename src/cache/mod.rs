@@ -68,6 +68,11 @@ use sea_orm::{DatabaseTransaction, DbErr};
 use bodies::Bodies;
 use versions::Versions;
 
+/// The maps a hit reads (bodies by key, versions by scope and row): foldhash, seeded at random per
+/// map. The standard SipHash was a twentieth of a cached read; keys come from requests, so the
+/// seed stays random.
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
+
 /// Scope values now, and row mirrors (`None`: unknown): what a node reads of the versions.
 type Current = (Vec<(&'static str, u64)>, Vec<Option<i64>>);
 

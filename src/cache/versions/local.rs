@@ -1,17 +1,17 @@
 //! The in-process versions (one node): scope values with their in-flight marks, and row
 //! mirrors, in this process's memory.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::{Change, Current, Finish, Target};
+use crate::cache::Map;
 
 /// Scope values with their in-flight marks, and row mirrors, in this process.
 pub(in crate::cache) struct Local {
-    pub(super) scopes: RwLock<HashMap<&'static str, Arc<LocalScope>>>,
-    pub(super) rows: RwLock<HashMap<String, i64>>,
+    pub(super) scopes: RwLock<Map<&'static str, Arc<LocalScope>>>,
+    pub(super) rows: RwLock<Map<String, i64>>,
     pub(super) epoch: Instant,
     pub(super) counter: AtomicU64,
 }

@@ -64,9 +64,11 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ApiResult<Built>>,
 {
+    // The build's future is boxed: held inline, the database queries' state would make every
+    // request's future (a hit's too) many kilobytes to allocate and move.
     let Some(key) = key else {
         count_lookup(2);
-        return Ok(json_response(build().await?.0, "bypass"));
+        return Ok(json_response(Box::pin(build()).await?.0, "bypass"));
     };
     match cache.lookup(&key, scopes).await {
         Lookup::Hit(body) => {
@@ -75,11 +77,11 @@ where
         }
         Lookup::Bypass => {
             count_lookup(2);
-            Ok(json_response(build().await?.0, "bypass"))
+            Ok(json_response(Box::pin(build()).await?.0, "bypass"))
         }
         Lookup::Miss(snapshot) => {
             count_lookup(1);
-            let (body, rows) = build().await?;
+            let (body, rows) = Box::pin(build()).await?;
             cache.store(key, snapshot, rows, body.clone()).await;
             Ok(json_response(body, "miss"))
         }
