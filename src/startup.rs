@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::get;
+use axum::{Router, ServiceExt};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -282,7 +282,7 @@ impl Application {
             .map(|worker| tokio::spawn(worker.run(wait_for_stop(stopped.clone()))));
         let server = axum::serve(
             self.listener,
-            self.router
+            crate::http::front::Front::new(self.state.clone(), self.router)
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(wait_for_stop(stopped.clone()));

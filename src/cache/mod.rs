@@ -53,6 +53,7 @@
 //! each node's memory, bounded by `EMPORIUM_CACHE_BYTES`, and each node's copy of the versions
 //! holds one number per product written and per scope.
 
+mod aliases;
 mod bodies;
 mod follower;
 mod scripts;
@@ -65,6 +66,7 @@ use crate::redis_link::RedisLink;
 use bytes::Bytes;
 use sea_orm::{DatabaseTransaction, DbErr};
 
+pub use aliases::{Alias, CachedAs};
 use bodies::Bodies;
 use versions::Versions;
 
@@ -157,10 +159,32 @@ pub enum Lookup {
     Bypass,
 }
 
+/// How a cached read was answered, for `cache_lookups_total{result}`.
+#[derive(Clone, Copy, Debug)]
+pub enum Served {
+    /// From a fresh entry.
+    Hit = 0,
+    /// Built and stored.
+    Miss = 1,
+    /// Built and not stored.
+    Bypass = 2,
+}
+
+/// Counts a cached read in `cache_lookups_total` by how it was answered (the handles are made
+/// once).
+pub fn count_lookup(served: Served) {
+    static COUNTERS: std::sync::LazyLock<[metrics::Counter; 3]> = std::sync::LazyLock::new(|| {
+        ["hit", "miss", "bypass"]
+            .map(|result| metrics::counter!("cache_lookups_total", "result" => result))
+    });
+    COUNTERS[served as usize].increment(1);
+}
+
 /// Cached responses, checked against versions on every hit.
 pub struct ResponseCache {
     versions: Versions,
     bodies: Bodies<Entry>,
+    aliases: Bodies<Alias>,
     window: Duration,
     lose_finish_steps: AtomicBool,
 }
@@ -176,6 +200,8 @@ impl ResponseCache {
         ResponseCache {
             versions,
             bodies: Bodies::new(max_bytes),
+            // A sixteenth of the budget beside the bodies: about 100,000 URLs in 16 MiB.
+            aliases: Bodies::new(max_bytes / 16),
             window: WRITE_WINDOW,
             lose_finish_steps: AtomicBool::new(false),
         }

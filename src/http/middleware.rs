@@ -20,6 +20,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use super::error::{SERVER_ERROR, UNAVAILABLE, detail_response};
+use crate::cache::CachedAs;
 use crate::state::AppState;
 
 /// The header that carries the request id both ways.
@@ -139,61 +140,77 @@ impl Hasher for Fnv {
     }
 }
 
-/// The one middleware around every route, in this order: the request id and the span every log
-/// line of the request is written in; the client's address and the public base URL
-/// ([`RequestContext`]); the API rate limit (counted first, then decided); then the routes —
-/// and on the way out, a contract body for every error, the security headers, request metrics
-/// by route template, and an access log line at debug level (a 503 at warn, other 5xx at
-/// error). One layer instead of five: each layer boxed the request's future and cloned the
-/// routes below it.
-pub async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// What the edge knows of a request before it runs: its id, method, span and start.
+pub(super) struct Begun {
+    id: String,
+    method: Method,
+    span: tracing::Span,
+    started: Instant,
+}
+
+/// The request id (the client's when acceptable, else a new one) and the span every log line
+/// of the request is written in.
+pub(super) fn begin(request: &Request) -> Begun {
     let id = request
         .headers()
         .get(REQUEST_ID)
         .and_then(acceptable_request_id)
         .unwrap_or_else(new_request_id);
     let method = request.method().clone();
-    let matched = request.extensions().get::<MatchedPath>().cloned();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %method,
         path = %request.uri().path(),
     );
-    let started = Instant::now();
+    Begun {
+        id,
+        method,
+        span,
+        started: Instant::now(),
+    }
+}
 
-    let peer = request
+/// The client's address as the connection gave it.
+pub(super) fn peer(request: &Request) -> IpAddr {
+    request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-    let context = super::context::resolve(&state.settings, peer, request.headers());
-    let private = is_private(&request);
-    let limit = super::rate_limit::key(&state, &request, context.client_ip);
-    request.extensions_mut().insert(context);
-    let refused = match limit {
-        Some((key, rate)) => super::rate_limit::count(&state, &key, rate).await,
-        None => None,
-    };
-    let response = match refused {
-        Some(refused) => refused,
-        None => {
-            within(state.settings.request_timeout, next.run(request))
-                .instrument(span.clone())
-                .await
-        }
-    };
-    let mut response = contract_body(&method, response);
-    security_headers(&state, private, &mut response);
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
 
-    let elapsed = started.elapsed();
+/// Counts a request against its rate limit (`key`'s answer): `Some(429)` when over it.
+pub(super) async fn refused(
+    state: &AppState,
+    limit: Option<(String, crate::throttle::Rate)>,
+) -> Option<Response> {
+    match limit {
+        Some((key, rate)) => super::rate_limit::count(state, &key, rate).await,
+        None => None,
+    }
+}
+
+/// The way out of every request: a contract body for an error, the security headers, request
+/// metrics by route template, an access log line at debug level (a 503 at warn, other 5xx at
+/// error) and the request id.
+pub(super) fn end(
+    state: &AppState,
+    begun: Begun,
+    private: bool,
+    route: &str,
+    response: Response,
+) -> Response {
+    let mut response = contract_body(&begun.method, response);
+    security_headers(state, private, &mut response);
+    let elapsed = begun.started.elapsed();
     let status = response.status();
     record_request(
-        &route_label(matched.as_ref()),
-        method_label(&method),
+        route,
+        method_label(&begun.method),
         status.as_u16(),
         elapsed.as_secs_f64(),
     );
-    span.in_scope(|| {
+    begun.span.in_scope(|| {
         let ms = elapsed.as_secs_f64() * 1000.0;
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Refused on purpose (too much work waiting, a dependency down): a warning, not an
@@ -205,10 +222,40 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
             tracing::debug!(status = status.as_u16(), ms, "request finished");
         }
     });
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    if let Ok(value) = HeaderValue::from_str(&begun.id) {
         response
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID), value);
+    }
+    response
+}
+
+/// The one middleware around every route, in this order: the request id and the span every log
+/// line of the request is written in; the client's address and the public base URL
+/// ([`RequestContext`]); the API rate limit (counted first, then decided); then the routes —
+/// and on the way out, [`end`]. A cached answer's [`CachedAs`] is given the route, so the front
+/// door can answer the same URL itself next time. One layer instead of five: each layer boxed
+/// the request's future and cloned the routes below it.
+pub async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let begun = begin(&request);
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let context = super::context::resolve(&state.settings, peer(&request), request.headers());
+    let private = is_private(&request);
+    let limit = super::rate_limit::key(&state, &request, context.client_ip);
+    let refused = refused(&state, limit).await;
+    request.extensions_mut().insert(context);
+    let response = match refused {
+        Some(refused) => refused,
+        None => {
+            within(state.settings.request_timeout, next.run(request))
+                .instrument(begun.span.clone())
+                .await
+        }
+    };
+    let route = route_label(matched.as_ref());
+    let mut response = end(&state, begun, private, &route, response);
+    if let Some(cached) = response.extensions_mut().get_mut::<CachedAs>() {
+        cached.route = Some(route.into());
     }
     response
 }

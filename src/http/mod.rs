@@ -4,6 +4,7 @@
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod front;
 pub mod media;
 pub mod middleware;
 pub mod openapi;

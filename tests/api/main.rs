@@ -27,6 +27,7 @@ mod events;
 mod events_prune;
 mod extra_captures;
 mod free_orders;
+mod front_door;
 mod hardening;
 mod idempotent_posts;
 mod image_files;

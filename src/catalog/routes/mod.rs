@@ -14,7 +14,6 @@ pub mod variants;
 
 use std::future::Future;
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -22,27 +21,13 @@ use super::products::shown::Showing;
 use super::products::{ProductRow, product_tag};
 use super::search::DatabaseSearch;
 use super::views::ProductView;
-use crate::cache::{Lookup, ResponseCache};
+use crate::cache::{CachedAs, Lookup, ResponseCache, Served, count_lookup};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::error::{bad_request, internal};
+use crate::http::front::cached_json;
 use crate::http::pagination::Pagination;
 use crate::state::AppState;
-
-const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
-
-/// A JSON body, its headers sized up front for the ones every response gets on its way out.
-fn json_response(body: Bytes, cache: &'static str) -> Response {
-    let mut headers = HeaderMap::with_capacity(12);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(X_CACHE, HeaderValue::from_static(cache));
-    let mut response = Response::new(axum::body::Body::from(body));
-    *response.headers_mut() = headers;
-    response
-}
 
 fn to_bytes<T: serde::Serialize>(value: &T) -> ApiResult<Bytes> {
     serde_json::to_vec(value).map(Bytes::from).map_err(internal)
@@ -53,7 +38,8 @@ type Built = (Bytes, Vec<(String, i64)>);
 
 /// Serves `build`'s JSON through the response cache under `key` — made from the parsed,
 /// normalised request, never its raw text — when there is a key (staff reads have none).
-/// `scopes` are what the response depends on beyond the rows it shows.
+/// `scopes` are what the response depends on beyond the rows it shows. A keyed answer carries
+/// [`CachedAs`], from which the front door learns to answer the same URL before routing.
 async fn cached<F, Fut>(
     cache: &ResponseCache,
     key: Option<String>,
@@ -67,35 +53,27 @@ where
     // The build's future is boxed: held inline, the database queries' state would make every
     // request's future (a hit's too) many kilobytes to allocate and move.
     let Some(key) = key else {
-        count_lookup(2);
-        return Ok(json_response(Box::pin(build()).await?.0, "bypass"));
+        count_lookup(Served::Bypass);
+        return Ok(cached_json(Box::pin(build()).await?.0, Served::Bypass));
     };
-    match cache.lookup(&key, scopes).await {
-        Lookup::Hit(body) => {
-            count_lookup(0);
-            Ok(json_response(body, "hit"))
-        }
-        Lookup::Bypass => {
-            count_lookup(2);
-            Ok(json_response(Box::pin(build()).await?.0, "bypass"))
-        }
+    let cached_as = CachedAs {
+        key: key.clone(),
+        scopes: scopes.to_vec(),
+        route: None,
+    };
+    let served = match cache.lookup(&key, scopes).await {
+        Lookup::Hit(body) => (body, Served::Hit),
+        Lookup::Bypass => (Box::pin(build()).await?.0, Served::Bypass),
         Lookup::Miss(snapshot) => {
-            count_lookup(1);
             let (body, rows) = Box::pin(build()).await?;
             cache.store(key, snapshot, rows, body.clone()).await;
-            Ok(json_response(body, "miss"))
+            (body, Served::Miss)
         }
-    }
-}
-
-/// Counts a cached read in `cache_lookups_total` by `result`: 0 hit, 1 miss, 2 bypass (the
-/// handles are made once).
-fn count_lookup(result: usize) {
-    static COUNTERS: std::sync::LazyLock<[metrics::Counter; 3]> = std::sync::LazyLock::new(|| {
-        ["hit", "miss", "bypass"]
-            .map(|result| metrics::counter!("cache_lookups_total", "result" => result))
-    });
-    COUNTERS[result].increment(1);
+    };
+    count_lookup(served.1);
+    let mut response = cached_json(served.0, served.1);
+    response.extensions_mut().insert(cached_as);
+    Ok(response)
 }
 
 /// A list's pagination with links (and cache key) made of its known parameters only.
