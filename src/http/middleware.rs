@@ -169,6 +169,7 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
     let context = super::context::resolve(&state.settings, peer, request.headers());
     let private = is_private(&request);
     let limit = super::rate_limit::key(&state, &request, context.client_ip);
+    let write = super::reads::WriteMark::of(&state, &request, context.client_ip);
     request.extensions_mut().insert(context);
     let refused = match limit {
         Some((key, rate)) => super::rate_limit::count(&state, &key, rate).await,
@@ -182,6 +183,9 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
                 .await
         }
     };
+    if let Some(write) = write {
+        write.record(&state, response.status()).await;
+    }
     let mut response = contract_body(&method, response);
     security_headers(&state, private, &mut response);
 
