@@ -178,9 +178,9 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
     }
 }
 
-/// `check`: the settings are valid (they were read to get here), and the database, email,
-/// media storage, Redis (when the throttles share one) and the events broker (when one is
-/// configured: reached, its stream or exchange made) answer.
+/// `check`: the settings are valid (they were read to get here), and the database (and its
+/// replica, which must be replaying), email, media storage, Redis (when the throttles share one)
+/// and the events broker (when one is configured: reached, its stream or exchange made) answer.
 async fn check(settings: Settings) -> Result<(), CliError> {
     let connect = db::connect(&settings.database_url, settings.db_max_connections);
     let db = tokio::time::timeout(Duration::from_secs(10), connect)
@@ -202,6 +202,24 @@ async fn check(settings: Settings) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Message(format!("media storage: {e}")))?;
     println!("media storage: ok");
+    if let Some(replica) = &state.replica {
+        let replayed = crate::db::replica::replayed_position(replica.db());
+        match tokio::time::timeout(Duration::from_secs(10), replayed).await {
+            Ok(Ok(Some(_))) => println!("replica: ok"),
+            Ok(Ok(None)) => {
+                return Err(CliError::Message(
+                    "replica: DATABASE_REPLICA_URL answers but is not replaying a primary"
+                        .to_owned(),
+                ));
+            }
+            Ok(Err(e)) => return Err(CliError::Message(format!("replica: {e}"))),
+            Err(_) => {
+                return Err(CliError::Message(
+                    "replica: no answer within 10s".to_owned(),
+                ));
+            }
+        }
+    }
     if state.throttle.is_shared() {
         state
             .throttle

@@ -24,6 +24,7 @@ pub mod orders;
 pub mod payments;
 pub mod pdf;
 pub mod redis_link;
+pub mod replica;
 pub mod reviews;
 pub mod settings;
 pub mod shipping;

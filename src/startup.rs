@@ -129,11 +129,13 @@ pub async fn build_state(
     // One multiplexed Redis connection, behind a breaker (see `redis_link`), serves every
     // Redis user.
     let bytes = settings.cache_bytes;
+    let mut redis_link = None;
     let (throttle, rate_limits, cache) = match &settings.redis_url {
         Some(url) => {
             let conn = RedisLink::connect(url.as_str(), settings.timeouts.redis)
                 .await
                 .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?;
+            redis_link = Some(conn.clone());
             (
                 Throttle::redis(conn.clone(), &settings.redis_prefix),
                 Throttle::redis(conn.clone(), &settings.redis_prefix),
@@ -165,6 +167,7 @@ pub async fn build_state(
         }
     };
     let cache = cache.with_write_window(settings.cache_write_window);
+    let replica = crate::replica::Replica::from_settings(&settings, redis_link).await?;
     if rebuilt {
         // Other nodes may have cached searches of the old index.
         let mut change = crate::cache::Change::new();
@@ -200,6 +203,7 @@ pub async fn build_state(
         cache: Arc::new(cache),
         queries,
         broker,
+        replica,
     }))
 }
 
@@ -280,6 +284,8 @@ impl Application {
         let worker = self
             .worker
             .map(|worker| tokio::spawn(worker.run(wait_for_stop(stopped.clone()))));
+        let replica = self.state.replica.as_ref();
+        let monitor = replica.map(|replica| replica.spawn_monitor(self.state.db.clone()));
         let server = axum::serve(
             self.listener,
             crate::http::front::Front::new(self.state.clone(), self.router)
@@ -299,6 +305,9 @@ impl Application {
         };
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        if let Some(monitor) = monitor {
+            monitor.abort();
         }
         result
     }

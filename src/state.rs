@@ -1,4 +1,5 @@
-//! What every handler and job can reach: the database, settings, metrics, mailer and storage.
+//! What every handler and job can reach: the database (and its read replica), settings, metrics,
+//! mailer and storage.
 
 use std::sync::Arc;
 
@@ -61,4 +62,6 @@ pub struct Services {
     pub queries: Arc<std::sync::atomic::AtomicU64>,
     /// The events broker (`EMPORIUM_EVENTS_URL`), when one is configured.
     pub broker: Option<Arc<crate::broker::Broker>>,
+    /// The read replica (`DATABASE_REPLICA_URL`), when one is configured.
+    pub replica: Option<Arc<crate::replica::Replica>>,
 }

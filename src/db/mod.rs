@@ -6,6 +6,7 @@
 //! then writes waits for the write lock up front instead of failing with "database is locked".
 
 pub mod migrations;
+pub mod replica;
 pub mod sql;
 
 use std::str::FromStr;
@@ -46,7 +47,7 @@ pub async fn connect_counted(
     acquire_timeout: Duration,
     queries: Arc<AtomicU64>,
 ) -> Result<DatabaseConnection, DbErr> {
-    let mut conn = open(url, max_connections, acquire_timeout).await?;
+    let mut conn = open(url, max_connections, acquire_timeout, false).await?;
     conn.set_metric_callback(move |_info| {
         queries.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("db_queries_total").increment(1);
@@ -54,10 +55,21 @@ pub async fn connect_counted(
     Ok(conn)
 }
 
+/// A PostgreSQL or MySQL pool that opens its connections when first used (a replica that is
+/// down at start must not stop the process).
+pub async fn connect_lazy(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    open(url, max_connections, acquire_timeout, true).await
+}
+
 async fn open(
     url: &str,
     max_connections: u32,
     acquire_timeout: Duration,
+    lazy: bool,
 ) -> Result<DatabaseConnection, DbErr> {
     let url = url.replacen("mariadb://", "mysql://", 1);
     let conn_err = |e: sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string()));
@@ -87,10 +99,12 @@ async fn open(
             .application_name("emporium");
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(acquire_timeout)
-            .connect_with(options)
-            .await
-            .map_err(conn_err)?;
+            .acquire_timeout(acquire_timeout);
+        let pool = if lazy {
+            pool.connect_lazy_with(options)
+        } else {
+            pool.connect_with(options).await.map_err(conn_err)?
+        };
         Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
     } else if url.starts_with("mysql://") {
         let options = sqlx::mysql::MySqlConnectOptions::from_str(&url)
@@ -110,10 +124,12 @@ async fn open(
                         .await?;
                     Ok(())
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(conn_err)?;
+            });
+        let pool = if lazy {
+            pool.connect_lazy_with(options)
+        } else {
+            pool.connect_with(options).await.map_err(conn_err)?
+        };
         Ok(SqlxMySqlConnector::from_sqlx_mysql_pool(pool))
     } else {
         Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(

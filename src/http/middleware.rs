@@ -242,6 +242,7 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
     let context = super::context::resolve(&state.settings, peer(&request), request.headers());
     let private = is_private(&request);
     let limit = super::rate_limit::key(&state, &request, context.client_ip);
+    let write = super::reads::WriteMark::of(&state, &request, context.client_ip);
     let refused = refused(&state, limit).await;
     request.extensions_mut().insert(context);
     let response = match refused {
@@ -252,6 +253,9 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
                 .await
         }
     };
+    if let Some(write) = write {
+        write.record(&state, response.status()).await;
+    }
     let route = route_label(matched.as_ref());
     let mut response = end(&state, begun, private, &route, response);
     if let Some(cached) = response.extensions_mut().get_mut::<CachedAs>() {

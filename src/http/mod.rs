@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pagination;
 pub mod rate_limit;
+pub mod reads;
 
 use axum::Router;
 use axum::routing::MethodRouter;

@@ -36,7 +36,8 @@ pub async fn health() -> Json<Health> {
 }
 
 /// Readiness: 200 only while the database (and Redis, when configured) answers; 503
-/// otherwise, and 200 again as soon as it recovers. The job queue is in the database.
+/// otherwise, and 200 again as soon as it recovers. The job queue is in the database. A read
+/// replica is shown (`checks.replica`, `replica_lag_seconds`) but never makes it 503.
 #[utoipa::path(get, path = "/ready/", tag = "operations",
     responses(
         (status = 200, description = "Every dependency answers"),
@@ -75,6 +76,15 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         Some(broker) => broker_report(broker, &state, &mut checks).await,
         None => serde_json::Map::new(),
     };
+    // With a read replica: its state (`checks.replica`: up, lagging or down) and lag. Like the
+    // broker, never a reason for 503: reads go to the primary while it is lagging or down.
+    let mut outbox = outbox;
+    if let Some(replica) = &state.replica {
+        let report = replica.report();
+        checks.insert("replica".to_owned(), report.state.as_str().into());
+        let lag = report.lag.map(|lag| lag.as_secs_f64());
+        outbox.insert("replica_lag_seconds".to_owned(), lag.into());
+    }
     let mut body = if failures.is_empty() {
         json!({"status": "ok", "checks": checks})
     } else {
@@ -122,7 +132,7 @@ async fn broker_report(
 }
 
 /// Prometheus text exposition of the process's metrics, with the job queue's depth by state
-/// (and, with a broker, the outbox's backlog) read from the database at each scrape (so it
+/// (with a broker, the outbox's backlog; with a read replica, its lag and whether it is used) read from the database at each scrape (so it
 /// counts every worker's jobs and events).
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match crate::jobs::queue::depth(&state.db).await {
@@ -143,6 +153,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             }
             Err(e) => tracing::warn!(error = %e, "could not read the events outbox's backlog"),
         }
+    }
+    if let Some(replica) = &state.replica {
+        let report = replica.report();
+        let lag = report.lag.map_or(0.0, |lag| lag.as_secs_f64());
+        metrics::gauge!("db_replica_lag_seconds").set(lag);
+        metrics::gauge!("db_replica_usable").set(if replica.usable() { 1.0 } else { 0.0 });
     }
     state.metrics.run_upkeep();
     (

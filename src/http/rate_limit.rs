@@ -25,7 +25,7 @@ fn exempt(path: &str) -> bool {
 }
 
 /// The user id of a valid bearer access token, if the request carries one.
-fn token_user(state: &AppState, authorization: Option<&HeaderValue>) -> Option<i64> {
+pub(super) fn token_user(state: &AppState, authorization: Option<&HeaderValue>) -> Option<i64> {
     let value = authorization?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {

@@ -37,6 +37,7 @@ use crate::throttle::Rate;
 use auth::{Hashing, Login, TokenLifetimes};
 use cache::{Cache, RedisServer};
 use database::Database;
+pub use database::ReplicaSettings;
 use email::Email;
 use jobs::Jobs;
 pub use payments::{PaymentSettings, RazorpaySettings, StripeSettings};
@@ -78,6 +79,9 @@ pub struct Settings {
     pub database_url: SecretUrl,
     /// `EMPORIUM_DB_MAX_CONNECTIONS`: pool size (default 10; 1 for an in-memory SQLite).
     pub db_max_connections: u32,
+    /// `DATABASE_REPLICA_URL` and `EMPORIUM_REPLICA_MAX_LAG`: the read replica for the
+    /// catalog's public reads, when one is configured.
+    pub replica: Option<ReplicaSettings>,
     /// How long anything waits for another service (database, Redis, providers, mail, S3).
     pub timeouts: Timeouts,
     /// `EMPORIUM_LISTEN`: address to bind.
@@ -269,6 +273,7 @@ impl Settings {
         Ok(Settings {
             database_url: database.url,
             db_max_connections: database.max_connections,
+            replica: database.replica,
             timeouts,
             listen: address.listen,
             public_url: address.public_url,

@@ -71,6 +71,8 @@ fn a_bad_value_names_its_variable() {
         ("EMPORIUM_PAYMENT_PROVIDER", "paypal"),
         ("EMPORIUM_CACHE_WRITE_WINDOW", "100ms"),
         ("EMPORIUM_CACHE_WRITE_WINDOW", "2h"),
+        ("EMPORIUM_REPLICA_MAX_LAG", "a while"),
+        ("DATABASE_REPLICA_URL", "postgres://replica/shop"),
     ];
     for (name, bad) in cases {
         let err = settings(&[(name, bad)]).expect_err("must be refused");
@@ -80,6 +82,22 @@ fn a_bad_value_names_its_variable() {
                 .starts_with(&format!("invalid setting {name}: "))
         );
     }
+}
+
+#[test]
+fn a_replica_is_of_the_primary_s_engine() {
+    let primary = ("DATABASE_URL", "postgres://primary/shop");
+    let s = settings(&[primary, ("DATABASE_REPLICA_URL", "postgres://replica/shop")])
+        .expect("a PostgreSQL replica of a PostgreSQL primary");
+    let replica = s.replica.expect("the replica");
+    assert_eq!(replica.url, "postgres://replica/shop");
+    assert_eq!(replica.max_lag, std::time::Duration::from_secs(5));
+    let other = settings(&[primary, ("DATABASE_REPLICA_URL", "mysql://replica/shop")]);
+    assert_eq!(
+        other.expect_err("another engine").name,
+        "DATABASE_REPLICA_URL"
+    );
+    assert!(settings(&[primary]).expect("no replica").replica.is_none());
 }
 
 #[test]

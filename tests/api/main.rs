@@ -42,6 +42,7 @@ mod orders;
 mod outages;
 mod payments;
 mod provider_refunds;
+mod replica;
 mod search;
 mod shipping_admin;
 mod shipping_tax;

@@ -15,6 +15,7 @@ use crate::http::context::RequestContext;
 use crate::http::extract::{Form, PathId};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::Page;
+use crate::http::reads::Reader;
 use crate::state::AppState;
 
 /// Categories, by name.
@@ -23,14 +24,16 @@ use crate::state::AppState;
     responses((status = 200, description = "A page of categories", body = Page<CategoryView>)))]
 pub async fn list_categories(
     State(state): State<AppState>,
+    reader: Reader,
     context: RequestContext,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Response> {
     let pagination = normal_pagination(&context, &uri, Vec::new())?;
     let key = pagination.cache_key("categories");
-    cached(&state.cache, Some(key), &[CATEGORIES_SCOPE], || async {
+    cached(&state, &reader, Some(key), &[CATEGORIES_SCOPE], || async {
         let (count, rows) =
-            categories::list_categories(&state.db, pagination.offset(), pagination.limit()).await?;
+            categories::list_categories(reader.db(&state), pagination.offset(), pagination.limit())
+                .await?;
         let body =
             to_bytes(&pagination.page(count, rows.into_iter().map(CategoryView::from).collect())?)?;
         Ok((body, Vec::new()))
@@ -47,11 +50,12 @@ pub async fn list_categories(
     ))]
 pub async fn get_category(
     State(state): State<AppState>,
+    reader: Reader,
     PathId(id): PathId,
 ) -> ApiResult<Response> {
     let key = format!("category {id}");
-    cached(&state.cache, Some(key), &[CATEGORIES_SCOPE], || async {
-        let view = CategoryView::from(categories::get_category(&state.db, id).await?);
+    cached(&state, &reader, Some(key), &[CATEGORIES_SCOPE], || async {
+        let view = CategoryView::from(categories::get_category(reader.db(&state), id).await?);
         Ok((to_bytes(&view)?, Vec::new()))
     })
     .await

@@ -18,6 +18,7 @@ use crate::http::ApiResult;
 use crate::http::error::{bad_request, field_error, internal};
 use crate::http::openapi::ValidationErrors;
 use crate::http::pagination::query_param;
+use crate::http::reads::Reader;
 use crate::money::Money;
 use crate::state::AppState;
 
@@ -52,6 +53,7 @@ fn facet_filter_and_key(
 pub async fn product_facets(
     State(state): State<AppState>,
     user: MaybeAuthUser,
+    reader: Reader,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Response> {
     let currency = state.settings.currency;
@@ -59,9 +61,10 @@ pub async fn product_facets(
     let staff = user.is_staff();
     let key = (!staff).then_some(key);
     let scopes = &[CATEGORIES_SCOPE, LISTING_SCOPE, IN_STOCK_SCOPE];
-    cached(&state.cache, key, scopes, || async {
+    cached(&state, &reader, key, scopes, || async {
         let facets =
-            products::product_facets(&state.db, &search(&state), &filter, staff, currency).await?;
+            products::product_facets(reader.db(&state), &search(&state), &filter, staff, currency)
+                .await?;
         let view = FacetsView {
             categories: facets
                 .categories
@@ -113,6 +116,7 @@ const MAX_TYPED: usize = 200;
     ))]
 pub async fn suggest(
     State(state): State<AppState>,
+    reader: Reader,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Response> {
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
@@ -124,12 +128,13 @@ pub async fn suggest(
     let words: Vec<String> = crate::text::words(typed).take(10).collect();
     let key = format!("suggest\u{1f}{}", words.join(" "));
     cached(
-        &state.cache,
+        &state,
+        &reader,
         Some(key),
         &[CATEGORIES_SCOPE, LISTING_SCOPE],
         || async {
             let found = search(&state)
-                .suggest(&state.db, &words)
+                .suggest(reader.db(&state), &words)
                 .await
                 .map_err(crate::http::error::ApiError::from)?;
             let named = |(id, name, slug): (i64, String, String)| Suggestion { id, name, slug };

@@ -21,12 +21,13 @@ use super::products::shown::Showing;
 use super::products::{ProductRow, product_tag};
 use super::search::DatabaseSearch;
 use super::views::ProductView;
-use crate::cache::{CachedAs, Lookup, ResponseCache, Served, count_lookup};
+use crate::cache::{CachedAs, Lookup, Served, count_lookup};
 use crate::http::ApiResult;
 use crate::http::context::RequestContext;
 use crate::http::error::{bad_request, internal};
 use crate::http::front::cached_json;
 use crate::http::pagination::Pagination;
+use crate::http::reads::{Freshness, Reader, read};
 use crate::state::AppState;
 
 fn to_bytes<T: serde::Serialize>(value: &T) -> ApiResult<Bytes> {
@@ -40,32 +41,51 @@ type Built = (Bytes, Vec<(String, i64)>);
 /// normalised request, never its raw text — when there is a key (staff reads have none).
 /// `scopes` are what the response depends on beyond the rows it shows. A keyed answer carries
 /// [`CachedAs`], from which the front door learns to answer the same URL before routing.
+///
+/// This is the one place that decides which database a catalog read queries (`build` asks
+/// the reader for it); a hit queries none and asks nothing about the reader. A read that is not stored (no key,
+/// or a bypass) goes to the replica when it is usable and the reader did not write lately. A
+/// miss, whose response will be stored, goes to the replica only when the replica has replayed
+/// everything the primary had a moment before the build, which makes it as good as a read on
+/// the primary at that moment: the snapshot's scope values were read before that moment, so
+/// every write they reflect had committed — and a committed write is at or before the
+/// primary's position then — and replay only moves forward; a write after the snapshot changes
+/// a scope value or a row's mirror, and every hit checks both. So a stored response is never
+/// older than the primary was when it was looked up.
 async fn cached<F, Fut>(
-    cache: &ResponseCache,
+    state: &AppState,
+    reader: &Reader,
     key: Option<String>,
     scopes: &[&'static str],
     build: F,
 ) -> ApiResult<Response>
 where
-    F: FnOnce() -> Fut,
+    F: Fn() -> Fut,
     Fut: Future<Output = ApiResult<Built>>,
 {
     // The build's future is boxed: held inline, the database queries' state would make every
     // request's future (a hit's too) many kilobytes to allocate and move.
     let Some(key) = key else {
         count_lookup(Served::Bypass);
-        return Ok(cached_json(Box::pin(build()).await?.0, Served::Bypass));
+        let built = Box::pin(read(state, reader, Freshness::WithinLag, build)).await?;
+        return Ok(cached_json(built.0, Served::Bypass));
     };
     let cached_as = CachedAs {
         key: key.clone(),
         scopes: scopes.to_vec(),
         route: None,
     };
+    let cache = &state.cache;
     let served = match cache.lookup(&key, scopes).await {
         Lookup::Hit(body) => (body, Served::Hit),
-        Lookup::Bypass => (Box::pin(build()).await?.0, Served::Bypass),
+        Lookup::Bypass => (
+            Box::pin(read(state, reader, Freshness::WithinLag, build))
+                .await?
+                .0,
+            Served::Bypass,
+        ),
         Lookup::Miss(snapshot) => {
-            let (body, rows) = Box::pin(build()).await?;
+            let (body, rows) = Box::pin(read(state, reader, Freshness::CaughtUp, build)).await?;
             cache.store(key, snapshot, rows, body.clone()).await;
             (body, Served::Miss)
         }

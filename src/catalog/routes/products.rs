@@ -18,6 +18,7 @@ use crate::http::error::bad_request;
 use crate::http::extract::{Form, PathId};
 use crate::http::openapi::{ErrorDetail, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
+use crate::http::reads::Reader;
 use crate::state::AppState;
 
 /// Products: active ones for everybody but staff. Filters `category` (with its sub-categories),
@@ -40,6 +41,7 @@ use crate::state::AppState;
 pub async fn list_products(
     State(state): State<AppState>,
     user: MaybeAuthUser,
+    reader: Reader,
     context: RequestContext,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Response> {
@@ -56,9 +58,9 @@ pub async fn list_products(
     } else {
         &[CATEGORIES_SCOPE, LISTING_SCOPE]
     };
-    cached(&state.cache, key, scopes, || async {
+    cached(&state, &reader, key, scopes, || async {
         let (count, rows) = products::list_products(
-            &state.db,
+            reader.db(&state),
             &search(&state),
             &filter,
             staff,
@@ -86,14 +88,15 @@ pub async fn list_products(
 pub async fn get_product(
     State(state): State<AppState>,
     user: MaybeAuthUser,
+    reader: Reader,
     context: RequestContext,
     OriginalUri(uri): OriginalUri,
     PathId(id): PathId,
 ) -> ApiResult<Response> {
     let staff = user.is_staff();
     let key = (!staff).then(|| format!("product {}{}", context.base_url, uri.path()));
-    cached(&state.cache, key, &[CATEGORIES_SCOPE], || async {
-        let row = products::get_product(&state.db, id, staff).await?;
+    cached(&state, &reader, key, &[CATEGORIES_SCOPE], || async {
+        let row = products::get_product(reader.db(&state), id, staff).await?;
         let shown = vec![row_of(&row)];
         Ok((
             to_bytes(&product_view(&state, &context.base_url, row, staff))?,

@@ -17,6 +17,7 @@ use crate::http::context::RequestContext;
 use crate::http::extract::{Form, IdempotencyKey, PathId, PathIds};
 use crate::http::openapi::{ErrorDetail, StockConflict, ValidationErrors};
 use crate::http::pagination::{Page, Pagination};
+use crate::http::reads::Reader;
 use crate::state::AppState;
 
 /// A product's variants in option order: active ones (all for staff).
@@ -29,14 +30,15 @@ use crate::state::AppState;
 pub async fn list_variants(
     State(state): State<AppState>,
     user: MaybeAuthUser,
+    reader: Reader,
     context: RequestContext,
     OriginalUri(uri): OriginalUri,
     PathId(id): PathId,
 ) -> ApiResult<Response> {
     let staff = user.is_staff();
     let key = (!staff).then(|| format!("variants {}{}", context.base_url, uri.path()));
-    cached(&state.cache, key, &[CATEGORIES_SCOPE], || async {
-        let row = products::get_product(&state.db, id, staff).await?;
+    cached(&state, &reader, key, &[CATEGORIES_SCOPE], || async {
+        let row = products::get_product(reader.db(&state), id, staff).await?;
         let shown = vec![row_of(&row)];
         let currency = state.settings.currency;
         let views: Vec<VariantView> = variants::in_order(&row.product, row.variants, staff)
