@@ -126,46 +126,7 @@ pub async fn build_state(
     .map_err(StartupError::Service)?;
     let storage =
         Storage::from_settings(&settings).map_err(|e| StartupError::Service(e.to_string()))?;
-    // One multiplexed Redis connection, behind a breaker (see `redis_link`), serves every
-    // Redis user.
-    let bytes = settings.cache_bytes;
-    let mut redis_link = None;
-    let (throttle, rate_limits, cache) = match &settings.redis_url {
-        Some(url) => {
-            let conn = RedisLink::connect(url.as_str(), settings.timeouts.redis)
-                .await
-                .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?;
-            redis_link = Some(conn.clone());
-            (
-                Throttle::redis(conn.clone(), &settings.redis_prefix),
-                Throttle::redis(conn.clone(), &settings.redis_prefix),
-                match settings.cache_mode {
-                    CacheMode::Auto => ResponseCache::redis(conn, &settings.redis_prefix, bytes),
-                    CacheMode::Local => ResponseCache::local(bytes),
-                    CacheMode::Off => ResponseCache::off(),
-                },
-            )
-        }
-        // Two in-process stores: a flood of rate-limit keys (one per client) must not evict
-        // the login and reset counters.
-        None => {
-            let embedded = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-            let cache = match settings.cache_mode {
-                CacheMode::Auto if embedded => ResponseCache::local(bytes),
-                CacheMode::Local => ResponseCache::local(bytes),
-                CacheMode::Auto => {
-                    tracing::warn!(
-                        "no REDIS_URL on a network database: the response cache is off \
-                         (several nodes may share this database; set EMPORIUM_CACHE=local \
-                         if this is the only one)"
-                    );
-                    ResponseCache::off()
-                }
-                CacheMode::Off => ResponseCache::off(),
-            };
-            (Throttle::local(), Throttle::local(), cache)
-        }
-    };
+    let (throttle, rate_limits, cache, redis_link) = stores(&settings, &db).await?;
     let cache = cache.with_write_window(settings.cache_write_window);
     let replica = crate::replica::Replica::from_settings(&settings, redis_link).await?;
     if rebuilt {
@@ -205,6 +166,55 @@ pub async fn build_state(
         broker,
         replica,
     }))
+}
+
+/// The throttle, the rate limits' counters, the response cache and the Redis link they share,
+/// when there is one.
+async fn stores(
+    settings: &Settings,
+    db: &sea_orm::DatabaseConnection,
+) -> Result<(Throttle, Throttle, ResponseCache, Option<RedisLink>), StartupError> {
+    // One multiplexed Redis connection, behind a breaker (see `redis_link`), serves every
+    // Redis user.
+    let bytes = settings.cache_bytes;
+    match &settings.redis_url {
+        Some(url) => {
+            let conn = RedisLink::connect(url.as_str(), settings.timeouts.redis)
+                .await
+                .map_err(|e| StartupError::Service(format!("REDIS_URL: {e}")))?;
+            Ok((
+                Throttle::redis(conn.clone(), &settings.redis_prefix),
+                Throttle::redis(conn.clone(), &settings.redis_prefix),
+                match settings.cache_mode {
+                    CacheMode::Auto => {
+                        ResponseCache::redis(conn.clone(), &settings.redis_prefix, bytes)
+                    }
+                    CacheMode::Local => ResponseCache::local(bytes),
+                    CacheMode::Off => ResponseCache::off(),
+                },
+                Some(conn),
+            ))
+        }
+        // Two in-process stores: a flood of rate-limit keys (one per client) must not evict
+        // the login and reset counters.
+        None => {
+            let embedded = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+            let cache = match settings.cache_mode {
+                CacheMode::Auto if embedded => ResponseCache::local(bytes),
+                CacheMode::Local => ResponseCache::local(bytes),
+                CacheMode::Auto => {
+                    tracing::warn!(
+                        "no REDIS_URL on a network database: the response cache is off \
+                         (several nodes may share this database; set EMPORIUM_CACHE=local \
+                         if this is the only one)"
+                    );
+                    ResponseCache::off()
+                }
+                CacheMode::Off => ResponseCache::off(),
+            };
+            Ok((Throttle::local(), Throttle::local(), cache, None))
+        }
+    }
 }
 
 /// A bound, ready-to-serve application.
