@@ -55,7 +55,18 @@ pub(super) struct LocalMarks {
 impl LocalMarks {
     fn mark(&mut self, key: &WriterKey, until: Instant) {
         let now = Instant::now();
-        if !self.marks.contains_key(key) && self.marks.len() >= MAX_LOCAL_MARKS {
+        let full = !self.marks.contains_key(key) && self.marks.len() >= MAX_LOCAL_MARKS;
+        if full
+            && self
+                .everybody_until
+                .is_some_and(|everybody| everybody > now)
+        {
+            // Everybody is a writer already: keep it so, without sweeping the map on every
+            // write of a flood (the sweep runs at most once a mark's lifetime).
+            self.everybody_until = Some(until);
+            return;
+        }
+        if full {
             self.marks.retain(|_, expires| *expires > now);
         }
         if self.marks.contains_key(key) || self.marks.len() < MAX_LOCAL_MARKS {

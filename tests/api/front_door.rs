@@ -6,17 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::fixtures::product;
-use crate::helpers::{Spawn, TestApp, json, spawn, spawn_app};
-
-fn with(settings: &[(&'static str, &str)]) -> Spawn {
-    Spawn {
-        settings: settings
-            .iter()
-            .map(|(k, v)| (*k, (*v).to_owned()))
-            .collect(),
-        ..Spawn::default()
-    }
-}
+use crate::helpers::{TestApp, json, spawn, spawn_app, with};
 
 /// `GET path` without credentials: status, `X-Cache`, the headers, the body's bytes.
 async fn read(app: &TestApp, path: &str) -> (u16, String, reqwest::header::HeaderMap, String) {
@@ -30,20 +20,6 @@ async fn read(app: &TestApp, path: &str) -> (u16, String, reqwest::header::Heade
     (status, cache, headers, response.text().await.expect("body"))
 }
 
-/// The value of the first metrics line starting with `series`, 0 when there is none.
-async fn metric(app: &TestApp, series: &str) -> f64 {
-    let text = app
-        .get_response("/metrics")
-        .await
-        .text()
-        .await
-        .expect("body");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series))
-        .and_then(|rest| rest.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn a_read_answered_before_routing_is_the_handlers_answer() {
     let app = spawn_app().await;
@@ -51,7 +27,7 @@ async fn a_read_answered_before_routing_is_the_handlers_answer() {
     let id = product(&app, &staff, "Kettle", "24.50", 7).await;
     let path = format!("/api/products/{id}/");
     let series = r#"http_requests_total{method="GET",route="/api/products/{id}/",status="200"}"#;
-    let before = metric(&app, series).await;
+    let before = app.metric(series).await.unwrap_or(0.0);
 
     let (status, cache, first_headers, first) = read(&app, &path).await;
     assert_eq!((status, cache.as_str()), (200, "miss"));
@@ -81,7 +57,7 @@ async fn a_read_answered_before_routing_is_the_handlers_answer() {
     assert_eq!(echoed.headers()["x-cache"], "hit");
     assert_eq!(echoed.headers()["x-request-id"], "trace-me-42");
     assert!(
-        metric(&app, series).await >= before + 6.0,
+        app.metric(series).await.unwrap_or(0.0) >= before + 6.0,
         "every read is counted under its route template"
     );
 }

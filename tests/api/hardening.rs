@@ -16,19 +16,9 @@ use serde_json::{Value, json};
 
 use crate::fixtures::{app_with_mail, login, refresh, reset_code_in, signed_up};
 use crate::helpers::{
-    PASSWORD, Spawn, TestApp, burst, count, eventually, json, shared_redis, spawn, spawn_app,
+    PASSWORD, Spawn, TestApp, burst, count, eventually, json, shared_redis, spawn, spawn_app, with,
 };
 use crate::standins::SmtpServer;
-
-fn with(settings: &[(&'static str, &str)]) -> Spawn {
-    Spawn {
-        settings: settings
-            .iter()
-            .map(|(k, v)| (*k, (*v).to_owned()))
-            .collect(),
-        ..Spawn::default()
-    }
-}
 
 // 1. Reset codes are secret.
 

@@ -115,6 +115,17 @@ pub struct Spawn {
     pub no_worker: bool,
 }
 
+/// Spawn options with these settings and nothing else.
+pub fn with(settings: &[(&'static str, &str)]) -> Spawn {
+    Spawn {
+        settings: settings
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect(),
+        ..Spawn::default()
+    }
+}
+
 /// Starts the application on a fresh database with the default settings.
 pub async fn spawn_app() -> TestApp {
     spawn(Spawn::default()).await

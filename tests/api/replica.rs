@@ -65,13 +65,6 @@ async fn replica_ready(app: &TestApp) -> (String, Value) {
     (state.to_owned(), body["replica_lag_seconds"].clone())
 }
 
-/// A line of `/metrics` starting with `name`, as a number.
-async fn metric(app: &TestApp, name: &str) -> Option<f64> {
-    let text = app.get_response("/metrics").await.text().await.ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-}
-
 /// Waits until the replica has replayed everything the primary has now (asked of both, not of
 /// the monitor, whose last check may predate the last write) and is usable.
 async fn caught_up(app: &TestApp) {
@@ -110,11 +103,11 @@ async fn a_caught_up_replica_serves_the_readers_who_did_not_write(kind: Kind) {
 
     let (reads, counted) = (
         replica_reads(&app),
-        metric(&app, "db_reads_total{target=\"replica\"}").await,
+        app.metric("db_reads_total{target=\"replica\"}").await,
     );
     assert_eq!(price_seen(&app, READER, None, id).await, "10.00");
     assert_eq!(replica_reads(&app), reads + 1, "served by the replica");
-    let now = metric(&app, "db_reads_total{target=\"replica\"}").await;
+    let now = app.metric("db_reads_total{target=\"replica\"}").await;
     assert!(
         now > counted,
         "db_reads_total{{target=\"replica\"}}: {counted:?} then {now:?}"
@@ -183,12 +176,12 @@ async fn writers_read_their_writes_and_a_late_replica_is_bypassed(kind: Kind) {
     assert_eq!(price_seen(&app, READER_B, None, id).await, "12.00");
     let (_, lag) = replica_ready(&app).await;
     assert!(lag.as_f64().is_some_and(|lag| lag > 2.0), "lag {lag}");
-    let shown = metric(&app, "db_replica_lag_seconds").await;
+    let shown = app.metric("db_replica_lag_seconds").await;
     assert!(
         shown.is_some_and(|lag| lag > 2.0),
         "db_replica_lag_seconds {shown:?}"
     );
-    assert_eq!(metric(&app, "db_replica_usable").await, Some(0.0));
+    assert_eq!(app.metric("db_replica_usable").await, Some(0.0));
 
     // Caught up again, it serves again.
     paused.resume().await;
@@ -201,7 +194,7 @@ async fn writers_read_their_writes_and_a_late_replica_is_bypassed(kind: Kind) {
     let before = replica_reads(&app);
     assert_eq!(price_seen(&app, READER, None, id).await, "12.00");
     assert_eq!(replica_reads(&app), before + 1);
-    assert_eq!(metric(&app, "db_replica_usable").await, Some(1.0));
+    assert_eq!(app.metric("db_replica_usable").await, Some(1.0));
 }
 
 async fn an_idle_primary_does_not_make_the_replica_look_late(kind: Kind) {

@@ -96,6 +96,14 @@ impl TestApp {
         (status, body)
     }
 
+    /// The value of the first line of `/metrics` that starts with `series` (a name with its
+    /// labels), if there is one.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self.get_response("/metrics").await.text().await.ok()?;
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+    }
+
     /// GET `path` without a token: the status and the JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.call(Method::GET, path, None, None).await
