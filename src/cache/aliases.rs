@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use axum::http::HeaderMap;
+
 use super::ResponseCache;
 
 /// Where a URL's answer is kept.
@@ -15,6 +17,9 @@ pub struct Alias {
     pub scopes: Vec<&'static str>,
     /// The route template, for the request metrics.
     pub route: Arc<str>,
+    /// Headers the handler's answer carried beyond the ones the front door writes itself
+    /// (those of a CORS layer, for one), to be written on every answer.
+    pub headers: HeaderMap,
 }
 
 /// Set on a response that was answered through the cache (by the handler, with its key and
@@ -36,17 +41,27 @@ impl ResponseCache {
         self.aliases.get(url)
     }
 
-    /// Remembers that `url` is answered from the entry `cached` names; ignored until the edge
-    /// has named the route.
-    pub fn learn_alias(&self, url: String, cached: &CachedAs) {
+    /// Remembers that `url` is answered from the entry `cached` names, with `headers` beside
+    /// the front door's own; ignored until the edge has named the route.
+    pub fn learn_alias(&self, url: String, cached: &CachedAs, headers: HeaderMap) {
         let Some(route) = cached.route.clone() else {
             return;
         };
-        let weight = url.len() + cached.key.len() + cached.scopes.len() * 16 + route.len() + 96;
+        let header_bytes: usize = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .sum();
+        let weight = url.len()
+            + cached.key.len()
+            + cached.scopes.len() * 16
+            + route.len()
+            + header_bytes
+            + 96;
         let alias = Alias {
             key: cached.key.clone(),
             scopes: cached.scopes.clone(),
             route,
+            headers,
         };
         self.aliases
             .insert(url, alias, u64::try_from(weight).unwrap_or(u64::MAX));

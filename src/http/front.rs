@@ -8,9 +8,11 @@
 //! Everything else goes to the router unchanged: a request with credentials or an `Origin`
 //! (CORS answers depend on it), any other method, a URL not seen yet, and an entry that is not
 //! fresh (a miss or a write in flight) — which the handler then builds as it always has. What a
-//! URL is answered from is learnt from the handler's answer ([`CachedAs`]); the handler's key
-//! depends only on the base URL, the path and the query of an anonymous request, which is what
-//! the alias is looked up by.
+//! URL is answered from is learnt from the handler's answer ([`CachedAs`]), with the headers the
+//! layers around the handler added to it (a CORS layer's `Vary`, for one), so the two answers
+//! are the same but for the request id, the date and `X-Cache`; the handler's key depends only on
+//! the base URL, the path and the query of an anonymous request, which is what the alias is
+//! looked up by.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -94,7 +96,11 @@ async fn answer(state: AppState, mut router: Router, request: Request) -> Respon
             Some(refused) => refused,
             None => {
                 count_lookup(Served::Hit);
-                cached_json(body, Served::Hit)
+                let mut response = cached_json(body, Served::Hit);
+                for (name, value) in &alias.headers {
+                    response.headers_mut().append(name, value.clone());
+                }
+                response
             }
         };
         return middleware::end(&state, begun, false, &alias.route, response);
@@ -103,9 +109,36 @@ async fn answer(state: AppState, mut router: Router, request: Request) -> Respon
     if response.status() == StatusCode::OK
         && let Some(cached) = response.extensions().get::<CachedAs>()
     {
-        state.cache.learn_alias(url, cached);
+        state
+            .cache
+            .learn_alias(url, cached, extra_headers(response.headers()));
     }
     response
+}
+
+/// The headers of a handler's answer that the front door does not write itself: whatever the
+/// layers between it and the handler add for every request (a CORS layer's `Vary` and
+/// `Access-Control-Expose-Headers`), so that its answers are the same.
+fn extra_headers(headers: &HeaderMap) -> HeaderMap {
+    let own = [
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::DATE,
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::X_FRAME_OPTIONS,
+        header::REFERRER_POLICY,
+        header::STRICT_TRANSPORT_SECURITY,
+        header::CACHE_CONTROL,
+        X_CACHE,
+        HeaderName::from_static(middleware::REQUEST_ID),
+    ];
+    let mut extra = HeaderMap::new();
+    for (name, value) in headers {
+        if !own.contains(name) {
+            extra.append(name, value.clone());
+        }
+    }
+    extra
 }
 
 async fn routed(router: &mut Router, request: Request) -> Response {
