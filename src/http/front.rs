@@ -82,7 +82,7 @@ impl Service<Request> for Front {
     }
 }
 
-async fn answer(state: AppState, mut router: Router, request: Request) -> Response {
+async fn answer(state: AppState, mut router: Router, mut request: Request) -> Response {
     let Some((url, context)) = candidate(&state, &request) else {
         return routed(&mut router, request).await;
     };
@@ -105,6 +105,7 @@ async fn answer(state: AppState, mut router: Router, request: Request) -> Respon
         };
         return middleware::end(&state, begun, false, &alias.route, response);
     }
+    request.extensions_mut().insert(context);
     let response = routed(&mut router, request).await;
     if response.status() == StatusCode::OK
         && let Some(cached) = response.extensions().get::<CachedAs>()

@@ -19,6 +19,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use super::context::RequestContext;
 use super::error::{SERVER_ERROR, UNAVAILABLE, detail_response};
 use crate::cache::CachedAs;
 use crate::state::AppState;
@@ -239,7 +240,11 @@ pub(super) fn end(
 pub async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let begun = begin(&request);
     let matched = request.extensions().get::<MatchedPath>().cloned();
-    let context = super::context::resolve(&state.settings, peer(&request), request.headers());
+    // The front door resolved it already for an anonymous GET it could not answer.
+    let context = match request.extensions().get::<RequestContext>() {
+        Some(context) => context.clone(),
+        None => super::context::resolve(&state.settings, peer(&request), request.headers()),
+    };
     let private = is_private(&request);
     let limit = super::rate_limit::key(&state, &request, context.client_ip);
     let write = super::reads::WriteMark::of(&state, &request, context.client_ip);

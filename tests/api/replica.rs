@@ -22,6 +22,15 @@ use crate::helpers::{TestApp, eventually, free_port};
 /// One replica test at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A test's turn on the shared replicas of `kind` (held while the guard lives), and a database
+/// of its own on them.
+async fn turn(kind: Kind) -> (tokio::sync::MutexGuard<'static, ()>, Pair, ReplicatedDb) {
+    let one = ONE_AT_A_TIME.lock().await;
+    let pair = Pair::of(kind);
+    let db = ReplicatedDb::create(&pair).await;
+    (one, pair, db)
+}
+
 /// Addresses the tests' clients read and write from (through the trusted test client).
 const READER: &str = "203.0.113.9";
 const WRITER_A: &str = "198.51.100.1";
@@ -95,9 +104,7 @@ fn replica_reads(app: &TestApp) -> u64 {
 }
 
 async fn a_caught_up_replica_serves_the_readers_who_did_not_write(kind: Kind) {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let pair = Pair::of(kind);
-    let db = ReplicatedDb::create(&pair).await;
+    let (_one, pair, db) = turn(kind).await;
     let app = db.app(&db.replica_url, &[("EMPORIUM_CACHE", "off")]).await;
     let (staff, id) = staff_and_product(&app, "10.00").await;
 
@@ -135,9 +142,7 @@ async fn a_caught_up_replica_serves_the_readers_who_did_not_write(kind: Kind) {
 }
 
 async fn writers_read_their_writes_and_a_late_replica_is_bypassed(kind: Kind) {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let pair = Pair::of(kind);
-    let db = ReplicatedDb::create(&pair).await;
+    let (_one, pair, db) = turn(kind).await;
     let app = db.app(&db.replica_url, &[("EMPORIUM_CACHE", "off")]).await;
     let (staff, id) = staff_and_product(&app, "10.00").await;
 
@@ -198,9 +203,7 @@ async fn writers_read_their_writes_and_a_late_replica_is_bypassed(kind: Kind) {
 }
 
 async fn an_idle_primary_does_not_make_the_replica_look_late(kind: Kind) {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let pair = Pair::of(kind);
-    let db = ReplicatedDb::create(&pair).await;
+    let (_one, _pair, db) = turn(kind).await;
     let app = db.app(&db.replica_url, &[("EMPORIUM_CACHE", "off")]).await;
     staff_and_product(&app, "10.00").await;
     let zero = eventually(Duration::from_secs(5), || async {
@@ -218,9 +221,7 @@ async fn an_idle_primary_does_not_make_the_replica_look_late(kind: Kind) {
 }
 
 async fn a_replica_that_is_down_is_bypassed(kind: Kind) {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let pair = Pair::of(kind);
-    let db = ReplicatedDb::create(&pair).await;
+    let (_one, _pair, db) = turn(kind).await;
     let closed = format!(
         "{}127.0.0.1:{}/{}",
         match kind {
@@ -244,9 +245,7 @@ async fn a_replica_that_is_down_is_bypassed(kind: Kind) {
 }
 
 async fn the_cache_is_never_filled_from_a_late_replica(kind: Kind) {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let pair = Pair::of(kind);
-    let db = ReplicatedDb::create(&pair).await;
+    let (_one, pair, db) = turn(kind).await;
     let app = db
         .app(&db.replica_url, &[("EMPORIUM_CACHE", "local")])
         .await;
@@ -280,9 +279,7 @@ async fn the_cache_is_never_filled_from_a_late_replica(kind: Kind) {
 #[tokio::test]
 #[ignore = "needs .ci/replica and Redis: set EMPORIUM_TEST_PG_PRIMARY, EMPORIUM_TEST_PG_REPLICA and EMPORIUM_TEST_REDIS and pass --include-ignored"]
 async fn a_writer_reads_from_the_primary_on_every_node_with_redis() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let pair = Pair::of(Kind::Postgres);
-    let db = ReplicatedDb::create(&pair).await;
+    let (_one, pair, db) = turn(Kind::Postgres).await;
     let shared = crate::helpers::shared_redis(&[("EMPORIUM_CACHE", "off")]);
     let shared: Vec<(&'static str, &str)> = shared.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let first = db.app(&db.replica_url, &shared).await;
