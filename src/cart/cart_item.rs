@@ -24,11 +24,35 @@ pub enum Relation {
         to = "crate::catalog::product::Column::Id"
     )]
     Product,
+    #[sea_orm(
+        belongs_to = "super::shopping_cart::Entity",
+        from = "Column::CartId",
+        to = "super::shopping_cart::Column::Id"
+    )]
+    Cart,
+    #[sea_orm(
+        belongs_to = "crate::catalog::variant::Entity",
+        from = "Column::VariantId",
+        to = "crate::catalog::variant::Column::Id"
+    )]
+    Variant,
+}
+
+impl Related<crate::catalog::variant::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Variant.def()
+    }
 }
 
 impl Related<crate::catalog::product::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Product.def()
+    }
+}
+
+impl Related<super::shopping_cart::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Cart.def()
     }
 }
 

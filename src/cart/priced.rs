@@ -11,7 +11,8 @@ use super::quote::{self, Quote, TaxRules};
 use super::service::{MAX_LINE_AMOUNT, stock_message};
 use super::store::{self, CartLine};
 use crate::accounts::postal::ShippingAddress;
-use crate::catalog::lookups;
+use crate::cache::ResponseCache;
+use crate::catalog::for_sale;
 use crate::catalog::{product, product_image, variant};
 use crate::coupons::rules::Refusal;
 use crate::coupons::{coupon, service as coupons};
@@ -108,23 +109,43 @@ pub(super) fn price_lines(
     }
 }
 
-/// The user's cart as the app shows it (created on the first read).
+/// The user's cart as the app shows it (created on the first read): the cart's own rows from
+/// `db` in one query, everything about its products from the catalog's cache.
 pub async fn read(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     currency: Currency,
     rules: TaxRules<'_>,
     user_id: i64,
 ) -> Result<PricedCart, ApiError> {
-    let cart = match store::cart_of(db, user_id).await? {
-        Some(cart) => cart,
+    let (cart, items) = match store::cart_with_items(db, user_id).await? {
+        Some(found) => found,
         None => {
             store::create_cart(db, user_id, time::now()).await?;
-            store::cart_of(db, user_id).await?.ok_or_else(not_found)?
+            store::cart_with_items(db, user_id)
+                .await?
+                .ok_or_else(not_found)?
         }
     };
-    let rows = store::lines(db, cart.id).await?;
-    let ids: Vec<i64> = rows.iter().map(|line| line.product.id).collect();
-    let images = lookups::images_of(db, &ids).await?;
+    let ids: Vec<i64> = items.iter().map(|item| item.product_id).collect();
+    let products = for_sale::for_sale(cache, db, &ids).await?;
+    let rows: Vec<CartLine> = items
+        .into_iter()
+        .filter_map(|item| {
+            // A product or variant deleted meanwhile took its lines with it.
+            let found = products.get(&item.product_id)?;
+            let variant = found.variant(item.variant_id)?.clone();
+            Some(CartLine {
+                product: found.product.clone(),
+                variant,
+                item,
+            })
+        })
+        .collect();
+    let images = products
+        .into_iter()
+        .map(|(id, found)| (id, found.images))
+        .collect();
     let mut priced = price_lines(rows, images);
     priced.updated_at = cart.updated_at;
     if let Some(coupon_id) = cart.coupon_id

@@ -24,7 +24,7 @@ async fn cart(
 ) -> ApiResult<Json<CartView>> {
     let currency = state.settings.currency;
     let rules = service::TaxRules::of(&state.settings.tax);
-    let priced = service::read(&state.db, currency, rules, user_id).await?;
+    let priced = service::read(&state.db, &state.cache, currency, rules, user_id).await?;
     Ok(Json(CartView::new(
         priced,
         currency,
@@ -196,7 +196,8 @@ pub async fn shipping_methods(
         .map_err(|(field, message)| field_error(field, message))?;
     let currency = state.settings.currency;
     let rules = service::TaxRules::of(&state.settings.tax);
-    let methods = shipping::methods(&state.db, currency, rules, user.id(), asked).await?;
+    let methods =
+        shipping::methods(&state.db, &state.cache, currency, rules, user.id(), asked).await?;
     Ok(Json(
         methods
             .iter()

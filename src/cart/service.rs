@@ -154,7 +154,10 @@ pub async fn add(
     }
     let (tx, cart) = locked(db, user_id).await?;
     let (product, variant) = sellable(&tx, target).await?;
-    let line = store::line(&tx, cart.id, variant.id).await?;
+    // Every line in one statement: the one of this variant, and how many there are.
+    let items = store::items(&tx, cart.id).await?;
+    let lines = items.len();
+    let line = items.into_iter().find(|item| item.variant_id == variant.id);
     let total = line
         .as_ref()
         .map_or(0, |l| l.quantity)
@@ -166,7 +169,7 @@ pub async fn add(
     match line {
         Some(line) => store::set_quantity(&tx, line.id, total).await?,
         None => {
-            if store::count_lines(&tx, cart.id).await? >= limits.max_lines {
+            if u64::try_from(lines).unwrap_or(u64::MAX) >= limits.max_lines {
                 return Err(field_error(
                     "product_id",
                     format!(
@@ -359,7 +362,11 @@ pub async fn lock_for_checkout(
     }))
 }
 
-/// Deletes the cart and its lines in `tx`: an order took them.
-pub async fn empty(tx: &DatabaseTransaction, cart_id: i64) -> Result<(), DbErr> {
-    store::delete_cart(tx, cart_id).await
+/// Empties the cart in `tx`: an order took its lines, coupon and shipping choice.
+pub async fn empty(
+    tx: &DatabaseTransaction,
+    cart_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    store::empty_cart(tx, cart_id, now).await
 }

@@ -11,6 +11,7 @@ use super::store;
 use super::views::shipping::{Asked, ChooseShipping};
 use crate::accounts::addresses;
 use crate::accounts::postal::{self, ShippingAddress};
+use crate::cache::ResponseCache;
 use crate::http::error::{ApiError, field_error, internal};
 use crate::money::Currency;
 use crate::time;
@@ -19,6 +20,7 @@ use crate::time;
 /// now, cheapest first; none when no zone covers it.
 pub async fn methods(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     currency: Currency,
     rules: TaxRules<'_>,
     user_id: i64,
@@ -35,7 +37,7 @@ pub async fn methods(
             ..ShippingAddress::blank()
         },
     };
-    let cart = read(db, currency, rules, user_id).await?;
+    let cart = read(db, cache, currency, rules, user_id).await?;
     let lines: Vec<_> = cart
         .lines
         .iter()

@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::{cart_item, shopping_cart};
 use crate::auth::user;
-use crate::catalog::{lookups, product, variant};
+use crate::catalog::{product, variant};
 use crate::db;
 
 /// The user's cart, if there is one.
@@ -22,6 +22,22 @@ pub async fn cart_of<C: ConnectionTrait>(
         .filter(shopping_cart::Column::UserId.eq(user_id))
         .one(conn)
         .await
+}
+
+/// The user's cart with its lines in the order they were added, in one query.
+pub async fn cart_with_items(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> Result<Option<(shopping_cart::Model, Vec<cart_item::Model>)>, DbErr> {
+    let found = shopping_cart::Entity::find()
+        .filter(shopping_cart::Column::UserId.eq(user_id))
+        .find_with_related(cart_item::Entity)
+        .all(db)
+        .await?;
+    Ok(found.into_iter().next().map(|(cart, mut items)| {
+        items.sort_by_key(|item| (item.added_at, item.id));
+        (cart, items)
+    }))
 }
 
 /// The user's cart, row-locked until the transaction ends (`FOR UPDATE`; SQLite's write
@@ -83,11 +99,14 @@ pub async fn line<C: ConnectionTrait>(
         .await
 }
 
-/// How many lines the cart has.
-pub async fn count_lines<C: ConnectionTrait>(conn: &C, cart_id: i64) -> Result<u64, DbErr> {
+/// The cart's lines (a cart holds a bounded number).
+pub async fn items<C: ConnectionTrait>(
+    conn: &C,
+    cart_id: i64,
+) -> Result<Vec<cart_item::Model>, DbErr> {
     cart_item::Entity::find()
         .filter(cart_item::Column::CartId.eq(cart_id))
-        .count(conn)
+        .all(conn)
         .await
 }
 
@@ -186,38 +205,52 @@ pub struct CartLine {
 }
 
 /// The cart's lines in the order they were added, each with its product and variant as the
-/// catalog has them now: two queries whatever the number of lines.
+/// catalog has them now: one query whatever the number of lines.
 pub async fn lines<C: ConnectionTrait>(conn: &C, cart_id: i64) -> Result<Vec<CartLine>, DbErr> {
-    let rows: Vec<(cart_item::Model, product::Model)> = cart_item::Entity::find()
+    Ok(cart_item::Entity::find()
         .find_also_related(product::Entity)
+        .find_also_related(variant::Entity)
         .filter(cart_item::Column::CartId.eq(cart_id))
         .order_by_asc(cart_item::Column::AddedAt)
         .order_by_asc(cart_item::Column::Id)
         .all(conn)
         .await?
         .into_iter()
-        // A product deleted meanwhile took its lines with it (the foreign key cascades).
-        .filter_map(|(item, product)| Some((item, product?)))
-        .collect();
-    let ids: Vec<i64> = rows.iter().map(|(item, _)| item.variant_id).collect();
-    let mut variants = lookups::variants_by_id(conn, &ids).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(item, product)| {
-            // A variant deleted meanwhile took its lines with it too.
-            let variant = variants.remove(&item.variant_id)?;
+        // A product or variant deleted meanwhile took its lines with it (the foreign keys
+        // cascade).
+        .filter_map(|(item, product, variant)| {
             Some(CartLine {
                 item,
-                product,
-                variant,
+                product: product?,
+                variant: variant?,
             })
         })
         .collect())
 }
 
-/// Deletes the cart and its lines (the foreign key cascades): an order took them.
-pub async fn delete_cart<C: ConnectionTrait>(conn: &C, cart_id: i64) -> Result<(), DbErr> {
-    shopping_cart::Entity::delete_by_id(cart_id)
+/// Empties the cart: its lines deleted, its coupon and shipping choice cleared (an order took
+/// them). The row stays, so the next add finds it locked in one statement.
+pub async fn empty_cart<C: ConnectionTrait>(
+    conn: &C,
+    cart_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    cart_item::Entity::delete_many()
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .exec(conn)
+        .await?;
+    shopping_cart::Entity::update_many()
+        .col_expr(shopping_cart::Column::CouponId, Option::<i64>::None.into())
+        .col_expr(
+            shopping_cart::Column::ShippingAddress,
+            Option::<String>::None.into(),
+        )
+        .col_expr(
+            shopping_cart::Column::ShippingMethodId,
+            Option::<i64>::None.into(),
+        )
+        .col_expr(shopping_cart::Column::UpdatedAt, now.into())
+        .filter(shopping_cart::Column::Id.eq(cart_id))
         .exec(conn)
         .await?;
     Ok(())

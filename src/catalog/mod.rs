@@ -4,6 +4,7 @@
 pub mod categories;
 pub mod category;
 pub mod demo;
+pub mod for_sale;
 pub mod images;
 pub mod inventory;
 pub mod lookups;

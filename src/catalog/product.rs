@@ -5,7 +5,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A product.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "products")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -42,11 +42,19 @@ pub enum Relation {
         to = "super::category::Column::Id"
     )]
     Category,
+    #[sea_orm(has_many = "super::variant::Entity")]
+    Variants,
 }
 
 impl Related<super::category::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Category.def()
+    }
+}
+
+impl Related<super::variant::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Variants.def()
     }
 }
 

@@ -6,7 +6,7 @@
 use sea_orm::entity::prelude::*;
 
 /// An image of a product.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "product_images")]
 pub struct Model {
     #[sea_orm(primary_key)]

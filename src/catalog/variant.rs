@@ -4,7 +4,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A variant of a product.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "product_variants")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -166,7 +166,7 @@ async fn place(
     };
     store::insert_order(&tx, active(&row)).await?;
     store::insert_items(&tx, items.iter().map(store::new_item).collect()).await?;
-    carts::empty(&tx, cart.id).await?;
+    carts::empty(&tx, cart.id, now).await?;
     queue_follow_ups(&tx, &order_id, rules, &stock, free, now).await?;
 
     let view = OrderView::new(row, items);

@@ -15,6 +15,7 @@ mod accounts;
 mod broker;
 mod cache_log;
 mod cart;
+mod cart_cache;
 mod catalog;
 mod checkout_race;
 mod cli;
