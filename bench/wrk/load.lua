@@ -2,7 +2,8 @@
 --   paths     GET a path picked at random from the file BENCH_PATHS (one per line)
 --   cart      GET /api/cart/ as the thread's user
 --   add       POST /api/cart/add/ one unit of a product picked from BENCH_IDS
---   checkout  add one unit, then POST /api/orders/create/, and again (orders counted)
+--   checkout  add one unit, then POST /api/orders/create/, and again (orders counted); with
+--             BENCH_METHOD, the order names that shipping method
 -- The users' access tokens are in BENCH_TOKENS, one per line: thread n is user n, so run it
 -- with as many threads as connections (-tN -cN) for one user per connection. At the end it
 -- prints one line, BENCH {...}, that run.py reads.
@@ -36,8 +37,10 @@ local paths = {}
 local ids = {}
 local creating = false
 orders = 0
+local method = os.getenv("BENCH_METHOD")
 local address = '{"shipping_address": {"full_name": "Bench User", "line1": "1 Load Street", '
-  .. '"city": "Testville", "postal_code": "12345", "country": "US", "phone": "+15550100"}}'
+  .. '"city": "Testville", "postal_code": "12345", "country": "US", "phone": "+15550100"}'
+  .. (method and (', "shipping_method_id": ' .. method) or '') .. '}'
 
 function init(args)
   paths = lines(os.getenv("BENCH_PATHS"))

@@ -67,6 +67,7 @@ pub async fn add(
 ) -> ApiResult<Json<CartView>> {
     service::add(
         &state.db,
+        &state.cache,
         &state.settings.cart,
         user.id(),
         request.target,

@@ -14,6 +14,7 @@ pub use super::quote::{
     Dropped, NO_ZONE, Quote, Shipping, TaxRules, destination, line as pricing_line, quote,
 };
 pub use super::store::CartLine;
+use crate::cache::ResponseCache;
 use crate::catalog::lookups::{self, Pick};
 use crate::catalog::{product, variant};
 use crate::coupons::rules::Refusal;
@@ -104,26 +105,37 @@ async fn resolve(
     tx: &DatabaseTransaction,
     target: Target,
 ) -> Result<Result<(product::Model, variant::Model), Option<ApiError>>, ApiError> {
-    Ok(
-        match lookups::pick(tx, target.product_id, target.variant_id).await? {
-            Pick::Found(found) => Ok(*found),
-            Pick::ChooseVariant => Err(Some(field_error("variant_id", CHOOSE_VARIANT))),
-            Pick::UnknownProduct | Pick::UnknownVariant => Err(None),
-        },
-    )
+    Ok(named(
+        lookups::pick(tx, target.product_id, target.variant_id).await?,
+    ))
+}
+
+fn named(pick: Pick) -> Result<(product::Model, variant::Model), Option<ApiError>> {
+    match pick {
+        Pick::Found(found) => Ok(*found),
+        Pick::ChooseVariant => Err(Some(field_error("variant_id", CHOOSE_VARIANT))),
+        Pick::UnknownProduct | Pick::UnknownVariant => Err(None),
+    }
 }
 
 /// The product and variant a request names if they can be bought now (both active); else a
 /// 400 on the field that named them.
-async fn sellable(
-    tx: &DatabaseTransaction,
+fn for_sale(
+    named: Result<(product::Model, variant::Model), Option<ApiError>>,
     target: Target,
 ) -> Result<(product::Model, variant::Model), ApiError> {
-    match resolve(tx, target).await? {
+    match named {
         Ok((product, variant)) if product.is_active && variant.is_active => Ok((product, variant)),
         Ok(_) | Err(None) => Err(unknown(target)),
         Err(Some(error)) => Err(error),
     }
+}
+
+async fn sellable(
+    tx: &DatabaseTransaction,
+    target: Target,
+) -> Result<(product::Model, variant::Model), ApiError> {
+    for_sale(resolve(tx, target).await?, target)
 }
 
 /// The variant of a line a request names (bought or not); 404 when it cannot be in the cart.
@@ -138,6 +150,7 @@ async fn named_line(tx: &DatabaseTransaction, target: Target) -> Result<variant:
 /// Adds `quantity` of a variant to the user's cart, on top of what is there.
 pub async fn add(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     limits: &CartSettings,
     user_id: i64,
     target: Target,
@@ -152,8 +165,11 @@ pub async fn add(
             ),
         ));
     }
+    // What is added, from the catalog's cache, before the cart is locked: as fresh as a read in
+    // the transaction (a product deleted meanwhile fails the line's foreign key below).
+    let picked = lookups::pick_for_sale(cache, db, target.product_id, target.variant_id).await?;
+    let (product, variant) = for_sale(named(picked), target)?;
     let (tx, cart) = locked(db, user_id).await?;
-    let (product, variant) = sellable(&tx, target).await?;
     // Every line in one statement: the one of this variant, and how many there are.
     let items = store::items(&tx, cart.id).await?;
     let lines = items.len();

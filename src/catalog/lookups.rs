@@ -4,10 +4,13 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::variants::store as variant_store;
-use super::{product, product_image, store, variant};
+use super::{for_sale, product, product_image, store, variant};
+use crate::cache::ResponseCache;
 
 /// The product if it exists and is active.
 pub async fn active_product<C: ConnectionTrait>(
@@ -46,13 +49,13 @@ pub enum Pick {
 }
 
 /// The variant `variant_id` (of `product_id` when both are given), or the one variant of
-/// `product_id`.
+/// `product_id`, read on `conn` (a transaction's view).
 pub async fn pick<C: ConnectionTrait>(
     conn: &C,
     product_id: Option<i64>,
     variant_id: Option<i64>,
 ) -> Result<Pick, DbErr> {
-    let chosen = match (product_id, variant_id) {
+    let (product_id, variants) = match (product_id, variant_id) {
         (_, Some(variant_id)) => {
             let Some(found) = variant_store::by_ids(conn, &[variant_id])
                 .await?
@@ -63,27 +66,65 @@ pub async fn pick<C: ConnectionTrait>(
             if product_id.is_some_and(|id| id != found.product_id) {
                 return Ok(Pick::UnknownVariant);
             }
-            found
+            (found.product_id, vec![found])
         }
         (Some(product_id), None) => {
-            let mut all = variant_store::variants_of(conn, &[product_id])
+            let all = variant_store::variants_of(conn, &[product_id])
                 .await?
                 .remove(&product_id)
                 .unwrap_or_default();
-            match all.len() {
-                0 => return Ok(Pick::UnknownProduct),
-                1 => all.remove(0),
-                _ => return Ok(Pick::ChooseVariant),
-            }
+            (product_id, all)
         }
         (None, None) => return Ok(Pick::UnknownProduct),
     };
-    match product::Entity::find_by_id(chosen.product_id)
-        .one(conn)
-        .await?
-    {
-        Some(product) => Ok(Pick::Found(Box::new((product, chosen)))),
+    match product::Entity::find_by_id(product_id).one(conn).await? {
+        Some(product) => Ok(choose(product, &variants, variant_id)),
         None => Ok(Pick::UnknownProduct),
+    }
+}
+
+/// As [`pick`], from the catalog's cache (see [`for_sale`]): nothing read from the database
+/// when the product is cached as it is now. Not for use inside a transaction (it reads on
+/// the pool).
+pub async fn pick_for_sale(
+    cache: &ResponseCache,
+    db: &DatabaseConnection,
+    product_id: Option<i64>,
+    variant_id: Option<i64>,
+) -> Result<Pick, DbErr> {
+    let product_id = match (product_id, variant_id) {
+        (Some(product_id), _) => product_id,
+        (None, Some(variant_id)) => match variant_store::by_ids(db, &[variant_id])
+            .await?
+            .remove(&variant_id)
+        {
+            Some(found) => found.product_id,
+            None => return Ok(Pick::UnknownVariant),
+        },
+        (None, None) => return Ok(Pick::UnknownProduct),
+    };
+    match for_sale::for_sale(cache, db, &[product_id])
+        .await?
+        .remove(&product_id)
+    {
+        Some(found) => Ok(choose(found.product, &found.variants, variant_id)),
+        None if variant_id.is_some() => Ok(Pick::UnknownVariant),
+        None => Ok(Pick::UnknownProduct),
+    }
+}
+
+/// Which of a product's variants a cart line names: `variant_id` if it is one of them, else
+/// the product's only variant.
+fn choose(product: product::Model, variants: &[variant::Model], variant_id: Option<i64>) -> Pick {
+    let chosen = match (variant_id, variants) {
+        (Some(id), _) => variants.iter().find(|v| v.id == id),
+        (None, [only]) => Some(only),
+        (None, []) => return Pick::UnknownProduct,
+        (None, _) => return Pick::ChooseVariant,
+    };
+    match chosen {
+        Some(variant) => Pick::Found(Box::new((product, variant.clone()))),
+        None => Pick::UnknownVariant,
     }
 }
 
