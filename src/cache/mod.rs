@@ -57,6 +57,7 @@ mod aliases;
 mod bodies;
 mod follower;
 mod scripts;
+mod values;
 mod versions;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -167,6 +167,7 @@ pub async fn read(
         .as_deref()
         .and_then(|text| serde_json::from_str(text).ok());
     let quote = quote::quote(
+        cache,
         db,
         rules,
         &pricing_lines(&priced.lines),

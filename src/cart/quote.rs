@@ -6,6 +6,7 @@
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::accounts::postal::ShippingAddress;
+use crate::cache::ResponseCache;
 use crate::catalog::{product, variant};
 use crate::settings::TaxSettings;
 use crate::shipping::method;
@@ -115,6 +116,7 @@ pub fn destination(address: &ShippingAddress) -> Destination {
 /// address and a method (the rates, the zone, the method), one with an address only (the
 /// rates), and without one, one for tax-inclusive prices (the shop's country's rates) or none.
 pub async fn quote<C: ConnectionTrait>(
+    cache: &ResponseCache,
     conn: &C,
     rules: TaxRules<'_>,
     lines: &[Line],
@@ -124,9 +126,10 @@ pub async fn quote<C: ConnectionTrait>(
 ) -> Result<Quote, DbErr> {
     let to = address.as_ref().map(destination);
     let rates: Option<Rates> = match &to {
-        Some(to) => Some(lookup::rates_at(conn, to).await?),
+        Some(to) => Some(lookup::rates_at(cache, conn, to).await?),
         None if rules.prices_include_tax => Some(
             lookup::rates_at(
+                cache,
                 conn,
                 &Destination {
                     country: rules.shop_country.to_owned(),
@@ -139,8 +142,8 @@ pub async fn quote<C: ConnectionTrait>(
     };
     let (zone, chosen) = match (&to, method_id) {
         (Some(to), Some(id)) => (
-            reach::zone_for(conn, to).await?,
-            reach::method(conn, id).await?,
+            reach::zone_for(cache, conn, to).await?,
+            reach::method(cache, conn, id).await?,
         ),
         // Without a method the zone is not needed (the checkout asks when it is).
         _ => (None, None),

@@ -223,6 +223,6 @@ pub async fn choose_shipping(
     Form(request): Form<ChooseShipping>,
 ) -> ApiResult<Json<CartView>> {
     let rules = service::TaxRules::of(&state.settings.tax);
-    shipping::choose(&state.db, rules, user.id(), request).await?;
+    shipping::choose(&state.db, &state.cache, rules, user.id(), request).await?;
     cart(&state, &context, user.id()).await
 }

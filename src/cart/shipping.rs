@@ -66,6 +66,7 @@ fn unknown_address(id: i64) -> ApiError {
 /// nothing changes.
 pub async fn choose(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     rules: TaxRules<'_>,
     user_id: i64,
     request: ChooseShipping,
@@ -85,6 +86,7 @@ pub async fn choose(
             .collect();
         // The weight decides whether a method takes the cart; the discount only its price.
         let quoted = quote::quote(
+            cache,
             &tx,
             rules,
             &lines,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::order_item;
 use super::views::ShippingAddress;
+use crate::cache::ResponseCache;
 use crate::cart::service::{self as carts, CartLine, Dropped, Quote, TaxRules};
 use crate::http::error::{ApiError, field_error};
 use crate::shipping::reach;
@@ -53,15 +54,15 @@ pub fn store_tax_lines(lines: &[TaxLine]) -> String {
 }
 
 /// Prices the order's `items` (copied from `lines`, in the same order) with `discount`, to
-/// `address` by `method_id`, and writes each item's tax rate and amount.
+/// `address` by `method_id`, and writes each item's tax rate and amount. Rates, zones and
+/// methods come from the cache while staff have not changed them.
 pub async fn charge(
-    tx: &DatabaseTransaction,
+    (tx, cache): (&DatabaseTransaction, &ResponseCache),
     rules: TaxRules<'_>,
     lines: &[CartLine],
     items: &mut [order_item::Model],
     discount: i64,
-    address: &ShippingAddress,
-    method_id: Option<i64>,
+    (address, method_id): (&ShippingAddress, Option<i64>),
 ) -> Result<Quote, ApiError> {
     let pricing_lines: Vec<_> = lines
         .iter()
@@ -71,6 +72,7 @@ pub async fn charge(
         })
         .collect();
     let quote = carts::quote(
+        cache,
         tx,
         rules,
         &pricing_lines,
@@ -79,7 +81,7 @@ pub async fn charge(
         method_id,
     )
     .await?;
-    check_shipping(tx, &quote, method_id).await?;
+    check_shipping((tx, cache), &quote, method_id).await?;
     for (item, taxed) in items.iter_mut().zip(&quote.priced.lines) {
         item.tax_rate = taxed.rate;
         item.tax_amount = taxed.tax;
@@ -92,20 +94,20 @@ pub async fn charge(
 /// `shipping_method_id`. A shop without methods ships free (and a method named that does not
 /// apply is still refused).
 async fn check_shipping(
-    tx: &DatabaseTransaction,
+    (tx, cache): (&DatabaseTransaction, &ResponseCache),
     quote: &Quote,
     method_id: Option<i64>,
 ) -> Result<(), ApiError> {
     if quote.shipping.is_some() {
         return Ok(());
     }
-    if method_id.is_none() && !reach::ships_with_methods(tx).await? {
+    if method_id.is_none() && !reach::ships_with_methods(cache, tx).await? {
         return Ok(());
     }
     let covered = match method_id {
         Some(_) => quote.covered,
         None => match &quote.address {
-            Some(address) => reach::zone_for(tx, &carts::destination(address))
+            Some(address) => reach::zone_for(cache, tx, &carts::destination(address))
                 .await?
                 .is_some(),
             None => false,

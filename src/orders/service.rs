@@ -126,13 +126,12 @@ async fn place(
         redeem_coupon(&tx, request, &cart, user_id, subtotal, currency, now).await?;
     let method_id = request.shipping_method_id.or(cart.shipping_method_id);
     let quote = charges::charge(
-        &tx,
+        (&tx, cache),
         TaxRules::of(tax),
         &cart.lines,
         &mut items,
         discount.minor(),
-        &address,
-        method_id,
+        (&address, method_id),
     )
     .await?;
     let priced = &quote.priced;

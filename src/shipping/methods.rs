@@ -6,8 +6,10 @@ use sea_orm::{DatabaseConnection, DbErr, Set};
 
 use super::method::{self, MethodKind};
 use super::rules::store_bands;
+use super::service::commit;
 use super::store;
 use super::views::MethodInput;
+use crate::cache::ResponseCache;
 use crate::db;
 use crate::http::error::{ApiError, FieldErrors, field_error, not_found};
 use crate::money::Money;
@@ -144,6 +146,7 @@ fn zone_gone(error: DbErr, id: i64) -> ApiError {
 /// Creates a method of an existing zone.
 pub async fn create_method(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     input: MethodInput,
 ) -> Result<method::Model, ApiError> {
     let zone_id = input.zone.unwrap_or_default();
@@ -168,15 +171,19 @@ pub async fn create_method(
         ..Default::default()
     };
     // The zone may have been deleted since it was read: the foreign key says so.
-    store::insert_method(db, row)
+    let tx = db::begin_write(db).await?;
+    let row = store::insert_method(&tx, row)
         .await
-        .map_err(|e| zone_gone(e, zone_id))
+        .map_err(|e| zone_gone(e, zone_id))?;
+    commit(cache, tx).await?;
+    Ok(row)
 }
 
 /// Changes the given fields of a method; a new kind comes with its price or rates, and the
 /// other is cleared.
 pub async fn update_method(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     id: i64,
     input: MethodInput,
 ) -> Result<method::Model, ApiError> {
@@ -209,15 +216,19 @@ pub async fn update_method(
     let row = store::update_method(&tx, row)
         .await
         .map_err(|e| zone_gone(e, zone_id))?;
-    tx.commit().await?;
+    commit(cache, tx).await?;
     Ok(row)
 }
 
 /// Deletes a method (a cart that chose it finds it gone on its next read).
-pub async fn delete_method(db: &DatabaseConnection, id: i64) -> Result<(), ApiError> {
-    if store::delete_method(db, id).await? {
-        Ok(())
-    } else {
-        Err(not_found())
+pub async fn delete_method(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    id: i64,
+) -> Result<(), ApiError> {
+    let tx = db::begin_write(db).await?;
+    if !store::delete_method(&tx, id).await? {
+        return Err(not_found());
     }
+    Ok(commit(cache, tx).await?)
 }

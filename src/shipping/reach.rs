@@ -6,6 +6,7 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{method, zone_area};
+use crate::cache::ResponseCache;
 
 /// A destination: an address's country and its `state` as the region.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,9 +31,25 @@ pub fn region_key(region: &str) -> String {
     region.trim().to_lowercase().nfc().collect()
 }
 
+/// The scope of zones, their places and methods in the cache: every write of one commits
+/// with it.
+pub const SHIPPING_SCOPE: &str = "shipping";
+
 /// The zone that reaches `to`, if any: the one narrowed to its region, else the one that
-/// covers its whole country. One statement.
+/// covers its whole country. From the cache while nothing of shipping was written since; else
+/// one statement on `conn` (a read-committed transaction or the pool).
 pub async fn zone_for<C: ConnectionTrait>(
+    cache: &ResponseCache,
+    conn: &C,
+    to: &Destination,
+) -> Result<Option<i64>, DbErr> {
+    let key = format!("shipping-zone\u{1f}{}\u{1f}{}", to.country, to.region_key());
+    cache
+        .value(key, &[SHIPPING_SCOPE], || query_zone_for(conn, to))
+        .await
+}
+
+async fn query_zone_for<C: ConnectionTrait>(
     conn: &C,
     to: &Destination,
 ) -> Result<Option<i64>, DbErr> {
@@ -59,7 +76,7 @@ pub async fn methods_reaching<C: ConnectionTrait>(
     conn: &C,
     to: &Destination,
 ) -> Result<Vec<method::Model>, DbErr> {
-    let Some(zone_id) = zone_for(conn, to).await? else {
+    let Some(zone_id) = query_zone_for(conn, to).await? else {
         return Ok(Vec::new());
     };
     method::Entity::find()
@@ -71,15 +88,32 @@ pub async fn methods_reaching<C: ConnectionTrait>(
 }
 
 /// One method, active or not.
-pub async fn method<C: ConnectionTrait>(conn: &C, id: i64) -> Result<Option<method::Model>, DbErr> {
-    method::Entity::find_by_id(id).one(conn).await
+pub async fn method<C: ConnectionTrait>(
+    cache: &ResponseCache,
+    conn: &C,
+    id: i64,
+) -> Result<Option<method::Model>, DbErr> {
+    let key = format!("shipping-method\u{1f}{id}");
+    cache
+        .value(key, &[SHIPPING_SCOPE], || {
+            method::Entity::find_by_id(id).one(conn)
+        })
+        .await
 }
 
 /// Whether the shop has at least one active method (else it ships free, everywhere).
-pub async fn ships_with_methods<C: ConnectionTrait>(conn: &C) -> Result<bool, DbErr> {
-    Ok(method::Entity::find()
-        .filter(method::Column::IsActive.eq(true))
-        .one(conn)
-        .await?
-        .is_some())
+pub async fn ships_with_methods<C: ConnectionTrait>(
+    cache: &ResponseCache,
+    conn: &C,
+) -> Result<bool, DbErr> {
+    let build = || async {
+        Ok(method::Entity::find()
+            .filter(method::Column::IsActive.eq(true))
+            .one(conn)
+            .await?
+            .is_some())
+    };
+    cache
+        .value("shipping-any".to_owned(), &[SHIPPING_SCOPE], build)
+        .await
 }

@@ -74,7 +74,7 @@ pub async fn create_zone(
     _staff: StaffUser,
     Form(request): Form<ZoneRequest>,
 ) -> ApiResult<(StatusCode, Json<ZoneView>)> {
-    let (zone, areas) = service::create_zone(&state.db, request.input).await?;
+    let (zone, areas) = service::create_zone(&state.db, &state.cache, request.input).await?;
     Ok((StatusCode::CREATED, Json(ZoneView::new(zone, &areas))))
 }
 
@@ -94,7 +94,7 @@ pub async fn update_zone(
     PathId(id): PathId,
     Form(changes): Form<ZoneChanges>,
 ) -> ApiResult<Json<ZoneView>> {
-    let (zone, areas) = service::update_zone(&state.db, id, changes.input).await?;
+    let (zone, areas) = service::update_zone(&state.db, &state.cache, id, changes.input).await?;
     Ok(Json(ZoneView::new(zone, &areas)))
 }
 
@@ -111,7 +111,7 @@ pub async fn delete_zone(
     _staff: StaffUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    service::delete_zone(&state.db, id).await?;
+    service::delete_zone(&state.db, &state.cache, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -196,7 +196,7 @@ pub async fn create_method(
     _staff: StaffUser,
     Form(request): Form<MethodRequest>,
 ) -> ApiResult<(StatusCode, Json<MethodView>)> {
-    let row = service::create_method(&state.db, request.input).await?;
+    let row = service::create_method(&state.db, &state.cache, request.input).await?;
     Ok((
         StatusCode::CREATED,
         Json(MethodView::new(row, state.settings.currency)),
@@ -219,7 +219,7 @@ pub async fn update_method(
     PathId(id): PathId,
     Form(changes): Form<MethodChanges>,
 ) -> ApiResult<Json<MethodView>> {
-    let row = service::update_method(&state.db, id, changes.input).await?;
+    let row = service::update_method(&state.db, &state.cache, id, changes.input).await?;
     Ok(Json(MethodView::new(row, state.settings.currency)))
 }
 
@@ -236,6 +236,6 @@ pub async fn delete_method(
     _staff: StaffUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    service::delete_method(&state.db, id).await?;
+    service::delete_method(&state.db, &state.cache, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,12 +10,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::{DatabaseConnection, DbErr, Set};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, Set};
 
-use super::reach::region_key;
+use super::reach::{SHIPPING_SCOPE, region_key};
 use super::store::{self, Place};
 use super::views::ZoneInput;
 use super::{zone, zone_area};
+use crate::cache::{CacheError, Change, ResponseCache};
 use crate::db;
 use crate::http::error::{ApiError, FieldErrors, field_error, not_found};
 use crate::time;
@@ -178,8 +179,8 @@ async fn taken(
 
 /// Whether an attempt that came to `result` is tried again: it was broken off by a deadlock,
 /// and fewer than [`ATTEMPTS`] were made.
-fn again(result: &Result<Outcome, DbErr>, tries: u32) -> bool {
-    matches!(result, Err(e) if db::is_contention(e)) && tries < ATTEMPTS
+fn again(result: &Result<Outcome, CacheError>, tries: u32) -> bool {
+    matches!(result, Err(CacheError::Database(e)) if db::is_contention(e)) && tries < ATTEMPTS
 }
 
 /// The answer to the last attempt: the zone, or the 400 of the places another zone than
@@ -187,7 +188,7 @@ fn again(result: &Result<Outcome, DbErr>, tries: u32) -> bool {
 async fn answer(
     db: &DatabaseConnection,
     except: Option<i64>,
-    result: Result<Outcome, DbErr>,
+    result: Result<Outcome, CacheError>,
 ) -> Result<ZoneWithAreas, ApiError> {
     match result? {
         Outcome::Written(zone) => Ok(zone),
@@ -216,6 +217,7 @@ async fn insert_places(
 /// Creates a zone with its places; a place another zone holds is a 400 and nothing is stored.
 pub async fn create_zone(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     input: ZoneInput,
 ) -> Result<ZoneWithAreas, ApiError> {
     let name = input.name.unwrap_or_default();
@@ -224,7 +226,7 @@ pub async fn create_zone(
     let mut tries = 0;
     loop {
         tries += 1;
-        let result = create_once(db, &name, &places).await;
+        let result = create_once(db, cache, &name, &places).await;
         if !again(&result, tries) {
             return answer(db, None, result).await;
         }
@@ -233,9 +235,10 @@ pub async fn create_zone(
 
 async fn create_once(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     name: &str,
     places: &[Place],
-) -> Result<Outcome, DbErr> {
+) -> Result<Outcome, CacheError> {
     // Read committed on MySQL: nothing here is read by a range, and gap locks would only make
     // parallel writers deadlock.
     let tx = db::begin_write_committed(db).await?;
@@ -244,7 +247,7 @@ async fn create_once(
         return Ok(Outcome::Taken(places.to_vec()));
     };
     let areas = store::areas_of(&tx, &[zone.id]).await?;
-    tx.commit().await?;
+    commit(cache, tx).await?;
     Ok(Outcome::Written((zone, areas)))
 }
 
@@ -253,13 +256,14 @@ async fn create_once(
 /// place another zone holds is a 400 and nothing changes.
 pub async fn update_zone(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     id: i64,
     input: ZoneInput,
 ) -> Result<ZoneWithAreas, ApiError> {
     let mut tries = 0;
     loop {
         tries += 1;
-        let result = update_once(db, id, &input).await;
+        let result = update_once(db, cache, id, &input).await;
         if !again(&result, tries) {
             return answer(db, Some(id), result).await;
         }
@@ -268,9 +272,10 @@ pub async fn update_zone(
 
 async fn update_once(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     id: i64,
     input: &ZoneInput,
-) -> Result<Outcome, DbErr> {
+) -> Result<Outcome, CacheError> {
     // Read committed on MySQL: the zone's row is locked, so its places cannot change under
     // this transaction, and reading them by the zone's index must not lock the index's gaps.
     let tx = db::begin_write_committed(db).await?;
@@ -308,15 +313,30 @@ async fn update_once(
         }
     }
     let areas = store::areas_of(&tx, &[id]).await?;
-    tx.commit().await?;
+    commit(cache, tx).await?;
     Ok(Outcome::Written((zone, areas)))
 }
 
 /// Deletes a zone, its places and its methods.
-pub async fn delete_zone(db: &DatabaseConnection, id: i64) -> Result<(), ApiError> {
-    if store::delete_zone(db, id).await? {
-        Ok(())
-    } else {
-        Err(not_found())
+pub async fn delete_zone(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    id: i64,
+) -> Result<(), ApiError> {
+    let tx = db::begin_write(db).await?;
+    if !store::delete_zone(&tx, id).await? {
+        return Err(not_found());
     }
+    Ok(commit(cache, tx).await?)
+}
+
+/// Commits a write of zones, places or methods: what the cache keeps of them (the zone that
+/// reaches a destination, a method) is not served once it has returned.
+pub(super) async fn commit(
+    cache: &ResponseCache,
+    tx: DatabaseTransaction,
+) -> Result<(), CacheError> {
+    let mut change = Change::new();
+    change.scope(SHIPPING_SCOPE);
+    cache.commit(tx, change).await
 }

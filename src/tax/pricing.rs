@@ -32,7 +32,7 @@ pub struct Line {
 }
 
 /// A tax rate as it applies at a destination.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rate {
     pub name: String,
     /// Millionths of the amount.

@@ -96,7 +96,7 @@ pub async fn create_rate(
     _staff: StaffUser,
     Form(request): Form<RateRequest>,
 ) -> ApiResult<(StatusCode, Json<RateView>)> {
-    let row = service::create_rate(&state.db, request.input).await?;
+    let row = service::create_rate(&state.db, &state.cache, request.input).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -117,7 +117,7 @@ pub async fn update_rate(
     Form(changes): Form<RateChanges>,
 ) -> ApiResult<Json<RateView>> {
     Ok(Json(
-        service::update_rate(&state.db, id, changes.input)
+        service::update_rate(&state.db, &state.cache, id, changes.input)
             .await?
             .into(),
     ))
@@ -136,6 +136,6 @@ pub async fn delete_rate(
     _staff: StaffUser,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    service::delete_rate(&state.db, id).await?;
+    service::delete_rate(&state.db, &state.cache, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

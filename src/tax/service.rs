@@ -1,10 +1,12 @@
 //! Tax rates with the database, for staff. One rate per country, region (whatever its case)
 //! and tax class: the unique index decides, and its violation is a 400 on `tax_class`.
 
-use sea_orm::{DatabaseConnection, Set};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, Set};
 
+use super::lookup::RATES_SCOPE;
 use super::views::RateInput;
 use super::{classes, rate, store};
+use crate::cache::{Change, ResponseCache};
 use crate::db;
 use crate::http::error::{ApiError, not_found, unique_field_error};
 use crate::shipping::reach::region_key;
@@ -30,6 +32,7 @@ pub async fn get_rate(db: &DatabaseConnection, id: i64) -> Result<rate::Model, A
 /// Creates a rate; a second one for the same country, region and class is a 400.
 pub async fn create_rate(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     input: RateInput,
 ) -> Result<rate::Model, ApiError> {
     let region = input.region.flatten().unwrap_or_default();
@@ -47,14 +50,25 @@ pub async fn create_rate(
         updated_at: Set(now),
         ..Default::default()
     };
-    store::insert(db, row)
+    let tx = db::begin_write(db).await?;
+    let row = store::insert(&tx, row)
         .await
-        .map_err(|e| unique_field_error(e, "tax_class", TAKEN))
+        .map_err(|e| unique_field_error(e, "tax_class", TAKEN))?;
+    commit(cache, tx).await?;
+    Ok(row)
+}
+
+/// Commits a write of rates: cached rates are not served once it has returned.
+async fn commit(cache: &ResponseCache, tx: DatabaseTransaction) -> Result<(), ApiError> {
+    let mut change = Change::new();
+    change.scope(RATES_SCOPE);
+    Ok(cache.commit(tx, change).await?)
 }
 
 /// Changes the given fields of a rate (`region: null` makes it the whole country's).
 pub async fn update_rate(
     db: &DatabaseConnection,
+    cache: &ResponseCache,
     id: i64,
     input: RateInput,
 ) -> Result<rate::Model, ApiError> {
@@ -74,15 +88,19 @@ pub async fn update_rate(
     let row = store::update(&tx, row)
         .await
         .map_err(|e| unique_field_error(e, "tax_class", TAKEN))?;
-    tx.commit().await?;
+    commit(cache, tx).await?;
     Ok(row)
 }
 
 /// Deletes a rate (placed orders keep the rate they were taxed at).
-pub async fn delete_rate(db: &DatabaseConnection, id: i64) -> Result<(), ApiError> {
-    if store::delete(db, id).await? {
-        Ok(())
-    } else {
-        Err(not_found())
+pub async fn delete_rate(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    id: i64,
+) -> Result<(), ApiError> {
+    let tx = db::begin_write(db).await?;
+    if !store::delete(&tx, id).await? {
+        return Err(not_found());
     }
+    commit(cache, tx).await
 }

@@ -152,3 +152,137 @@ async fn with_redis_an_order_on_one_node_is_in_the_stock_another_nodes_cart_show
         }
     }
 }
+
+/// A shop that ships to the US at 4.90 with 8.25 % sales tax, set up by staff through the API
+/// on `writer`; a customer of one 10.00 line who chose the method; the method's and the
+/// rate's ids and the customer's token.
+async fn shipping_shop(writer: &TestApp, staff: &str) -> (i64, i64, String) {
+    let (status, zone) = writer
+        .post(
+            "/api/shipping/zones/",
+            Some(staff),
+            json!({"name": "US", "countries": ["US"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{zone}");
+    let (status, method) = writer
+        .post(
+            "/api/shipping/methods/",
+            Some(staff),
+            json!({"zone": zone["id"], "name": "Standard", "kind": "flat", "price": "4.90"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{method}");
+    let (status, rate) = writer
+        .post(
+            "/api/tax/rates/",
+            Some(staff),
+            json!({"country": "US", "rate": "8.25", "name": "Sales tax"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rate}");
+    let token = writer.customer_token().await;
+    let boot = product(writer, staff, "Boot", "10.00", 10).await;
+    add_to_cart(writer, &token, json!({"product_id": boot})).await;
+    let chosen = writer
+        .request(reqwest::Method::PUT, "/api/cart/shipping/", Some(&token))
+        .json(&json!({"address": crate::fixtures::address(), "method_id": method["id"]}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(chosen.status(), 200);
+    let ids = (
+        method["id"].as_i64().expect("id"),
+        rate["id"].as_i64().expect("id"),
+    );
+    (ids.0, ids.1, token)
+}
+
+/// `(shipping, tax, total, shipping message)` of a cart.
+fn charges(cart: &Value) -> (Value, Value, Value, Value) {
+    (
+        cart["shipping"].clone(),
+        cart["tax"].clone(),
+        cart["total"].clone(),
+        cart["shipping_message"].clone(),
+    )
+}
+
+/// Staff change the method and the rate through `writer`; `reader`'s next cart read (and
+/// checkout) charges the new amounts, while a read of an unchanged shop runs two statements.
+async fn assert_shipping_and_tax_are_cached_and_never_stale(writer: &TestApp, reader: &TestApp) {
+    let staff = writer.staff_token().await;
+    let (method, rate, token) = shipping_shop(writer, &staff).await;
+    read(reader, &token).await;
+    let (body, statements) = read(reader, &token).await;
+    assert_eq!(statements, 2, "the user and the cart: {body}");
+    // 10.00 + 4.90 shipping; tax 8.25 % of both: 0.825 + 0.40425 → 0.83 + 0.40 = 1.23.
+    let null = Value::Null;
+    assert_eq!(
+        charges(&body),
+        (json!("4.90"), json!("1.23"), json!("16.13"), null.clone())
+    );
+
+    let path = format!("/api/shipping/methods/{method}/");
+    let (status, _) = writer
+        .patch(&path, Some(&staff), json!({"price": "6.00"}))
+        .await;
+    assert_eq!(status, 200);
+    // Tax 0.825 + 0.495 → 0.83 + 0.50 = 1.33.
+    let (body, _) = read(reader, &token).await;
+    assert_eq!(
+        charges(&body),
+        (json!("6.00"), json!("1.33"), json!("17.33"), null.clone())
+    );
+    assert_eq!(read(reader, &token).await.1, 2, "cached again");
+
+    let path = format!("/api/tax/rates/{rate}/");
+    let (status, _) = writer
+        .patch(&path, Some(&staff), json!({"rate": "10.00"}))
+        .await;
+    assert_eq!(status, 200);
+    let (body, _) = read(reader, &token).await;
+    assert_eq!(
+        charges(&body),
+        (json!("6.00"), json!("1.60"), json!("17.60"), null.clone())
+    );
+
+    let path = format!("/api/shipping/methods/{method}/");
+    let (status, _) = writer
+        .patch(&path, Some(&staff), json!({"is_active": false}))
+        .await;
+    assert_eq!(status, 200);
+    let (body, _) = read(reader, &token).await;
+    assert_eq!(body["shipping"], Value::Null, "{body}");
+    assert_eq!(
+        body["shipping_message"], "The shipping method you chose is no longer available.",
+        "{body}"
+    );
+    // The checkout on the reader refuses the method the cache no longer shows.
+    let (status, body) = reader
+        .post(
+            "/api/orders/create/",
+            Some(&token),
+            json!({"shipping_method_id": method}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["shipping_method_id"].is_array(), "{body}");
+}
+
+#[tokio::test]
+async fn shipping_and_tax_come_from_the_cache_and_a_staff_change_is_charged_at_once() {
+    let app = spawn(Spawn {
+        no_worker: true,
+        ..Spawn::default()
+    })
+    .await;
+    assert_shipping_and_tax_are_cached_and_never_stale(&app, &app).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis: set EMPORIUM_TEST_REDIS=redis://… and pass --include-ignored"]
+async fn with_redis_a_shipping_or_tax_change_on_one_node_is_charged_by_the_other_at_once() {
+    let (a, b) = two_nodes(&[]).await;
+    assert_shipping_and_tax_are_cached_and_never_stale(&b, &a).await;
+}

@@ -5,8 +5,11 @@
 //! later — added tax as US shops charge it and contained tax as EU shops must show it. The
 //! amounts are the ones worked out by hand in `src/tax/pricing_tests.rs`.
 
+use emporium::cache::Change;
 use emporium::payments::payment;
+use emporium::shipping::reach::SHIPPING_SCOPE;
 use emporium::shipping::{method, zone, zone_area};
+use emporium::tax::lookup::RATES_SCOPE;
 use emporium::tax::rate;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -38,7 +41,19 @@ pub async fn zone_of(app: &TestApp, name: &str, areas: &[(&str, &str)]) -> i64 {
         .await
         .expect("area");
     }
+    written(app, SHIPPING_SCOPE).await;
     row.id
+}
+
+/// What the staff endpoints do on every write of shipping or tax: the cached zones, methods
+/// and rates of `scope` are not served from now on (the fixtures write the rows directly).
+async fn written(app: &TestApp, scope: &'static str) {
+    let tx = sea_orm::TransactionTrait::begin(&app.state.db)
+        .await
+        .expect("begin");
+    let mut change = Change::new();
+    change.scope(scope);
+    app.state.cache.commit(tx, change).await.expect("commit");
 }
 
 /// A method of `zone`: flat at `price` (minor units), or by weight bands `(up_to_grams,
@@ -60,7 +75,7 @@ pub async fn method_of(
         ),
         None => (method::MethodKind::Flat, Some(price), None),
     };
-    method::ActiveModel {
+    let id = method::ActiveModel {
         zone_id: Set(zone_id),
         name: Set(name.to_owned()),
         kind: Set(kind),
@@ -78,7 +93,9 @@ pub async fn method_of(
     .insert(&app.state.db)
     .await
     .expect("method")
-    .id
+    .id;
+    written(app, SHIPPING_SCOPE).await;
+    id
 }
 
 /// A tax rate: `millionths` of the amount for `class` in `country` (and `region`).
@@ -90,7 +107,7 @@ pub async fn rate_of(
     name: &str,
 ) -> i64 {
     let now = emporium::time::now();
-    rate::ActiveModel {
+    let id = rate::ActiveModel {
         country: Set(country.to_owned()),
         region: Set(region.to_owned()),
         region_key: Set(region.to_lowercase()),
@@ -104,7 +121,9 @@ pub async fn rate_of(
     .insert(&app.state.db)
     .await
     .expect("rate")
-    .id
+    .id;
+    written(app, RATES_SCOPE).await;
+    id
 }
 
 fn address_in(country: &str, state: &str) -> Value {
@@ -351,6 +370,7 @@ async fn the_cart_shows_its_shipping_and_tax_and_drops_a_method_that_no_longer_a
         .exec(&app.state.db)
         .await
         .expect("deactivate");
+    written(&app, SHIPPING_SCOPE).await;
     let after = cart(&app, &token).await;
     assert_eq!(
         (
@@ -534,6 +554,8 @@ async fn an_order_keeps_its_amounts_and_is_paid_and_refunded_for_its_whole_total
         .exec(&app.state.db)
         .await
         .expect("zone");
+    written(&app, RATES_SCOPE).await;
+    written(&app, SHIPPING_SCOPE).await;
     let id = order["id"].as_str().expect("id");
     let (_, again) = app
         .get_as(&format!("/api/orders/{id}/"), Some(&token))
