@@ -8,7 +8,9 @@ use emporium::settings::Settings;
 use emporium::telemetry;
 
 /// mimalloc: the system allocator spent a tenth of a cached read in `malloc` and `free`, and
-/// keeps freed memory in per-thread arenas.
+/// keeps freed memory in per-thread arenas. Built without its transparent huge pages (the
+/// `no_thp` feature): it asked the kernel for them over its whole 1 GiB arena, and every
+/// 2 MiB page it touched stayed resident — 35 of the 60 MiB an idle server held.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
