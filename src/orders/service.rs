@@ -2,7 +2,8 @@
 //! priced from the catalog and copied, the stock taken through the inventory (every short line
 //! reported, nothing changed), the coupon redeemed, the shipping address copied, the cart
 //! emptied, the expiry (and any stock alert) queued, and the answer stored under the request's
-//! `Idempotency-Key` — at most 15 statements whatever the cart holds. An order with nothing to
+//! `Idempotency-Key` — at most 18 statements whatever the cart holds (the shipping and tax
+//! rules come from the cache while staff have not changed them). An order with nothing to
 //! pay (a coupon as large as the cart) is placed `PAID`/`PAID`, its invoice and confirmation
 //! queued instead of its expiry: the same statements, no provider asked.
 
