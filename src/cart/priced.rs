@@ -2,8 +2,6 @@
 //! can no longer be bought is shown as such and left out of the totals), the coupon checked
 //! again, and shipping and tax from the cart's chosen address and method ([`quote`]).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
@@ -55,20 +53,20 @@ pub struct PricedCart {
     pub quote: Option<Quote>,
 }
 
-/// Prices lines from their variants; `images` per product (primary first) ride along. Lines
-/// whose product or variant is inactive, or short of stock, are kept with their problem and
-/// left out of the totals.
-pub(super) fn price_lines(
-    rows: Vec<CartLine>,
-    mut images: HashMap<i64, Vec<product_image::Model>>,
-) -> PricedCart {
+/// Prices lines from their variants; each line's product images (primary first) ride along.
+/// Lines whose product or variant is inactive, or short of stock, are kept with their problem
+/// and left out of the totals.
+pub(super) fn price_lines(rows: Vec<(CartLine, Vec<product_image::Model>)>) -> PricedCart {
     let mut lines = Vec::with_capacity(rows.len());
     let (mut total_items, mut subtotal) = (0_i64, 0_i64);
-    for CartLine {
-        item,
-        product,
-        variant,
-    } in rows
+    for (
+        CartLine {
+            item,
+            product,
+            variant,
+        },
+        images,
+    ) in rows
     {
         let amount = i128::from(variant.price) * i128::from(item.quantity);
         let problem = if !product.is_active || !variant.is_active {
@@ -85,7 +83,6 @@ pub(super) fn price_lines(
             total_items = total_items.saturating_add(item.quantity);
             subtotal = subtotal.saturating_add(line_total);
         }
-        let images = images.remove(&product.id).unwrap_or_default();
         lines.push(PricedLine {
             unit_price: Money::from_minor(variant.price),
             variant,
@@ -127,26 +124,24 @@ pub async fn read(
                 .ok_or_else(not_found)?
         }
     };
-    let ids: Vec<i64> = items.iter().map(|item| item.product_id).collect();
-    let products = for_sale::for_sale(cache, db, &ids).await?;
-    let rows: Vec<CartLine> = items
+    let ids: Vec<i64> = items.iter().map(|item| item.variant_id).collect();
+    let mut found = for_sale::for_sale(cache, db, &ids).await?;
+    let rows: Vec<(CartLine, Vec<product_image::Model>)> = items
         .into_iter()
         .filter_map(|item| {
             // A product or variant deleted meanwhile took its lines with it.
-            let found = products.get(&item.product_id)?;
-            let variant = found.variant(item.variant_id)?.clone();
-            Some(CartLine {
-                product: found.product.clone(),
-                variant,
-                item,
-            })
+            let line = found.remove(&item.variant_id)?;
+            Some((
+                CartLine {
+                    product: line.product,
+                    variant: line.variant,
+                    item,
+                },
+                line.images,
+            ))
         })
         .collect();
-    let images = products
-        .into_iter()
-        .map(|(id, found)| (id, found.images))
-        .collect();
-    let mut priced = price_lines(rows, images);
+    let mut priced = price_lines(rows);
     priced.updated_at = cart.updated_at;
     if let Some(coupon_id) = cart.coupon_id
         && let Some(coupon) = coupon::Entity::find_by_id(coupon_id).one(db).await?

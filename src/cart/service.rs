@@ -3,8 +3,6 @@
 //! and the limits, prices always read from the catalog, and the coupon checked again on every
 //! read.
 
-use std::collections::HashMap;
-
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 
 use super::{shopping_cart, store};
@@ -266,8 +264,10 @@ pub async fn apply_coupon(
     }
     let (tx, cart) = locked(db, user_id).await?;
     let now = time::now();
+    let lines = store::lines(&tx, cart.id).await?;
     let subtotal =
-        super::priced::price_lines(store::lines(&tx, cart.id).await?, HashMap::new()).subtotal;
+        super::priced::price_lines(lines.into_iter().map(|line| (line, Vec::new())).collect())
+            .subtotal;
     let coupon = match coupons::usable_by_code(&tx, code, user_id, subtotal, now).await? {
         Ok(coupon) => coupon,
         Err(refusal) => return Err(coupons::refused(&refusal, currency)),

@@ -1,9 +1,10 @@
-//! Products as a cart shows them, from the response cache: a product, its variants and its
-//! images kept as one entry checked against the product's row version like every cached
-//! response, so a cart read asks the database for the cart's own rows only. Every write a cart
-//! line depends on — a price, a variant's stock or activity, an image, the product itself —
-//! moves the product's version (see `inventory`, `variants::writes`, `products`), and the next
-//! read on any node builds the entry again.
+//! Variants as a cart line shows them, from the response cache: a variant with its product and
+//! the product's images, one entry per variant checked against the product's row version like
+//! every cached response, so a cart read asks the database for the cart's own rows only. Every
+//! write a cart line depends on — a price, a variant's stock or activity, an image, the product
+//! itself — moves the product's version (see `inventory`, `variants::writes`, `products`), and
+//! the next read on any node builds the entry again. An entry holds one variant, whatever the
+//! number its product has: a line never decodes the others.
 
 use std::collections::HashMap;
 
@@ -14,45 +15,37 @@ use super::products::product_tag;
 use super::{product, product_image, store, variant};
 use crate::cache::{Lookup, ResponseCache, Snapshot};
 
-/// A product with everything a cart line shows of it.
+/// A variant with everything a cart line shows of it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ForSale {
     pub product: product::Model,
-    /// Every variant, in id order (active or not: a line shows why it cannot be bought).
-    pub variants: Vec<variant::Model>,
-    /// Its images, the primary first.
+    pub variant: variant::Model,
+    /// The product's images, the primary first.
     pub images: Vec<product_image::Model>,
 }
 
-impl ForSale {
-    /// The variant `id` of this product.
-    pub fn variant(&self, id: i64) -> Option<&variant::Model> {
-        self.variants.iter().find(|v| v.id == id)
-    }
+fn key(variant_id: i64) -> String {
+    format!("for-sale:{variant_id}")
 }
 
-fn key(id: i64) -> String {
-    format!("for-sale:{id}")
-}
-
-/// The products with these ids that exist, by id: from the cache where it holds them as they
+/// The variants with these ids that exist, by id: from the cache where it holds them as they
 /// are now, else from `db` (two statements for all that were missing), stored for the next
-/// read.
+/// read. Reads on the pool: never call it while the request holds a transaction.
 pub async fn for_sale(
     cache: &ResponseCache,
     db: &DatabaseConnection,
-    ids: &[i64],
+    variant_ids: &[i64],
 ) -> Result<HashMap<i64, ForSale>, DbErr> {
-    let mut found = HashMap::with_capacity(ids.len());
+    let mut found = HashMap::with_capacity(variant_ids.len());
     let mut missing: Vec<(i64, Option<Snapshot>)> = Vec::new();
-    for &id in ids {
+    for &id in variant_ids {
         if found.contains_key(&id) || missing.iter().any(|(m, _)| *m == id) {
             continue;
         }
         match cache.lookup(&key(id), &[]).await {
             Lookup::Hit(body) => match serde_json::from_slice::<ForSale>(&body) {
-                Ok(product) => {
-                    found.insert(id, product);
+                Ok(line) => {
+                    found.insert(id, line);
                 }
                 Err(_) => missing.push((id, None)),
             },
@@ -64,46 +57,51 @@ pub async fn for_sale(
         return Ok(found);
     }
     let wanted: Vec<i64> = missing.iter().map(|(id, _)| *id).collect();
-    for product in build(db, &wanted).await? {
-        let id = product.product.id;
-        // Products that no longer exist were not built; the others take their lookup's
+    for line in build(db, &wanted).await? {
+        let id = line.variant.id;
+        // Variants that no longer exist were not built; the others take their lookup's
         // snapshot.
         let snapshot = missing
             .iter()
             .position(|(m, _)| *m == id)
             .and_then(|at| missing.swap_remove(at).1);
         if let Some(snapshot) = snapshot
-            && let Ok(body) = serde_json::to_vec(&product)
+            && let Ok(body) = serde_json::to_vec(&line)
         {
-            let rows = vec![(product_tag(id), product.product.version)];
+            let rows = vec![(product_tag(line.product.id), line.product.version)];
             cache.store(key(id), snapshot, rows, body.into()).await;
         }
-        found.insert(id, product);
+        found.insert(id, line);
     }
     Ok(found)
 }
 
-/// Reads the products with their variants (one statement), then their images. The products
-/// come first: an entry is stored under the version read with the product, so a write that
-/// lands before the images are read leaves the entry older than the version it names — never
-/// stored, or refused on its next read.
-async fn build(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<ForSale>, DbErr> {
-    let products = product::Entity::find()
-        .filter(product::Column::Id.is_in(ids.iter().copied()))
-        .find_with_related(variant::Entity)
+/// Reads the variants with their products (one statement), then the products' images. The
+/// product comes with its variant, before the images: an entry is stored under the version
+/// read with the product, so a write that lands before the images are read leaves the entry
+/// older than the version it names — never stored, or refused on its next read.
+async fn build(db: &DatabaseConnection, variant_ids: &[i64]) -> Result<Vec<ForSale>, DbErr> {
+    let rows = variant::Entity::find()
+        .filter(variant::Column::Id.is_in(variant_ids.iter().copied()))
+        .find_also_related(product::Entity)
         .all(db)
         .await?;
-    let present: Vec<i64> = products.iter().map(|(p, _)| p.id).collect();
-    let mut images = store::images_of(db, &present).await?;
-    Ok(products
+    let mut products: Vec<i64> = rows
+        .iter()
+        .filter_map(|(_, product)| product.as_ref().map(|p| p.id))
+        .collect();
+    products.sort_unstable();
+    products.dedup();
+    let images = store::images_of(db, &products).await?;
+    Ok(rows
         .into_iter()
-        .map(|(product, mut variants)| {
-            variants.sort_by_key(|v| v.id);
-            ForSale {
-                variants,
-                images: images.remove(&product.id).unwrap_or_default(),
+        .filter_map(|(variant, product)| {
+            let product = product?;
+            Some(ForSale {
+                images: images.get(&product.id).cloned().unwrap_or_default(),
+                variant,
                 product,
-            }
+            })
         })
         .collect())
 }

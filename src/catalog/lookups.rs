@@ -83,33 +83,26 @@ pub async fn pick<C: ConnectionTrait>(
     }
 }
 
-/// As [`pick`], from the catalog's cache (see [`for_sale`]): nothing read from the database
-/// when the product is cached as it is now. Not for use inside a transaction (it reads on
-/// the pool).
+/// As [`pick`], a named variant from the catalog's cache (see [`for_sale`]): nothing read from
+/// the database when it is cached as it is now. A product named alone is read from the
+/// database (its variants decide). Not for use inside a transaction (it reads on the pool).
 pub async fn pick_for_sale(
     cache: &ResponseCache,
     db: &DatabaseConnection,
     product_id: Option<i64>,
     variant_id: Option<i64>,
 ) -> Result<Pick, DbErr> {
-    let product_id = match (product_id, variant_id) {
-        (Some(product_id), _) => product_id,
-        (None, Some(variant_id)) => match variant_store::by_ids(db, &[variant_id])
-            .await?
-            .remove(&variant_id)
-        {
-            Some(found) => found.product_id,
-            None => return Ok(Pick::UnknownVariant),
-        },
-        (None, None) => return Ok(Pick::UnknownProduct),
+    let Some(variant_id) = variant_id else {
+        return pick(db, product_id, None).await;
     };
-    match for_sale::for_sale(cache, db, &[product_id])
+    match for_sale::for_sale(cache, db, &[variant_id])
         .await?
-        .remove(&product_id)
+        .remove(&variant_id)
     {
-        Some(found) => Ok(choose(found.product, &found.variants, variant_id)),
-        None if variant_id.is_some() => Ok(Pick::UnknownVariant),
-        None => Ok(Pick::UnknownProduct),
+        Some(found) if product_id.is_none_or(|id| id == found.product.id) => {
+            Ok(choose(found.product, &[found.variant], Some(variant_id)))
+        }
+        _ => Ok(Pick::UnknownVariant),
     }
 }
 

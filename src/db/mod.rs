@@ -97,9 +97,22 @@ async fn open(
         let options = sqlx::postgres::PgConnectOptions::from_str(&url)
             .map_err(conn_err)?
             .application_name("emporium");
+        // Read committed whatever the server's default (as on MySQL below): values cached from
+        // a transaction's reads (see `cache::values`) must see what committed before each
+        // statement.
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(acquire_timeout);
+            .acquire_timeout(acquire_timeout)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute(
+                        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
         let pool = if lazy {
             pool.connect_lazy_with(options)
         } else {

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Value, json};
 
 use crate::fixtures::{add_to_cart, cart, product};
-use crate::helpers::{Spawn, TestApp, spawn};
+use crate::helpers::{Spawn, TestApp, spawn, spawn_app};
 use crate::inventory::two_nodes;
 
 /// `(unit price, available, message)` of every line, in the cart's order.
@@ -285,4 +285,31 @@ async fn shipping_and_tax_come_from_the_cache_and_a_staff_change_is_charged_at_o
 async fn with_redis_a_shipping_or_tax_change_on_one_node_is_charged_by_the_other_at_once() {
     let (a, b) = two_nodes(&[]).await;
     assert_shipping_and_tax_are_cached_and_never_stale(&b, &a).await;
+}
+
+#[tokio::test]
+async fn an_image_added_is_on_every_line_of_its_product_at_the_next_read() {
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let token = app.customer_token().await;
+    let tee = crate::variants::tee(&app, &staff, 5).await;
+    let id = tee["id"].as_i64().expect("id");
+    for variant in tee["variants"].as_array().expect("variants").iter().take(2) {
+        let (status, body) = add_to_cart(&app, &token, json!({"variant_id": variant["id"]})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let images = |cart: &Value| -> Vec<bool> {
+        cart["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|line| line["product"]["image"].is_string())
+            .collect()
+    };
+    assert_eq!(images(&cart(&app, &token).await), vec![false, false]);
+    let jpeg = crate::image_files::jpeg(64, 48, None);
+    let (status, body) = crate::image_sizes::upload(&app, &staff, id, &jpeg).await;
+    assert_eq!(status, 201, "{body}");
+    // Both lines of the product show it (each line's entry holds its product's images).
+    assert_eq!(images(&cart(&app, &token).await), vec![true, true]);
 }

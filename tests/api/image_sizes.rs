@@ -31,7 +31,7 @@ fn form(bytes: &[u8]) -> reqwest::multipart::Form {
 }
 
 /// Uploads `bytes` as an image of product `id`: the status and the body.
-async fn upload(app: &TestApp, staff: &str, id: i64, bytes: &[u8]) -> (u16, Value) {
+pub(crate) async fn upload(app: &TestApp, staff: &str, id: i64, bytes: &[u8]) -> (u16, Value) {
     let response = app
         .request(
             Method::POST,
