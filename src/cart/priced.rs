@@ -10,7 +10,7 @@ use super::service::{MAX_LINE_AMOUNT, stock_message};
 use super::store::{self, CartLine};
 use crate::accounts::postal::ShippingAddress;
 use crate::cache::ResponseCache;
-use crate::catalog::for_sale;
+use crate::catalog::lookups;
 use crate::catalog::{product, product_image, variant};
 use crate::coupons::rules::Refusal;
 use crate::coupons::{coupon, service as coupons};
@@ -125,7 +125,7 @@ pub async fn read(
         }
     };
     let ids: Vec<i64> = items.iter().map(|item| item.variant_id).collect();
-    let mut found = for_sale::for_sale(cache, db, &ids).await?;
+    let mut found = lookups::for_sale(cache, db, &ids).await?;
     let rows: Vec<(CartLine, Vec<product_image::Model>)> = items
         .into_iter()
         .filter_map(|item| {

@@ -108,6 +108,7 @@ async fn resolve(
     ))
 }
 
+/// What a pick names, as `resolve` answers it.
 fn named(pick: Pick) -> Result<(product::Model, variant::Model), Option<ApiError>> {
     match pick {
         Pick::Found(found) => Ok(*found),
@@ -118,7 +119,7 @@ fn named(pick: Pick) -> Result<(product::Model, variant::Model), Option<ApiError
 
 /// The product and variant a request names if they can be bought now (both active); else a
 /// 400 on the field that named them.
-fn for_sale(
+fn buyable(
     named: Result<(product::Model, variant::Model), Option<ApiError>>,
     target: Target,
 ) -> Result<(product::Model, variant::Model), ApiError> {
@@ -133,7 +134,7 @@ async fn sellable(
     tx: &DatabaseTransaction,
     target: Target,
 ) -> Result<(product::Model, variant::Model), ApiError> {
-    for_sale(resolve(tx, target).await?, target)
+    buyable(resolve(tx, target).await?, target)
 }
 
 /// The variant of a line a request names (bought or not); 404 when it cannot be in the cart.
@@ -166,7 +167,7 @@ pub async fn add(
     // What is added, from the catalog's cache, before the cart is locked: as fresh as a read in
     // the transaction (a product deleted meanwhile fails the line's foreign key below).
     let picked = lookups::pick_for_sale(cache, db, target.product_id, target.variant_id).await?;
-    let (product, variant) = for_sale(named(picked), target)?;
+    let (product, variant) = buyable(named(picked), target)?;
     let (tx, cart) = locked(db, user_id).await?;
     // Every line in one statement: the one of this variant, and how many there are.
     let items = store::items(&tx, cart.id).await?;

@@ -9,8 +9,10 @@ use sea_orm::{
 };
 
 use super::variants::store as variant_store;
-use super::{for_sale, product, product_image, store, variant};
+use super::{product, product_image, store, variant};
 use crate::cache::ResponseCache;
+
+pub use super::for_sale::{ForSale, for_sale};
 
 /// The product if it exists and is active.
 pub async fn active_product<C: ConnectionTrait>(
@@ -95,7 +97,7 @@ pub async fn pick_for_sale(
     let Some(variant_id) = variant_id else {
         return pick(db, product_id, None).await;
     };
-    match for_sale::for_sale(cache, db, &[variant_id])
+    match for_sale(cache, db, &[variant_id])
         .await?
         .remove(&variant_id)
     {
