@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set};
 
 use super::password::NewPasswordError;
 use super::views::UserView;
@@ -269,6 +269,14 @@ pub async fn change_password(
     set_password(&tx, user.id, hash).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The address of user `id`, if the account exists.
+pub async fn email_of<C: ConnectionTrait>(conn: &C, id: i64) -> Result<Option<String>, DbErr> {
+    Ok(user::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(|u| u.email))
 }
 
 /// The addresses of every active staff member: who the shop's alerts are mailed to.

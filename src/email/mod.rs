@@ -94,6 +94,14 @@ pub const ORDER_CONFIRMATION: Template = Template {
     html: include_str!("templates/order_confirmation.html"),
 };
 
+/// To the customer: the order is on its way: `shop`, `order`, `carrier`, `tracking`.
+pub const SHIPPING_CONFIRMATION: Template = Template {
+    name: "shipping_confirmation",
+    subject: "{{ shop }}: your order is on its way",
+    text: include_str!("templates/shipping_confirmation.txt"),
+    html: include_str!("templates/shipping_confirmation.html"),
+};
+
 /// To staff: a shipped or delivered order was refunded in full at the provider: `shop`,
 /// `order`, `status`, `amount`.
 pub const REFUND_ALERT: Template = Template {

@@ -9,14 +9,16 @@ use serde::{Deserialize, Serialize};
 
 use super::events;
 use super::status::{Actor, OrderStatus, PaymentStatus};
+use super::views::StatusChange;
 use super::{order, store};
+use crate::accounts::service as accounts;
 use crate::cache::{Change, ResponseCache};
 use crate::catalog::inventory::{self, Cause, StockError, StockLine};
 use crate::coupons::service as coupons;
 use crate::events::kind::EventType;
 use crate::http::error::{ApiError, conflict, not_found};
 use crate::jobs::{Job, JobContext, JobError};
-use crate::{db, payments, time};
+use crate::{db, email, payments, time};
 
 /// Who cancels an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,14 +153,17 @@ pub(super) async fn cancel_in(
     Ok(Some(change))
 }
 
-/// Staff move a paid order on: `PAID → SHIPPED`, `SHIPPED → DELIVERED`. Any other move is a
-/// 409 (cancelling has its own endpoint, which gives the stock back; `PAID` comes from the
-/// payment).
+/// Staff move a paid order on: `PAID → SHIPPED` (with its carrier and tracking number, and
+/// the customer's shipping confirmation queued in the same transaction), `SHIPPED →
+/// DELIVERED`. Any other move is a 409 (cancelling has its own endpoint, which gives the stock
+/// back; `PAID` comes from the payment).
 pub async fn change_status(
     db: &DatabaseConnection,
+    shop: &str,
     id: &str,
-    to: OrderStatus,
+    change: StatusChange,
 ) -> Result<order::Model, ApiError> {
+    let to = change.status;
     let current = store::order(db, id).await?.ok_or_else(not_found)?;
     let from = OrderStatus::sources(to, Actor::Staff);
     if from.is_empty() || to == OrderStatus::Cancelled {
@@ -166,12 +171,16 @@ pub async fn change_status(
     }
     let now = time::now();
     let tx = db::begin_write_committed(db).await?;
-    if !store::move_status(&tx, id, &from, to, now, false).await? {
+    let shipment = (change.carrier, change.tracking_number);
+    if !store::move_on(&tx, id, &from, to, shipment, now).await? {
         tx.rollback().await?;
         let current = store::order(db, id).await?.ok_or_else(not_found)?;
         return Err(cannot(&current, &format!("become {}", to.as_str())));
     }
     let moved = store::order(&tx, id).await?.ok_or_else(not_found)?;
+    if to == OrderStatus::Shipped {
+        shipping_confirmation(&tx, shop, &moved).await?;
+    }
     let event_type = match to {
         OrderStatus::Delivered => EventType::OrderDelivered,
         _ => EventType::OrderShipped,
@@ -179,6 +188,34 @@ pub async fn change_status(
     events::record_for(&tx, event_type, moved.clone(), now).await?;
     tx.commit().await?;
     Ok(moved)
+}
+
+/// Queues the customer's shipping confirmation: the carrier and tracking number when given.
+async fn shipping_confirmation(
+    tx: &DatabaseTransaction,
+    shop: &str,
+    order: &order::Model,
+) -> Result<(), ApiError> {
+    let Some(customer) = accounts::email_of(tx, order.user_id).await? else {
+        return Ok(());
+    };
+    let unknown = "(not given)";
+    let message = email::SHIPPING_CONFIRMATION
+        .render(
+            &customer,
+            &[
+                ("shop", shop),
+                ("order", order.id.as_str()),
+                ("carrier", order.carrier.as_deref().unwrap_or(unknown)),
+                (
+                    "tracking",
+                    order.tracking_number.as_deref().unwrap_or(unknown),
+                ),
+            ],
+        )
+        .map_err(|e| crate::http::error::internal(e.to_string()))?;
+    email::job::enqueue(tx, message).await?;
+    Ok(())
 }
 
 /// Cancels an order still unpaid when its time is up (enqueued at checkout, due at the end of

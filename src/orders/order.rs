@@ -33,6 +33,11 @@ pub struct Model {
     pub prices_include_tax: bool,
     /// The shipping method's name as placed (`None`: the shop shipped free without a method).
     pub shipping_method_name: Option<String>,
+    /// Who carries it and its tracking number, as staff gave them when they shipped it.
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub shipped_at: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

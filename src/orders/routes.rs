@@ -208,7 +208,7 @@ pub async fn change_status(
     Form(change): Form<StatusChange>,
 ) -> ApiResult<Json<OrderView>> {
     let id = order_id(&id)?;
-    let order = lifecycle::change_status(&state.db, &id, change.status).await?;
+    let order = lifecycle::change_status(&state.db, &state.settings.shop_name, &id, change).await?;
     Ok(Json(view(&state, order).await?))
 }
 

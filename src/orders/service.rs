@@ -161,6 +161,10 @@ async fn place(
         tax_lines: Some(charges::store_tax_lines(&priced.tax_lines)),
         prices_include_tax: quote.prices_include_tax,
         shipping_method_name: quote.shipping.as_ref().map(|s| s.method.name.clone()),
+        carrier: None,
+        tracking_number: None,
+        shipped_at: None,
+        delivered_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -475,5 +479,7 @@ fn active(row: &order::Model) -> order::ActiveModel {
         shipping_method_name: Set(row.shipping_method_name.clone()),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
+        // Not shipped yet: the columns stay NULL.
+        ..Default::default()
     }
 }

@@ -128,6 +128,35 @@ pub async fn move_status<C: ConnectionTrait>(
     Ok(updated.rows_affected == 1)
 }
 
+/// Staff move an order on from one of `from` to `SHIPPED` (with its carrier and tracking
+/// number, and when) or `DELIVERED` (when): one conditional update, true when it moved.
+pub async fn move_on<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    from: &[OrderStatus],
+    to: OrderStatus,
+    shipment: (Option<String>, Option<String>),
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.is_in(from.iter().copied()));
+    let at = Expr::value(crate::db::timestamp_value(backend, Some(now)));
+    if to == OrderStatus::Delivered {
+        update = update.col_expr(order::Column::DeliveredAt, at);
+    } else {
+        let (carrier, tracking_number) = shipment;
+        update = update
+            .col_expr(order::Column::ShippedAt, at)
+            .col_expr(order::Column::Carrier, Expr::value(carrier))
+            .col_expr(order::Column::TrackingNumber, Expr::value(tracking_number));
+    }
+    Ok(update.exec(conn).await?.rows_affected == 1)
+}
+
 /// Sets an order's `payment_status` — and moves its status to `to` when `status` is
 /// `Some((from, to))`, only if it is in one of `from`; `false` when it was not.
 pub async fn set_payment_status<C: ConnectionTrait>(

@@ -83,6 +83,18 @@ pub struct OrderView {
     /// The coupon's code, or null.
     pub coupon: Option<String>,
     pub shipping_address: ShippingAddress,
+    /// Who carries it (given when it shipped), or null.
+    pub carrier: Option<String>,
+    /// Its tracking number (given when it shipped), or null.
+    pub tracking_number: Option<String>,
+    /// When staff marked it shipped, or null.
+    #[serde(serialize_with = "crate::time::serialize_option")]
+    #[schema(value_type = Option<String>)]
+    pub shipped_at: Option<DateTime<Utc>>,
+    /// When staff marked it delivered, or null.
+    #[serde(serialize_with = "crate::time::serialize_option")]
+    #[schema(value_type = Option<String>)]
+    pub delivered_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "crate::time::serialize")]
     #[schema(value_type = String)]
     pub created_at: DateTime<Utc>,
@@ -139,6 +151,10 @@ impl OrderView {
             currency: order.currency,
             coupon: order.coupon,
             shipping_address,
+            carrier: order.carrier,
+            tracking_number: order.tracking_number,
+            shipped_at: order.shipped_at,
+            delivered_at: order.delivered_at,
             created_at: order.created_at,
             updated_at: order.updated_at,
         }
@@ -215,17 +231,45 @@ impl FromFields for CreateOrder {
 pub struct StatusChange {
     /// `SHIPPED` (from `PAID`) or `DELIVERED` (from `SHIPPED`).
     pub status: OrderStatus,
+    /// With `SHIPPED` only: who carries it.
+    #[schema(nullable = false, max_length = 60)]
+    pub carrier: Option<String>,
+    /// With `SHIPPED` only: its tracking number, emailed to the customer.
+    #[schema(nullable = false, max_length = 100)]
+    pub tracking_number: Option<String>,
 }
+
+/// The longest carrier name and tracking number an order keeps.
+pub const CARRIER_MAX: usize = 60;
+pub const TRACKING_MAX: usize = 100;
 
 impl FromFields for StatusChange {
     fn from_fields(fields: &mut Fields) -> Option<Self> {
-        let name = fields.required::<String>("status")?;
-        match OrderStatus::parse(&name) {
-            Some(status) => Some(StatusChange { status }),
+        let name = fields.required::<String>("status");
+        let carrier = fields.optional_nonblank_text("carrier", CARRIER_MAX);
+        let tracking_number = fields.optional_nonblank_text("tracking_number", TRACKING_MAX);
+        let status = match OrderStatus::parse(name.as_deref()?) {
+            Some(status) => status,
             None => {
+                let name = name.unwrap_or_default();
                 fields.error("status", format!("\"{name}\" is not a valid choice."));
-                None
+                return None;
+            }
+        };
+        if status != OrderStatus::Shipped {
+            for (field, given) in [
+                ("carrier", carrier.is_some()),
+                ("tracking_number", tracking_number.is_some()),
+            ] {
+                if given {
+                    fields.error(field, "Only given when the order ships.");
+                }
             }
         }
+        Some(StatusChange {
+            status,
+            carrier,
+            tracking_number,
+        })
     }
 }

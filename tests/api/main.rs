@@ -45,6 +45,7 @@ mod payments;
 mod provider_refunds;
 mod replica;
 mod search;
+mod shipment;
 mod shipping_admin;
 mod shipping_tax;
 mod variant_filters;

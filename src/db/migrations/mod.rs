@@ -29,6 +29,7 @@ mod m20261208_000018_events;
 mod m20261208_000019_webhooks;
 mod m20261209_000020_webhook_leases;
 mod m20261209_000021_loop_leases;
+mod m20261210_000022_dashboard;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000019_webhooks::Migration),
             Box::new(m20261209_000020_webhook_leases::Migration),
             Box::new(m20261209_000021_loop_leases::Migration),
+            Box::new(m20261210_000022_dashboard::Migration),
         ]
     }
 
