@@ -11,6 +11,7 @@ pub mod cart;
 pub mod catalog;
 pub mod cli;
 pub mod coupons;
+pub mod dashboard;
 pub mod db;
 pub mod email;
 pub mod events;

@@ -379,6 +379,7 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     routes = routes.merge(crate::orders::router());
     routes = routes.merge(crate::reviews::router());
     routes = routes.merge(crate::payments::router());
+    routes = routes.merge(crate::dashboard::router(&state));
     if let Some(extra) = extra_routes {
         routes = routes.merge(extra);
     }

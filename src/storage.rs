@@ -199,6 +199,14 @@ impl Storage {
         }
     }
 
+    /// `scheme://host[:port]` of `EMPORIUM_MEDIA_URL` when media are served from elsewhere (the
+    /// dashboard's content security policy allows images from there).
+    pub fn public_origin(&self) -> Option<String> {
+        let url = url::Url::parse(self.public_url.as_deref()?).ok()?;
+        let origin = url.origin();
+        origin.is_tuple().then(|| origin.ascii_serialization())
+    }
+
     /// Reaches the backend (for `emporium check`): lists at most one object.
     pub async fn check(&self) -> Result<(), StorageError> {
         let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));

@@ -279,6 +279,48 @@ pub async fn email_of<C: ConnectionTrait>(conn: &C, id: i64) -> Result<Option<St
         .map(|u| u.email))
 }
 
+/// The emails of users `ids`, by id (for lists that show who ordered).
+pub async fn emails_of<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Email)
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The ids of at most `limit` users whose email contains `text` (case-insensitive: emails are
+/// stored lower-cased), for a staff search.
+pub async fn users_matching<C: ConnectionTrait>(
+    conn: &C,
+    text: &str,
+    limit: u64,
+) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::sea_query::{ExprTrait, LikeExpr};
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let escaped = crate::db::like_escape(&text.to_lowercase());
+    let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(sea_orm::sea_query::Expr::col(user::Column::Email).like(pattern))
+        .order_by_asc(user::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
 /// The addresses of every active staff member: who the shop's alerts are mailed to.
 pub async fn staff_emails<C: ConnectionTrait>(conn: &C) -> Result<Vec<String>, DbErr> {
     store::staff_emails(conn).await

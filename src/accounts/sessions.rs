@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::service::normalize_email;
 use super::{password, refresh_token, store};
 use crate::auth::tokens::{Claims, TokenKeys, TokenType};
+use crate::auth::user;
 use crate::gate::Gate;
 use crate::http::error::{ApiError, internal};
 use crate::jobs::{Job, JobContext, JobError};
@@ -78,12 +79,7 @@ const NO_ACCOUNT: &str = "No active account found with the given credentials";
 
 /// Logs in: 401 for a wrong email or password (the same answer and the same time for both);
 /// 429 while the account or the client address has failed too often, even with the right
-/// password.
-///
-/// Count, then decide: the attempt is added to both counters before the password is checked,
-/// so of N parallel attempts at most the limit reach the hash. A successful login takes its
-/// attempt back (and clears the account's failures); so does one refused for lack of a
-/// hashing slot.
+/// password (see [`authenticate`]).
 pub async fn login(
     db: &DatabaseConnection,
     gate: &Gate,
@@ -93,6 +89,41 @@ pub async fn login(
     password_text: String,
     client_ip: IpAddr,
 ) -> Result<TokenPair, ApiError> {
+    let user = authenticate(db, gate, failures, email, password_text, client_ip).await?;
+    let (refresh, claims) = tokens.issue(TokenType::Refresh, user.id)?;
+    let tx = db::begin_write(db).await?;
+    record_refresh(&tx, &claims, &uuid::Uuid::new_v4().to_string()).await?;
+    store::set_last_login(&tx, user.id, time::now()).await?;
+    tx.commit().await?;
+    Ok(TokenPair {
+        access: access_for(tokens, user.id)?,
+        refresh,
+    })
+}
+
+/// Records that `user_id` signed in now (the dashboard's sign-in; the API's login does it with
+/// its refresh token).
+pub async fn record_sign_in<C: ConnectionTrait>(conn: &C, user_id: i64) -> Result<(), DbErr> {
+    store::set_last_login(conn, user_id, time::now()).await
+}
+
+/// The active account of `email` when `password_text` is its password: what every sign-in
+/// (the API's login, the dashboard's) asks. 401 for a wrong email or password (the same answer
+/// and the same time for both); 429 while the account or the client address has failed too
+/// often, even with the right password.
+///
+/// Count, then decide: the attempt is added to both counters before the password is checked,
+/// so of N parallel attempts at most the limit reach the hash. A successful sign-in takes its
+/// attempt back (and clears the account's failures); so does one refused for lack of a
+/// hashing slot.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    gate: &Gate,
+    failures: Limiter<'_>,
+    email: &str,
+    password_text: String,
+    client_ip: IpAddr,
+) -> Result<user::Model, ApiError> {
     let email = normalize_email(email).unwrap_or_else(|| email.trim().to_lowercase());
     let account = format!("login:account:{email}");
     let client = format!("login:ip:{}", client_key(client_ip));
@@ -123,16 +154,7 @@ pub async fn login(
     };
     failures.store.clear(&account).await?;
     per_client.undo(&client).await?;
-
-    let (refresh, claims) = tokens.issue(TokenType::Refresh, user.id)?;
-    let tx = db::begin_write(db).await?;
-    record_refresh(&tx, &claims, &uuid::Uuid::new_v4().to_string()).await?;
-    store::set_last_login(&tx, user.id, time::now()).await?;
-    tx.commit().await?;
-    Ok(TokenPair {
-        access: access_for(tokens, user.id)?,
-        refresh,
-    })
+    Ok(user)
 }
 
 /// Revokes every live refresh token of one login (logout, reuse), holding the user's row

@@ -5,6 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+
+use crate::db::like_escape;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IdenStatic,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -71,18 +73,6 @@ pub(super) async fn free_slug<C: ConnectionTrait>(
         .map(|n| format!("{base}-{n}"))
         .find(|candidate| !taken.contains(candidate))
         .unwrap_or_else(|| format!("{base}-{}", uuid::Uuid::new_v4().simple())))
-}
-
-/// Escapes `%`, `_` and `\` so they match themselves in `LIKE … ESCAPE '\'`.
-pub fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A slug after `taken` was found taken by a parallel insert: the base with a random suffix

@@ -174,6 +174,18 @@ where
     Ok((count, rows))
 }
 
+/// Escapes `%`, `_` and `\` so they match themselves in `LIKE … ESCAPE '\'`.
+pub fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A timestamp a user chose (any date up to 9999) as a query parameter. MySQL's driver sends a
 /// `DateTime<Utc>` as a `TIMESTAMP`, which MariaDB stores as NULL past 2038-01-19 even in a
 /// `DATETIME` column; a naive `DATETIME` parameter in UTC keeps every date. Other engines take

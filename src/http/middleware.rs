@@ -306,10 +306,10 @@ fn security_headers(state: &AppState, private: bool, response: &mut Response) {
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    // The dashboard's pages say `same-origin` (a browser then sends their forms' `Origin`).
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
     if state
         .settings
         .public_url
@@ -338,7 +338,8 @@ fn contract_body(method: &Method, response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"));
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("text/html"));
+    // The dashboard's pages answer their errors as pages.
     if is_json {
         return response;
     }

@@ -19,6 +19,7 @@ mod refusals;
 pub mod routes;
 pub mod service;
 pub mod settle;
+pub mod staff;
 pub mod status;
 pub mod store;
 pub mod views;

@@ -142,6 +142,20 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
+    /// Every payment status, in the order a payment goes through them.
+    pub const ALL: [PaymentStatus; 5] = [
+        PaymentStatus::Unpaid,
+        PaymentStatus::Pending,
+        PaymentStatus::Paid,
+        PaymentStatus::Failed,
+        PaymentStatus::Refunded,
+    ];
+
+    /// The status named `name` (as stored), if there is one.
+    pub fn parse(name: &str) -> Option<PaymentStatus> {
+        PaymentStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// The name stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {

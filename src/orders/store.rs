@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, Select, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Set,
 };
 
 use super::status::{OrderStatus, PaymentStatus};
@@ -70,15 +70,35 @@ pub struct OrderFilter {
     /// Only this user's (always set for a customer).
     pub user_id: Option<i64>,
     pub status: Option<OrderStatus>,
+    /// Staff: only these users' (a customer search's matches).
+    pub user_ids: Option<Vec<i64>>,
+    pub payment_status: Option<PaymentStatus>,
+    /// Placed at or after.
+    pub placed_from: Option<DateTime<Utc>>,
+    /// Placed before.
+    pub placed_before: Option<DateTime<Utc>>,
 }
 
-fn filtered(filter: &OrderFilter) -> Select<order::Entity> {
+fn filtered(backend: DbBackend, filter: &OrderFilter) -> Select<order::Entity> {
     let mut query = order::Entity::find();
     if let Some(user_id) = filter.user_id {
         query = query.filter(order::Column::UserId.eq(user_id));
     }
+    if let Some(ids) = &filter.user_ids {
+        query = query.filter(order::Column::UserId.is_in(ids.iter().copied()));
+    }
     if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status));
+    }
+    if let Some(payment_status) = filter.payment_status {
+        query = query.filter(order::Column::PaymentStatus.eq(payment_status));
+    }
+    let at = |time| Expr::value(db::timestamp_value(backend, Some(time)));
+    if let Some(from) = filter.placed_from {
+        query = query.filter(Expr::col(order::Column::CreatedAt).gte(at(from)));
+    }
+    if let Some(before) = filter.placed_before {
+        query = query.filter(Expr::col(order::Column::CreatedAt).lt(at(before)));
     }
     query
 }
@@ -92,7 +112,7 @@ pub async fn page<C: ConnectionTrait>(
 ) -> Result<(u64, Vec<order::Model>), DbErr> {
     db::page(
         conn,
-        filtered(filter),
+        filtered(conn.get_database_backend(), filter),
         |q| {
             q.order_by_desc(order::Column::CreatedAt)
                 .order_by_desc(order::Column::Id)

@@ -18,6 +18,7 @@ pub mod provider_refunds;
 pub mod refunds;
 pub mod routes;
 pub mod signature;
+pub mod staff;
 pub mod store;
 pub mod verify;
 pub mod views;

@@ -141,6 +141,9 @@ pub struct Settings {
     pub login_lockout: Duration,
     /// `EMPORIUM_SHOP_NAME`: the shop's name in emails (default `Emporium`).
     pub shop_name: String,
+    /// `EMPORIUM_TIME_ZONE`: the shop's time zone (IANA name, default `UTC`): the dashboard's
+    /// days.
+    pub time_zone: chrono_tz::Tz,
     /// `EMPORIUM_THROTTLE_ANON`: API requests per client address without a valid access token
     /// (default `6000/min`; `off` disables).
     pub throttle_anon: Option<Rate>,
@@ -255,6 +258,7 @@ impl Settings {
         let redis = RedisServer::read(source)?;
         let login = Login::read(source)?;
         let shop_name = storefront::shop_name(source)?;
+        let time_zone = storefront::time_zone(source)?;
         let throttles = Throttles::read(source)?;
         let hashing = Hashing::read(source)?;
         let refresh_reuse_grace = auth::refresh_reuse_grace(source)?;
@@ -302,6 +306,7 @@ impl Settings {
             login_max_failures: login.max_failures,
             login_lockout: login.lockout,
             shop_name,
+            time_zone,
             throttle_anon: throttles.anon,
             throttle_user: throttles.user,
             throttle_register: throttles.register,

@@ -42,6 +42,20 @@ pub(super) fn shop_name(source: &dyn Source) -> Result<String, SettingsError> {
     Ok(shop_name)
 }
 
+/// Reads `EMPORIUM_TIME_ZONE`: an IANA name such as `Europe/Berlin` (default `UTC`). The
+/// dashboard's "today" and its days are the shop's.
+pub(super) fn time_zone(source: &dyn Source) -> Result<chrono_tz::Tz, SettingsError> {
+    match value(source, "EMPORIUM_TIME_ZONE")? {
+        None => Ok(chrono_tz::Tz::UTC),
+        Some(name) => name.trim().parse().map_err(|_| {
+            invalid(
+                "EMPORIUM_TIME_ZONE",
+                "must be an IANA time zone name such as UTC or Europe/Berlin",
+            )
+        }),
+    }
+}
+
 /// How the shop prices tax, and where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaxSettings {

@@ -50,6 +50,20 @@ async fn checked_url(settings: &Settings, url: &str) -> Result<(), ApiError> {
     }
 }
 
+/// How many endpoints are failing: turned off after too many failures, or failing now (the
+/// dashboard's overview).
+pub async fn failing_count<C: sea_orm::ConnectionTrait>(conn: &C) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+    endpoint::Entity::find()
+        .filter(
+            Condition::any()
+                .add(endpoint::Column::DisabledReason.is_not_null())
+                .add(endpoint::Column::ConsecutiveFailures.gt(0)),
+        )
+        .count(conn)
+        .await
+}
+
 /// A page of endpoints, newest first.
 pub async fn list_webhooks(
     db: &DatabaseConnection,

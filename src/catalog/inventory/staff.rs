@@ -158,3 +158,42 @@ pub async fn movements(
     )
     .await?)
 }
+
+/// How many active variants have `threshold` units or fewer (the dashboard's low-stock figure),
+/// through the index on `stock`.
+pub async fn low_stock_count<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    threshold: i64,
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::PaginatorTrait;
+    variant::Entity::find()
+        .filter(variant::Column::Stock.lte(threshold))
+        .filter(variant::Column::IsActive.eq(true))
+        .count(conn)
+        .await
+}
+
+/// The movements an order made (its checkout, and a cancellation's return) of `variant_ids`,
+/// oldest first: through the index on the variant, then by the order's reference.
+pub async fn movements_of_order<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    variant_ids: &[i64],
+    order_id: &str,
+) -> Result<Vec<stock_movement::Model>, sea_orm::DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+    if variant_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let exact = format!("order:{order_id}");
+    let pattern = LikeExpr::new(format!("{} %", db::like_escape(&exact))).escape('\\');
+    stock_movement::Entity::find()
+        .filter(stock_movement::Column::VariantId.is_in(variant_ids.iter().copied()))
+        .filter(
+            Expr::col(stock_movement::Column::Reference)
+                .eq(exact.as_str())
+                .or(Expr::col(stock_movement::Column::Reference).like(pattern)),
+        )
+        .order_by_asc(stock_movement::Column::Id)
+        .all(conn)
+        .await
+}

@@ -29,6 +29,24 @@ enum Users {
     Id,
 }
 
+/// The dashboard's overview counts and sums by these, and its lists filter and sort by them.
+const INDEXES: &[(&str, &str, &[&str])] = &[
+    ("orders", "idx_orders_created", &["created_at"]),
+    (
+        "orders",
+        "idx_orders_payment_created",
+        &["payment_status", "created_at"],
+    ),
+    ("product_variants", "idx_product_variants_stock", &["stock"]),
+    ("payments", "idx_payments_status", &["status"]),
+    (
+        "payment_refunds",
+        "idx_payment_refunds_created",
+        &["created_at"],
+    ),
+    ("users", "idx_users_joined", &["date_joined"]),
+];
+
 #[derive(DeriveIden)]
 enum Orders {
     Table,
@@ -75,6 +93,13 @@ impl MigrationTrait for Migration {
             Index::create().col(AdminSessions::LastSeenAt).to_owned(),
         )
         .await?;
+        for (table, name, columns) in INDEXES {
+            let mut index = Index::create();
+            for column in *columns {
+                index.col(Alias::new(*column));
+            }
+            create_index_once(manager, table, name, index.to_owned()).await?;
+        }
         add_column_once(manager, Orders::Table, string_len_null(Orders::Carrier, 60)).await?;
         add_column_once(
             manager,
@@ -108,6 +133,16 @@ impl MigrationTrait for Migration {
                     Table::alter()
                         .table(Orders::Table)
                         .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        for (table, name, _) in INDEXES {
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name(*name)
+                        .table(Alias::new(*table))
                         .to_owned(),
                 )
                 .await?;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{Fields, FromFields, json_type};
 use crate::http::error::{ApiError, ApiResult, bad_request};
+use crate::money::Currency;
 use crate::state::AppState;
 
 /// The body of a request, checked to be a JSON object.
@@ -101,13 +102,17 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let currency = AppState::from_ref(state).settings.currency;
         let JsonObject(map) = JsonObject::from_request(request, state).await?;
-        let mut fields = Fields::new(map, currency);
-        let value = T::from_fields(&mut fields);
-        fields.finish()?;
-        value
-            .map(Form)
-            .ok_or_else(|| bad_request("The request body is not valid."))
+        read(map, currency).map(Form)
     }
+}
+
+/// Reads a [`FromFields`] type from `map`: the value, or 400 with one key per bad field (the
+/// API's bodies and the dashboard's forms read the same way, so they give the same errors).
+pub fn read<T: FromFields>(map: Map<String, Value>, currency: Currency) -> Result<T, ApiError> {
+    let mut fields = Fields::new(map, currency);
+    let value = T::from_fields(&mut fields);
+    fields.finish()?;
+    value.ok_or_else(|| bad_request("The request body is not valid."))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ mod fields;
 mod params;
 mod text;
 
-pub use body::{Form, JsonObject, read_body};
+pub use body::{Form, JsonObject, read, read_body};
 pub use fields::{FieldValue, Fields, FromFields, SECRET_MAX};
 pub use params::{IDEMPOTENCY_KEY_MAX, IdempotencyKey, PathId, PathIds};
 pub use text::text_problem;
