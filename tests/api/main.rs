@@ -21,6 +21,7 @@ mod checkout_race;
 mod cli;
 mod conventions;
 mod coupons;
+mod dashboard;
 mod database;
 mod email;
 mod engines;
