@@ -386,6 +386,7 @@ pub fn router(state: AppState, extra_routes: Option<Router<AppState>>) -> Router
     // The API's body limit covers every route added so far; uploads bring their own.
     routes = routes.layer(RequestBodyLimitLayer::new(state.settings.max_body_size));
     routes = routes.merge(crate::catalog::upload_router());
+    routes = routes.merge(crate::dashboard::upload_router(&state));
 
     let settings = state.settings.clone();
     let mut app: Router = routes

@@ -253,3 +253,66 @@ mod tests {
         assert!(!same_token("", "a"));
     }
 }
+
+/// An image posted by a live staff session as `multipart/form-data` from this site, whose
+/// first field is the session's CSRF token (checked before the file is read).
+#[derive(Debug)]
+pub struct StaffUpload {
+    pub staff: Session,
+    pub image: bytes::Bytes,
+    pub is_primary: bool,
+}
+
+impl<S> FromRequest<S> for StaffUpload
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::Multipart;
+        let (mut parts, body) = request.into_parts();
+        let Staff(staff) = Staff::from_request_parts(&mut parts, state).await?;
+        if !same_site(&parts) {
+            return Err(Refusal::Csrf.into_response());
+        }
+        let request = Request::from_parts(parts, body);
+        let malformed = || Refusal::BadRequest("The upload is malformed.").into_response();
+        let mut multipart = Multipart::from_request(request, state)
+            .await
+            .map_err(|_| malformed())?;
+        let first = multipart.next_field().await.map_err(|_| malformed())?;
+        let token = match first {
+            Some(field) if field.name() == Some(CSRF_FIELD) => {
+                field.text().await.map_err(|_| malformed())?
+            }
+            _ => return Err(Refusal::Csrf.into_response()),
+        };
+        if !same_token(token.trim(), &staff.csrf) {
+            return Err(Refusal::Csrf.into_response());
+        }
+        let (mut image, mut is_primary) = (None, false);
+        while let Some(field) = multipart.next_field().await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Refusal::Api(crate::http::error::ApiError::PayloadTooLarge).into_response()
+            } else {
+                malformed()
+            }
+        })? {
+            match field.name() {
+                Some("image") => image = Some(field.bytes().await.map_err(|_| malformed())?),
+                Some("is_primary") => {
+                    let text = field.text().await.map_err(|_| malformed())?;
+                    is_primary = matches!(text.trim(), "true" | "on" | "1");
+                }
+                _ => {}
+            }
+        }
+        Ok(StaffUpload {
+            staff,
+            image: image.unwrap_or_default(),
+            is_primary,
+        })
+    }
+}

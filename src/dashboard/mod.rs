@@ -35,6 +35,22 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/logout/", post(routes::session::sign_out))
         .route("/admin/static/{file}", get(assets::serve));
     let router = routes::orders::add(router);
+    let router = routes::products::add(router);
+    let router = routes::variants::add(router);
+    let router = routes::images::add(router);
+    with_headers(router, image_origin)
+}
+
+/// The image upload, with its own body limit (merged after the API's limit, as the API's
+/// upload is).
+pub fn upload_router(state: &AppState) -> Router<AppState> {
+    with_headers(
+        routes::images::upload_router(),
+        state.storage.public_origin(),
+    )
+}
+
+fn with_headers(router: Router<AppState>, image_origin: Option<String>) -> Router<AppState> {
     router.layer(axum::middleware::map_response(move |response| {
         let origin = image_origin.clone();
         async move { page::headers(response, origin.as_deref()) }

@@ -175,9 +175,10 @@ impl IntoResponse for Refusal {
 /// styles, fonts and forms (`img-src` also allows the media origin, where product images may
 /// be), no framing, and pages never cached (an asset sets its own lifetime first).
 pub fn headers(mut response: Response, image_origin: Option<&str>) -> Response {
+    // `blob:`: the preview of an image chosen for upload, read by the page itself.
     let images = match image_origin {
-        Some(origin) => format!("img-src 'self' {origin}; "),
-        None => String::new(),
+        Some(origin) => format!("img-src 'self' blob: {origin}; "),
+        None => "img-src 'self' blob:; ".to_owned(),
     };
     let policy = format!(
         "default-src 'self'; {images}base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

@@ -30,7 +30,9 @@ use crate::cache::Change;
 use crate::time;
 
 pub use events::stock_events;
-pub use staff::{Adjustment, StockAlerts, adjust, low_stock_count, movements, movements_of_order};
+pub use staff::{
+    Adjustment, StockAlerts, adjust, low_stock, low_stock_count, movements, movements_of_order,
+};
 
 /// Most units of one variant the shop can hold (keeps every sum far from overflow).
 pub const MAX_STOCK: i64 = 1_000_000_000;

@@ -197,3 +197,33 @@ pub async fn movements_of_order<C: sea_orm::ConnectionTrait>(
         .all(conn)
         .await
 }
+
+/// A page of the active variants with `threshold` units or fewer, lowest first, each with its
+/// product: through the index on `stock`.
+pub async fn low_stock<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    threshold: i64,
+    offset: u64,
+    limit: u64,
+) -> Result<
+    (
+        u64,
+        Vec<(variant::Model, Option<crate::catalog::product::Model>)>,
+    ),
+    sea_orm::DbErr,
+> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let low = variant::Entity::find()
+        .filter(variant::Column::Stock.lte(threshold))
+        .filter(variant::Column::IsActive.eq(true));
+    let count = low.clone().count(conn).await?;
+    let rows = low
+        .order_by_asc(variant::Column::Stock)
+        .order_by_asc(variant::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .find_also_related(crate::catalog::product::Entity)
+        .all(conn)
+        .await?;
+    Ok((count, rows))
+}

@@ -84,6 +84,34 @@ pub async fn create(
     Ok(row)
 }
 
+/// Adds several variants to a product in one transaction (the dashboard's "create the missing
+/// combinations"): all of them, or none when one is refused.
+pub async fn create_many(
+    db: &DatabaseConnection,
+    cache: &ResponseCache,
+    product_id: i64,
+    inputs: Vec<VariantInput>,
+    reference: String,
+    showing: Showing<'_>,
+) -> Result<Vec<variant::Model>, ApiError> {
+    if inputs.len() > MAX_VARIANTS as usize {
+        return Err(crate::http::error::field_error(
+            "variants",
+            "Too many variants.",
+        ));
+    }
+    let tx = db::begin_write_committed(db).await?;
+    let product = lock_product(&tx, product_id).await?;
+    let mut rows = Vec::with_capacity(inputs.len());
+    for input in &inputs {
+        rows.push(writes::insert(&tx, &product, input, ("variant created", &reference)).await?);
+    }
+    let (_, change) = settle(&tx, &product, false).await?;
+    record_updated(&tx, product_id, showing).await?;
+    cache.commit(tx, change).await?;
+    Ok(rows)
+}
+
 /// Changes a variant of a product (staff).
 pub async fn update(
     db: &DatabaseConnection,

@@ -1,8 +1,12 @@
 //! The dashboard's handlers: thin, as the API's are; the rules are in the apps' services.
 
+mod catalog_page;
+pub mod images;
 pub mod orders;
 pub mod overview;
+pub mod products;
 pub mod session;
+pub mod variants;
 
 use super::service::Session;
 use super::views::Layout;

@@ -10,6 +10,7 @@ pub mod forms;
 pub mod orders;
 pub mod overview;
 pub mod pager;
+pub mod products;
 
 /// One entry of the navigation.
 pub struct NavItem {
