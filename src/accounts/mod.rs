@@ -11,6 +11,7 @@ pub mod reset_token;
 pub mod routes;
 pub mod service;
 pub mod sessions;
+pub mod staff;
 pub mod store;
 pub mod views;
 

@@ -38,6 +38,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let router = routes::products::add(router);
     let router = routes::variants::add(router);
     let router = routes::images::add(router);
+    let router = routes::people::add(router);
+    let router = routes::operations::add(router);
     with_headers(router, image_origin)
 }
 

@@ -157,6 +157,32 @@ pub async fn update_review(
     with_author(db, row).await
 }
 
+/// A page of reviews for staff (the dashboard), newest first: every product's, or one
+/// author's (`user_id`).
+pub async fn staff_page(
+    db: &DatabaseConnection,
+    user_id: Option<i64>,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, Vec<review::Model>), sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let mut query = review::Entity::find();
+    if let Some(user_id) = user_id {
+        query = query.filter(review::Column::UserId.eq(user_id));
+    }
+    db::page(
+        db,
+        query,
+        |q| {
+            q.order_by_desc(review::Column::CreatedAt)
+                .order_by_desc(review::Column::Id)
+        },
+        offset,
+        limit,
+    )
+    .await
+}
+
 /// The author deletes their review, or staff delete any (moderation).
 pub async fn delete_review(
     db: &DatabaseConnection,

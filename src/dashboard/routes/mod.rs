@@ -2,8 +2,10 @@
 
 mod catalog_page;
 pub mod images;
+pub mod operations;
 pub mod orders;
 pub mod overview;
+pub mod people;
 pub mod products;
 pub mod session;
 pub mod variants;

@@ -131,8 +131,25 @@ async fn list(
         Ok(found) => found,
         Err(e) => return Refusal::from(e).page(),
     };
+    let rows = order_rows(&state, found, &emails);
+    let pager = Pager::new("/admin/orders/", &query.pairs(), page_number, count);
+    page::render(&OrdersPage {
+        layout,
+        query,
+        rows,
+        pager,
+        errors: FormErrors::none(),
+    })
+}
+
+/// The list's rows of `found`, each with its customer's email.
+pub fn order_rows(
+    state: &AppState,
+    found: Vec<crate::orders::order::Model>,
+    emails: &std::collections::HashMap<i64, String>,
+) -> Vec<OrderRow> {
     let tz = state.settings.time_zone;
-    let rows = found
+    found
         .into_iter()
         .map(|o| {
             let currency = Currency::from_code(&o.currency).unwrap_or(state.settings.currency);
@@ -147,15 +164,7 @@ async fn list(
                 id: o.id,
             }
         })
-        .collect();
-    let pager = Pager::new("/admin/orders/", &query.pairs(), page_number, count);
-    page::render(&OrdersPage {
-        layout,
-        query,
-        rows,
-        pager,
-        errors: FormErrors::none(),
-    })
+        .collect()
 }
 
 /// What an action's result says on the order's page (`?done=`).

@@ -7,9 +7,11 @@ use askama::Template;
 use super::assets;
 
 pub mod forms;
+pub mod operations;
 pub mod orders;
 pub mod overview;
 pub mod pager;
+pub mod people;
 pub mod products;
 
 /// One entry of the navigation.
@@ -25,6 +27,9 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("orders", "/admin/orders/", "Orders"),
     ("products", "/admin/products/", "Products"),
     ("customers", "/admin/customers/", "Customers"),
+    ("reviews", "/admin/reviews/", "Reviews"),
+    ("webhooks", "/admin/webhooks/", "Webhooks"),
+    ("jobs", "/admin/jobs/", "Jobs"),
 ];
 
 /// What every signed-in page shows around its content.
