@@ -6,6 +6,7 @@
 mod catalog;
 mod orders;
 mod overview;
+mod people;
 mod sessions;
 
 use std::collections::HashMap;
