@@ -12,6 +12,7 @@ pub mod assets;
 mod days;
 pub mod guard;
 pub mod page;
+pub mod resource;
 mod routes;
 pub mod service;
 mod store;
@@ -40,6 +41,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let router = routes::images::add(router);
     let router = routes::people::add(router);
     let router = routes::operations::add(router);
+    let router = routes::settings::add(router);
     with_headers(router, image_origin)
 }
 

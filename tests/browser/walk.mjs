@@ -244,6 +244,42 @@ try {
   await shot(page, 'webhook');
   await visit(page, '/admin/jobs/', 'jobs');
 
+  await title('categories, coupons, shipping and tax: created through their forms');
+  await visit(page, '/admin/categories/', 'categories');
+  await page.fill('#name', 'T-shirts');
+  await page.selectOption('#parent', String(category.body.id));
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/categories/"] button[type=submit]')]);
+  check(page.url().includes('done=created'), `category created: ${page.url()}`);
+  await visit(page, '/admin/coupons/', 'coupons');
+  await page.fill('#code', 'WALK10');
+  await page.selectOption('#kind', 'percent');
+  await page.fill('#value', 'ten');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/coupons/"] button[type=submit]')]);
+  check(await page.locator('#value ~ .errorlist, .errorlist').count() > 0, 'a bad value is refused beside its field');
+  await accessible(page, 'coupon-error');
+  await page.fill('#value', '10');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/coupons/"] button[type=submit]')]);
+  check(page.url().includes('done=created'), `coupon created: ${page.url()}`);
+  await visit(page, '/admin/shipping/zones/', 'zones');
+  await page.fill('#name', 'Domestic');
+  await page.fill('#countries', 'US');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/shipping/zones/"] button[type=submit]')]);
+  check(page.url().includes('done=created'), `zone created: ${page.url()}`);
+  await visit(page, '/admin/shipping/methods/', 'methods');
+  await page.fill('#name', 'Ground');
+  await page.selectOption('#kind', 'flat');
+  await page.fill('#price', '4.90');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/shipping/methods/"] button[type=submit]')]);
+  check(page.url().includes('done=created'), `method created: ${page.url()}`);
+  await visit(page, '/admin/tax/rates/', 'tax');
+  await page.fill('#name', 'Sales tax');
+  await page.fill('#country', 'US');
+  await page.fill('#rate', '8.25');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/tax/rates/"] button[type=submit]')]);
+  check(page.url().includes('done=created'), `rate created: ${page.url()}`);
+  const quote = await api('GET', '/api/cart/', null, customerToken);
+  check(quote.status === 200, 'the customer\'s cart reads');
+
   await title('readable at 360 px wide');
   await page.setViewportSize({ width: 360, height: 800 });
   for (const [path, name] of [['/admin/', 'overview-360'], [`/admin/products/${productId}/`, 'product-360'], ['/admin/orders/', 'orders-360']]) {

@@ -8,6 +8,7 @@ pub mod overview;
 pub mod people;
 pub mod products;
 pub mod session;
+pub mod settings;
 pub mod variants;
 
 use super::service::Session;

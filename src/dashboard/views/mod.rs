@@ -13,6 +13,7 @@ pub mod overview;
 pub mod pager;
 pub mod people;
 pub mod products;
+pub mod resource;
 
 /// One entry of the navigation.
 pub struct NavItem {
@@ -26,7 +27,11 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("overview", "/admin/", "Overview"),
     ("orders", "/admin/orders/", "Orders"),
     ("products", "/admin/products/", "Products"),
+    ("categories", "/admin/categories/", "Categories"),
     ("customers", "/admin/customers/", "Customers"),
+    ("coupons", "/admin/coupons/", "Coupons"),
+    ("shipping", "/admin/shipping/zones/", "Shipping"),
+    ("tax", "/admin/tax/rates/", "Tax"),
     ("reviews", "/admin/reviews/", "Reviews"),
     ("webhooks", "/admin/webhooks/", "Webhooks"),
     ("jobs", "/admin/jobs/", "Jobs"),

@@ -57,7 +57,10 @@ async fn a_deactivated_customer_is_out_at_once_and_staff_cannot_lock_themselves_
         )
         .await;
     assert_eq!(page.status, 303);
-    assert!(!app.access_token(email, PASSWORD).await.is_empty(), "back in");
+    assert!(
+        !app.access_token(email, PASSWORD).await.is_empty(),
+        "back in"
+    );
 
     let me = user::Entity::find()
         .filter(user::Column::Email.eq(staff_email.as_str()))
