@@ -325,3 +325,14 @@ fn webhook_allow_hosts_are_a_list_of_hosts_or_host_ports() {
         assert_eq!(error.name, "EMPORIUM_WEBHOOK_ALLOW_HOSTS", "{bad}");
     }
 }
+
+#[test]
+fn the_time_zone_is_an_iana_name_and_utc_by_default() {
+    assert_eq!(settings(&[]).expect("defaults").time_zone, chrono_tz::Tz::UTC);
+    let s = settings(&[("EMPORIUM_TIME_ZONE", "Europe/Berlin")]).expect("valid");
+    assert_eq!(s.time_zone, chrono_tz::Europe::Berlin);
+    let error = settings(&[("EMPORIUM_TIME_ZONE", "Mars/Olympus")])
+        .expect_err("not a zone")
+        .to_string();
+    assert!(error.contains("EMPORIUM_TIME_ZONE"), "{error}");
+}
