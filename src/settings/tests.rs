@@ -328,7 +328,10 @@ fn webhook_allow_hosts_are_a_list_of_hosts_or_host_ports() {
 
 #[test]
 fn the_time_zone_is_an_iana_name_and_utc_by_default() {
-    assert_eq!(settings(&[]).expect("defaults").time_zone, chrono_tz::Tz::UTC);
+    assert_eq!(
+        settings(&[]).expect("defaults").time_zone,
+        chrono_tz::Tz::UTC
+    );
     let s = settings(&[("EMPORIUM_TIME_ZONE", "Europe/Berlin")]).expect("valid");
     assert_eq!(s.time_zone, chrono_tz::Europe::Berlin);
     let error = settings(&[("EMPORIUM_TIME_ZONE", "Mars/Olympus")])

@@ -16,11 +16,13 @@ use crate::dashboard::page::{self, Refusal};
 use crate::dashboard::service::Session;
 use crate::dashboard::views::forms::FormErrors;
 use crate::dashboard::views::orders::{
-    LineRow, MovementRow, OrderPage, OrderQuery, OrderRow, OrdersPage, PaymentFacts, shop_time,
+    EmailRow, LineRow, MovementRow, OrderPage, OrderQuery, OrderRow, OrdersPage, PaymentFacts,
+    shop_time,
 };
 use crate::dashboard::views::pager::{PAGE_SIZE, Pager, offset, page_number};
 use crate::http::error::ApiError;
 use crate::http::extract::read;
+use crate::jobs::State as JobState;
 use crate::money::{Currency, Money};
 use crate::orders::invoice::{self, Issuer};
 use crate::orders::lifecycle::{self, Canceller};
@@ -29,6 +31,9 @@ use crate::orders::status::{Actor, OrderStatus, PaymentStatus};
 use crate::orders::views::{OrderView, StatusChange};
 use crate::payments::staff as payments;
 use crate::state::AppState;
+
+/// The most emails an order's page lists.
+const EMAILS_SHOWN: u64 = 20;
 
 /// The most customers a search narrows the orders to.
 const CUSTOMER_MATCHES: u64 = 1_000;
@@ -234,6 +239,21 @@ async fn order_page(state: &AppState, staff: &Session, id: &str) -> Result<Order
     let customer = accounts::email_of(db, order.user_id)
         .await?
         .unwrap_or_default();
+    let emails = crate::email::job::mentioning(db, id, order.created_at, EMAILS_SHOWN)
+        .await?
+        .into_iter()
+        .map(|e| EmailRow {
+            to: e.to,
+            subject: e.subject,
+            state: match e.state {
+                JobState::Done => "sent",
+                JobState::Dead => "failed for good",
+                JobState::Failed => "failed, will try again",
+                _ => "waiting",
+            },
+            at: shop_time(e.sent_at.unwrap_or(e.queued_at), tz),
+        })
+        .collect();
     let status = order.status;
     let may = |to| OrderStatus::sources(to, Actor::Staff).contains(&status);
     let view = OrderView::new(order.clone(), items);
@@ -288,6 +308,7 @@ async fn order_page(state: &AppState, staff: &Session, id: &str) -> Result<Order
                 reason: m.reason,
             })
             .collect(),
+        emails,
         can_ship: may(OrderStatus::Shipped),
         can_deliver: may(OrderStatus::Delivered),
         can_cancel: may(OrderStatus::Cancelled),

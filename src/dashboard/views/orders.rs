@@ -98,6 +98,14 @@ pub struct MovementRow {
     pub reason: String,
 }
 
+/// An email about the order.
+pub struct EmailRow {
+    pub to: String,
+    pub subject: String,
+    pub state: &'static str,
+    pub at: String,
+}
+
 /// One line of the order, its options written out.
 pub struct LineRow {
     pub name: String,
@@ -122,6 +130,7 @@ pub struct OrderPage {
     pub address: Vec<String>,
     pub payment: Option<PaymentFacts>,
     pub movements: Vec<MovementRow>,
+    pub emails: Vec<EmailRow>,
     pub can_ship: bool,
     pub can_deliver: bool,
     pub can_cancel: bool,

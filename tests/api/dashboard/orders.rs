@@ -118,6 +118,10 @@ async fn shipping_needs_the_session_s_token_and_a_page_of_this_site() {
     );
     let page = browser.get(&format!("/admin/orders/{id}/")).await;
     assert!(page.body.contains("JD014600") && !page.body.contains("/ship/"));
+    assert!(
+        page.body.contains("your order is on its way"),
+        "the emails sent about the order are listed"
+    );
 }
 
 #[tokio::test]
