@@ -120,43 +120,36 @@ impl Sql {
     }
 }
 
-/// For each range `[bounds[i], bounds[i + 1])` of `column` (a timestamp), one column: the sum
-/// of `value` (SQL text of the caller's, never a value from outside) over the rows in the range
-/// for which `condition` writes a true expression, as a 64-bit integer, 0 for none. One
-/// statement answers a chart of 30 days; with a `WHERE` on the whole range it reads only the
-/// rows of those days through an index on `column`.
-pub fn ranged_sums(
-    sql: &mut Sql,
-    column: &str,
-    bounds: &[chrono::DateTime<chrono::Utc>],
-    value: &str,
-    condition: &dyn Fn(&mut Sql),
-) {
+/// Which range of `bounds` a row's `column` (a timestamp) falls in, as SQL: `CASE WHEN column <
+/// bounds[1] THEN 0 WHEN column < bounds[2] THEN 1 … END`, for a `GROUP BY` of the rows of
+/// `[bounds[0], bounds[last])` (which the caller's `WHERE` selects, through an index on
+/// `column`). Grouping by it reads each row once; the day of a row in the shop's time zone is
+/// decided by the bounds the caller computed, so every engine agrees, with or without time zone
+/// tables.
+pub fn range_index(sql: &mut Sql, column: &str, bounds: &[chrono::DateTime<chrono::Utc>]) {
+    let backend = sql.backend;
+    sql.push("CASE");
+    for (i, bound) in bounds.iter().enumerate().skip(1) {
+        sql.push(" WHEN ")
+            .push(column)
+            .push(" < ")
+            .value(super::timestamp_value(backend, Some(*bound)))
+            .push(" THEN ")
+            .push(&(i - 1).to_string());
+    }
+    sql.push(" ELSE -1 END");
+}
+
+/// `CAST(expression AS <a 64-bit integer>)` for a `SUM`, which PostgreSQL answers as `numeric`
+/// and MySQL as `DECIMAL` over `BIGINT` columns.
+pub fn as_integer(sql: &mut Sql, expression: &dyn Fn(&mut Sql)) {
     let integer = match sql.backend {
         DbBackend::MySql => "SIGNED",
         _ => "BIGINT",
     };
-    let backend = sql.backend;
-    for (i, range) in bounds.windows(2).enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("CAST(COALESCE(SUM(CASE WHEN ")
-            .push(column)
-            .push(" >= ")
-            .value(super::timestamp_value(backend, Some(range[0])))
-            .push(" AND ")
-            .push(column)
-            .push(" < ")
-            .value(super::timestamp_value(backend, Some(range[1])))
-            .push(" AND (");
-        condition(sql);
-        sql.push(") THEN ")
-            .push(value)
-            .push(" ELSE 0 END), 0) AS ")
-            .push(integer)
-            .push(")");
-    }
+    sql.push("CAST(");
+    expression(sql);
+    sql.push(" AS ").push(integer).push(")");
 }
 
 /// An integer column of a hand-written query, whichever width the engine gave it (a `CASE` of

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QuerySelect};
 use super::status::{OrderStatus, PaymentStatus};
 use super::{order, order_item, store};
 use crate::db;
-use crate::db::sql::{Sql, integer, ranged_sums};
+use crate::db::sql::{Sql, as_integer, integer, range_index};
 
 pub use super::store::OrderFilter;
 
@@ -53,43 +53,49 @@ pub struct Daily {
     pub paid_totals: Vec<i64>,
 }
 
-/// The orders placed in each range of `bounds` (see [`Daily`]): one statement over the range's
-/// rows, through the index on `created_at`.
+/// The orders placed in each range of `bounds` (see [`Daily`]): one statement grouping the
+/// range's rows by day, read through the index on `created_at`.
 pub async fn daily<C: ConnectionTrait>(conn: &C, bounds: &[DateTime<Utc>]) -> Result<Daily, DbErr> {
     let days = bounds.len().saturating_sub(1);
-    let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
-        return Ok(Daily {
-            placed: Vec::new(),
-            paid_totals: Vec::new(),
-        });
-    };
-    let backend = conn.get_database_backend();
-    let mut sql = Sql::new(backend);
-    sql.push("SELECT ");
-    ranged_sums(&mut sql, "created_at", bounds, "1", &|sql| {
-        sql.push("status <> ")
-            .value(OrderStatus::Cancelled.as_str());
-    });
-    sql.push(", ");
-    ranged_sums(&mut sql, "created_at", bounds, "total_amount", &|sql| {
-        sql.push("payment_status IN ").list([
-            PaymentStatus::Paid.as_str(),
-            PaymentStatus::Refunded.as_str(),
-        ]);
-    });
-    sql.push(" FROM orders WHERE created_at >= ")
-        .value(db::timestamp_value(backend, Some(*first)))
-        .push(" AND created_at < ")
-        .value(db::timestamp_value(backend, Some(*last)));
-    let row = conn.query_one_raw(sql.statement()).await?;
     let mut figures = Daily {
         placed: vec![0; days],
         paid_totals: vec![0; days],
     };
-    if let Some(row) = row {
-        for day in 0..days {
-            figures.placed[day] = integer(&row, day)?;
-            figures.paid_totals[day] = integer(&row, days + day)?;
+    let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
+        return Ok(figures);
+    };
+    let backend = conn.get_database_backend();
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT ");
+    range_index(&mut sql, "created_at", bounds);
+    sql.push(", ");
+    as_integer(&mut sql, &|sql| {
+        sql.push("SUM(CASE WHEN status <> ")
+            .value(OrderStatus::Cancelled.as_str())
+            .push(" THEN 1 ELSE 0 END)");
+    });
+    sql.push(", ");
+    as_integer(&mut sql, &|sql| {
+        let paid = [
+            PaymentStatus::Paid.as_str(),
+            PaymentStatus::Refunded.as_str(),
+        ];
+        sql.push("SUM(CASE WHEN payment_status IN ")
+            .list(paid)
+            .push(" THEN total_amount ELSE 0 END)");
+    });
+    sql.push(" FROM orders WHERE created_at >= ")
+        .value(db::timestamp_value(backend, Some(*first)))
+        .push(" AND created_at < ")
+        .value(db::timestamp_value(backend, Some(*last)))
+        .push(" GROUP BY 1");
+    for row in conn.query_all_raw(sql.statement()).await? {
+        let Ok(day) = usize::try_from(integer(&row, 0)?) else {
+            continue;
+        };
+        if day < days {
+            figures.placed[day] = integer(&row, 1)?;
+            figures.paid_totals[day] = integer(&row, 2)?;
         }
     }
     Ok(figures)

@@ -11,7 +11,7 @@ use super::payment::{self, PaymentState};
 use super::payment_refund::{self, RefundKind};
 use super::store;
 use crate::db;
-use crate::db::sql::{Sql, integer, ranged_sums};
+use crate::db::sql::{Sql, as_integer, integer, range_index};
 
 /// An order's payment, if it has one, with its refunds (oldest first).
 pub async fn of_order<C: ConnectionTrait>(
@@ -37,24 +37,31 @@ pub async fn refunded_daily<C: ConnectionTrait>(
     bounds: &[DateTime<Utc>],
 ) -> Result<Vec<i64>, DbErr> {
     let days = bounds.len().saturating_sub(1);
+    let mut refunded = vec![0; days];
     let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
-        return Ok(Vec::new());
+        return Ok(refunded);
     };
     let backend = conn.get_database_backend();
     let mut sql = Sql::new(backend);
     sql.push("SELECT ");
-    ranged_sums(&mut sql, "created_at", bounds, "amount", &|sql| {
-        sql.push("kind <> ")
-            .value(RefundKind::ExtraCapture.to_value());
+    range_index(&mut sql, "created_at", bounds);
+    sql.push(", ");
+    as_integer(&mut sql, &|sql| {
+        sql.push("SUM(amount)");
     });
-    sql.push(" FROM payment_refunds WHERE created_at >= ")
+    sql.push(" FROM payment_refunds WHERE kind <> ")
+        .value(RefundKind::ExtraCapture.to_value())
+        .push(" AND created_at >= ")
         .value(db::timestamp_value(backend, Some(*first)))
         .push(" AND created_at < ")
-        .value(db::timestamp_value(backend, Some(*last)));
-    let mut refunded = vec![0; days];
-    if let Some(row) = conn.query_one_raw(sql.statement()).await? {
-        for (day, amount) in refunded.iter_mut().enumerate() {
-            *amount = integer(&row, day)?;
+        .value(db::timestamp_value(backend, Some(*last)))
+        .push(" GROUP BY 1");
+    for row in conn.query_all_raw(sql.statement()).await? {
+        let Ok(day) = usize::try_from(integer(&row, 0)?) else {
+            continue;
+        };
+        if let Some(amount) = refunded.get_mut(day) {
+            *amount = integer(&row, 1)?;
         }
     }
     Ok(refunded)

@@ -4,8 +4,10 @@
 /// Rows on a page of a dashboard list.
 pub const PAGE_SIZE: u64 = 50;
 
-/// The deepest page a list goes to: past it, filter.
-pub const MAX_PAGE: u64 = 2_000;
+/// The deepest page a list goes to (10,000 rows in): a page is an `OFFSET`, whose cost grows
+/// with its depth (page 1,000 of 100,000 orders took 60–100 ms on PostgreSQL). Past it, filter
+/// (by date, status, search) or sort the other way.
+pub const MAX_PAGE: u64 = 200;
 
 /// Where a list is.
 pub struct Pager {
@@ -85,5 +87,6 @@ mod tests {
         assert_eq!(page_number(Some("0")), 1);
         assert_eq!(page_number(Some("x")), 1);
         assert_eq!(page_number(Some("999999999")), MAX_PAGE);
+        assert_eq!(Pager::new("/x/", &[], 1, 1_000_000).pages, MAX_PAGE);
     }
 }
