@@ -161,6 +161,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         env = search.emporium_env()
+        # The overview keeps its numbers a minute in the cache; the pages themselves are not
+        # cached.
+        env.pop("EMPORIUM_CACHE", None)
         try:
             if not args.reuse:
                 subprocess.run([search.binary(), "migrate"], env=env, cwd=work, check=True, stdout=subprocess.DEVNULL)

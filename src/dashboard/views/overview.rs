@@ -111,5 +111,7 @@ impl Figures {
 #[template(path = "overview.html")]
 pub struct OverviewPage {
     pub layout: Layout,
+    /// When the numbers were counted (the shop's clock).
+    pub counted_at: String,
     pub figures: Figures,
 }

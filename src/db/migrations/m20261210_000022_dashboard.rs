@@ -45,6 +45,9 @@ const INDEXES: &[(&str, &str, &[&str])] = &[
         &["created_at"],
     ),
     ("users", "idx_users_joined", &["date_joined"]),
+    ("products", "idx_products_created", &["created_at", "id"]),
+    ("products", "idx_products_price", &["price", "id"]),
+    ("products", "idx_products_name", &["name", "id"]),
 ];
 
 #[derive(DeriveIden)]
