@@ -68,3 +68,35 @@ async fn today_s_figures_count_what_was_placed_and_paid_less_refunds() {
     assert_eq!(figure(body, "variants at or below"), "0");
     assert!(body.contains("<rect class=\"bar\""), "the chart");
 }
+
+async fn counted_once(settings: Vec<(&'static str, String)>) {
+    use std::sync::atomic::Ordering;
+    let app = crate::helpers::spawn(crate::helpers::Spawn {
+        no_worker: true,
+        settings,
+        ..Default::default()
+    })
+    .await;
+    let (mut browser, _) = signed_in(&app).await;
+    let first = browser.get("/admin/").await;
+    assert_eq!(first.status, 200);
+    let before = app.state.queries.load(Ordering::SeqCst);
+    let again = browser.get("/admin/").await;
+    let statements = app.state.queries.load(Ordering::SeqCst) - before;
+    assert_eq!(again.status, 200);
+    assert!(
+        statements <= 2,
+        "the second look within the minute reads the session only: {statements} statements"
+    );
+}
+
+#[tokio::test]
+async fn the_overview_counts_at_most_once_a_minute() {
+    counted_once(Vec::new()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis: set EMPORIUM_TEST_REDIS=redis://… and pass --include-ignored"]
+async fn with_redis_the_overview_counts_at_most_once_a_minute() {
+    counted_once(crate::helpers::shared_redis(&[])).await;
+}
