@@ -10,6 +10,7 @@
 pub mod admin_session;
 pub mod assets;
 mod days;
+mod fields;
 pub mod guard;
 pub mod page;
 pub mod resource;

@@ -90,7 +90,7 @@ async fn jobs_page(
             .into_iter()
             .map(|job| JobRow {
                 id: job.id,
-                kind: job.kind.as_str().to_owned(),
+                kind: job.kind,
                 state: job.state.as_str(),
                 attempts: format!("{} of {}", job.attempts, job.max_attempts),
                 run_at: shop_time(job.run_at, tz),

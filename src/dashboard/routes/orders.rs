@@ -17,7 +17,7 @@ use crate::dashboard::service::Session;
 use crate::dashboard::views::forms::FormErrors;
 use crate::dashboard::views::orders::{
     EmailRow, LineRow, MovementRow, OrderPage, OrderQuery, OrderRow, OrdersPage, PaymentFacts,
-    shop_time,
+    address_lines, shop_time,
 };
 use crate::dashboard::views::pager::{PAGE_SIZE, Pager, offset, page_number};
 use crate::http::error::ApiError;
@@ -223,7 +223,7 @@ async fn order_page(state: &AppState, staff: &Session, id: &str) -> Result<Order
         .map(|(p, refunds)| PaymentFacts {
             provider: p.provider,
             reference: p.provider_ref,
-            status: p.status.as_str().to_owned(),
+            status: p.status,
             amount: money(p.amount),
             refunds: refunds
                 .into_iter()
@@ -242,52 +242,13 @@ async fn order_page(state: &AppState, staff: &Session, id: &str) -> Result<Order
     let emails = crate::email::job::mentioning(db, id, order.created_at, EMAILS_SHOWN)
         .await?
         .into_iter()
-        .map(|e| EmailRow {
-            to: e.to,
-            subject: e.subject,
-            state: match e.state {
-                JobState::Done => "sent",
-                JobState::Dead => "failed for good",
-                JobState::Failed => "failed, will try again",
-                _ => "waiting",
-            },
-            at: shop_time(e.sent_at.unwrap_or(e.queued_at), tz),
-        })
+        .map(|e| email_row(e, tz))
         .collect();
     let status = order.status;
     let may = |to| OrderStatus::sources(to, Actor::Staff).contains(&status);
     let view = OrderView::new(order.clone(), items);
-    let a = &view.shipping_address;
-    let address: Vec<String> = [
-        a.full_name.clone(),
-        a.line1.clone(),
-        a.line2.clone(),
-        format!("{} {} {}", a.postal_code, a.city, a.state)
-            .trim()
-            .to_owned(),
-        a.country.clone(),
-        a.phone.clone().unwrap_or_default(),
-    ]
-    .into_iter()
-    .filter(|line| !line.trim().is_empty())
-    .collect();
-    let lines = view
-        .items
-        .iter()
-        .map(|item| LineRow {
-            name: item.product_name.clone(),
-            sku: item.sku.clone().unwrap_or_default(),
-            options: item
-                .variant_options
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            price: item.price_snapshot.clone(),
-            quantity: item.quantity,
-            subtotal: item.subtotal.clone(),
-        })
-        .collect();
+    let address = address_lines(&view.shipping_address);
+    let lines = line_rows(&view);
     Ok(OrderPage {
         layout: super::layout(state, staff, "orders"),
         lines,
@@ -320,6 +281,41 @@ async fn order_page(state: &AppState, staff: &Session, id: &str) -> Result<Order
         notice: None,
         order: view,
     })
+}
+
+/// The lines of an order as its page lists them, their options written out.
+fn line_rows(view: &OrderView) -> Vec<LineRow> {
+    view.items
+        .iter()
+        .map(|item| LineRow {
+            name: item.product_name.clone(),
+            sku: item.sku.clone().unwrap_or_default(),
+            options: item
+                .variant_options
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            price: item.price_snapshot.clone(),
+            quantity: item.quantity,
+            subtotal: item.subtotal.clone(),
+        })
+        .collect()
+}
+
+/// An email about an order, and whether it went.
+fn email_row(e: crate::email::job::Queued, tz: chrono_tz::Tz) -> EmailRow {
+    EmailRow {
+        to: e.to,
+        subject: e.subject,
+        state: match e.state {
+            JobState::Done => "sent",
+            JobState::Dead => "failed for good",
+            JobState::Failed => "failed, will try again",
+            _ => "waiting",
+        },
+        at: shop_time(e.sent_at.unwrap_or(e.queued_at), tz),
+    }
 }
 
 /// After an action: back to the order's page saying what happened, or the page again with

@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::orders::order_rows;
+use crate::accounts::postal::ShippingAddress;
 use crate::accounts::staff as accounts;
 use crate::auth::user;
 use crate::catalog::lookups;
@@ -16,7 +17,7 @@ use crate::dashboard::guard::{Staff, StaffForm};
 use crate::dashboard::page::{self, Refusal};
 use crate::dashboard::service::Session;
 use crate::dashboard::views::forms::FormErrors;
-use crate::dashboard::views::orders::shop_time;
+use crate::dashboard::views::orders::{address_lines, shop_time};
 use crate::dashboard::views::pager::{PAGE_SIZE, Pager, offset, page_number};
 use crate::dashboard::views::people::{
     CustomerPage, CustomerRow, CustomersPage, ReviewRow, ReviewsPage,
@@ -130,21 +131,7 @@ async fn customer_page(
     let addresses = accounts::addresses(&state.db, id, ON_PAGE)
         .await?
         .into_iter()
-        .map(|a| {
-            [
-                a.full_name,
-                a.line1,
-                a.line2,
-                format!("{} {} {}", a.postal_code, a.city, a.state)
-                    .trim()
-                    .to_owned(),
-                a.country,
-                a.phone.unwrap_or_default(),
-            ]
-            .into_iter()
-            .filter(|line| !line.trim().is_empty())
-            .collect()
-        })
+        .map(|a| address_lines(&ShippingAddress::from(a)))
         .collect();
     let (_, their_reviews) = reviews::staff_page(&state.db, Some(id), 0, ON_PAGE).await?;
     Ok(CustomerPage {

@@ -9,7 +9,7 @@ use super::pager::Pager;
 /// A job in the list (its payload is not shown: it may hold what a customer wrote).
 pub struct JobRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::jobs::Kind,
     pub state: &'static str,
     pub attempts: String,
     pub run_at: String,

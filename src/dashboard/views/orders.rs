@@ -48,6 +48,23 @@ pub fn shop_time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// An address as lines, the empty ones left out.
+pub fn address_lines(a: &crate::accounts::postal::ShippingAddress) -> Vec<String> {
+    [
+        a.full_name.clone(),
+        a.line1.clone(),
+        a.line2.clone(),
+        format!("{} {} {}", a.postal_code, a.city, a.state)
+            .trim()
+            .to_owned(),
+        a.country.clone(),
+        a.phone.clone().unwrap_or_default(),
+    ]
+    .into_iter()
+    .filter(|line| !line.trim().is_empty())
+    .collect()
+}
+
 /// One row of the list.
 pub struct OrderRow {
     pub id: String,
@@ -84,7 +101,7 @@ impl OrdersPage {
 pub struct PaymentFacts {
     pub provider: String,
     pub reference: String,
-    pub status: String,
+    pub status: crate::payments::payment::PaymentState,
     pub amount: String,
     pub refunds: Vec<(String, String, String)>,
 }
