@@ -232,10 +232,10 @@ pub struct StatusChange {
     /// `SHIPPED` (from `PAID`) or `DELIVERED` (from `SHIPPED`).
     pub status: OrderStatus,
     /// With `SHIPPED` only: who carries it.
-    #[schema(nullable = false, max_length = 60)]
+    #[schema(nullable = false, min_length = 1, max_length = 60, pattern = r"\S")]
     pub carrier: Option<String>,
     /// With `SHIPPED` only: its tracking number, emailed to the customer.
-    #[schema(nullable = false, max_length = 100)]
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = r"\S")]
     pub tracking_number: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 //! wrote escaped — on every engine; the walk through its pages in a real browser is
 //! `tests/browser/`.
 
+mod actions;
 mod catalog;
 mod orders;
 mod overview;
