@@ -123,6 +123,20 @@ where
     }
 }
 
+/// The live staff session of a state-changing request that comes from this site: what every
+/// staff form and upload checks before its body is read.
+async fn staff_from_this_site<S>(parts: &mut Parts, state: &S) -> Result<Session, Response>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    let Staff(staff) = Staff::from_request_parts(parts, state).await?;
+    if !same_site(parts) {
+        return Err(Refusal::Csrf.into_response());
+    }
+    Ok(staff)
+}
+
 /// The fields of a form body, in order (`application/x-www-form-urlencoded`).
 pub type FormFields = Vec<(String, String)>;
 
@@ -175,10 +189,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
-        let Staff(staff) = Staff::from_request_parts(&mut parts, state).await?;
-        if !same_site(&parts) {
-            return Err(Refusal::Csrf.into_response());
-        }
+        let staff = staff_from_this_site(&mut parts, state).await?;
         let fields = form_fields(body)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -273,10 +284,7 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::extract::Multipart;
         let (mut parts, body) = request.into_parts();
-        let Staff(staff) = Staff::from_request_parts(&mut parts, state).await?;
-        if !same_site(&parts) {
-            return Err(Refusal::Csrf.into_response());
-        }
+        let staff = staff_from_this_site(&mut parts, state).await?;
         let request = Request::from_parts(parts, body);
         let malformed = || Refusal::BadRequest("The upload is malformed.").into_response();
         let mut multipart = Multipart::from_request(request, state)
