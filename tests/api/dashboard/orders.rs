@@ -200,3 +200,33 @@ async fn the_list_filters_by_url_and_says_what_is_wrong_with_a_filter() {
     let page = browser.get("/admin/orders/?q=nobody-matches-this").await;
     assert!(page.body.contains("No orders match."));
 }
+
+#[tokio::test]
+async fn thirty_parallel_ship_forms_ship_once_and_mail_once() {
+    let app = spawn_app().await;
+    let (id, _) = paid_order(&app).await;
+    let (mut browser, _) = signed_in(&app).await;
+    let csrf = browser.csrf().await;
+    let cookie = browser
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let before = mails(&app).await;
+    let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("tracking_number", "T-1")])
+        .expect("form");
+    let answers = crate::helpers::burst(30, |_| {
+        app.client
+            .post(app.url(&format!("/admin/orders/{id}/ship/")))
+            .header("cookie", cookie.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+    })
+    .await;
+    let shipped = answers.iter().filter(|a| a.status == 303).count();
+    assert_eq!(shipped, 1, "one ship, the rest refused");
+    assert!(answers.iter().all(|a| a.status == 303 || a.status == 409));
+    assert_eq!(stored(&app, &id).await.status.as_str(), "SHIPPED");
+    assert_eq!(mails(&app).await, before + 1, "one shipping confirmation");
+}
