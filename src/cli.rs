@@ -49,6 +49,10 @@ pub enum Command {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Count the dashboard's tallies (orders by status, sales and refunds per day) again from
+    /// the orders and refunds — after orders were written or mended by hand. Stop the shop's
+    /// servers and workers first: orders placed meanwhile could be counted twice or not at all.
+    Recount,
     /// Load a small demo catalog (categories and products) to try the API with.
     DemoData,
     /// Print the OpenAPI document.
@@ -138,6 +142,15 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
             crate::startup::migrate(&db, &settings).await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Recount => {
+            let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+            db::migrate(&db).await?;
+            let tx = db::begin_write(&db).await?;
+            db::migrations::recount_tallies(&tx).await?;
+            tx.commit().await?;
+            println!("tallies counted again");
             Ok(())
         }
         Command::Createsuperuser { email, password } => {

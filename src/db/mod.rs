@@ -8,6 +8,7 @@
 pub mod migrations;
 pub mod replica;
 pub mod sql;
+pub mod tally;
 
 use std::str::FromStr;
 use std::sync::Arc;

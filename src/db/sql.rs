@@ -120,26 +120,6 @@ impl Sql {
     }
 }
 
-/// Which range of `bounds` a row's `column` (a timestamp) falls in, as SQL: `CASE WHEN column <
-/// bounds[1] THEN 0 WHEN column < bounds[2] THEN 1 … END`, for a `GROUP BY` of the rows of
-/// `[bounds[0], bounds[last])` (which the caller's `WHERE` selects, through an index on
-/// `column`). Grouping by it reads each row once; the day of a row in the shop's time zone is
-/// decided by the bounds the caller computed, so every engine agrees, with or without time zone
-/// tables.
-pub fn range_index(sql: &mut Sql, column: &str, bounds: &[chrono::DateTime<chrono::Utc>]) {
-    let backend = sql.backend;
-    sql.push("CASE");
-    for (i, bound) in bounds.iter().enumerate().skip(1) {
-        sql.push(" WHEN ")
-            .push(column)
-            .push(" < ")
-            .value(super::timestamp_value(backend, Some(*bound)))
-            .push(" THEN ")
-            .push(&(i - 1).to_string());
-    }
-    sql.push(" ELSE -1 END");
-}
-
 /// `CAST(expression AS <a 64-bit integer>)` for a `SUM`, which PostgreSQL answers as `numeric`
 /// and MySQL as `DECIMAL` over `BIGINT` columns.
 pub fn as_integer(sql: &mut Sql, expression: &dyn Fn(&mut Sql)) {

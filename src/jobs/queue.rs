@@ -389,6 +389,15 @@ pub async fn depth(conn: &DatabaseConnection) -> Result<Vec<(State, u64)>, DbErr
         .collect())
 }
 
+/// How many jobs are in `state` (through the index on the state).
+pub async fn count_in<C: ConnectionTrait>(conn: &C, state: State) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Jobs::find()
+        .filter(Column::State.eq(state.as_str()))
+        .count(conn)
+        .await
+}
+
 /// The periodic clean-up (hourly): deletes jobs that finished — done, or dead — more than
 /// `EMPORIUM_JOB_RETENTION` ago, so the table does not grow with every request that ever
 /// queued a job. Operators have that long to look at a dead job and retry it.

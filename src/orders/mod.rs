@@ -22,6 +22,7 @@ pub mod settle;
 pub mod staff;
 pub mod status;
 pub mod store;
+pub mod tally;
 pub mod views;
 
 pub use refunded::{FullRefund, payment_refunded};

@@ -8,7 +8,7 @@
 //! queued instead of its expiry: the same statements, no provider asked.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, Set};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use super::invoice::MakeInvoice;
 use super::lifecycle::ExpireOrder;
@@ -168,7 +168,7 @@ async fn place(
         created_at: now,
         updated_at: now,
     };
-    store::insert_order(&tx, active(&row)).await?;
+    store::insert_order(&tx, &row).await?;
     store::insert_items(&tx, items.iter().map(store::new_item).collect()).await?;
     carts::empty(&tx, cart.id, now).await?;
     queue_follow_ups(&tx, &order_id, rules, &stock, free, now).await?;
@@ -457,29 +457,4 @@ async fn queue_follow_ups(
     }
     queue::insert_many(tx, jobs).await?;
     Ok(())
-}
-
-fn active(row: &order::Model) -> order::ActiveModel {
-    order::ActiveModel {
-        id: Set(row.id.clone()),
-        user_id: Set(row.user_id),
-        status: Set(row.status),
-        payment_status: Set(row.payment_status),
-        subtotal: Set(row.subtotal),
-        discount: Set(row.discount),
-        total_amount: Set(row.total_amount),
-        currency: Set(row.currency.clone()),
-        coupon: Set(row.coupon.clone()),
-        coupon_id: Set(row.coupon_id),
-        shipping_address: Set(row.shipping_address.clone()),
-        shipping_amount: Set(row.shipping_amount),
-        tax_amount: Set(row.tax_amount),
-        tax_lines: Set(row.tax_lines.clone()),
-        prices_include_tax: Set(row.prices_include_tax),
-        shipping_method_name: Set(row.shipping_method_name.clone()),
-        created_at: Set(row.created_at),
-        updated_at: Set(row.updated_at),
-        // Not shipped yet: the columns stay NULL.
-        ..Default::default()
-    }
 }

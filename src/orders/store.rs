@@ -1,5 +1,6 @@
 //! The orders' queries: inserts, one order or a page with their lines (two queries whatever
-//! the page size), and status changes as conditional updates.
+//! the page size), and status changes as conditional updates — each kept in the tallies
+//! ([`super::tally`]) in the same transaction.
 
 use std::collections::HashMap;
 
@@ -11,18 +12,41 @@ use sea_orm::{
 };
 
 use super::status::{OrderStatus, PaymentStatus};
+use super::tally::{self, Counted};
 use super::{order, order_item};
 use crate::db;
 
-/// Inserts an order.
-pub async fn insert_order<C: ConnectionTrait>(
-    conn: &C,
-    row: order::ActiveModel,
-) -> Result<(), DbErr> {
-    order::Entity::insert(row)
+/// Inserts an order, and adds it to the tallies.
+pub async fn insert_order<C: ConnectionTrait>(conn: &C, row: &order::Model) -> Result<(), DbErr> {
+    order::Entity::insert(active(row))
         .exec_without_returning(conn)
         .await?;
-    Ok(())
+    tally::placed(conn, &row.id, Counted::of(row)).await
+}
+
+fn active(row: &order::Model) -> order::ActiveModel {
+    order::ActiveModel {
+        id: Set(row.id.clone()),
+        user_id: Set(row.user_id),
+        status: Set(row.status),
+        payment_status: Set(row.payment_status),
+        subtotal: Set(row.subtotal),
+        discount: Set(row.discount),
+        total_amount: Set(row.total_amount),
+        currency: Set(row.currency.clone()),
+        coupon: Set(row.coupon.clone()),
+        coupon_id: Set(row.coupon_id),
+        shipping_address: Set(row.shipping_address.clone()),
+        shipping_amount: Set(row.shipping_amount),
+        tax_amount: Set(row.tax_amount),
+        tax_lines: Set(row.tax_lines.clone()),
+        prices_include_tax: Set(row.prices_include_tax),
+        shipping_method_name: Set(row.shipping_method_name.clone()),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+        // Not shipped yet: the columns stay NULL.
+        ..Default::default()
+    }
 }
 
 /// Inserts an order's lines in one statement.
@@ -136,6 +160,9 @@ pub async fn move_status<C: ConnectionTrait>(
     now: DateTime<Utc>,
     unpaid_only: bool,
 ) -> Result<bool, DbErr> {
+    let Some(before) = tally::lock(conn, id).await? else {
+        return Ok(false);
+    };
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(to))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
@@ -144,8 +171,15 @@ pub async fn move_status<C: ConnectionTrait>(
     if unpaid_only {
         update = update.filter(order::Column::PaymentStatus.ne(PaymentStatus::Paid));
     }
-    let updated = update.exec(conn).await?;
-    Ok(updated.rows_affected == 1)
+    let moved = update.exec(conn).await?.rows_affected == 1;
+    if moved {
+        let after = Counted {
+            status: to,
+            ..before
+        };
+        tally::moved(conn, id, before, after).await?;
+    }
+    Ok(moved)
 }
 
 /// Staff move an order on from one of `from` to `SHIPPED` (with its carrier and tracking
@@ -158,6 +192,9 @@ pub async fn move_on<C: ConnectionTrait>(
     shipment: (Option<String>, Option<String>),
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    let Some(before) = tally::lock(conn, id).await? else {
+        return Ok(false);
+    };
     let backend = conn.get_database_backend();
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(to))
@@ -174,7 +211,15 @@ pub async fn move_on<C: ConnectionTrait>(
             .col_expr(order::Column::Carrier, Expr::value(carrier))
             .col_expr(order::Column::TrackingNumber, Expr::value(tracking_number));
     }
-    Ok(update.exec(conn).await?.rows_affected == 1)
+    let moved = update.exec(conn).await?.rows_affected == 1;
+    if moved {
+        let after = Counted {
+            status: to,
+            ..before
+        };
+        tally::moved(conn, id, before, after).await?;
+    }
+    Ok(moved)
 }
 
 /// Sets an order's `payment_status` — and moves its status to `to` when `status` is
@@ -186,16 +231,28 @@ pub async fn set_payment_status<C: ConnectionTrait>(
     status: Option<(&[OrderStatus], OrderStatus)>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    let Some(before) = tally::lock(conn, id).await? else {
+        return Ok(false);
+    };
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::PaymentStatus, Expr::value(payment_status))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(id));
+    let mut after = Counted {
+        payment_status,
+        ..before
+    };
     if let Some((from, to)) = status {
         update = update
             .col_expr(order::Column::Status, Expr::value(to))
             .filter(order::Column::Status.is_in(from.iter().copied()));
+        after.status = to;
     }
-    Ok(update.exec(conn).await?.rows_affected == 1)
+    let moved = update.exec(conn).await?.rows_affected == 1;
+    if moved {
+        tally::moved(conn, id, before, after).await?;
+    }
+    Ok(moved)
 }
 
 /// The row to insert for a line of a new order (its id comes from the database).

@@ -3,15 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 use super::payment::{self, PaymentState};
-use super::payment_refund::{self, RefundKind};
+use super::payment_refund;
 use super::store;
-use crate::db;
-use crate::db::sql::{Sql, as_integer, integer, range_index};
+use crate::db::tally;
 
 /// An order's payment, if it has one, with its refunds (oldest first).
 pub async fn of_order<C: ConnectionTrait>(
@@ -30,41 +28,14 @@ pub async fn of_order<C: ConnectionTrait>(
 }
 
 /// The money of paid orders refunded in each range of `bounds` (by when the refund was made;
-/// a second capture's refund gave back money no order counted, so it is not here): one
-/// statement through the index on the refunds' `created_at`.
+/// a second capture's refund gave back money no order counted, so it is not here), from the
+/// refunds' tally: a few rows per slot of time.
 pub async fn refunded_daily<C: ConnectionTrait>(
     conn: &C,
     bounds: &[DateTime<Utc>],
 ) -> Result<Vec<i64>, DbErr> {
-    let days = bounds.len().saturating_sub(1);
-    let mut refunded = vec![0; days];
-    let (Some(first), Some(last)) = (bounds.first(), bounds.last()) else {
-        return Ok(refunded);
-    };
-    let backend = conn.get_database_backend();
-    let mut sql = Sql::new(backend);
-    sql.push("SELECT ");
-    range_index(&mut sql, "created_at", bounds);
-    sql.push(", ");
-    as_integer(&mut sql, &|sql| {
-        sql.push("SUM(amount)");
-    });
-    sql.push(" FROM payment_refunds WHERE kind <> ")
-        .value(RefundKind::ExtraCapture.to_value())
-        .push(" AND created_at >= ")
-        .value(db::timestamp_value(backend, Some(*first)))
-        .push(" AND created_at < ")
-        .value(db::timestamp_value(backend, Some(*last)))
-        .push(" GROUP BY 1");
-    for row in conn.query_all_raw(sql.statement()).await? {
-        let Ok(day) = usize::try_from(integer(&row, 0)?) else {
-            continue;
-        };
-        if let Some(amount) = refunded.get_mut(day) {
-            *amount = integer(&row, 1)?;
-        }
-    }
-    Ok(refunded)
+    let sums = tally::per_range(conn, tally::REFUNDS, bounds).await?;
+    Ok(sums.iter().map(|(_, amount)| *amount).collect())
 }
 
 /// How many payments failed (the customer may still try again on the same intent).

@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set
 use super::payment::{self, PaymentState};
 use super::payment_refund::{self, RefundKind};
 use super::{payment_claim, payment_event};
+use crate::db::tally::{self, Change};
 
 /// The payment of an order.
 pub async fn of_order<C: ConnectionTrait>(
@@ -207,7 +208,8 @@ pub struct NewRefund<'a> {
     pub amount: i64,
 }
 
-/// Records a refund (a unique violation: that extra capture is recorded already).
+/// Records a refund (a unique violation: that extra capture is recorded already), and adds it
+/// to the refunds' tally ([`crate::db::tally::REFUNDS`]) in the same transaction.
 pub async fn insert_refund<C: ConnectionTrait>(
     conn: &C,
     refund: &NewRefund<'_>,
@@ -225,7 +227,17 @@ pub async fn insert_refund<C: ConnectionTrait>(
     payment_refund::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
-    Ok(())
+    if refund.kind == RefundKind::ExtraCapture {
+        // Money no order counted as paid: not taken off the revenue.
+        return Ok(());
+    }
+    let tallied = Change {
+        name: tally::REFUNDS.to_owned(),
+        key: tally::slot(now),
+        n: 1,
+        amount: refund.amount,
+    };
+    tally::add(conn, tally::shard(refund.payment_id), vec![tallied]).await
 }
 
 /// What has been given back of a payment's own capture so far (extra captures aside).

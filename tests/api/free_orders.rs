@@ -67,7 +67,7 @@ async fn an_order_whose_coupon_covers_the_cart_is_paid_as_placed_without_the_pro
     let statements = app.state.queries.load(Ordering::SeqCst) - before;
     assert_eq!(response.status(), 201);
     let placed: serde_json::Value = response.json().await.expect("json");
-    assert!(statements <= 21, "{statements} statements");
+    assert!(statements <= 22, "{statements} statements");
     assert_eq!(
         (
             &placed["status"],

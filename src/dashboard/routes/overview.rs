@@ -16,15 +16,10 @@ use crate::payments::staff as payments;
 use crate::state::AppState;
 use crate::{time, webhooks};
 
-/// The scope the overview's numbers are kept under. Nothing moves it: the minute in the key
-/// ages them (a lookup reads one scope; with none, the Redis versions are not asked at all).
-const OVERVIEW_SCOPE: &str = "dashboard:overview";
-
 /// The days of the chart.
 const DAYS: u32 = 30;
 
-/// The numbers behind the page, kept a minute (see [`page`]).
-#[derive(serde::Serialize, serde::Deserialize)]
+/// The numbers behind the page.
 struct Numbers {
     placed: Vec<i64>,
     revenue: Vec<i64>,
@@ -34,26 +29,17 @@ struct Numbers {
     failed_payments: u64,
     dead_jobs: u64,
     failing_webhooks: u64,
-    at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The overview. Its numbers are counted at most once a minute per node (kept in the cache
-/// under the minute): counting 30 days of orders and every order's status reads tens of
-/// thousands of index entries on a big shop (60 and 35 ms at 100,000 orders), too much to do
-/// for every look; the page says when they were counted.
+/// The overview, counted afresh for every look: the orders' figures are read from the tallies
+/// their writers keep (a few rows per status and per quarter of an hour, however many orders
+/// there are), the rest are counts of what needs attention through an index each.
 pub async fn page(State(state): State<AppState>, Staff(staff): Staff) -> Response {
-    let now = time::now();
     let tz = state.settings.time_zone;
-    let (dates, bounds) = last_days(tz, now, DAYS);
-    let key = format!("dashboard:overview:{}:{}", tz.name(), now.timestamp() / 60);
-    let numbers = state
-        .cache
-        .value(key, &[OVERVIEW_SCOPE], || numbers(&state, &bounds))
-        .await;
-    match numbers {
+    let (dates, bounds) = last_days(tz, time::now(), DAYS);
+    match numbers(&state, &bounds).await {
         Ok(n) => page::render(&OverviewPage {
             layout: super::layout(&state, &staff, "overview"),
-            counted_at: n.at.with_timezone(&tz).format("%H:%M").to_string(),
             figures: Figures::new(
                 state.settings.currency,
                 &dates,
@@ -78,9 +64,8 @@ async fn numbers(
     bounds: &[chrono::DateTime<chrono::Utc>],
 ) -> Result<Numbers, Refusal> {
     let db = &state.db;
-    let bounds = bounds.to_vec();
-    let daily = orders::daily(db, &bounds).await?;
-    let refunded = payments::refunded_daily(db, &bounds).await?;
+    let daily = orders::daily(db, bounds).await?;
+    let refunded = payments::refunded_daily(db, bounds).await?;
     let revenue: Vec<i64> = daily
         .paid_totals
         .iter()
@@ -88,11 +73,7 @@ async fn numbers(
         .map(|(paid, back)| paid - back)
         .collect();
     let threshold = state.settings.orders.low_stock_threshold;
-    let dead_jobs = queue::depth(db)
-        .await?
-        .into_iter()
-        .find(|(s, _)| *s == JobState::Dead)
-        .map_or(0, |(_, n)| n);
+    let dead_jobs = queue::count_in(db, JobState::Dead).await?;
     Ok(Numbers {
         placed: daily.placed,
         revenue,
@@ -105,6 +86,5 @@ async fn numbers(
         failed_payments: payments::failed_count(db).await?,
         dead_jobs,
         failing_webhooks: webhooks::service::failing_count(db).await?,
-        at: time::now(),
     })
 }

@@ -111,7 +111,5 @@ impl Figures {
 #[template(path = "overview.html")]
 pub struct OverviewPage {
     pub layout: Layout,
-    /// When the numbers were counted (the shop's clock).
-    pub counted_at: String,
     pub figures: Figures,
 }

@@ -30,6 +30,9 @@ mod m20261208_000019_webhooks;
 mod m20261209_000020_webhook_leases;
 mod m20261209_000021_loop_leases;
 mod m20261210_000022_dashboard;
+mod m20261211_000023_tallies;
+
+pub use m20261211_000023_tallies::recount as recount_tallies;
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -63,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000020_webhook_leases::Migration),
             Box::new(m20261209_000021_loop_leases::Migration),
             Box::new(m20261210_000022_dashboard::Migration),
+            Box::new(m20261211_000023_tallies::Migration),
         ]
     }
 

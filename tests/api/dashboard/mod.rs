@@ -9,6 +9,7 @@ mod orders;
 mod overview;
 mod people;
 mod sessions;
+mod tallies;
 
 use std::collections::HashMap;
 
