@@ -142,17 +142,20 @@ pub async fn per_range<C: ConnectionTrait>(
         .value(slot(*last))
         .push(" GROUP BY key_value");
     for row in conn.query_all_raw(sql.statement()).await? {
-        let at = integer(&row, 0)?;
-        // The range whose start is the last one at or before the slot.
-        let range = starts
-            .partition_point(|start| *start <= at)
-            .saturating_sub(1);
-        if let Some((n, amount)) = sums.get_mut(range) {
+        let range = range_of(&starts, integer(&row, 0)?);
+        if let Some((n, amount)) = range.and_then(|r| sums.get_mut(r)) {
             *n += integer(&row, 1)?;
             *amount += integer(&row, 2)?;
         }
     }
     Ok(sums)
+}
+
+/// Which range a slot is in, given the slots the ranges start on (the last is where the last
+/// range ends): the last start at or before it; `None` before the first or from the end on.
+fn range_of(starts: &[i64], slot: i64) -> Option<usize> {
+    let after = starts.partition_point(|start| *start <= slot);
+    (after > 0 && after < starts.len()).then(|| after - 1)
 }
 
 /// Empties every tally (before they are counted again from their sources).
@@ -185,6 +188,28 @@ mod tests {
         assert_eq!(at("2026-12-06T18:30:00Z").timestamp() % SLOT_SECONDS, 0);
         assert_eq!(at("2026-12-06T18:15:00Z").timestamp() % SLOT_SECONDS, 0);
         assert_eq!(slot(at("1969-12-31T23:59:59Z")), -1);
+    }
+
+    #[test]
+    fn a_slot_is_added_into_the_day_of_the_shop_s_zone_it_falls_in() {
+        // Kolkata (UTC+5:30): 7 December runs from 18:30 UTC on the 6th to 18:30 on the 7th.
+        let starts = [
+            slot(at("2026-12-05T18:30:00Z")),
+            slot(at("2026-12-06T18:30:00Z")),
+            slot(at("2026-12-07T18:30:00Z")),
+        ];
+        assert_eq!(range_of(&starts, slot(at("2026-12-06T18:29:59Z"))), Some(0));
+        assert_eq!(range_of(&starts, slot(at("2026-12-06T18:30:00Z"))), Some(1));
+        assert_eq!(range_of(&starts, slot(at("2026-12-07T18:14:59Z"))), Some(1));
+        assert_eq!(range_of(&starts, slot(at("2026-12-07T18:30:00Z"))), None);
+        assert_eq!(range_of(&starts, slot(at("2026-12-05T18:29:59Z"))), None);
+        // 96 slots a day, and a day of 23 hours (a clock moved forward) has 92.
+        assert_eq!(starts[1] - starts[0], 96);
+        let berlin = [
+            slot(at("2026-03-28T23:00:00Z")),
+            slot(at("2026-03-29T22:00:00Z")),
+        ];
+        assert_eq!(berlin[1] - berlin[0], 92);
     }
 
     #[test]
