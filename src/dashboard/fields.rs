@@ -116,9 +116,15 @@ pub(super) fn value_of(
     if field.input == Input::Check {
         return Some(json!(typed.is_some()));
     }
-    let typed = typed.map(str::trim).unwrap_or("");
+    let typed = typed.map(str::trim)?;
     if typed.is_empty() {
-        return (change && field.clearable).then_some(Value::Null);
+        // On a change, a field that cannot be cleared but was emptied goes as it is, for the
+        // API to refuse beside it (not "saved" with the old value kept).
+        return change.then_some(if field.clearable {
+            Value::Null
+        } else {
+            json!("")
+        });
     }
     Some(match field.input {
         Input::List => json!(split(typed, ',')),

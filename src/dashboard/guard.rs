@@ -20,8 +20,10 @@ pub const SESSION_COOKIE: &str = "emporium_admin";
 pub const SIGN_IN_COOKIE: &str = "emporium_admin_csrf";
 /// The form field every state-changing request carries.
 pub const CSRF_FIELD: &str = "csrf";
-/// The largest form body the dashboard reads (an image upload has its own limit).
-const FORM_MAX: usize = 64 * 1024;
+/// The largest form body the dashboard reads (an image upload has its own limit): room for the
+/// longest text the API takes (a description of 10,000 characters of four bytes each is 120 KB
+/// percent-encoded) and the form's other fields.
+const FORM_MAX: usize = 256 * 1024;
 
 /// The value of cookie `name`, if the request sent it.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -67,7 +69,7 @@ pub fn same_token(a: &str, b: &str) -> bool {
 
 /// A state-changing request must come from the dashboard's own pages: a browser that says it
 /// comes from another site (`Sec-Fetch-Site`) or another origin (`Origin`) is refused whatever
-/// it carries.
+/// it carries, and so is one that says neither where it comes from.
 fn same_site(parts: &Parts) -> bool {
     let site = parts
         .headers
@@ -81,7 +83,9 @@ fn same_site(parts: &Parts) -> bool {
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
     else {
-        return true;
+        // Every browser this dashboard supports sends one or the other with a form: a request
+        // with neither is not a form of this site's.
+        return site == Some("same-origin");
     };
     let host = parts
         .headers
@@ -144,7 +148,41 @@ async fn form_fields(body: Body) -> Result<FormFields, Refusal> {
     let bytes = axum::body::to_bytes(body, FORM_MAX)
         .await
         .map_err(|_| Refusal::BadRequest("The form is too large."))?;
-    serde_urlencoded::from_bytes(&bytes).map_err(|_| Refusal::BadRequest("The form is malformed."))
+    decode_form(&bytes).ok_or(Refusal::BadRequest("The form is malformed."))
+}
+
+/// `application/x-www-form-urlencoded` decoded strictly: a name or value whose bytes are not
+/// UTF-8 refuses the form (rather than being stored with replacement characters).
+fn decode_form(body: &[u8]) -> Option<FormFields> {
+    body.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &[][..]),
+            };
+            Some((percent_decoded(name)?, percent_decoded(value)?))
+        })
+        .collect()
+}
+
+fn percent_decoded(text: &[u8]) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(byte) = text.get(at) {
+        match byte {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hex = text.get(at + 1..at + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                bytes.push(u8::from_str_radix(hex, 16).ok()?);
+                at += 2;
+            }
+            other => bytes.push(*other),
+        }
+        at += 1;
+    }
+    String::from_utf8(bytes).ok()
 }
 
 fn field<'a>(fields: &'a FormFields, name: &str) -> Option<&'a str> {
@@ -174,6 +212,19 @@ impl StaffForm {
             .iter()
             .filter_map(|name| {
                 let value = self.get(name).filter(|v| !v.trim().is_empty())?;
+                Some(((*name).to_owned(), serde_json::Value::from(value)))
+            })
+            .collect()
+    }
+
+    /// The fields `names` of a change, as the JSON object of a `PATCH`: an input in the form
+    /// left empty goes as `""`, for the API to refuse beside it (a required field emptied is
+    /// not "saved" with its old value kept); an input not in the form is a field not given.
+    pub fn changed(&self, names: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+        names
+            .iter()
+            .filter_map(|name| {
+                let value = self.get(name)?.trim();
                 Some(((*name).to_owned(), serde_json::Value::from(value)))
             })
             .collect()

@@ -20,7 +20,7 @@ mod store;
 pub mod views;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::state::AppState;
 
@@ -30,6 +30,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let router = Router::new()
         .route("/admin", get(|| async { page::see_other("/admin/") }))
         .route("/admin/", get(routes::overview::page))
+        // A page that does not exist is the dashboard's page, with its headers.
+        .route(
+            "/admin/{*rest}",
+            any(|| async { page::Refusal::NotFound.page() }),
+        )
         .route(
             "/admin/login/",
             get(routes::session::form).post(routes::session::sign_in),

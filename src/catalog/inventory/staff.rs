@@ -133,8 +133,26 @@ pub async fn adjust(
         Err(StockError::Database(e))
             if cause.idempotency_key.is_some() && db::is_unique_violation(&e) =>
         {
-            // The same adjustment was applied before: the caller answers things as they are.
+            // The key was used before: a retry of the same adjustment is answered with things as
+            // they are; the key reused for another adjustment changes nothing and says so.
             drop(tx);
+            let key = cause.idempotency_key.clone().unwrap_or_default();
+            let earlier = stock_movement::Entity::find()
+                .filter(stock_movement::Column::IdempotencyKey.eq(key))
+                .one(db)
+                .await?;
+            let delta = match adjustment {
+                Adjustment::Delta(delta) => delta,
+                Adjustment::Set { value, expected } => value - expected,
+            };
+            let same = earlier.is_some_and(|m| {
+                m.variant_id == variant_id && m.delta == delta && m.reason == cause.reason
+            });
+            if !same {
+                return Err(crate::http::error::conflict(
+                    "This key was used for another adjustment; nothing was changed.",
+                ));
+            }
         }
         Err(StockError::Database(e)) => return Err(e.into()),
     }

@@ -1,5 +1,6 @@
 //! Sign-in and sign-out.
 
+use crate::http::error::ApiError;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -94,6 +95,7 @@ pub async fn sign_in(
         context.client_ip,
     )
     .await;
+    let mut retry_after = None;
     let (status, message) = match signed {
         Ok((token, _)) => {
             let to = next.as_deref().unwrap_or("/admin/");
@@ -101,7 +103,13 @@ pub async fn sign_in(
             return with_cookie(page::see_other(to), cookie);
         }
         Err(SignInError::NotStaff) => (StatusCode::FORBIDDEN, service::NOT_STAFF.to_owned()),
-        Err(SignInError::Api(e)) => page::explain(e),
+        Err(SignInError::Api(e)) => {
+            retry_after = match &e {
+                ApiError::Throttled { retry_after } => Some(*retry_after),
+                _ => None,
+            };
+            page::explain(e)
+        }
     };
     let page = SignInPage {
         shop: state.settings.shop_name.clone(),
@@ -110,7 +118,15 @@ pub async fn sign_in(
         next,
         error: Some(message),
     };
-    page::render_with(status, &page)
+    let mut response = page::render_with(status, &page);
+    // As the API's login says it: when to try again.
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(seconds),
+        );
+    }
+    response
 }
 
 /// `POST /admin/logout/`: the session ends (its row is deleted) and the cookie is cleared.

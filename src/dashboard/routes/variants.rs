@@ -53,7 +53,7 @@ async fn update(State(state): State<AppState>, Path(id): Path<i64>, form: StaffF
         Ok(product_id) => product_id,
         Err(page) => return page,
     };
-    let mut object = form.object(&["sku", "price"]);
+    let mut object = form.changed(&["sku", "price"]);
     let compare = form.get("compare_at_price").map(str::trim).unwrap_or("");
     object.insert(
         "compare_at_price".to_owned(),

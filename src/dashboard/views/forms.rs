@@ -27,10 +27,19 @@ impl FormErrors {
             ApiError::Validation(errors) => {
                 let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 for (name, messages) in errors.entries() {
+                    // An error inside a field's list (`rates.0.price`) is shown beside the field,
+                    // saying where: "#1 price: …".
+                    let (field, inside) = match name.split_once('.') {
+                        Some((field, inside)) => (field, Some(where_in(inside))),
+                        None => (name.as_str(), None),
+                    };
                     fields
-                        .entry(name.clone())
+                        .entry(field.to_owned())
                         .or_default()
-                        .extend(messages.iter().cloned());
+                        .extend(messages.iter().map(|m| match &inside {
+                            Some(at) => format!("{at}: {m}"),
+                            None => m.clone(),
+                        }));
                 }
                 let general = fields
                     .remove("non_field_errors")
@@ -69,5 +78,33 @@ impl FormErrors {
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.general.is_none()
+    }
+}
+
+/// Where in a field's list an error is, as a person counts: `0.price` is "#1 price".
+fn where_in(path: &str) -> String {
+    path.split('.')
+        .map(|part| match part.parse::<usize>() {
+            Ok(index) => format!("#{}", index + 1),
+            Err(_) => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::error::FieldErrors;
+
+    #[test]
+    fn an_error_inside_a_list_is_shown_beside_the_list_saying_where() {
+        let mut errors = FieldErrors::new();
+        errors.add("rates.1.price", "Must be a number.");
+        errors.add("name", "This field may not be blank.");
+        let (status, shown) = FormErrors::of(ApiError::Validation(errors));
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(shown.on("rates"), ["#2 price: Must be a number."]);
+        assert_eq!(shown.on("name"), ["This field may not be blank."]);
     }
 }

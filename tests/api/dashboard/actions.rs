@@ -130,6 +130,15 @@ async fn a_category_is_renamed_moved_and_kept_while_it_has_products() {
         "a loop is refused with the API's error: {}",
         page.body
     );
+    // A name emptied is refused beside it, not "saved" with the old name kept.
+    let page = browser
+        .post(
+            &path,
+            &[("csrf", &csrf), ("name", "  "), ("parent", &parent_text)],
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("errorlist"), "the error beside the name");
     let page = browser.get("/admin/categories/").await;
     assert!(page.body.contains("— T-shirts"), "shown under its parent");
 

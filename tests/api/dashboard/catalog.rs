@@ -119,6 +119,20 @@ async fn a_stock_form_posted_twice_moves_the_stock_once_and_never_below_zero() {
         .await
         .expect("count");
     assert_eq!(movements, 1);
+    // The same key with another number (the back button, a number changed) is not "done".
+    let changed = [
+        ("csrf", csrf.as_str()),
+        ("key", &key),
+        ("delta", "-1"),
+        ("reason", "damaged"),
+    ];
+    let page = browser.post(&path, &changed).await;
+    assert_eq!(page.status, 409);
+    assert!(
+        page.body
+            .contains("This key was used for another adjustment")
+    );
+    assert_eq!(variants_of(&app, id).await[0].stock, 3, "nothing changed");
 
     let page = browser
         .post(

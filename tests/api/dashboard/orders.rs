@@ -67,6 +67,10 @@ async fn shipping_needs_the_session_s_token_and_a_page_of_this_site() {
         )
         .await;
     assert_eq!(page.status, 403, "another origin, even with the token");
+    let page = browser
+        .post_from(&path, &[("csrf", &csrf), ("tracking_number", "T1")], None)
+        .await;
+    assert_eq!(page.status, 403, "no origin at all, even with the token");
     let order = stored(&app, &id).await;
     assert_eq!(
         (order.status.as_str(), order.tracking_number),
@@ -220,6 +224,7 @@ async fn thirty_parallel_ship_forms_ship_once_and_mail_once() {
         app.client
             .post(app.url(&format!("/admin/orders/{id}/ship/")))
             .header("cookie", cookie.clone())
+            .header("origin", app.url("").trim_end_matches('/'))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body.clone())
     })

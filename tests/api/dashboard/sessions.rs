@@ -133,6 +133,13 @@ async fn only_staff_sign_in_and_the_session_cookie_is_locked_down() {
         Some("no-store")
     );
     assert!(!overview.body.contains("<script>"), "no inline script");
+    let missing = browser.get("/admin/no-such-page/").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("Not found.")
+            && missing.headers.contains_key("content-security-policy"),
+        "the dashboard's own page, with its headers"
+    );
 }
 
 #[tokio::test]
@@ -188,6 +195,13 @@ async fn failed_sign_ins_are_throttled_like_the_api_s_logins() {
     let page = browser.sign_in_as(&email, PASSWORD).await;
     assert_eq!(page.status, 429, "the right password too, while locked");
     assert!(page.body.contains("Too many attempts"), "{}", page.body);
+    let retry_after: u64 = page
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After, as the API's login sends it");
+    assert!(retry_after > 0);
 }
 
 #[tokio::test]
