@@ -63,6 +63,6 @@ pub fn upload_router(state: &AppState) -> Router<AppState> {
 fn with_headers(router: Router<AppState>, image_origin: Option<String>) -> Router<AppState> {
     router.layer(axum::middleware::map_response(move |response| {
         let origin = image_origin.clone();
-        async move { page::headers(response, origin.as_deref()) }
+        async move { page::headers(page::as_page(response), origin.as_deref()) }
     }))
 }

@@ -171,6 +171,42 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// A refusal made before a handler ran — a path whose id does not fit its type, a method a
+/// route does not take, a body over the limit — comes as plain text, for the edge to make into
+/// the API's JSON: under `/admin/` it becomes a page like every other (its `Allow` and
+/// `Retry-After` kept).
+pub fn as_page(response: Response) -> Response {
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let message = match status {
+        StatusCode::NOT_FOUND => "Not found.",
+        StatusCode::METHOD_NOT_ALLOWED => "This address does not take that kind of request.",
+        StatusCode::PAYLOAD_TOO_LARGE => "The form is too large.",
+        s if s.is_server_error() => "Something went wrong on our side: try again shortly.",
+        _ => "This request is not one the dashboard understands: go back and try again.",
+    };
+    let mut page = render_with(
+        status,
+        &ErrorPage {
+            status: status.as_u16(),
+            message: message.to_owned(),
+        },
+    );
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            page.headers_mut().insert(name, value.clone());
+        }
+    }
+    page
+}
+
 /// The dashboard's headers on every answer under `/admin/`: only this site's own scripts,
 /// styles, fonts and forms (`img-src` also allows the media origin, where product images may
 /// be), no framing, and pages never cached (an asset sets its own lifetime first).

@@ -140,6 +140,16 @@ async fn only_staff_sign_in_and_the_session_cookie_is_locked_down() {
             && missing.headers.contains_key("content-security-policy"),
         "the dashboard's own page, with its headers"
     );
+    let too_big = browser
+        .get("/admin/variants/99999999999999999999/movements/")
+        .await;
+    assert_eq!(too_big.status, 400);
+    assert!(
+        too_big.body.contains("not one the dashboard understands")
+            && too_big.headers.contains_key("content-security-policy"),
+        "a page, not the API's JSON: {}",
+        too_big.body
+    );
 }
 
 #[tokio::test]
