@@ -23,7 +23,7 @@ pub const CSRF_FIELD: &str = "csrf";
 /// The largest form body the dashboard reads (an image upload has its own limit): room for the
 /// longest text the API takes (a description of 10,000 characters of four bytes each is 120 KB
 /// percent-encoded) and the form's other fields.
-const FORM_MAX: usize = 256 * 1024;
+pub(super) const FORM_MAX: usize = 256 * 1024;
 
 /// The value of cookie `name`, if the request sent it.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -153,7 +153,7 @@ async fn form_fields(body: Body) -> Result<FormFields, Refusal> {
 
 /// `application/x-www-form-urlencoded` decoded strictly: a name or value whose bytes are not
 /// UTF-8 refuses the form (rather than being stored with replacement characters).
-fn decode_form(body: &[u8]) -> Option<FormFields> {
+pub(super) fn decode_form(body: &[u8]) -> Option<FormFields> {
     body.split(|b| *b == b'&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
@@ -185,7 +185,7 @@ fn percent_decoded(text: &[u8]) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-fn field<'a>(fields: &'a FormFields, name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(fields: &'a FormFields, name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(key, _)| key == name)

@@ -14,6 +14,7 @@ mod fields;
 pub mod guard;
 pub mod page;
 pub mod resource;
+pub mod resubmit;
 mod routes;
 pub mod service;
 mod store;
@@ -47,7 +48,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let router = routes::images::add(router);
     let router = routes::people::add(router);
     let router = routes::operations::add(router);
-    let router = routes::settings::add(router);
+    let router = routes::settings::add(router).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        resubmit::once,
+    ));
     with_headers(router, image_origin)
 }
 

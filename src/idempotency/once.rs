@@ -219,6 +219,35 @@ async fn forget(db: &DatabaseConnection, id: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// For a caller that runs its request itself (the dashboard's forms): claims `keyed` — `None`:
+/// run it, then [`settle`] — or gives the first answer. `Err(422)`: the key was used for a
+/// different request; `Err(409)`: that request is still running.
+pub async fn claim_for(db: &DatabaseConnection, keyed: &Keyed) -> Result<Option<Stored>, ApiError> {
+    claim(db, keyed).await
+}
+
+/// Keeps `answer` (status, body) under a claimed key, or releases the key (`None`: the request
+/// did not succeed, and a retry runs again).
+pub async fn settle(
+    db: &DatabaseConnection,
+    keyed: &Keyed,
+    answer: Option<(u16, String)>,
+) -> Result<(), ApiError> {
+    let Some(row) = record_of(db, keyed).await? else {
+        return Ok(());
+    };
+    let Some((status, body)) = answer else {
+        return forget(db, row.id).await;
+    };
+    record::Entity::update_many()
+        .col_expr(record::Column::Status, Expr::value(i32::from(status)))
+        .col_expr(record::Column::Response, Expr::value(body))
+        .filter(record::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Keeps a success's answer under the key; anything else releases the key.
 async fn finish(
     state: &AppState,
@@ -226,12 +255,8 @@ async fn finish(
     seal: Option<Seal>,
     response: Response,
 ) -> Result<Response, ApiError> {
-    let db = &state.db;
-    let Some(row) = record_of(db, keyed).await? else {
-        return Ok(response);
-    };
     if !response.status().is_success() {
-        forget(db, row.id).await?;
+        settle(&state.db, keyed, None).await?;
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
@@ -240,14 +265,6 @@ async fn finish(
     if let Some(seal) = seal {
         text = (seal.seal)(state, &text)?;
     }
-    record::Entity::update_many()
-        .col_expr(
-            record::Column::Status,
-            Expr::value(i32::from(parts.status.as_u16())),
-        )
-        .col_expr(record::Column::Response, Expr::value(text))
-        .filter(record::Column::Id.eq(row.id))
-        .exec(db)
-        .await?;
+    settle(&state.db, keyed, Some((parts.status.as_u16(), text))).await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }

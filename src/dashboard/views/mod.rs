@@ -50,6 +50,12 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// A new key for a form that creates something, so that posting it twice creates once
+    /// ([`crate::dashboard::resubmit`]); a fresh one each time the page is shown.
+    pub fn form_key(&self) -> String {
+        crate::dashboard::service::random_token().unwrap_or_default()
+    }
+
     /// The navigation, with the current section marked.
     pub fn nav(&self) -> Vec<NavItem> {
         SECTIONS

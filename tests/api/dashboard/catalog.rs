@@ -129,8 +129,9 @@ async fn a_stock_form_posted_twice_moves_the_stock_once_and_never_below_zero() {
     let page = browser.post(&path, &changed).await;
     assert_eq!(page.status, 409);
     assert!(
+        page.body.contains("sent before with other values"),
+        "{}",
         page.body
-            .contains("This key was used for another adjustment")
     );
     assert_eq!(variants_of(&app, id).await[0].stock, 3, "nothing changed");
 
@@ -190,4 +191,69 @@ async fn an_upload_needs_the_token_before_its_file_is_read() {
         .await
         .expect("sent");
     assert_eq!(response.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn a_creation_form_posted_twenty_times_at_once_creates_once() {
+    use emporium::catalog::product as product_row;
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let category = category_of(&app, &staff, json!({"name": "Boots"})).await;
+    let (mut browser, _) = signed_in(&app).await;
+    let page = browser.get("/admin/products/new/").await;
+    let csrf = page.csrf();
+    let marker = "name=\"key\" value=\"";
+    let start = page.body.find(marker).expect("a form key") + marker.len();
+    let key = page.body[start..start + page.body[start..].find('"').expect("end")].to_owned();
+    let cookie = browser
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let category = category.to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("name", "Hiking boot"),
+        ("category", category.as_str()),
+        ("price", "80.00"),
+        ("is_active", "true"),
+    ];
+    let body = serde_urlencoded::to_string(form).expect("form");
+    let answers = crate::helpers::burst(20, |_| {
+        app.client
+            .post(app.url("/admin/products/new/"))
+            .header("cookie", cookie.clone())
+            .header("origin", app.url("").trim_end_matches('/'))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+    })
+    .await;
+    assert!(
+        answers.iter().all(|a| a.status == 303 || a.status == 409),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    let made = product_row::Entity::find()
+        .filter(product_row::Column::Name.eq("Hiking boot"))
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(made, 1, "created once");
+    // Once more, after all of them: the first answer again, nothing new.
+    let again = browser.post("/admin/products/new/", &form).await;
+    assert_eq!(again.status, 303);
+    assert!(again.location().starts_with("/admin/products/"));
+    // The same key with another name is refused and creates nothing.
+    let mut changed = form;
+    changed[2] = ("name", "Another boot");
+    let refused = browser.post("/admin/products/new/", &changed).await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.body.contains("sent before with other values"));
+    let total = product_row::Entity::find()
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(total, 1);
 }
