@@ -58,10 +58,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// The image upload, with its own body limit (merged after the API's limit, as the API's
 /// upload is).
 pub fn upload_router(state: &AppState) -> Router<AppState> {
-    with_headers(
-        routes::images::upload_router(),
-        state.storage.public_origin(),
-    )
+    let router = routes::images::upload_router().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        resubmit::once,
+    ));
+    with_headers(router, state.storage.public_origin())
 }
 
 fn with_headers(router: Router<AppState>, image_origin: Option<String>) -> Router<AppState> {

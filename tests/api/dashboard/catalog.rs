@@ -257,3 +257,48 @@ async fn a_creation_form_posted_twenty_times_at_once_creates_once() {
         .expect("count");
     assert_eq!(total, 1);
 }
+
+#[tokio::test]
+async fn an_upload_posted_twice_with_its_page_s_key_adds_one_image() {
+    use emporium::catalog::product_image;
+    let app = spawn_app().await;
+    let staff = app.staff_token().await;
+    let id = product(&app, &staff, "Boot", "10.00", 5).await;
+    let (mut browser, _) = signed_in(&app).await;
+    let page = browser.get(&format!("/admin/products/{id}/")).await;
+    let csrf = page.csrf();
+    let marker = "/images/?key=";
+    let start = page.body.find(marker).expect("the upload's key") + marker.len();
+    let key = page.body[start..start + page.body[start..].find('"').expect("end")].to_owned();
+    let cookie = browser
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let image = crate::image_files::jpeg(40, 30, None);
+    for _ in 0..2 {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part(
+                "image",
+                reqwest::multipart::Part::bytes(image.clone()).file_name("boot.jpg"),
+            );
+        let response = app
+            .client
+            .post(app.url(&format!("/admin/products/{id}/images/?key={key}")))
+            .header("cookie", cookie.clone())
+            .header("origin", app.url("").trim_end_matches('/'))
+            .multipart(form)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status().as_u16(), 303);
+    }
+    let images = product_image::Entity::find()
+        .filter(product_image::Column::ProductId.eq(id))
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(images, 1, "the second post got the first's answer");
+}
