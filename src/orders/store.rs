@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Set,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, Set, UpdateMany,
 };
 
 use super::status::{OrderStatus, PaymentStatus};
@@ -171,15 +171,11 @@ pub async fn move_status<C: ConnectionTrait>(
     if unpaid_only {
         update = update.filter(order::Column::PaymentStatus.ne(PaymentStatus::Paid));
     }
-    let moved = update.exec(conn).await?.rows_affected == 1;
-    if moved {
-        let after = Counted {
-            status: to,
-            ..before
-        };
-        tally::moved(conn, id, before, after).await?;
-    }
-    Ok(moved)
+    let after = Counted {
+        status: to,
+        ..before
+    };
+    run_tallied(conn, id, update, (before, after)).await
 }
 
 /// Staff move an order on from one of `from` to `SHIPPED` (with its carrier and tracking
@@ -211,15 +207,11 @@ pub async fn move_on<C: ConnectionTrait>(
             .col_expr(order::Column::Carrier, Expr::value(carrier))
             .col_expr(order::Column::TrackingNumber, Expr::value(tracking_number));
     }
-    let moved = update.exec(conn).await?.rows_affected == 1;
-    if moved {
-        let after = Counted {
-            status: to,
-            ..before
-        };
-        tally::moved(conn, id, before, after).await?;
-    }
-    Ok(moved)
+    let after = Counted {
+        status: to,
+        ..before
+    };
+    run_tallied(conn, id, update, (before, after)).await
 }
 
 /// Sets an order's `payment_status` — and moves its status to `to` when `status` is
@@ -248,6 +240,17 @@ pub async fn set_payment_status<C: ConnectionTrait>(
             .filter(order::Column::Status.is_in(from.iter().copied()));
         after.status = to;
     }
+    run_tallied(conn, id, update, (before, after)).await
+}
+
+/// Runs a conditional update of order `id` (its row locked, as it was `before`); when it
+/// moved the order, adds the move to `after` to the tallies. True when it moved.
+async fn run_tallied<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    update: UpdateMany<order::Entity>,
+    (before, after): (Counted, Counted),
+) -> Result<bool, DbErr> {
     let moved = update.exec(conn).await?.rows_affected == 1;
     if moved {
         tally::moved(conn, id, before, after).await?;

@@ -94,9 +94,7 @@ async fn a_stock_form_posted_twice_moves_the_stock_once_and_never_below_zero() {
     let (mut browser, _) = signed_in(&app).await;
     let page = browser.get(&format!("/admin/products/{id}/")).await;
     let csrf = page.csrf();
-    let marker = "name=\"key\" value=\"";
-    let start = page.body.find(marker).expect("a form key") + marker.len();
-    let key = page.body[start..start + page.body[start..].find('"').expect("end")].to_owned();
+    let key = page.form_key();
     let path = format!("/admin/variants/{variant_id}/stock/");
 
     let form = [
@@ -170,12 +168,7 @@ async fn an_upload_needs_the_token_before_its_file_is_read() {
     let staff = app.staff_token().await;
     let id = product(&app, &staff, "Boot", "10.00", 5).await;
     let (browser, _) = signed_in(&app).await;
-    let cookie = browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookie = browser.cookie_header();
     let form = reqwest::multipart::Form::new()
         .part(
             "image",
@@ -202,15 +195,8 @@ async fn a_creation_form_posted_twenty_times_at_once_creates_once() {
     let (mut browser, _) = signed_in(&app).await;
     let page = browser.get("/admin/products/new/").await;
     let csrf = page.csrf();
-    let marker = "name=\"key\" value=\"";
-    let start = page.body.find(marker).expect("a form key") + marker.len();
-    let key = page.body[start..start + page.body[start..].find('"').expect("end")].to_owned();
-    let cookie = browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let key = page.form_key();
+    let cookie = browser.cookie_header();
     let category = category.to_string();
     let form = [
         ("csrf", csrf.as_str()),
@@ -267,15 +253,8 @@ async fn an_upload_posted_twice_with_its_page_s_key_adds_one_image() {
     let (mut browser, _) = signed_in(&app).await;
     let page = browser.get(&format!("/admin/products/{id}/")).await;
     let csrf = page.csrf();
-    let marker = "/images/?key=";
-    let start = page.body.find(marker).expect("the upload's key") + marker.len();
-    let key = page.body[start..start + page.body[start..].find('"').expect("end")].to_owned();
-    let cookie = browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let key = page.value_after("/images/?key=");
+    let cookie = browser.cookie_header();
     let image = crate::image_files::jpeg(40, 30, None);
     for _ in 0..2 {
         let form = reqwest::multipart::Form::new()

@@ -41,8 +41,17 @@ impl Page {
 
     /// The value of the page's first hidden `csrf` field.
     pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).expect("a csrf field") + marker.len();
+        self.value_after("name=\"csrf\" value=\"")
+    }
+
+    /// The page's first form key (of a form that creates something).
+    pub fn form_key(&self) -> String {
+        self.value_after("name=\"key\" value=\"")
+    }
+
+    /// The text from the first `marker` to the next `"`.
+    pub fn value_after(&self, marker: &str) -> String {
+        let start = self.body.find(marker).expect(marker) + marker.len();
         let end = self.body[start..].find('"').expect("end of value");
         self.body[start..start + end].to_owned()
     }
@@ -56,7 +65,8 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    /// The `Cookie` header the browser sends.
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

@@ -211,12 +211,7 @@ async fn thirty_parallel_ship_forms_ship_once_and_mail_once() {
     let (id, _) = paid_order(&app).await;
     let (mut browser, _) = signed_in(&app).await;
     let csrf = browser.csrf().await;
-    let cookie = browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookie = browser.cookie_header();
     let before = mails(&app).await;
     let body = serde_urlencoded::to_string([("csrf", csrf.as_str()), ("tracking_number", "T-1")])
         .expect("form");
