@@ -198,6 +198,24 @@ async fn a_retried_adjustment_with_the_same_idempotency_key_is_applied_once() {
         2,
         "created, then one adjustment"
     );
+    // The same key with another delta is another request: refused, nothing changes.
+    let reused = app
+        .client
+        .post(&url)
+        .bearer_auth(&staff)
+        .header("Idempotency-Key", "delivery-2026-11-25")
+        .json(&json!({"delta": 3}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(reused.status(), 422);
+    let body: serde_json::Value = reused.json().await.expect("json");
+    assert_eq!(
+        body["detail"],
+        "This Idempotency-Key was used for a different request."
+    );
+    assert_eq!(stock_of(&app, &staff, id).await, 11);
+    assert_eq!(movements(&app, id).await.len(), 2);
     // A key that is not 1 to 100 visible characters is refused and changes nothing.
     let refused = app
         .client

@@ -134,7 +134,8 @@ pub async fn adjust(
             if cause.idempotency_key.is_some() && db::is_unique_violation(&e) =>
         {
             // The key was used before: a retry of the same adjustment is answered with things as
-            // they are; the key reused for another adjustment changes nothing and says so.
+            // they are; the key reused for another adjustment changes nothing and is refused as
+            // every `Idempotency-Key` reused for a different request is (422).
             drop(tx);
             let key = cause.idempotency_key.clone().unwrap_or_default();
             let earlier = stock_movement::Entity::find()
@@ -149,8 +150,8 @@ pub async fn adjust(
                 m.variant_id == variant_id && m.delta == delta && m.reason == cause.reason
             });
             if !same {
-                return Err(crate::http::error::conflict(
-                    "This key was used for another adjustment; nothing was changed.",
+                return Err(ApiError::Unprocessable(
+                    "This Idempotency-Key was used for a different request.".to_owned(),
                 ));
             }
         }

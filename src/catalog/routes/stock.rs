@@ -30,6 +30,7 @@ use crate::state::AppState;
         (status = 403, description = "Not staff", body = ErrorDetail),
         (status = 404, description = "Not found", body = ErrorDetail),
         (status = 409, description = "Below 0, or not the expected stock (`stock` is the current value); or the product has several variants", body = StockConflict),
+        (status = 422, description = "The Idempotency-Key was used for a different adjustment", body = ErrorDetail),
     ))]
 pub async fn adjust_stock(
     State(state): State<AppState>,

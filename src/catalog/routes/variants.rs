@@ -149,6 +149,7 @@ pub async fn delete_variant(
         (status = 403, description = "Not staff", body = ErrorDetail),
         (status = 404, description = "Not found", body = ErrorDetail),
         (status = 409, description = "Below 0, or not the expected stock; `stock` is the current value", body = StockConflict),
+        (status = 422, description = "The Idempotency-Key was used for a different adjustment", body = ErrorDetail),
     ))]
 pub async fn adjust_variant_stock(
     State(state): State<AppState>,
